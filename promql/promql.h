@@ -1,0 +1,79 @@
+/* promql/promql.h — PromQL: parse a query into an AST, evaluate it at one instant or over a range
+ * against a tsdb. Parsing and evaluation need no HTTP; the script-test runner and the API server
+ * both call exactly these functions. Everything a call produces lives in the caller's arena. */
+#ifndef EMBER_PROMQL_H
+#define EMBER_PROMQL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tsdb/tsdb.h"
+
+struct promql_expr; /* AST node, see promql/ast.h (module-internal) */
+
+/* Parses q[0..n). On failure: ERR_PARSE with "L:C: parse error: ..." as Prometheus words it. */
+int promql_parse(struct arena *a, const char *q, size_t n, struct promql_expr **ret,
+                 struct err *e);
+/* Canonical text of an expression (format_query), arena-allocated. */
+char *promql_format(struct arena *a, const struct promql_expr *x);
+
+enum promql_value_type { PROMQL_NONE, PROMQL_SCALAR, PROMQL_VECTOR, PROMQL_MATRIX, PROMQL_STRING };
+const char *promql_value_type_name(enum promql_value_type t); /* "scalar", "vector", ... */
+enum promql_value_type promql_expr_type(const struct promql_expr *x);
+
+struct promql_point {
+    int64_t t;
+    double v;
+};
+struct promql_sample { /* one element of an instant vector */
+    struct labels metric;
+    int64_t t;
+    double v;
+};
+struct promql_series { /* one element of a range vector / matrix */
+    struct labels metric;
+    struct promql_point *points;
+    size_t n_points;
+};
+
+struct promql_result {
+    enum promql_value_type type;
+    union {
+        struct promql_point scalar;
+        struct {
+            const char *s;
+            int64_t t;
+        } string;
+        struct {
+            struct promql_sample *v;
+            size_t n;
+        } vector;
+        struct {
+            struct promql_series *v;
+            size_t n;
+        } matrix;
+    } u;
+    const char **warnings;
+    size_t n_warnings;
+};
+
+struct promql_engine_opts {
+    int64_t lookback_delta_ms; /* default 5m */
+    uint64_t max_samples;      /* samples loaded at once; default 50,000,000 */
+    int64_t timeout_ms;        /* default 2m */
+};
+typedef struct promql_engine promql_engine;
+int promql_engine_new(tsdb *db, const struct promql_engine_opts *o, promql_engine **ret,
+                      struct err *e);
+void promql_engine_free(promql_engine *eng); /* NULL is fine */
+
+/* Instant query at t_ms. Errors: ERR_EXEC (execution), ERR_LIMIT (too many samples), ERR_TIMEOUT,
+ * ERR_CANCELED, -ENOMEM; the message is Prometheus' wording. */
+int promql_eval_instant(promql_engine *eng, struct arena *a, const struct promql_expr *x,
+                        int64_t t_ms, struct promql_result *ret, struct err *e);
+/* Range query: the result is always a matrix (a scalar becomes one series without labels). */
+int promql_eval_range(promql_engine *eng, struct arena *a, const struct promql_expr *x,
+                      int64_t start_ms, int64_t end_ms, int64_t step_ms,
+                      struct promql_result *ret, struct err *e);
+
+#endif

@@ -1,0 +1,40 @@
+/* tsdb/base/num.h — the one locale-free pair that formats and parses floats, plus Prometheus
+ * durations and the clock. Formatting follows Go's strconv.FormatFloat(v, fmt, -1, 64), the
+ * reference for every float Prometheus prints (JSON values, text exposition). */
+#ifndef EMBER_BASE_NUM_H
+#define EMBER_BASE_NUM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Buffer size sufficient for any formatted double. */
+#define NUM_FLOAT_MAX 40
+
+/* Writes v NUL-terminated into out (>= NUM_FLOAT_MAX bytes), returns the length.
+ * 'f': FormatFloat(v,'f',-1)  'e': FormatFloat(v,'e',-1)  'g': FormatFloat(v,'g',-1).
+ * Specials are "NaN", "+Inf", "-Inf" in every mode. */
+size_t num_format(char *out, double v, char mode);
+/* Prometheus JSON sample value: 'f' except |v| < 1e-6 or |v| >= 1e21 use 'e' (jsonutil). */
+size_t num_format_json(char *out, double v);
+
+/* Parses a whole float (s..s+n): decimal, exponent, hex, NaN, Inf, +Inf, -Inf (any case).
+ * Returns 0 or -1 when anything is malformed or trailing. */
+int num_parse_float(const char *s, size_t n, double *ret);
+/* Parses a signed decimal integer; -1 on junk or overflow. */
+int num_parse_int64(const char *s, size_t n, int64_t *ret);
+
+/* Prometheus duration: one or more <int><unit> with units ms s m h d w y in decreasing order
+ * ("1h30m", "15s", "0"? no: "0s"). Returns 0 and milliseconds, or -1. */
+int duration_parse(const char *s, size_t n, int64_t *ret_ms);
+/* Formats as Prometheus does ("1h30m", "15s", "500ms", "0s"); returns length. */
+size_t duration_format(char *out, size_t cap, int64_t ms);
+
+int64_t time_now_ms(void);      /* wall clock, Unix milliseconds */
+int64_t time_mono_ns(void);     /* monotonic, for measuring */
+
+/* The stale marker is one NaN bit pattern (Prometheus' StaleNaN), compared by bits. */
+#define STALE_NAN_BITS UINT64_C(0x7ff0000000000002)
+double num_stale_nan(void);
+int num_is_stale(double v);
+
+#endif
