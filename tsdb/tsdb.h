@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "tsdb/base/base.h"
+#include "tsdb/chunk_xor.h"
 #include "tsdb/labels.h"
 #include "tsdb/matcher.h"
 
@@ -72,12 +73,9 @@ struct tsdb_iter {
     double v;
     /* private */
     const struct tsdb_series *s;
-    uint32_t chunk;      /* index of the current chunk */
-    uint32_t left;       /* samples left in the current chunk */
-    uint64_t br_pos;     /* bit position in the chunk */
-    int64_t delta;       /* last timestamp delta */
-    uint8_t leading, trailing;
-    int started;
+    uint32_t chunk; /* index of the chunk being decoded */
+    int started_at_sample; /* t/v hold a sample (for seek without moving) */
+    struct xor_dec dec;
 };
 void tsdb_iter_init(struct tsdb_iter *it, const struct tsdb_series *s);
 /* 1: it->t/it->v hold the next sample; 0: done; < 0: corrupt chunk (ERR_CORRUPT). */

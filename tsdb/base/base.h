@@ -6,8 +6,10 @@
 #include "arena.h"
 #include "buf.h"
 #include "err.h"
+#include "hmap.h"
 #include "log.h"
 #include "num.h"
+#include "re.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -1,0 +1,41 @@
+/* tsdb/chunk_xor.h — Gorilla-style chunk: delta-of-delta timestamps and XOR'd float values over a
+ * bit stream (docs/format/chunks.md). The sample count lives outside the bytes (in the chunk
+ * descriptor), so a reader of a snapshot decodes exactly the samples that were there. */
+#ifndef EMBER_TSDB_CHUNK_XOR_H
+#define EMBER_TSDB_CHUNK_XOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tsdb/base/buf.h"
+
+struct xor_enc {
+    struct buf b;      /* encoded bytes; the last byte may be partly used */
+    uint8_t free_bits; /* unused low bits in the last byte */
+    uint32_t n;        /* samples encoded */
+    int64_t t, delta;
+    uint64_t v_bits;
+    uint8_t leading, trailing; /* of the previous XOR with meaning; leading 0xff = none yet */
+};
+
+void xor_enc_init(struct xor_enc *x);
+void xor_enc_done(struct xor_enc *x); /* frees the bytes */
+/* Appends a sample; t must be > the previous t (the caller checks). -ENOMEM on failure, and the
+ * encoder is then unchanged. */
+int xor_enc_append(struct xor_enc *x, int64_t t, double v);
+
+struct xor_dec {
+    const uint8_t *p;
+    size_t len;
+    uint64_t pos; /* bit position */
+    uint32_t n, i;
+    int64_t t, delta;
+    uint64_t v_bits;
+    uint8_t leading, trailing;
+};
+
+void xor_dec_init(struct xor_dec *d, const uint8_t *p, size_t len, uint32_t n);
+/* 1: sample in t and v; 0: no more; ERR_CORRUPT when the bits run out early. */
+int xor_dec_next(struct xor_dec *d, int64_t *t, double *v);
+
+#endif

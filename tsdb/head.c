@@ -1,0 +1,352 @@
+/* tsdb/head.c — head lifecycle, series creation and lookup, the label index, statistics. */
+#include "head.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tsdb/symtab.h"
+
+#define DEFAULT_CHUNK_SAMPLES 120 /* Prometheus' target: ~120 samples per chunk */
+
+int head_new(uint32_t chunk_samples, struct head **ret)
+{
+    struct head *h = calloc(1, sizeof *h);
+    if (!h)
+        return -ENOMEM;
+    h->chunk_samples = chunk_samples ? chunk_samples : DEFAULT_CHUNK_SAMPLES;
+    h->symtab = symtab_new();
+    if (!h->symtab) {
+        free(h);
+        return -ENOMEM;
+    }
+    for (int i = 0; i < HEAD_STRIPES; i++)
+        pthread_mutex_init(&h->stripes[i].lock, NULL);
+    pthread_rwlock_init(&h->index_lock, NULL);
+    h->mint = INT64_MAX;
+    h->maxt = INT64_MIN;
+    *ret = h;
+    return 0;
+}
+
+static void series_free(struct mem_series *s)
+{
+    for (uint32_t i = 0; i < s->n_closed; i++)
+        free((void *) s->closed[i].data);
+    free(s->closed);
+    xor_enc_done(&s->open);
+    free(s->labels.v);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+void head_free(struct head *h)
+{
+    if (!h)
+        return;
+    for (size_t p = 0; p < HEAD_PAGES; p++) {
+        struct mem_series **page = h->pages[p];
+        if (!page)
+            continue;
+        for (size_t i = 0; i < (1u << HEAD_PAGE_BITS); i++)
+            if (page[i])
+                series_free(page[i]);
+        free(page);
+    }
+    for (int i = 0; i < HEAD_STRIPES; i++) {
+        hmap_free(&h->stripes[i].series);
+        pthread_mutex_destroy(&h->stripes[i].lock);
+    }
+    for (size_t i = 0; i < h->values.cap; i++) {
+        struct index_value *v = h->values.slots[i].item;
+        if (v) {
+            free(v->refs);
+            free(v);
+        }
+    }
+    for (size_t i = 0; i < h->names.cap; i++) {
+        struct index_name *n = h->names.slots[i].item;
+        if (n) {
+            free(n->values);
+            free(n);
+        }
+    }
+    hmap_free(&h->values);
+    hmap_free(&h->names);
+    free(h->all_refs);
+    pthread_rwlock_destroy(&h->index_lock);
+    symtab_free(h->symtab);
+    free(h);
+}
+
+static int series_eq(const void *item, const void *key)
+{
+    return labels_equal(&((const struct mem_series *) item)->labels, key);
+}
+
+struct mem_series *head_series_by_ref(struct head *h, uint64_t ref)
+{
+    uint64_t page = ref >> HEAD_PAGE_BITS;
+    if (page >= HEAD_PAGES)
+        return NULL;
+    struct mem_series **p = atomic_load_explicit(&h->pages[page], memory_order_acquire);
+    if (!p)
+        return NULL;
+    return __atomic_load_n(&p[ref & ((1u << HEAD_PAGE_BITS) - 1)], __ATOMIC_ACQUIRE);
+}
+
+static int refs_push(uint64_t **refs, uint32_t *n, uint32_t *cap, uint64_t ref)
+{
+    if (*n == *cap) {
+        uint32_t nc = *cap ? *cap * 2 : 4;
+        uint64_t *p = realloc(*refs, nc * sizeof *p);
+        if (!p)
+            return -ENOMEM;
+        *refs = p;
+        *cap = nc;
+    }
+    (*refs)[(*n)++] = ref;
+    return 0;
+}
+
+int head_name_eq(const void *item, const void *key)
+{
+    return strcmp(((const struct index_name *) item)->name, key) == 0;
+}
+
+struct pair_key {
+    const char *name, *value;
+};
+
+static int value_eq(const void *item, const void *key)
+{
+    const struct index_value *v = item;
+    const struct pair_key *k = key;
+    return v->name == k->name && v->value == k->value;
+}
+
+static uint64_t pair_hash(const char *name, const char *value)
+{
+    return hash_mix((uint64_t) (uintptr_t) name * 31 + (uint64_t) (uintptr_t) value);
+}
+
+/* Adds ref to the postings of name=value (interned); index write lock held. */
+static int index_add(struct head *h, const char *name, const char *value, uint64_t ref)
+{
+    struct pair_key k = {name, value};
+    uint64_t ph = pair_hash(name, value);
+    struct index_value *v = hmap_get(&h->values, ph, value_eq, &k);
+    if (!v) {
+        uint64_t nh = hash_bytes(name, strlen(name));
+        struct index_name *n = hmap_get(&h->names, nh, head_name_eq, name);
+        if (!n) {
+            n = calloc(1, sizeof *n);
+            if (!n || hmap_put(&h->names, nh, n) < 0) {
+                free(n);
+                return -ENOMEM;
+            }
+            n->name = name;
+        }
+        v = calloc(1, sizeof *v);
+        if (!v)
+            return -ENOMEM;
+        v->name = name;
+        v->value = value;
+        if (hmap_put(&h->values, ph, v) < 0) {
+            free(v);
+            return -ENOMEM;
+        }
+        if (n->n_values == n->cap_values) {
+            uint32_t nc = n->cap_values ? n->cap_values * 2 : 4;
+            struct index_value **p = realloc(n->values, nc * sizeof *p);
+            if (!p)
+                return -ENOMEM;
+            n->values = p;
+            n->cap_values = nc;
+        }
+        n->values[n->n_values++] = v;
+    }
+    return refs_push(&v->refs, &v->n, &v->cap, ref);
+}
+
+/* Publishes s under a new ref in the page table and the index; index write lock held. */
+static int index_insert(struct head *h, struct mem_series *s)
+{
+    uint64_t ref = h->last_ref + 1;
+    uint64_t page = ref >> HEAD_PAGE_BITS;
+    if (page >= HEAD_PAGES)
+        return ERR_LIMIT;
+    struct mem_series **p = atomic_load_explicit(&h->pages[page], memory_order_relaxed);
+    if (!p) {
+        p = calloc(1u << HEAD_PAGE_BITS, sizeof *p);
+        if (!p)
+            return -ENOMEM;
+        atomic_store_explicit(&h->pages[page], p, memory_order_release);
+    }
+    s->ref = ref;
+    for (uint32_t i = 0; i < s->labels.n; i++)
+        if (index_add(h, s->labels.v[i].name, s->labels.v[i].value, ref) < 0)
+            return -ENOMEM; /* postings added so far point at a ref no reader can resolve */
+    if (h->n_all == h->cap_all) {
+        uint64_t nc = h->cap_all ? h->cap_all * 2 : 1024;
+        uint64_t *np = realloc(h->all_refs, nc * sizeof *np);
+        if (!np)
+            return -ENOMEM;
+        h->all_refs = np;
+        h->cap_all = nc;
+    }
+    h->all_refs[h->n_all++] = ref;
+    h->last_ref = ref;
+    __atomic_store_n(&p[ref & ((1u << HEAD_PAGE_BITS) - 1)], s, __ATOMIC_RELEASE);
+    return 0;
+}
+
+static struct mem_series *series_new(struct head *h, const struct labels *ls, uint64_t hash)
+{
+    struct mem_series *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    pthread_mutex_init(&s->lock, NULL);
+    xor_enc_init(&s->open);
+    s->hash = hash;
+    s->maxt = INT64_MIN;
+    s->labels.v = malloc((ls->n ? ls->n : 1) * sizeof *s->labels.v);
+    if (!s->labels.v) {
+        series_free(s);
+        return NULL;
+    }
+    s->labels.n = ls->n;
+    for (uint32_t i = 0; i < ls->n; i++) {
+        s->labels.v[i].name = symtab_intern(h->symtab, ls->v[i].name, strlen(ls->v[i].name));
+        s->labels.v[i].value = symtab_intern(h->symtab, ls->v[i].value, strlen(ls->v[i].value));
+        if (!s->labels.v[i].name || !s->labels.v[i].value) {
+            series_free(s);
+            return NULL;
+        }
+    }
+    return s;
+}
+
+int head_get_or_create(struct head *h, const struct labels *ls, struct mem_series **ret,
+                       int *ret_created, struct err *e)
+{
+    uint64_t hash = labels_hash(ls);
+    struct head_stripe *st = &h->stripes[hash % HEAD_STRIPES];
+    pthread_mutex_lock(&st->lock);
+    struct mem_series *s = hmap_get(&st->series, hash, series_eq, ls);
+    int created = 0;
+    if (!s) {
+        s = series_new(h, ls, hash);
+        int r = s ? 0 : -ENOMEM;
+        if (r == 0) {
+            pthread_rwlock_wrlock(&h->index_lock);
+            r = index_insert(h, s);
+            pthread_rwlock_unlock(&h->index_lock);
+        }
+        if (r == 0)
+            r = hmap_put(&st->series, hash, s);
+        if (r < 0) {
+            pthread_mutex_unlock(&st->lock);
+            /* A series already published by index_insert stays reachable by ref: keep it. */
+            if (s && !s->ref)
+                series_free(s);
+            return err_set(e, r, "creating series: %s", err_str(r));
+        }
+        created = 1;
+        atomic_fetch_add(&h->n_series, 1);
+    }
+    pthread_mutex_unlock(&st->lock);
+    *ret = s;
+    if (ret_created)
+        *ret_created = created;
+    return 0;
+}
+
+/* Moves the open chunk to the closed list; series lock held. */
+static int cut_chunk(struct head *h, struct mem_series *s)
+{
+    if (s->n_closed == s->cap_closed) {
+        uint32_t nc = s->cap_closed ? s->cap_closed * 2 : 4;
+        struct tsdb_chunk_ref *p = realloc(s->closed, nc * sizeof *p);
+        if (!p)
+            return -ENOMEM;
+        s->closed = p;
+        s->cap_closed = nc;
+    }
+    size_t len;
+    uint8_t *data = buf_take(&s->open.b, &len);
+    /* Shrink to fit: closed chunks are long-lived, the buffer doubled while it grew. */
+    uint8_t *fit = realloc(data, len ? len : 1);
+    if (fit)
+        data = fit;
+    s->closed[s->n_closed++] = (struct tsdb_chunk_ref){data, (uint32_t) len, s->open.n,
+                                                       s->open_mint, s->maxt};
+    xor_enc_init(&s->open);
+    atomic_fetch_add(&h->n_chunks, 1);
+    atomic_fetch_add(&h->chunk_bytes, len);
+    return 0;
+}
+
+static void bump_bounds(struct head *h, int64_t t)
+{
+    int64_t cur = atomic_load(&h->mint);
+    while (t < cur && !atomic_compare_exchange_weak(&h->mint, &cur, t))
+        ;
+    cur = atomic_load(&h->maxt);
+    while (t > cur && !atomic_compare_exchange_weak(&h->maxt, &cur, t))
+        ;
+}
+
+int head_series_append(struct head *h, struct mem_series *s, int64_t t, double v)
+{
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    pthread_mutex_lock(&s->lock);
+    int r = 0;
+    if (t < s->maxt) {
+        r = ERR_OUT_OF_ORDER;
+    } else if (t == s->maxt) {
+        r = bits == s->last_bits ? 1 : ERR_DUPLICATE;
+    } else {
+        if (s->open.n >= h->chunk_samples)
+            r = cut_chunk(h, s);
+        if (r == 0) {
+            if (s->open.n == 0)
+                s->open_mint = t;
+            r = xor_enc_append(&s->open, t, v);
+        }
+        if (r == 0) {
+            s->maxt = t;
+            s->last_bits = bits;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (r == 0) {
+        atomic_fetch_add(&h->samples_appended, 1);
+        bump_bounds(h, t);
+    } else if (r < 0) {
+        head_count_rejected(h, r);
+    }
+    return r;
+}
+
+void head_count_rejected(struct head *h, int code)
+{
+    if (code == ERR_OUT_OF_ORDER)
+        atomic_fetch_add(&h->out_of_order, 1);
+    else if (code == ERR_DUPLICATE)
+        atomic_fetch_add(&h->duplicates, 1);
+}
+
+void head_stats(struct head *h, struct tsdb_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    st->head_series = atomic_load(&h->n_series);
+    st->head_chunks = atomic_load(&h->n_chunks) + st->head_series; /* + one open chunk each */
+    st->samples_appended = atomic_load(&h->samples_appended);
+    st->out_of_order_samples = atomic_load(&h->out_of_order);
+    st->duplicate_samples = atomic_load(&h->duplicates);
+    st->head_mint_ms = atomic_load(&h->mint);
+    st->head_maxt_ms = atomic_load(&h->maxt);
+    st->head_bytes = atomic_load(&h->chunk_bytes);
+}

@@ -1,0 +1,198 @@
+/* tsdb/head_read.c — matchers → postings → series with chunk snapshots, for the querier.
+ * Postings are computed under the index read lock and copied into the query's arena; series are
+ * then resolved through the page table and each series' chunks snapshotted under its own lock:
+ * closed chunks by reference (immutable), the open chunk by copying its bytes. */
+#include "head.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The index entry for name; index lock held. */
+static struct index_name *find_name(struct head *h, const char *name)
+{
+    return hmap_get(&h->names, hash_bytes(name, strlen(name)), head_name_eq, name);
+}
+
+/* Union of postings of name's values for which matches(value) == want. Lock held. */
+static int values_union(struct arena *a, const struct index_name *n,
+                        const struct matcher *m, int want, struct postings *ret)
+{
+    if (!n) {
+        ret->refs = NULL;
+        ret->n = 0;
+        return 0;
+    }
+    struct postings *lists = arena_alloc(a, (n->n_values + 1) * sizeof *lists);
+    if (!lists)
+        return ERR_LIMIT;
+    size_t k = 0;
+    for (uint32_t i = 0; i < n->n_values; i++) {
+        struct index_value *v = n->values[i];
+        if (!!matcher_matches(m, v->value) == want)
+            lists[k++] = (struct postings){v->refs, v->n};
+    }
+    return postings_union(a, lists, k, ret);
+}
+
+int head_postings(struct head *h, struct arena *a, const struct matcher *ms, size_t n_ms,
+                  struct postings *ret, struct err *e)
+{
+    int r = 0, have = 0;
+    struct postings cur = {NULL, 0}, p;
+    pthread_rwlock_rdlock(&h->index_lock);
+    /* Matchers that cannot match an absent label select; the others only exclude. */
+    for (size_t i = 0; i < n_ms && r == 0; i++) {
+        if (matcher_matches_empty(&ms[i]))
+            continue;
+        struct index_name *n = find_name(h, ms[i].name);
+        r = values_union(a, n, &ms[i], 1, &p);
+        if (r == 0 && have)
+            r = postings_intersect(a, &cur, &p, &cur);
+        else if (r == 0)
+            cur = p;
+        have = 1;
+    }
+    if (r == 0 && !have) {
+        cur.refs = arena_alloc(a, (h->n_all ? h->n_all : 1) * sizeof(uint64_t));
+        if (!cur.refs)
+            r = ERR_LIMIT;
+        else {
+            memcpy(cur.refs, h->all_refs, h->n_all * sizeof(uint64_t));
+            cur.n = h->n_all;
+        }
+    } else if (r == 0 && cur.refs) {
+        /* Lists may alias index memory: copy before the lock is dropped. */
+        uint64_t *copy = arena_alloc(a, (cur.n ? cur.n : 1) * sizeof(uint64_t));
+        if (!copy)
+            r = ERR_LIMIT;
+        else {
+            memcpy(copy, cur.refs, cur.n * sizeof(uint64_t));
+            cur.refs = copy;
+        }
+    }
+    for (size_t i = 0; i < n_ms && r == 0; i++) {
+        if (!matcher_matches_empty(&ms[i]))
+            continue;
+        struct index_name *n = find_name(h, ms[i].name);
+        r = values_union(a, n, &ms[i], 0, &p);
+        if (r == 0)
+            r = postings_subtract(a, &cur, &p, &cur);
+    }
+    pthread_rwlock_unlock(&h->index_lock);
+    if (r < 0)
+        return err_set(e, r, "query memory limit reached while selecting series");
+    *ret = cur;
+    return 0;
+}
+
+/* Snapshot of s's chunks overlapping [mint, maxt] into out; returns 0 with out->n_chunks = 0
+ * when none overlap. */
+static int snapshot_series(struct arena *a, struct mem_series *s, int64_t mint, int64_t maxt,
+                           struct tsdb_series *out)
+{
+    pthread_mutex_lock(&s->lock);
+    uint32_t cap = s->n_closed + 1, k = 0;
+    struct tsdb_chunk_ref *refs = arena_alloc(a, cap * sizeof *refs);
+    if (!refs) {
+        pthread_mutex_unlock(&s->lock);
+        return ERR_LIMIT;
+    }
+    for (uint32_t i = 0; i < s->n_closed; i++)
+        if (s->closed[i].maxt >= mint && s->closed[i].mint <= maxt)
+            refs[k++] = s->closed[i];
+    if (s->open.n && s->maxt >= mint && s->open_mint <= maxt) {
+        uint8_t *copy = arena_alloc(a, s->open.b.len ? s->open.b.len : 1);
+        if (!copy) {
+            pthread_mutex_unlock(&s->lock);
+            return ERR_LIMIT;
+        }
+        memcpy(copy, s->open.b.p, s->open.b.len);
+        refs[k++] = (struct tsdb_chunk_ref){copy, (uint32_t) s->open.b.len, s->open.n,
+                                            s->open_mint, s->maxt};
+    }
+    pthread_mutex_unlock(&s->lock);
+    out->labels = s->labels;
+    out->chunks = refs;
+    out->n_chunks = k;
+    out->mint_ms = mint;
+    out->maxt_ms = maxt;
+    return 0;
+}
+
+static int series_cmp(const void *a, const void *b)
+{
+    return labels_cmp(&((const struct tsdb_series *) a)->labels,
+                      &((const struct tsdb_series *) b)->labels);
+}
+
+int head_select(struct head *h, struct arena *a, const struct matcher *ms, size_t n_ms,
+                int64_t mint, int64_t maxt, struct tsdb_series **ret, size_t *ret_n,
+                struct err *e)
+{
+    struct postings p;
+    int r = head_postings(h, a, ms, n_ms, &p, e);
+    if (r < 0)
+        return r;
+    struct tsdb_series *out = arena_alloc(a, (p.n ? p.n : 1) * sizeof *out);
+    if (!out)
+        return err_set(e, ERR_LIMIT, "query memory limit reached while selecting series");
+    size_t k = 0;
+    for (size_t i = 0; i < p.n; i++) {
+        struct mem_series *s = head_series_by_ref(h, p.refs[i]);
+        if (!s)
+            continue;
+        if (snapshot_series(a, s, mint, maxt, &out[k]) < 0)
+            return err_set(e, ERR_LIMIT, "query memory limit reached while reading series");
+        if (out[k].n_chunks)
+            k++;
+    }
+    qsort(out, k, sizeof *out, series_cmp);
+    *ret = out;
+    *ret_n = k;
+    return 0;
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+int head_label_values(struct head *h, struct arena *a, const char *name, const char ***ret,
+                      size_t *ret_n, struct err *e)
+{
+    pthread_rwlock_rdlock(&h->index_lock);
+    struct index_name *n = find_name(h, name);
+    size_t cnt = n ? n->n_values : 0;
+    const char **out = arena_alloc(a, (cnt ? cnt : 1) * sizeof *out);
+    if (out)
+        for (size_t i = 0; i < cnt; i++)
+            out[i] = n->values[i]->value; /* interned: stable for the head's life */
+    pthread_rwlock_unlock(&h->index_lock);
+    if (!out)
+        return err_set(e, ERR_LIMIT, "query memory limit reached listing label values");
+    qsort(out, cnt, sizeof *out, str_cmp);
+    *ret = out;
+    *ret_n = cnt;
+    return 0;
+}
+
+int head_label_names(struct head *h, struct arena *a, const char ***ret, size_t *ret_n,
+                     struct err *e)
+{
+    pthread_rwlock_rdlock(&h->index_lock);
+    const char **out = arena_alloc(a, (h->names.n ? h->names.n : 1) * sizeof *out);
+    size_t k = 0;
+    if (out)
+        for (size_t i = 0; i < h->names.cap; i++) {
+            struct index_name *n = h->names.slots[i].item;
+            if (n && n->n_values)
+                out[k++] = n->name;
+        }
+    pthread_rwlock_unlock(&h->index_lock);
+    if (!out)
+        return err_set(e, ERR_LIMIT, "query memory limit reached listing label names");
+    qsort(out, k, sizeof *out, str_cmp);
+    *ret = out;
+    *ret_n = k;
+    return 0;
+}

@@ -1,0 +1,17 @@
+/* tsdb/symtab.h — interning of label names and values for the head: each distinct string is
+ * stored once, so series share "job", "instance" and their common values, and interned strings
+ * compare by pointer. Thread-safe; strings live until symtab_free(). */
+#ifndef EMBER_TSDB_SYMTAB_H
+#define EMBER_TSDB_SYMTAB_H
+
+#include <stddef.h>
+
+struct symtab;
+
+struct symtab *symtab_new(void);
+void symtab_free(struct symtab *st); /* NULL is fine */
+/* The interned copy of s[0..n), or NULL on ENOMEM. */
+const char *symtab_intern(struct symtab *st, const char *s, size_t n);
+size_t symtab_bytes(const struct symtab *st); /* memory held by strings */
+
+#endif
