@@ -1,0 +1,40 @@
+/* scrape/http_client.h — one non-blocking HTTP/1.1 GET on the libuv loop: resolve, connect, send,
+ * parse the response with llhttp, inflate gzip, enforce a deadline and a body size cap.
+ * Loop thread only. The callback runs exactly once (on success, error, timeout or cancel). */
+#ifndef EMBER_SCRAPE_HTTP_CLIENT_H
+#define EMBER_SCRAPE_HTTP_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "tsdb/base/base.h"
+
+struct http_get_opts {
+    const char *host;        /* name or address, without brackets */
+    const char *port;        /* decimal */
+    const char *path;        /* path and query, starting with '/' */
+    const char *accept;      /* Accept header; NULL for none */
+    const char *extra_headers; /* raw "Name: value\r\n" lines; NULL for none */
+    int64_t timeout_ms;      /* whole request, from resolve to last body byte */
+    size_t max_body;         /* decompressed body cap; 0: 64 MiB */
+};
+
+struct http_get_result {
+    int status;               /* HTTP status; 0 when the request failed */
+    const char *content_type; /* NUL-terminated, "" when absent */
+    struct buf body;          /* taken: the callback owns it and must buf_free() it */
+};
+
+/* err->code == 0 on success (whatever the status); else ERR_TIMEOUT, ERR_CANCELED, ERR_LIMIT,
+ * ERR_PARSE or -errno, with a message such as "connect 127.0.0.1:9100: connection refused". */
+typedef void (*http_get_cb)(void *ctx, struct http_get_result *res, const struct err *err);
+
+struct http_get;
+int http_get_start(uv_loop_t *loop, const struct http_get_opts *o, http_get_cb cb, void *ctx,
+                   struct http_get **ret, struct err *e);
+/* Aborts a running request; its callback runs with ERR_CANCELED before this returns or soon
+ * after (when the handles close). */
+void http_get_cancel(struct http_get *g);
+
+#endif

@@ -1,0 +1,506 @@
+/* scrape/loop.c — one target's scrape loop.
+ *
+ * Threads: the timer, the HTTP client and all status fields belong to the loop thread. While a
+ * scrape is in flight (l->busy), exactly one worker job owns the series cache and the appender;
+ * the loop thread does not touch them until after_work. So the cache needs no lock.
+ *
+ * Series cache: raw series text (`name{labels}` as scraped) → series ref and the iteration it was
+ * last seen in. It skips label parsing and sorting for known series, and drives staleness: series
+ * not seen in a successful scrape, or all of them after a failed one or when the target goes
+ * away, get Prometheus' stale marker at that scrape's timestamp. */
+#include "loop.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scrape/http_client.h"
+#include "scrape/textparse.h"
+
+#define SCRAPE_ARENA_CAP (256u << 20) /* one scrape's labels; a bigger target is a mistake */
+
+struct cache_entry {
+    uint64_t ref;
+    uint64_t seen_iter;
+    size_t len;
+    char key[]; /* raw series text */
+};
+
+struct scrape_loop {
+    uv_loop_t *uv;
+    tsdb *db;
+    struct scrape_target_spec spec; /* deep copy; strings in spec_arena */
+    struct arena *spec_arena;
+    char host[256], port[16], path[2048];
+    uv_timer_t timer;
+    struct http_get *http;
+    int busy;     /* a GET or worker job is in flight */
+    int stopping;
+    int timer_closed;
+    void (*on_stopped)(void *);
+    void *on_stopped_arg;
+
+    /* worker-owned while busy: */
+    struct hmap cache;
+    uint64_t iter;
+    uint64_t ref_up, ref_duration, ref_samples, ref_post_relabel, ref_added;
+
+    /* loop-thread status */
+    enum scrape_health health;
+    char last_error[256];
+    int64_t last_scrape_ms;
+    double last_duration_s;
+    uint64_t last_samples;
+    uint64_t skipped;
+    int64_t start_ms;  /* this scrape's timestamp */
+    int64_t start_ns;
+};
+
+struct scrape_job {
+    uv_work_t work;
+    struct scrape_loop *l;
+    struct buf body;
+    char content_type[256];
+    int fetch_failed; /* 1: no body; error already in err */
+    int final;        /* target going away: only stale markers */
+    double duration_s;
+    struct err err;
+    uint64_t samples; /* result: samples scraped */
+};
+
+uint64_t scrape_spec_hash(const struct scrape_target_spec *s)
+{
+    struct buf b = BUF_INIT;
+    (void) buf_printf(&b, "%s|%s|%s|%s|%s|%s|%lld|%lld|%d|%d", s->job, s->scheme, s->address,
+                      s->metrics_path, s->query, s->accept, (long long) s->interval_ms,
+                      (long long) s->timeout_ms, s->honor_labels, s->honor_timestamps);
+    for (uint32_t i = 0; i < s->labels.n; i++)
+        (void) buf_printf(&b, "|%s=%s", s->labels.v[i].name, s->labels.v[i].value);
+    uint64_t h = hash_bytes(b.p, b.len);
+    buf_free(&b);
+    return h;
+}
+
+static int cache_eq(const void *item, const void *key)
+{
+    const struct cache_entry *c = item;
+    const struct textparse *p = key;
+    return c->len == p->series_len && memcmp(c->key, p->series, c->len) == 0;
+}
+
+static void cache_clear(struct hmap *m)
+{
+    for (size_t i = 0; i < m->cap; i++)
+        free(m->slots[i].item);
+    hmap_free(m);
+}
+
+/* Adds the target's labels to a scraped label set (Prometheus' honor_labels rules): on conflict
+ * the scraped label is kept as exported_<name> unless honor_labels, and empty values are
+ * dropped. The result is sorted, in arena a. */
+static int merge_target_labels(struct arena *a, const struct scrape_target_spec *spec,
+                               const struct labels *in, struct labels *ret)
+{
+    uint32_t cap = in->n * 2 + spec->labels.n;
+    struct label *v = arena_alloc(a, (cap ? cap : 1) * sizeof *v);
+    if (!v)
+        return ERR_LIMIT;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < in->n; i++) {
+        if (!in->v[i].value[0])
+            continue;
+        const char *name = in->v[i].name;
+        if (!spec->honor_labels) {
+            /* exported_ prefix repeats until the name is free, as Prometheus does. */
+            while (labels_get(&spec->labels, name) || (name != in->v[i].name &&
+                                                       labels_get(in, name)))
+                if (!(name = arena_printf(a, "exported_%s", name)))
+                    return ERR_LIMIT;
+        } else if (labels_get(&spec->labels, name)) {
+            /* kept as scraped; the target label is skipped below */
+        }
+        v[n++] = (struct label){name, in->v[i].value};
+    }
+    for (uint32_t i = 0; i < spec->labels.n; i++) {
+        if (spec->honor_labels && labels_get(in, spec->labels.v[i].name) &&
+            labels_get(in, spec->labels.v[i].name)[0])
+            continue;
+        if (spec->labels.v[i].name[0] == '_' && spec->labels.v[i].name[1] == '_')
+            continue; /* __scheme__ etc. are for the scrape, not the series */
+        v[n++] = spec->labels.v[i];
+    }
+    ret->v = v;
+    ret->n = n;
+    return labels_sort(ret) < 0 ? ERR_PARSE : 0;
+}
+
+/* Appends one report series (up, scrape_duration_seconds, ...) with the target labels. */
+static int add_report(tsdb_appender *app, struct arena *a, struct scrape_loop *l,
+                      const char *name, uint64_t *ref, double v, struct err *e)
+{
+    if (*ref == 0) {
+        struct label nl = {LABEL_METRIC_NAME, name};
+        struct labels in = {&nl, 1}, ls;
+        if (merge_target_labels(a, &l->spec, &in, &ls) < 0)
+            return err_set(e, ERR_LIMIT, "scrape memory limit");
+        return tsdb_appender_add(app, ref, &ls, l->start_ms, v, e);
+    }
+    return tsdb_appender_add(app, ref, NULL, l->start_ms, v, e);
+}
+
+/* Parses the body and appends its samples; on any error nothing of it is committed. */
+static int append_body(struct scrape_job *j, tsdb_appender *app, struct arena *a,
+                       uint64_t *ret_added)
+{
+    struct scrape_loop *l = j->l;
+    enum textparse_format f =
+        textparse_format_from_content_type(j->content_type, strlen(j->content_type));
+    struct textparse p;
+    textparse_init(&p, (const char *) j->body.p, j->body.len, f);
+    int r;
+    uint64_t added = 0;
+    while ((r = textparse_next(&p, &j->err)) > 0) {
+        if (r != TEXTPARSE_SERIES)
+            continue;
+        int64_t t = (l->spec.honor_timestamps && p.has_t) ? p.t_ms : l->start_ms;
+        uint64_t h = hash_bytes(p.series, p.series_len);
+        struct cache_entry *c = hmap_get(&l->cache, h, cache_eq, &p);
+        if (c && c->seen_iter == l->iter)
+            continue; /* the same series twice in one scrape: Prometheus counts it as a dup */
+        uint64_t ref = c ? c->ref : 0;
+        struct labels ls = {NULL, 0};
+        if (!c) {
+            struct labels raw;
+            if ((r = textparse_labels(&p, a, &raw, &j->err)) < 0)
+                return r;
+            if ((r = merge_target_labels(a, &l->spec, &raw, &ls)) < 0)
+                return err_set(&j->err, r, "line %u: invalid label set", p.line);
+        }
+        if ((r = tsdb_appender_add(app, &ref, &ls, t, p.value, &j->err)) < 0)
+            return r;
+        if (!c) {
+            c = malloc(sizeof *c + p.series_len);
+            if (!c || hmap_put(&l->cache, h, c) < 0) {
+                free(c);
+                return err_set(&j->err, -ENOMEM, "out of memory caching series");
+            }
+            c->len = p.series_len;
+            memcpy(c->key, p.series, p.series_len);
+            added++;
+        }
+        c->ref = ref;
+        c->seen_iter = l->iter;
+        j->samples++;
+    }
+    *ret_added = added;
+    return r;
+}
+
+/* Stale markers for cached series not seen in iteration l->iter; they leave the cache. */
+static int append_stale(struct scrape_loop *l, tsdb_appender *app, struct err *e)
+{
+    for (size_t i = 0; i < l->cache.cap; i++) {
+        struct cache_entry *c = l->cache.slots[i].item;
+        if (!c || c->seen_iter == l->iter)
+            continue;
+        uint64_t ref = c->ref;
+        int r = tsdb_appender_add(app, &ref, NULL, l->start_ms, num_stale_nan(), e);
+        if (r < 0)
+            return r;
+        (void) hmap_del(&l->cache, l->cache.slots[i].hash, c);
+        free(c);
+        i--; /* backward-shift deletion may have moved a later entry into slot i */
+    }
+    return 0;
+}
+
+static void work_cb(uv_work_t *w)
+{
+    struct scrape_job *j = w->data;
+    struct scrape_loop *l = j->l;
+    struct arena *a = arena_new(SCRAPE_ARENA_CAP);
+    tsdb_appender *app = tsdb_appender_new(l->db);
+    struct err e;
+    uint64_t added = 0;
+    if (!a || !app) {
+        arena_free(a);
+        tsdb_appender_rollback(app);
+        err_set(&j->err, -ENOMEM, "out of memory");
+        return;
+    }
+    l->iter++;
+    int ok = !j->fetch_failed && !j->final && append_body(j, app, a, &added) >= 0;
+    if (!ok) {
+        /* Nothing partial: drop this scrape's samples, mark every known series stale. */
+        tsdb_appender_rollback(app);
+        app = tsdb_appender_new(l->db);
+        j->samples = 0;
+        added = 0;
+        l->iter++;
+    }
+    int r = app ? append_stale(l, app, &e) : -ENOMEM;
+    if (!j->final && r >= 0) {
+        double up = ok ? 1 : 0;
+        if (r >= 0)
+            r = add_report(app, a, l, "up", &l->ref_up, up, &e);
+        if (r >= 0)
+            r = add_report(app, a, l, "scrape_duration_seconds", &l->ref_duration,
+                           j->duration_s, &e);
+        if (r >= 0)
+            r = add_report(app, a, l, "scrape_samples_scraped", &l->ref_samples,
+                           (double) j->samples, &e);
+        if (r >= 0)
+            r = add_report(app, a, l, "scrape_samples_post_metric_relabeling",
+                           &l->ref_post_relabel, (double) j->samples, &e);
+        if (r >= 0)
+            r = add_report(app, a, l, "scrape_series_added", &l->ref_added, (double) added, &e);
+    }
+    if (r >= 0 && app)
+        r = tsdb_appender_commit(app, &e);
+    else
+        tsdb_appender_rollback(app);
+    if (r < 0 && ok) {
+        j->err = e;
+        ok = 0;
+    }
+    arena_free(a);
+}
+
+static void schedule_free(struct scrape_loop *l);
+
+static void after_work_cb(uv_work_t *w, int status)
+{
+    struct scrape_job *j = w->data;
+    struct scrape_loop *l = j->l;
+    if (!j->final) {
+        l->last_duration_s = j->duration_s;
+        l->last_samples = j->samples;
+        if (j->err.code == 0) {
+            l->health = SCRAPE_HEALTH_UP;
+            l->last_error[0] = '\0';
+        } else {
+            l->health = SCRAPE_HEALTH_DOWN;
+            (void) snprintf(l->last_error, sizeof l->last_error, "%s", j->err.msg);
+            LOG_RATELIMITED(LOG_LEVEL_DEBUG, "scrape", "scrape failed", "job=%s target=%s err=\"%s\"",
+                            l->spec.job, l->spec.address, j->err.msg);
+        }
+    }
+    buf_free(&j->body);
+    free(j);
+    l->busy = 0;
+    if (l->stopping)
+        schedule_free(l);
+}
+
+static void queue_job(struct scrape_loop *l, struct scrape_job *j)
+{
+    j->work.data = j;
+    j->l = l;
+    l->busy = 1;
+    if (uv_queue_work(l->uv, &j->work, work_cb, after_work_cb) < 0) {
+        /* Only fails on a closing loop: run inline rather than lose the staleness. */
+        work_cb(&j->work);
+        after_work_cb(&j->work, 0);
+    }
+}
+
+static void on_fetched(void *ctx, struct http_get_result *res, const struct err *err)
+{
+    struct scrape_loop *l = ctx;
+    l->http = NULL;
+    struct scrape_job *j = calloc(1, sizeof *j);
+    if (!j) {
+        l->busy = 0;
+        return;
+    }
+    j->duration_s = (double) (time_mono_ns() - l->start_ns) / 1e9;
+    if (err->code == ERR_CANCELED) {
+        free(j);
+        l->busy = 0;
+        if (l->stopping)
+            schedule_free(l);
+        return;
+    }
+    if (err->code != 0) {
+        j->fetch_failed = 1;
+        j->err = *err;
+    } else if (res->status != 200) {
+        j->fetch_failed = 1;
+        err_set(&j->err, ERR_PARSE, "server returned HTTP status %d", res->status);
+    } else {
+        j->body = res->body;
+        res->body = (struct buf) BUF_INIT;
+        (void) snprintf(j->content_type, sizeof j->content_type, "%s", res->content_type);
+    }
+    queue_job(l, j);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    struct scrape_loop *l = t->data;
+    if (l->stopping)
+        return;
+    if (l->busy) {
+        l->skipped++;
+        return;
+    }
+    l->start_ms = time_now_ms();
+    l->start_ns = time_mono_ns();
+    l->last_scrape_ms = l->start_ms;
+    l->busy = 1;
+    struct http_get_opts o = {
+        .host = l->host,
+        .port = l->port,
+        .path = l->path,
+        .accept = l->spec.accept,
+        .timeout_ms = l->spec.timeout_ms,
+    };
+    struct err e;
+    if (http_get_start(l->uv, &o, on_fetched, l, &l->http, &e) < 0) {
+        struct scrape_job *j = calloc(1, sizeof *j);
+        if (!j) {
+            l->busy = 0;
+            return;
+        }
+        j->fetch_failed = 1;
+        j->err = e;
+        queue_job(l, j);
+    }
+}
+
+static int split_address(struct scrape_loop *l, struct err *e)
+{
+    const char *a = l->spec.address, *colon;
+    size_t hn;
+    if (a[0] == '[') {
+        const char *close = strchr(a, ']');
+        if (!close)
+            return err_set(e, ERR_PARSE, "bad target address %s", a);
+        hn = (size_t) (close - a - 1);
+        a++;
+        colon = close[1] == ':' ? close + 1 : NULL;
+    } else {
+        colon = strrchr(a, ':');
+        hn = colon ? (size_t) (colon - a) : strlen(a);
+    }
+    if (hn == 0 || hn >= sizeof l->host)
+        return err_set(e, ERR_PARSE, "bad target address %s", l->spec.address);
+    memcpy(l->host, a, hn);
+    l->host[hn] = '\0';
+    (void) snprintf(l->port, sizeof l->port, "%s", colon ? colon + 1 : "80");
+    int n = snprintf(l->path, sizeof l->path, "%s%s%s", l->spec.metrics_path,
+                     l->spec.query[0] ? "?" : "", l->spec.query);
+    if (n < 0 || (size_t) n >= sizeof l->path)
+        return err_set(e, ERR_LIMIT, "scrape URL too long for %s", l->spec.address);
+    return 0;
+}
+
+static int copy_spec(struct arena *a, const struct scrape_target_spec *in,
+                     struct scrape_target_spec *out)
+{
+    *out = *in;
+    out->job = arena_strdup(a, in->job);
+    out->scheme = arena_strdup(a, in->scheme);
+    out->address = arena_strdup(a, in->address);
+    out->metrics_path = arena_strdup(a, in->metrics_path);
+    out->query = arena_strdup(a, in->query ? in->query : "");
+    out->accept = arena_strdup(a, in->accept ? in->accept : textparse_accept_header);
+    if (!out->job || !out->scheme || !out->address || !out->metrics_path || !out->query ||
+        !out->accept)
+        return -ENOMEM;
+    return labels_copy(a, &in->labels, &out->labels);
+}
+
+int scrape_loop_start(uv_loop_t *uv, tsdb *db, const struct scrape_target_spec *spec,
+                      struct scrape_loop **ret, struct err *e)
+{
+    struct scrape_loop *l = calloc(1, sizeof *l);
+    if (!l)
+        return err_set(e, -ENOMEM, "out of memory");
+    l->uv = uv;
+    l->db = db;
+    l->spec_arena = arena_new(0);
+    if (!l->spec_arena || copy_spec(l->spec_arena, spec, &l->spec) < 0) {
+        arena_free(l->spec_arena);
+        free(l);
+        return err_set(e, -ENOMEM, "out of memory");
+    }
+    int r = split_address(l, e);
+    if (r < 0) {
+        arena_free(l->spec_arena);
+        free(l);
+        return r;
+    }
+    uv_timer_init(uv, &l->timer);
+    l->timer.data = l;
+    /* Spread targets over the interval deterministically, as Prometheus' offset does. */
+    uint64_t interval = (uint64_t) l->spec.interval_ms;
+    uint64_t offset = scrape_spec_hash(&l->spec) % interval;
+    uint64_t now = uv_now(uv) % interval;
+    uint64_t first = (offset + interval - now) % interval;
+    uv_timer_start(&l->timer, on_tick, first, interval);
+    *ret = l;
+    return 0;
+}
+
+static void free_loop(struct scrape_loop *l)
+{
+    void (*cb)(void *) = l->on_stopped;
+    void *arg = l->on_stopped_arg;
+    cache_clear(&l->cache);
+    arena_free(l->spec_arena);
+    free(l);
+    if (cb)
+        cb(arg);
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    struct scrape_loop *l = h->data;
+    l->timer_closed = 1;
+    if (!l->busy)
+        free_loop(l);
+}
+
+/* Called when in-flight work ends during a stop: free once the timer has closed too. */
+static void schedule_free(struct scrape_loop *l)
+{
+    if (l->timer_closed && !l->busy)
+        free_loop(l);
+}
+
+void scrape_loop_stop(struct scrape_loop *l, void (*on_stopped)(void *arg), void *arg)
+{
+    l->stopping = 1;
+    l->on_stopped = on_stopped;
+    l->on_stopped_arg = arg;
+    uv_timer_stop(&l->timer);
+    if (l->http)
+        http_get_cancel(l->http);
+    else if (!l->busy && l->cache.n) {
+        /* The target is going away: its series end now (stale markers). */
+        struct scrape_job *j = calloc(1, sizeof *j);
+        if (j) {
+            j->final = 1;
+            l->start_ms = time_now_ms();
+            queue_job(l, j);
+        }
+    }
+    uv_close((uv_handle_t *) &l->timer, on_timer_closed);
+}
+
+const struct scrape_target_spec *scrape_loop_spec(const struct scrape_loop *l)
+{
+    return &l->spec;
+}
+
+void scrape_loop_status(const struct scrape_loop *l, struct scrape_target_status *ret)
+{
+    ret->spec = &l->spec;
+    ret->health = l->health;
+    ret->last_error = l->last_error;
+    ret->last_scrape_ms = l->last_scrape_ms;
+    ret->last_duration_seconds = l->last_duration_s;
+    ret->last_samples = l->last_samples;
+    ret->skipped_ticks = l->skipped;
+}
