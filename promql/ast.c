@@ -1,0 +1,430 @@
+/* promql/ast.c — the language's tables (operators, aggregations, functions), expression types,
+ * and the printer: promql_format() writes Prometheus' canonical form (format_query), so that
+ * parse → print → parse gives the same tree. */
+#include "promql/ast.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "tsdb/base/base.h"
+
+#define S PROMQL_SCALAR
+#define V PROMQL_VECTOR
+#define M PROMQL_MATRIX
+#define STR PROMQL_STRING
+
+/* Prometheus 2.42's float function list (promql/parser/functions.go), sorted by name. */
+static const struct promql_func funcs[] = {
+    {"abs", {V}, 1, 0, V, FN_ABS},
+    {"absent", {V}, 1, 0, V, FN_ABSENT},
+    {"absent_over_time", {M}, 1, 0, V, FN_ABSENT_OVER_TIME},
+    {"acos", {V}, 1, 0, V, FN_ACOS},
+    {"acosh", {V}, 1, 0, V, FN_ACOSH},
+    {"asin", {V}, 1, 0, V, FN_ASIN},
+    {"asinh", {V}, 1, 0, V, FN_ASINH},
+    {"atan", {V}, 1, 0, V, FN_ATAN},
+    {"atanh", {V}, 1, 0, V, FN_ATANH},
+    {"avg_over_time", {M}, 1, 0, V, FN_AVG_OVER_TIME},
+    {"ceil", {V}, 1, 0, V, FN_CEIL},
+    {"changes", {M}, 1, 0, V, FN_CHANGES},
+    {"clamp", {V, S, S}, 3, 0, V, FN_CLAMP},
+    {"clamp_max", {V, S}, 2, 0, V, FN_CLAMP_MAX},
+    {"clamp_min", {V, S}, 2, 0, V, FN_CLAMP_MIN},
+    {"cos", {V}, 1, 0, V, FN_COS},
+    {"cosh", {V}, 1, 0, V, FN_COSH},
+    {"count_over_time", {M}, 1, 0, V, FN_COUNT_OVER_TIME},
+    {"day_of_month", {V}, 1, 1, V, FN_DAY_OF_MONTH},
+    {"day_of_week", {V}, 1, 1, V, FN_DAY_OF_WEEK},
+    {"day_of_year", {V}, 1, 1, V, FN_DAY_OF_YEAR},
+    {"days_in_month", {V}, 1, 1, V, FN_DAYS_IN_MONTH},
+    {"deg", {V}, 1, 0, V, FN_DEG},
+    {"delta", {M}, 1, 0, V, FN_DELTA},
+    {"deriv", {M}, 1, 0, V, FN_DERIV},
+    {"exp", {V}, 1, 0, V, FN_EXP},
+    {"floor", {V}, 1, 0, V, FN_FLOOR},
+    {"histogram_count", {V}, 1, 0, V, FN_HISTOGRAM_COUNT},
+    {"histogram_fraction", {S, S, V}, 3, 0, V, FN_HISTOGRAM_FRACTION},
+    {"histogram_quantile", {S, V}, 2, 0, V, FN_HISTOGRAM_QUANTILE},
+    {"histogram_sum", {V}, 1, 0, V, FN_HISTOGRAM_SUM},
+    {"holt_winters", {M, S, S}, 3, 0, V, FN_HOLT_WINTERS},
+    {"hour", {V}, 1, 1, V, FN_HOUR},
+    {"idelta", {M}, 1, 0, V, FN_IDELTA},
+    {"increase", {M}, 1, 0, V, FN_INCREASE},
+    {"irate", {M}, 1, 0, V, FN_IRATE},
+    {"label_join", {V, STR, STR, STR}, 4, -1, V, FN_LABEL_JOIN},
+    {"label_replace", {V, STR, STR, STR, STR}, 5, 0, V, FN_LABEL_REPLACE},
+    {"last_over_time", {M}, 1, 0, V, FN_LAST_OVER_TIME},
+    {"ln", {V}, 1, 0, V, FN_LN},
+    {"log10", {V}, 1, 0, V, FN_LOG10},
+    {"log2", {V}, 1, 0, V, FN_LOG2},
+    {"max_over_time", {M}, 1, 0, V, FN_MAX_OVER_TIME},
+    {"min_over_time", {M}, 1, 0, V, FN_MIN_OVER_TIME},
+    {"minute", {V}, 1, 1, V, FN_MINUTE},
+    {"month", {V}, 1, 1, V, FN_MONTH},
+    {"pi", {S}, 0, 0, S, FN_PI},
+    {"predict_linear", {M, S}, 2, 0, V, FN_PREDICT_LINEAR},
+    {"present_over_time", {M}, 1, 0, V, FN_PRESENT_OVER_TIME},
+    {"quantile_over_time", {S, M}, 2, 0, V, FN_QUANTILE_OVER_TIME},
+    {"rad", {V}, 1, 0, V, FN_RAD},
+    {"rate", {M}, 1, 0, V, FN_RATE},
+    {"resets", {M}, 1, 0, V, FN_RESETS},
+    {"round", {V, S}, 2, 1, V, FN_ROUND},
+    {"scalar", {V}, 1, 0, S, FN_SCALAR},
+    {"sgn", {V}, 1, 0, V, FN_SGN},
+    {"sin", {V}, 1, 0, V, FN_SIN},
+    {"sinh", {V}, 1, 0, V, FN_SINH},
+    {"sort", {V}, 1, 0, V, FN_SORT},
+    {"sort_desc", {V}, 1, 0, V, FN_SORT_DESC},
+    {"sqrt", {V}, 1, 0, V, FN_SQRT},
+    {"stddev_over_time", {M}, 1, 0, V, FN_STDDEV_OVER_TIME},
+    {"stdvar_over_time", {M}, 1, 0, V, FN_STDVAR_OVER_TIME},
+    {"sum_over_time", {M}, 1, 0, V, FN_SUM_OVER_TIME},
+    {"tan", {V}, 1, 0, V, FN_TAN},
+    {"tanh", {V}, 1, 0, V, FN_TANH},
+    {"time", {S}, 0, 0, S, FN_TIME},
+    {"timestamp", {V}, 1, 0, V, FN_TIMESTAMP},
+    {"vector", {S}, 1, 0, V, FN_VECTOR},
+    {"year", {V}, 1, 1, V, FN_YEAR},
+};
+
+const struct promql_func *promql_func_lookup(const char *name, size_t n)
+{
+    size_t lo = 0, hi = ARRAY_LEN(funcs);
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strncmp(funcs[mid].name, name, n);
+        if (c == 0 && funcs[mid].name[n] != 0)
+            c = 1;
+        if (c == 0)
+            return &funcs[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+const char *promql_op_str(enum promql_op op)
+{
+    static const char *const s[] = {
+        [OP_NONE] = "?", [OP_OR] = "or",   [OP_AND] = "and", [OP_UNLESS] = "unless",
+        [OP_EQL] = "==", [OP_NEQ] = "!=",  [OP_LTE] = "<=",  [OP_LSS] = "<",
+        [OP_GTE] = ">=", [OP_GTR] = ">",   [OP_ADD] = "+",   [OP_SUB] = "-",
+        [OP_MUL] = "*",  [OP_DIV] = "/",   [OP_MOD] = "%",   [OP_ATAN2] = "atan2",
+        [OP_POW] = "^",
+    };
+    return (unsigned) op < ARRAY_LEN(s) ? s[op] : "?";
+}
+
+const char *promql_agg_str(enum promql_agg op)
+{
+    static const char *const s[] = {
+        [AGG_SUM] = "sum",       [AGG_AVG] = "avg",         [AGG_COUNT] = "count",
+        [AGG_MIN] = "min",       [AGG_MAX] = "max",         [AGG_GROUP] = "group",
+        [AGG_STDDEV] = "stddev", [AGG_STDVAR] = "stdvar",   [AGG_TOPK] = "topk",
+        [AGG_BOTTOMK] = "bottomk", [AGG_COUNT_VALUES] = "count_values",
+        [AGG_QUANTILE] = "quantile",
+    };
+    return (unsigned) op < ARRAY_LEN(s) ? s[op] : "?";
+}
+
+int promql_op_is_comparison(enum promql_op op)
+{
+    return op >= OP_EQL && op <= OP_GTR;
+}
+
+int promql_op_is_set(enum promql_op op)
+{
+    return op == OP_AND || op == OP_OR || op == OP_UNLESS;
+}
+
+int promql_agg_has_param(enum promql_agg op)
+{
+    return op == AGG_TOPK || op == AGG_BOTTOMK || op == AGG_COUNT_VALUES || op == AGG_QUANTILE;
+}
+
+const char *promql_value_type_name(enum promql_value_type t)
+{
+    switch (t) {
+    case PROMQL_SCALAR: return "scalar";
+    case PROMQL_VECTOR: return "vector";
+    case PROMQL_MATRIX: return "matrix";
+    case PROMQL_STRING: return "string";
+    default: return "none";
+    }
+}
+
+const char *promql_value_type_doc(enum promql_value_type t)
+{
+    switch (t) {
+    case PROMQL_VECTOR: return "instant vector";
+    case PROMQL_MATRIX: return "range vector";
+    default: return promql_value_type_name(t);
+    }
+}
+
+enum promql_value_type promql_expr_type(const struct promql_expr *x)
+{
+    switch (x->kind) {
+    case NODE_NUMBER: return PROMQL_SCALAR;
+    case NODE_STRING: return PROMQL_STRING;
+    case NODE_VECTOR_SEL: return PROMQL_VECTOR;
+    case NODE_MATRIX_SEL: case NODE_SUBQUERY: return PROMQL_MATRIX;
+    case NODE_PAREN: return promql_expr_type(x->u.paren);
+    case NODE_UNARY: return promql_expr_type(x->u.unary.x);
+    case NODE_BINARY:
+        if (promql_expr_type(x->u.bin.l) == PROMQL_SCALAR &&
+            promql_expr_type(x->u.bin.r) == PROMQL_SCALAR)
+            return PROMQL_SCALAR;
+        return PROMQL_VECTOR;
+    case NODE_AGG: return PROMQL_VECTOR;
+    case NODE_CALL: return x->u.call.f->ret;
+    }
+    return PROMQL_NONE;
+}
+
+/* ---- printer ---- */
+
+struct sb {
+    struct arena *a;
+    char *p;
+    size_t len, cap;
+    int oom;
+};
+
+static void sb_put(struct sb *b, const char *s, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t nc = b->cap ? b->cap : 64;
+        while (nc < b->len + n + 1)
+            nc *= 2;
+        char *np = arena_realloc(b->a, b->p, b->cap, nc);
+        if (!np) {
+            b->oom = 1;
+            return;
+        }
+        b->p = np;
+        b->cap = nc;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = 0;
+}
+
+static void sb_puts(struct sb *b, const char *s)
+{
+    sb_put(b, s, strlen(s));
+}
+
+/* Go's %q: printable ASCII and valid UTF-8 as is, the rest escaped. */
+static void sb_quote(struct sb *b, const char *s, size_t n)
+{
+    sb_put(b, "\"", 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char) s[i];
+        char esc[8];
+        const char *e = NULL;
+        switch (c) {
+        case '"': e = "\\\""; break;
+        case '\\': e = "\\\\"; break;
+        case '\a': e = "\\a"; break;
+        case '\b': e = "\\b"; break;
+        case '\f': e = "\\f"; break;
+        case '\n': e = "\\n"; break;
+        case '\r': e = "\\r"; break;
+        case '\t': e = "\\t"; break;
+        case '\v': e = "\\v"; break;
+        default: break;
+        }
+        if (e) {
+            sb_puts(b, e);
+            continue;
+        }
+        if (c < 0x20 || c == 0x7f) {
+            (void) snprintf(esc, sizeof esc, "\\x%02x", c);
+            sb_puts(b, esc);
+            continue;
+        }
+        if (c < 0x80) {
+            sb_put(b, (const char *) &c, 1);
+            continue;
+        }
+        /* Multi-byte: copy a well-formed sequence, escape a stray byte. */
+        size_t len = c >= 0xf0 && c < 0xf5 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
+        int ok = len > 0 && i + len <= n;
+        for (size_t k = 1; ok && k < len; k++)
+            ok = ((unsigned char) s[i + k] & 0xc0) == 0x80;
+        if (ok) {
+            sb_put(b, s + i, len);
+            i += len - 1;
+        } else {
+            (void) snprintf(esc, sizeof esc, "\\x%02x", c);
+            sb_puts(b, esc);
+        }
+    }
+    sb_put(b, "\"", 1);
+}
+
+char *promql_quote(struct arena *a, const char *s, size_t n)
+{
+    struct sb b = {.a = a};
+    sb_quote(&b, s, n);
+    return b.oom ? NULL : b.p;
+}
+
+static void sb_duration(struct sb *b, int64_t ms)
+{
+    char d[64];
+    size_t n = duration_format(d, sizeof d, ms);
+    sb_put(b, d, n);
+}
+
+static void sb_labels(struct sb *b, const char **v, size_t n)
+{
+    sb_puts(b, "(");
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            sb_puts(b, ", ");
+        sb_puts(b, v[i]);
+    }
+    sb_puts(b, ")");
+}
+
+static void sb_mod(struct sb *b, const struct promql_mod *m)
+{
+    char t[64];
+    if (m->at == AT_TIME) {
+        (void) snprintf(t, sizeof t, " @ %.3f", (double) m->at_ms / 1000.0);
+        sb_puts(b, t);
+    } else if (m->at == AT_START) {
+        sb_puts(b, " @ start()");
+    } else if (m->at == AT_END) {
+        sb_puts(b, " @ end()");
+    }
+    if (m->has_offset && m->offset_ms != 0) {
+        sb_puts(b, m->offset_ms < 0 ? " offset -" : " offset ");
+        sb_duration(b, m->offset_ms < 0 ? -m->offset_ms : m->offset_ms);
+    }
+}
+
+static void sb_selector(struct sb *b, const struct promql_expr *x)
+{
+    size_t first = 0;
+    if (x->u.sel.name) {
+        sb_puts(b, x->u.sel.name);
+        first = 1;
+    }
+    if (x->u.sel.n_ms > first) {
+        sb_puts(b, "{");
+        for (size_t i = first; i < x->u.sel.n_ms; i++) {
+            const struct matcher *m = &x->u.sel.ms[i];
+            if (i > first)
+                sb_puts(b, ",");
+            sb_puts(b, m->name);
+            sb_puts(b, matcher_op(m->type));
+            sb_quote(b, m->value, strlen(m->value));
+        }
+        sb_puts(b, "}");
+    }
+}
+
+static void print(struct sb *b, const struct promql_expr *x)
+{
+    char num[NUM_FLOAT_MAX];
+    switch (x->kind) {
+    case NODE_NUMBER:
+        num_format(num, x->u.num, 'g');
+        sb_puts(b, num);
+        return;
+    case NODE_STRING:
+        sb_quote(b, x->u.str, strlen(x->u.str));
+        return;
+    case NODE_VECTOR_SEL:
+        sb_selector(b, x);
+        sb_mod(b, &x->u.sel.mod);
+        return;
+    case NODE_MATRIX_SEL:
+        sb_selector(b, x->u.matrix.vs);
+        sb_puts(b, "[");
+        sb_duration(b, x->u.matrix.range_ms);
+        sb_puts(b, "]");
+        sb_mod(b, &x->u.matrix.vs->u.sel.mod);
+        return;
+    case NODE_SUBQUERY:
+        print(b, x->u.sub.x);
+        sb_puts(b, "[");
+        sb_duration(b, x->u.sub.range_ms);
+        sb_puts(b, ":");
+        if (x->u.sub.step_ms)
+            sb_duration(b, x->u.sub.step_ms);
+        sb_puts(b, "]");
+        sb_mod(b, &x->u.sub.mod);
+        return;
+    case NODE_PAREN:
+        sb_puts(b, "(");
+        print(b, x->u.paren);
+        sb_puts(b, ")");
+        return;
+    case NODE_UNARY:
+        sb_puts(b, promql_op_str(x->u.unary.op));
+        print(b, x->u.unary.x);
+        return;
+    case NODE_BINARY: {
+        const struct promql_matching *vm = x->u.bin.vm;
+        print(b, x->u.bin.l);
+        sb_puts(b, " ");
+        sb_puts(b, promql_op_str(x->u.bin.op));
+        if (x->u.bin.return_bool)
+            sb_puts(b, " bool");
+        if (vm && (vm->n_labels > 0 || vm->on || vm->card == CARD_MANY_TO_ONE ||
+                   vm->card == CARD_ONE_TO_MANY)) {
+            sb_puts(b, vm->on ? " on " : " ignoring ");
+            sb_labels(b, vm->labels, vm->n_labels);
+            if (vm->card == CARD_MANY_TO_ONE || vm->card == CARD_ONE_TO_MANY) {
+                sb_puts(b, vm->card == CARD_MANY_TO_ONE ? " group_left " : " group_right ");
+                sb_labels(b, vm->include, vm->n_include);
+            }
+        }
+        sb_puts(b, " ");
+        print(b, x->u.bin.r);
+        return;
+    }
+    case NODE_AGG:
+        sb_puts(b, promql_agg_str(x->u.agg.op));
+        if (x->u.agg.without || x->u.agg.n_grouping > 0) {
+            sb_puts(b, x->u.agg.without ? " without " : " by ");
+            sb_labels(b, x->u.agg.grouping, x->u.agg.n_grouping);
+            sb_puts(b, " ");
+        }
+        sb_puts(b, "(");
+        if (x->u.agg.param) {
+            print(b, x->u.agg.param);
+            sb_puts(b, ", ");
+        }
+        print(b, x->u.agg.x);
+        sb_puts(b, ")");
+        return;
+    case NODE_CALL:
+        sb_puts(b, x->u.call.f->name);
+        sb_puts(b, "(");
+        for (size_t i = 0; i < x->u.call.n_args; i++) {
+            if (i)
+                sb_puts(b, ", ");
+            print(b, x->u.call.args[i]);
+        }
+        sb_puts(b, ")");
+        return;
+    }
+}
+
+char *promql_format(struct arena *a, const struct promql_expr *x)
+{
+    struct sb b = {.a = a};
+    print(&b, x);
+    if (!b.p && !b.oom)
+        sb_put(&b, "", 0);
+    return b.oom ? NULL : b.p;
+}
