@@ -1,0 +1,140 @@
+/* server/config.h — prometheus.yml loaded through libyaml into a validated, immutable struct.
+ * Prometheus' documented schema and defaults; anything ember cannot honour is an error, never
+ * silently ignored (DESIGN.md, "Compatibility contract").
+ *
+ * Ownership: a struct config is one heap object (everything it points to lives in one arena
+ * inside it). It is never modified after loading, so any thread may read it; config_free() ends it.
+ * On reload the loop thread swaps the current pointer and frees the old config once nothing
+ * borrows it any more. Callers read the public fields directly; `arena` is private.
+ *
+ * What is supported, what is refused:
+ * - top level: global, rule_files, scrape_configs. alerting, remote_write, remote_read, storage,
+ *   tracing, runtime, otlp, scrape_config_files: "key 'x' is not supported yet".
+ * - global: scrape_interval (1m), scrape_timeout (10s, at most scrape_interval),
+ *   evaluation_interval (1m), external_labels, scrape_protocols. query_log_file, the global
+ *   limits and the histogram/naming options are refused as not supported yet (ember has no query
+ *   log; limits land with issue 5).
+ * - scrape_configs[]: job_name (required, unique), scrape_interval/scrape_timeout (0 or absent
+ *   inherits global, as Prometheus; timeout > interval is an error), scrape_protocols (inherits
+ *   global), metrics_path (/metrics; must start with '/'), scheme (http; "https" is refused as not
+ *   supported yet until the scrape client speaks TLS — CONFIG_SCHEME_HTTPS already exists so only
+ *   the loader changes then), honor_labels (false), honor_timestamps (true), params, and
+ *   static_configs[] {targets, labels}. Every other documented scrape_config key (relabel_configs,
+ *   metric_relabel_configs, basic_auth, authorization, tls_config, *_sd_configs, sample_limit,
+ *   body_size_limit, label limits, target_limit, ...) is refused as not supported yet; when one
+ *   lands it becomes a new field of struct config_scrape with Prometheus' default, so existing
+ *   callers do not change.
+ * - YAML: anchors, aliases and merge keys (<<) work as in go-yaml. A null value (`rule_files:`
+ *   with nothing after it) is an empty list/map/section; a null scalar setting is an error.
+ *   Booleans are plain true/false (also yes/no/on/off, YAML 1.1 as go-yaml v2). Only the first
+ *   document is read; a second one is an error.
+ * - rule_files: strings (globs). config_load_file() resolves relative ones against the config
+ *   file's directory, as Prometheus does; config_load_string() keeps them as written.
+ * - Label values: an empty value means "no label" (Prometheus semantics), so it is dropped.
+ *   Static target labels may use reserved names (__metrics_path__, __scheme__, __param_x): they
+ *   are kept for the scrape module to apply.
+ *
+ * Errors (struct err, code ERR_PARSE unless noted) always start "<name>:<line>:<col>: " and name
+ * the key: malformed YAML (libyaml's problem text), unknown key, not supported yet, wrong type,
+ * bad duration or value, duplicate key, duplicate job_name. ERR_LIMIT: file over
+ * CONFIG_MAX_BYTES, nesting deeper than CONFIG_MAX_DEPTH, too many nodes after alias expansion.
+ * -errno: the file cannot be read. -ENOMEM: out of memory. */
+#ifndef EMBER_SERVER_CONFIG_H
+#define EMBER_SERVER_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tsdb/tsdb.h"
+
+#define CONFIG_MAX_BYTES (16u << 20) /* bigger is a mistake, not a configuration */
+#define CONFIG_MAX_DEPTH 64          /* YAML nesting; prometheus.yml needs < 10 */
+#define CONFIG_MAX_NODES 2000000     /* node visits, counting alias expansion (billion laughs) */
+
+enum config_scheme {
+    CONFIG_SCHEME_HTTP,
+    CONFIG_SCHEME_HTTPS, /* refused by the loader for now, see above */
+};
+
+/* Exposition formats a scrape may ask for, in Prometheus' scrape_protocols spelling. The scrape
+ * client builds its Accept header from the ones it can parse (the text formats) in this order. */
+enum config_proto {
+    CONFIG_PROTO_OPENMETRICS_1_0_0, /* OpenMetricsText1.0.0 */
+    CONFIG_PROTO_OPENMETRICS_0_0_1, /* OpenMetricsText0.0.1 */
+    CONFIG_PROTO_TEXT_1_0_0,        /* PrometheusText1.0.0 */
+    CONFIG_PROTO_TEXT_0_0_4,        /* PrometheusText0.0.4 */
+    CONFIG_PROTO_PROTOBUF,          /* PrometheusProto: accepted, never parsed by ember */
+    _CONFIG_PROTO_MAX,
+};
+
+struct config_protocols {
+    enum config_proto v[_CONFIG_PROTO_MAX]; /* preference order, no repeats */
+    uint32_t n;                             /* >= 1, and at least one text format */
+};
+
+struct config_global {
+    int64_t scrape_interval_ms;     /* > 0 */
+    int64_t scrape_timeout_ms;      /* > 0, <= scrape_interval_ms */
+    int64_t evaluation_interval_ms; /* > 0 */
+    struct labels external_labels;  /* sorted, valid names, non-empty values */
+    struct config_protocols scrape_protocols;
+};
+
+/* One URL query parameter of a scrape: name=value for each value, in order. */
+struct config_param {
+    const char *name;
+    const char *const *values;
+    uint32_t n_values;
+};
+
+/* One static target: static_configs[].targets[i] with its group's labels. */
+struct config_target {
+    const char *address; /* "host:port", "host", "[v6]:port"; no scheme, no path */
+    struct labels labels; /* sorted; may be shared between targets of one group */
+};
+
+struct config_scrape {
+    const char *job_name;
+    enum config_scheme scheme;
+    const char *metrics_path;  /* starts with '/' */
+    int64_t scrape_interval_ms; /* resolved: never 0 */
+    int64_t scrape_timeout_ms;  /* resolved: 0 < timeout <= interval */
+    bool honor_labels;
+    bool honor_timestamps;
+    struct config_protocols scrape_protocols;
+    const struct config_param *params; /* sorted by name */
+    uint32_t n_params;
+    const struct config_target *targets; /* static_configs flattened, in file order */
+    uint32_t n_targets;
+    uint32_t line; /* where the job starts in the file (1-based), for messages */
+};
+
+struct config {
+    const char *path; /* the file loaded, or the name given to config_load_string() */
+    const char *text; /* the YAML as read (NUL-terminated), for /api/v1/status/config */
+    size_t text_len;
+    struct config_global global;
+    const char *const *rule_files; /* globs, in file order */
+    uint32_t n_rule_files;
+    const struct config_scrape *scrapes; /* in file order */
+    uint32_t n_scrapes;
+    struct arena *arena; /* private: everything above lives here */
+};
+
+/* Reads and validates path. Blocks on file I/O: call at start-up or from a worker. *ret is taken
+ * by the caller (config_free()). */
+int config_load_file(const char *path, struct config **ret, struct err *e);
+/* Validates text[0..len) (borrowed; copied). name is used in messages and as config->path. */
+int config_load_string(const char *name, const char *text, size_t len, struct config **ret,
+                       struct err *e);
+/* The embedded configuration used without --config.file: global scrape_interval and
+ * evaluation_interval 15s, one job "ember" scraping listen_addr ("127.0.0.1:9090", ":9090",
+ * "[::]:9090"; a wildcard or loopback host becomes "localhost", other hosts are kept). */
+int config_default(const char *listen_addr, struct config **ret, struct err *e);
+void config_free(struct config *c); /* NULL is fine */
+
+/* Finds a job by name; NULL when absent. */
+const struct config_scrape *config_scrape_find(const struct config *c, const char *job_name);
+
+#endif
