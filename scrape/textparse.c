@@ -114,9 +114,11 @@ static void describe(const char *at, const char *end, char *out, size_t cap)
         (void) snprintf(out, cap, "end of line");
         return;
     }
+    static const char delim[] = " \t\n{}=,\"";
     const char *t = at + 1;
-    while (t < end && !is_blank(*t) && !memchr("\n{}=,\"", *t, 6))
-        t++;
+    if (!memchr(delim, *at, sizeof delim - 1))
+        while (t < end && !memchr(delim, *t, sizeof delim - 1))
+            t++;
     textparse__quote(out, cap, at, (size_t) (t - at));
 }
 
@@ -206,7 +208,7 @@ int textparse__parse_float(const char *s, size_t n, double *ret)
         if (memchr("xXpP_", s[i], 5))
             return -1; /* hex floats and digit separators: Prometheus' parseFloat refuses them */
     size_t i = s[0] == '+' || s[0] == '-';
-    if (i < n && (s[i] | 32) == 'n')
+    if (i == 1 && n > 1 && (s[1] | 32) == 'n')
         return -1; /* Go takes a sign on Inf, not on NaN */
     double v;
     if (num_parse_float(s, n, &v) < 0)
