@@ -285,7 +285,7 @@ static const struct {
     B("# HELP ", "line 1 col 8: expected metric name after HELP, got end of input"),
     B("# TYPE foo{ counter\n", "line 1 col 11: expected blank after metric name, got '{'"),
     B("a 1\n\n# TYPE a counter\n  x{y=\"z\"} = 1\n",
-     "line 4 col 13: expected value after metric, got '='"),
+     "line 4 col 12: invalid value '='"),
 };
 #undef B
 
