@@ -1,5 +1,7 @@
 /* tsdb/db.c — the database: owns the head (and, as storage grows, the WAL and blocks). */
+#include <errno.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 
 #include "head.h"
@@ -22,6 +24,12 @@ int tsdb_open(const struct tsdb_opts *o, tsdb **ret, struct err *e)
         if (!db->dir)
             goto fail;
         db->opts.dir = db->dir;
+        /* Created up front so a bad path fails at start-up, not at the first block write. */
+        if (mkdir(o->dir, 0755) < 0 && errno != EEXIST) {
+            int r = -errno;
+            tsdb_close(db);
+            return err_set(e, r, "create data directory %s: %s", o->dir, strerror(-r));
+        }
     }
     if (head_new(o->chunk_samples, &db->head) < 0)
         goto fail;

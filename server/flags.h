@@ -1,0 +1,29 @@
+/* server/flags.h — command-line flags with Prometheus' names, parsed into a plain struct.
+ * Accepts --name=value and --name value; booleans as --flag / --no-flag / --flag=true|false. */
+#ifndef EMBER_SERVER_FLAGS_H
+#define EMBER_SERVER_FLAGS_H
+
+#include <stdint.h>
+
+#include "tsdb/base/base.h"
+
+struct flags {
+    const char *config_file;    /* NULL: the embedded default configuration */
+    const char *storage_path;   /* ./data */
+    const char *listen_address; /* 127.0.0.1:9090 */
+    enum log_level log_level;
+    enum log_format log_format;
+    int64_t lookback_delta_ms; /* 5m */
+    int64_t query_timeout_ms;  /* 2m */
+    int64_t max_samples;       /* 50,000,000 */
+    int64_t max_concurrency;   /* 20 */
+    int64_t retention_ms;      /* 15d */
+    int help, version;
+};
+
+/* Fills f from argv. On a bad flag: ERR_PARSE with a one-line message naming the flag. */
+int flags_parse(int argc, char **argv, struct flags *f, struct err *e);
+/* The --help text. */
+const char *flags_usage(void);
+
+#endif

@@ -1,0 +1,107 @@
+/* server/selfmetrics.c — /metrics: ember's own metrics in the text format 0.0.4, under
+ * Prometheus' names where they mean the same thing, so self-monitoring dashboards keep working. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app.h"
+
+static void put_metric(struct buf *b, const char *name, const char *type, const char *help,
+                       const char *labels, double v)
+{
+    char num[NUM_FLOAT_MAX];
+    num_format(num, v, 'g');
+    if (type)
+        (void) buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+    (void) buf_printf(b, "%s%s %s\n", name, labels ? labels : "", num);
+}
+
+static double resident_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r"); /* a few bytes from procfs: does not block */
+    long pages = 0, rss = 0;
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
+            rss = 0;
+        fclose(f);
+    }
+    return (double) rss * (double) sysconf(_SC_PAGESIZE);
+}
+
+struct target_counts {
+    uint64_t up, down, skipped;
+};
+
+static void count_target(void *ctx, const struct scrape_target_status *st)
+{
+    struct target_counts *c = ctx;
+    if (st->health == SCRAPE_HEALTH_UP)
+        c->up++;
+    else if (st->health == SCRAPE_HEALTH_DOWN)
+        c->down++;
+    c->skipped += st->skipped_ticks;
+}
+
+void selfmetrics_serve(struct http_request *req, struct app *app)
+{
+    struct buf b = BUF_INIT;
+    struct tsdb_stats st;
+    tsdb_stats_get(app->db, &st);
+    char labels[128];
+    (void) snprintf(labels, sizeof labels, "{version=\"%s\",branch=\"\",revision=\"\"}",
+                    EMBER_VERSION);
+    put_metric(&b, "prometheus_build_info", "gauge",
+               "A metric with a constant '1' value labeled by version of ember.", labels, 1);
+    put_metric(&b, "process_start_time_seconds", "gauge",
+               "Start time of the process since unix epoch in seconds.", NULL,
+               (double) app->start_ms / 1000.0);
+    put_metric(&b, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
+               NULL, resident_bytes());
+    put_metric(&b, "prometheus_tsdb_head_series", "gauge", "Total number of series in the head block.",
+               NULL, (double) st.head_series);
+    put_metric(&b, "prometheus_tsdb_head_chunks", "gauge", "Total number of chunks in the head block.",
+               NULL, (double) st.head_chunks);
+    put_metric(&b, "prometheus_tsdb_head_samples_appended_total", "counter",
+               "Total number of appended samples.", "{type=\"float\"}",
+               (double) st.samples_appended);
+    put_metric(&b, "prometheus_tsdb_out_of_order_samples_total", "counter",
+               "Total number of out of order samples ingestion failed attempts.", "{type=\"float\"}",
+               (double) st.out_of_order_samples);
+    put_metric(&b, "prometheus_tsdb_duplicate_samples_total", "counter",
+               "Total number of samples rejected as duplicates with a different value.", NULL,
+               (double) st.duplicate_samples);
+    if (st.head_series) {
+        put_metric(&b, "prometheus_tsdb_head_min_time", "gauge",
+                   "Minimum time bound of the head block.", NULL, (double) st.head_mint_ms);
+        put_metric(&b, "prometheus_tsdb_head_max_time", "gauge",
+                   "Maximum timestamp of the head block.", NULL, (double) st.head_maxt_ms);
+    }
+    put_metric(&b, "prometheus_engine_queries", "gauge", "The current number of queries being executed or waiting.",
+               NULL, (double) app->queries_running);
+    put_metric(&b, "ember_queries_total", "counter", "Queries received by the API.", NULL,
+               (double) atomic_load(&app->queries_total));
+    put_metric(&b, "ember_query_errors_total", "counter", "Queries that ended in an error.", NULL,
+               (double) atomic_load(&app->query_errors));
+    struct target_counts tc = {0};
+    if (app->scrape)
+        scrape_manager_each(app->scrape, count_target, &tc);
+    put_metric(&b, "prometheus_target_scrape_pools_targets", "gauge",
+               "Current number of targets.", NULL, (double) (app->scrape ?
+                   scrape_manager_count(app->scrape) : 0));
+    put_metric(&b, "prometheus_target_scrapes_skipped_total", "counter",
+               "Scrape ticks skipped because the previous scrape was still running.", NULL,
+               (double) tc.skipped);
+    if (app->http) {
+        struct http_server_stats hs;
+        http_server_stats(app->http, &hs);
+        put_metric(&b, "prometheus_http_requests_total", "counter",
+                   "Counter of HTTP requests.", NULL, (double) hs.requests);
+        put_metric(&b, "ember_http_connections_open", "gauge", "Open HTTP connections.", NULL,
+                   (double) hs.connections_open);
+        put_metric(&b, "ember_http_bad_requests_total", "counter",
+                   "Requests answered with a 4xx because they could not be parsed.", NULL,
+                   (double) hs.bad_requests);
+    }
+    http_respond_buf(req, 200, "text/plain; version=0.0.4; charset=utf-8", &b);
+    buf_free(&b);
+}

@@ -1,0 +1,71 @@
+/* tests/unit/server/test_flags.c — Prometheus flag names, both value spellings, and one-line
+ * errors for unknown flags and bad values. */
+#include <stdarg.h>
+
+#include "server/flags.h"
+#include "test.h"
+
+static int parse(struct flags *f, struct err *e, int argc, ...)
+{
+    char *argv[16] = {"ember"};
+    va_list ap;
+    va_start(ap, argc);
+    for (int i = 1; i < argc && i < 16; i++)
+        argv[i] = va_arg(ap, char *);
+    va_end(ap);
+    return flags_parse(argc, argv, f, e);
+}
+
+TEST(defaults_are_safe)
+{
+    struct flags f;
+    struct err e;
+    ASSERT_OK(parse(&f, &e, 1));
+    ASSERT_STR_EQ(f.listen_address, "127.0.0.1:9090");
+    ASSERT_STR_EQ(f.storage_path, "data");
+    ASSERT_TRUE(f.config_file == NULL);
+    ASSERT_EQ(f.lookback_delta_ms, 300000);
+    ASSERT_EQ(f.query_timeout_ms, 120000);
+    ASSERT_EQ(f.max_samples, 50000000);
+    ASSERT_EQ(f.retention_ms, 15LL * 86400000);
+}
+
+TEST(both_value_spellings)
+{
+    struct flags f;
+    struct err e;
+    ASSERT_OK(parse(&f, &e, 5, "--config.file=/etc/p.yml", "--web.listen-address", ":9091",
+                    "--query.lookback-delta=1m30s", "--log.level=debug"));
+    ASSERT_STR_EQ(f.config_file, "/etc/p.yml");
+    ASSERT_STR_EQ(f.listen_address, ":9091");
+    ASSERT_EQ(f.lookback_delta_ms, 90000);
+    ASSERT_EQ(f.log_level, LOG_LEVEL_DEBUG);
+    ASSERT_OK(parse(&f, &e, 2, "--version"));
+    ASSERT_TRUE(f.version);
+}
+
+TEST(bad_flags_and_values_name_the_flag)
+{
+    struct flags f;
+    struct err e;
+    ASSERT_EQ(parse(&f, &e, 2, "--bogus"), ERR_PARSE);
+    ASSERT_STR_CONTAINS(e.msg, "--bogus");
+    ASSERT_EQ(parse(&f, &e, 2, "--query.timeout=10"), ERR_PARSE);
+    ASSERT_STR_CONTAINS(e.msg, "query.timeout");
+    ASSERT_EQ(parse(&f, &e, 2, "--query.max-samples=-5"), ERR_PARSE);
+    ASSERT_EQ(parse(&f, &e, 2, "--log.format=xml"), ERR_PARSE);
+    ASSERT_EQ(parse(&f, &e, 2, "--config.file"), ERR_PARSE);
+    ASSERT_STR_CONTAINS(e.msg, "expected argument");
+    ASSERT_EQ(parse(&f, &e, 2, "positional"), ERR_PARSE);
+    ASSERT_EQ(parse(&f, &e, 2, "--version=maybe"), ERR_PARSE);
+    ASSERT_TRUE(strchr(e.msg, '\n') == NULL);
+}
+
+TEST(help_lists_every_flag)
+{
+    const char *u = flags_usage();
+    ASSERT_STR_CONTAINS(u, "--config.file");
+    ASSERT_STR_CONTAINS(u, "--storage.tsdb.path");
+    ASSERT_STR_CONTAINS(u, "--web.listen-address");
+    ASSERT_STR_CONTAINS(u, "--log.format");
+}
