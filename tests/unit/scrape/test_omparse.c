@@ -5,6 +5,8 @@
 #include "tsdb/tsdb.h"
 #include "test.h"
 
+#include <stdlib.h>
+
 /* Parses in (len bytes) as OpenMetrics and renders every entry on its own line:
  *   S <series as written> | <labels_format()> | <value %g> [@<t_ms>] [<type>] [+exemplar]
  *   H <name> <unescaped help>   U <name> <unit>   T <name> <type>
@@ -300,4 +302,42 @@ TEST(text_format_input_fails_clearly_as_openmetrics)
     ASSERT_STR_EQ(om("# HELP a b\n# TYPE a untyped\na 1\n"),
                   "H a b\nE line 2 col 10: unknown metric type 'untyped' (OpenMetrics types: "
                   "counter, gauge, histogram, gaugehistogram, summary, info, stateset, unknown)\n");
+}
+
+/* The well-formed seed files of the fuzz corpus parse cleanly: entries counted by kind. */
+static void corpus_counts(const char *file, int series, int meta)
+{
+    const char *root = getenv("EMBER_SOURCE_ROOT");
+    char path[1024];
+    (void) snprintf(path, sizeof path, "%s/tests/fuzz/corpus/omparse/%s", root ? root : ".",
+                    file);
+    size_t len;
+    char *in = test_read_file(path, &len);
+    if (!in)
+        test_fail(__FILE__, __LINE__, "cannot read %s", path);
+    struct textparse p;
+    struct err e;
+    struct labels ls;
+    struct arena *a = arena_new(0);
+    int r, n[6] = {0};
+    textparse_init(&p, in, len, TEXTPARSE_OPENMETRICS);
+    while ((r = textparse_next(&p, &e)) > 0) {
+        n[r]++;
+        if (r == TEXTPARSE_SERIES)
+            ASSERT_OK_E(textparse_labels(&p, a, &ls, &e), &e);
+    }
+    ASSERT_OK_E(r, &e);
+    ASSERT_EQ(n[TEXTPARSE_SERIES], series);
+    ASSERT_EQ(n[TEXTPARSE_HELP] + n[TEXTPARSE_TYPE] + n[TEXTPARSE_UNIT], meta);
+    arena_free(a);
+    free(in);
+}
+
+TEST(corpus_seeds_parse)
+{
+    corpus_counts("full.om", 5, 4);
+    corpus_counts("histogram.om", 6, 2);
+    corpus_counts("all_types.om", 8, 5);
+    corpus_counts("escapes.om", 1, 2);
+    corpus_counts("node_exporter.om", 3, 5);
 }

@@ -430,3 +430,43 @@ TEST(metric_type_names)
     ASSERT_STR_EQ(textparse_metric_type_name(TEXTPARSE_METRIC_GAUGEHISTOGRAM), "gaugehistogram");
     ASSERT_STR_EQ(textparse_metric_type_name(_TEXTPARSE_METRIC_MAX), "unknown");
 }
+
+/* The well-formed seed files of the fuzz corpus parse cleanly: entries counted by kind. */
+static void corpus_counts(const char *file, int series, int meta, int comments)
+{
+    const char *root = getenv("EMBER_SOURCE_ROOT");
+    char path[1024];
+    (void) snprintf(path, sizeof path, "%s/tests/fuzz/corpus/textparse/%s", root ? root : ".",
+                    file);
+    size_t len;
+    char *in = test_read_file(path, &len);
+    if (!in)
+        test_fail(__FILE__, __LINE__, "cannot read %s", path);
+    struct textparse p;
+    struct err e;
+    struct labels ls;
+    struct arena *a = arena_new(0);
+    int r, n[6] = {0};
+    textparse_init(&p, in, len, TEXTPARSE_PROM);
+    while ((r = textparse_next(&p, &e)) > 0) {
+        n[r]++;
+        if (r == TEXTPARSE_SERIES)
+            ASSERT_OK_E(textparse_labels(&p, a, &ls, &e), &e);
+    }
+    ASSERT_OK_E(r, &e);
+    ASSERT_EQ(n[TEXTPARSE_SERIES], series);
+    ASSERT_EQ(n[TEXTPARSE_HELP] + n[TEXTPARSE_TYPE], meta);
+    ASSERT_EQ(n[TEXTPARSE_COMMENT], comments);
+    arena_free(a);
+    free(in);
+}
+
+TEST(corpus_seeds_parse)
+{
+    corpus_counts("node_exporter.prom", 15, 10, 0);
+    corpus_counts("histogram.prom", 8, 2, 0);
+    corpus_counts("escapes.prom", 3, 2, 0);
+    corpus_counts("timestamps_specials.prom", 7, 0, 0);
+    corpus_counts("whitespace.prom", 6, 0, 0);
+    corpus_counts("comments.prom", 1, 3, 4);
+}
