@@ -1031,7 +1031,8 @@ static int load(const char *name, const char *dir, const char *text, size_t len,
         r = err_set(e, -ENOMEM, "%s: out of memory", name);
         goto out;
     }
-    memcpy(copy, text, len);
+    if (len)
+        memcpy(copy, text, len);
     copy[len] = '\0';
     c->text = copy;
     c->text_len = len;
@@ -1040,13 +1041,13 @@ static int load(const char *name, const char *dir, const char *text, size_t len,
         r = oom(&l, l.a);
         goto out;
     }
-    if ((r = precheck(&l, text, len)) < 0)
+    if ((r = precheck(&l, copy, len)) < 0)
         goto out;
     if (!yaml_parser_initialize(&p)) {
         r = err_set(e, -ENOMEM, "%s: out of memory", name);
         goto out;
     }
-    yaml_parser_set_input_string(&p, (const unsigned char *) text, len);
+    yaml_parser_set_input_string(&p, (const unsigned char *) copy, len);
     have_doc = yaml_parser_load(&p, &doc);
     if (!have_doc)
         r = yaml_fail(&l, &p);

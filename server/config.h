@@ -30,9 +30,13 @@
  *   document is read; a second one is an error.
  * - rule_files: strings (globs). config_load_file() resolves relative ones against the config
  *   file's directory, as Prometheus does; config_load_string() keeps them as written.
- * - Label values: an empty value means "no label" (Prometheus semantics), so it is dropped.
- *   Static target labels may use reserved names (__metrics_path__, __scheme__, __param_x): they
- *   are kept for the scrape module to apply.
+ * - Label names follow ember's tsdb rule [a-zA-Z_][a-zA-Z0-9_]* (Prometheus 2's; Prometheus 3
+ *   would also take UTF-8 names). An empty value means "no label" (Prometheus semantics), so it is
+ *   dropped. Static target labels may use reserved names (__metrics_path__, __scheme__,
+ *   __param_x): they are kept for the scrape module to apply.
+ * - Targets are host, host:port or [v6]:port (no scheme, no path): without relabel_configs the
+ *   address is what gets scraped. When relabeling lands the check moves after it, as Prometheus
+ *   validates __address__ only then (blackbox-style URL targets become legal).
  *
  * Errors (struct err, code ERR_PARSE unless noted) always start "<name>:<line>:<col>: " and name
  * the key: malformed YAML (libyaml's problem text), unknown key, not supported yet, wrong type,
@@ -50,7 +54,7 @@
 
 #define CONFIG_MAX_BYTES (16u << 20) /* bigger is a mistake, not a configuration */
 #define CONFIG_MAX_DEPTH 64          /* YAML nesting; prometheus.yml needs < 10 */
-#define CONFIG_MAX_NODES 2000000     /* node visits, counting alias expansion (billion laughs) */
+#define CONFIG_MAX_NODES 1000000     /* node visits, counting alias expansion (billion laughs) */
 
 enum config_scheme {
     CONFIG_SCHEME_HTTP,

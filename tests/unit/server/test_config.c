@@ -674,3 +674,47 @@ TEST(every_error_starts_with_name_line_col)
         ASSERT_TRUE(strncmp(m, "t.yml:1:", 8) == 0 || strncmp(m, "t.yml:2:", 8) == 0);
     }
 }
+
+TEST(node_count_limit_and_big_legal_config)
+{
+    /* Over CONFIG_MAX_NODES scalars: refused by the first pass, before a tree is built. */
+    size_t n = CONFIG_MAX_NODES + 10, len = 0;
+    char *s = malloc(16 + n * 2 + 4);
+    ASSERT_TRUE(s != NULL);
+    len += (size_t) sprintf(s, "rule_files: [");
+    for (size_t i = 0; i < n; i++)
+        s[len++] = 'a', s[len++] = ',';
+    s[len++] = ']';
+    s[len] = '\0';
+    ASSERT_STR_CONTAINS(load_bad(s, ERR_LIMIT), "YAML nodes");
+    free(s);
+
+    /* A large real-looking config loads quickly: 3000 jobs of 10 targets each. */
+    struct buf b = BUF_INIT;
+    ASSERT_OK(buf_puts(&b, "scrape_configs:\n"));
+    for (int j = 0; j < 3000; j++) {
+        ASSERT_OK(buf_printf(&b, "- job_name: job%d\n  static_configs:\n  - labels: {j: '%d'}\n"
+                                 "    targets:\n", j, j));
+        for (int t = 0; t < 10; t++)
+            ASSERT_OK(buf_printf(&b, "    - host%d-%d:9100\n", j, t));
+    }
+    struct config *c = NULL;
+    struct err e = {0};
+    int64_t t0 = time_mono_ns();
+    ASSERT_OK_E(config_load_string("big.yml", (const char *) b.p, b.len, &c, &e), &e);
+    ASSERT_TRUE(time_mono_ns() - t0 < INT64_C(2000000000));
+    ASSERT_EQ(c->n_scrapes, 3000);
+    ASSERT_STR_EQ(c->scrapes[2999].targets[9].address, "host2999-9:9100");
+    ASSERT_TRUE(config_scrape_find(c, "job1234") == &c->scrapes[1234]);
+    config_free(c);
+    buf_free(&b);
+}
+
+TEST(empty_input_without_text_pointer)
+{
+    struct config *c = NULL;
+    struct err e = {0};
+    ASSERT_OK_E(config_load_string("x", NULL, 0, &c, &e), &e);
+    ASSERT_STR_EQ(c->text, "");
+    config_free(c);
+}
