@@ -110,7 +110,8 @@ static int om_meta(struct textparse *p, const char *s, int kind, struct err *e)
             return textparse__expected(p, e, p->text, "metric type");
         size_t t;
         for (t = 0; t < ARRAY_LEN(om_types); t++)
-            if (strlen(om_types[t]) == p->text_len && memcmp(om_types[t], p->text, p->text_len) == 0)
+            if (strlen(om_types[t]) == p->text_len &&
+                memcmp(om_types[t], p->text, p->text_len) == 0)
                 break;
         if (t == ARRAY_LEN(om_types)) {
             textparse__quote(q, sizeof q, p->text, p->text_len);

@@ -20,7 +20,6 @@
 #include "scrape/omparse.h"
 #include "tsdb/tsdb.h"
 
-#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -214,7 +213,7 @@ int textparse__parse_float(const char *s, size_t n, double *ret)
     if (num_parse_float(s, n, &v) < 0)
         return -1;
     if (isnan(v))
-        v = NAN;
+        v = (double) NAN; /* NAN is a float constant */
     else if (isinf(v) && (s[i] | 32) != 'i')
         return -2; /* a finite spelling that overflowed: ParseFloat's ErrRange */
     *ret = v;
@@ -562,7 +561,6 @@ static int arena_full(struct arena *a, struct err *e, uint32_t line)
 
 int textparse_labels(struct textparse *p, struct arena *a, struct labels *ret, struct err *e)
 {
-    assert(p->entry == TEXTPARSE_SERIES);
     if (NEVER(p->entry != TEXTPARSE_SERIES))
         return err_set(e, ERR_INTERNAL, "textparse_labels() without a series");
     uint32_t n = p->n_labels + 1; /* scan_labels() keeps n_labels below UINT32_MAX */
