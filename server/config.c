@@ -509,7 +509,8 @@ static int global_external_labels(struct ld *l, void *obj, const yaml_node_t *k,
 
 static int global_protocols(struct ld *l, void *obj, const yaml_node_t *k, const yaml_node_t *v)
 {
-    return get_protocols(l, "scrape_protocols", v, &((struct config_global *) obj)->scrape_protocols);
+    struct config_global *g = obj;
+    return get_protocols(l, "scrape_protocols", v, &g->scrape_protocols);
 }
 
 static const struct field global_fields[] = {
