@@ -146,11 +146,11 @@ TEST(values)
     ASSERT_STR_EQ(out, "\"1e+21\"");
     WRITE(json_sample_value(w, 1e20));
     ASSERT_STR_EQ(out, "\"100000000000000000000\"");
-    WRITE(json_sample_value(w, NAN));
+    WRITE(json_sample_value(w, (double) NAN));
     ASSERT_STR_EQ(out, "\"NaN\"");
-    WRITE(json_sample_value(w, INFINITY));
+    WRITE(json_sample_value(w, (double) INFINITY));
     ASSERT_STR_EQ(out, "\"+Inf\"");
-    WRITE(json_sample_value(w, -INFINITY));
+    WRITE(json_sample_value(w, -(double) INFINITY));
     ASSERT_STR_EQ(out, "\"-Inf\"");
     WRITE(json_sample_value(w, -0.0));
     ASSERT_STR_EQ(out, "\"-0\"");
@@ -162,7 +162,7 @@ TEST(values)
     ASSERT_STR_EQ(out, "\"1000000000000000000000\"");
     WRITE(json_scalar_value(w, 123456789012345678.0));
     ASSERT_STR_EQ(out, "\"123456789012345680\"");
-    WRITE(json_scalar_value(w, NAN));
+    WRITE(json_scalar_value(w, (double) NAN));
     ASSERT_STR_EQ(out, "\"NaN\"");
 }
 
@@ -176,7 +176,7 @@ TEST(go_float)
     ASSERT_STR_EQ(out, "1e+21");
     WRITE(json_float(w, 2));
     ASSERT_STR_EQ(out, "2");
-    WRITE(json_float(w, NAN));
+    WRITE(json_float(w, (double) NAN));
     ASSERT_STR_EQ(out, "null");
 }
 
