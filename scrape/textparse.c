@@ -470,9 +470,10 @@ static int prom_sample(struct textparse *p, const char *s, struct err *e)
         if (*ts == '+' || num_parse_int64(ts, n, &p->t_ms) < 0) {
             char q[80];
             textparse__quote(q, sizeof q, ts, n);
-            return textparse__fail(p, e, ts,
-                                   "invalid timestamp %s (text format timestamps are integer "
-                                   "milliseconds)", q);
+            return textparse__fail(p, e, ts, "invalid timestamp %s (%s)", q,
+                                   ts[n - 1] == '\r' ? "lines must end with \\n, not \\r\\n"
+                                                     : "text format timestamps are integer "
+                                                       "milliseconds");
         }
         p->has_t = 1;
     }

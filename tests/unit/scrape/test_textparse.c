@@ -249,6 +249,7 @@ static const struct {
     B("foo bar\n", "line 1 col 5: invalid value 'bar'"),
     B("foo 1 bar\n", "line 1 col 7: invalid timestamp 'bar' (text format timestamps are integer"),
     B("foo 1 1.5\n", "line 1 col 7: invalid timestamp '1.5'"),
+    B("foo 1 5\r\n", "line 1 col 7: invalid timestamp '5\\x0d' (lines must end with \\n, not"),
     B("foo 1 +5\n", "line 1 col 7: invalid timestamp '+5'"),
     B("foo 1 99999999999999999999\n", "line 1 col 7: invalid timestamp '99999999999999999999'"),
     B("foo 1 2 3\n", "line 1 col 9: expected end of line after timestamp, got '3'"),
