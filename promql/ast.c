@@ -3,6 +3,7 @@
  * parse → print → parse gives the same tree. */
 #include "promql/ast.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -374,7 +375,15 @@ static void print(struct sb *b, const struct promql_expr *x)
         return;
     case NODE_BINARY: {
         const struct promql_matching *vm = x->u.bin.vm;
-        print(b, x->u.bin.l);
+        const struct promql_expr *l = x->u.bin.l;
+        /* A signed number left of '^' would re-parse as a unary sign over the power. */
+        int wrap = x->u.bin.op == OP_POW && l->kind == NODE_NUMBER &&
+                   (signbit(l->u.num) || isinf(l->u.num));
+        if (wrap)
+            sb_puts(b, "(");
+        print(b, l);
+        if (wrap)
+            sb_puts(b, ")");
         sb_puts(b, " ");
         sb_puts(b, promql_op_str(x->u.bin.op));
         if (x->u.bin.return_bool)

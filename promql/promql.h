@@ -61,6 +61,8 @@ struct promql_engine_opts {
     int64_t lookback_delta_ms; /* default 5m */
     uint64_t max_samples;      /* samples loaded at once; default 50,000,000 */
     int64_t timeout_ms;        /* default 2m */
+    int64_t default_step_ms;   /* step of subqueries written without one; default 1m */
+    size_t step_bytes;         /* scratch memory cap of one evaluation step; default 1 GiB */
 };
 typedef struct promql_engine promql_engine;
 int promql_engine_new(tsdb *db, const struct promql_engine_opts *o, promql_engine **ret,

@@ -1,0 +1,254 @@
+/* promql/binops.c — binary operators: scalar/scalar, vector/scalar and vector/vector arithmetic
+ * and comparisons, one-to-one and many-to-one matching (on, ignoring, group_left, group_right),
+ * and the set operators and/or/unless. Semantics and error wording follow Prometheus 2.42
+ * (VectorBinop, VectorscalarBinop, VectorAnd/Or/Unless in promql/engine.go). */
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+#include "promql/engine.h"
+#include "tsdb/base/base.h"
+
+/* Value of l op r; *keep is 0 when a comparison is false (the element is filtered out). */
+double binop_scalar(enum promql_op op, double l, double r, int *keep)
+{
+    *keep = 1;
+    switch (op) {
+    case OP_ADD: return l + r;
+    case OP_SUB: return l - r;
+    case OP_MUL: return l * r;
+    case OP_DIV: return l / r;
+    case OP_POW: return pow(l, r);
+    case OP_MOD: return fmod(l, r);
+    case OP_ATAN2: return atan2(l, r);
+    case OP_EQL: *keep = l == r; return l;
+    case OP_NEQ: *keep = l != r; return l;
+    case OP_GTR: *keep = l > r; return l;
+    case OP_LSS: *keep = l < r; return l;
+    case OP_GTE: *keep = l >= r; return l;
+    case OP_LTE: *keep = l <= r; return l;
+    default: *keep = 0; return (double) NAN;
+    }
+}
+
+/* Arithmetic changes what the value means, so the metric name goes (atan2 keeps it in 2.42). */
+static int drops_name(enum promql_op op)
+{
+    return op == OP_ADD || op == OP_SUB || op == OP_MUL || op == OP_DIV || op == OP_POW ||
+           op == OP_MOD;
+}
+
+static int vector_scalar(struct ev *ev, const struct promql_expr *x, const struct val *vec,
+                         double s, int scalar_left, int64_t t, struct val *ret)
+{
+    enum promql_op op = x->u.bin.op;
+    int rb = x->u.bin.return_bool;
+    size_t cap = 0;
+    *ret = (struct val){.type = PROMQL_VECTOR};
+    for (size_t i = 0; i < vec->n; i++) {
+        double lv = vec->vec[i].v, rv = s;
+        if (scalar_left) {
+            lv = s;
+            rv = vec->vec[i].v;
+        }
+        int keep;
+        double v = binop_scalar(op, lv, rv, &keep);
+        /* A comparison always yields the vector element's value, whichever side it is on. */
+        if (promql_op_is_comparison(op) && scalar_left)
+            v = rv;
+        if (rb) {
+            v = keep ? 1 : 0;
+            keep = 1;
+        }
+        if (!keep)
+            continue;
+        struct labels m = vec->vec[i].metric;
+        if ((drops_name(op) || rb) && lbl_drop_name(ev->sa, &m, &m) < 0)
+            return ev_oom(ev);
+        if (vec_push(ev->sa, ret, &cap, &m, t, v) < 0)
+            return ev_oom(ev);
+    }
+    return vec_check_unique(ev, ret);
+}
+
+static const char *sig(struct ev *ev, const struct promql_matching *vm, const struct labels *m,
+                       size_t *len)
+{
+    return lbl_key(ev->sa, m, vm->labels, vm->n_labels, vm->on, len);
+}
+
+static int set_op(struct ev *ev, const struct promql_expr *x, const struct val *l,
+                  const struct val *r, int64_t t, struct val *ret)
+{
+    const struct promql_matching *vm = x->u.bin.vm;
+    enum promql_op op = x->u.bin.op;
+    struct kmap m = {.a = ev->sa};
+    size_t cap = 0, len, one = 1;
+    *ret = (struct val){.type = PROMQL_VECTOR};
+    /* and/unless: index the right side; or: index the left side. */
+    const struct val *indexed = op == OP_OR ? l : r;
+    for (size_t i = 0; i < indexed->n; i++) {
+        const char *k = sig(ev, vm, &indexed->vec[i].metric, &len);
+        if (!k || kmap_get_or_put(&m, k, len, &one) < 0)
+            return ev_oom(ev);
+    }
+    for (size_t i = 0; i < l->n; i++) {
+        int hit = 1;
+        if (op != OP_OR) {
+            const char *k = sig(ev, vm, &l->vec[i].metric, &len);
+            if (!k)
+                return ev_oom(ev);
+            size_t dummy;
+            hit = kmap_find(&m, k, len, &dummy);
+        }
+        if ((op == OP_UNLESS ? !hit : hit) &&
+            vec_push(ev->sa, ret, &cap, &l->vec[i].metric, t, l->vec[i].v) < 0)
+            return ev_oom(ev);
+    }
+    if (op == OP_OR) {
+        for (size_t i = 0; i < r->n; i++) {
+            const char *k = sig(ev, vm, &r->vec[i].metric, &len);
+            size_t dummy;
+            if (!k)
+                return ev_oom(ev);
+            if (!kmap_find(&m, k, len, &dummy) &&
+                vec_push(ev->sa, ret, &cap, &r->vec[i].metric, t, r->vec[i].v) < 0)
+                return ev_oom(ev);
+        }
+    }
+    return 0;
+}
+
+/* The output labels of a matched pair: Prometheus' resultMetric(). */
+static int result_metric(struct ev *ev, const struct promql_expr *x, const struct labels *lhs,
+                         const struct labels *rhs, struct labels *ret)
+{
+    const struct promql_matching *vm = x->u.bin.vm;
+    struct labels m = *lhs;
+    if (drops_name(x->u.bin.op) && lbl_drop_name(ev->sa, &m, &m) < 0)
+        return -ENOMEM;
+    if (vm->card == CARD_ONE_TO_ONE) {
+        if (vm->on) {
+            if (lbl_filter(ev->sa, &m, vm->labels, vm->n_labels, 1, &m) < 0)
+                return -ENOMEM;
+        } else {
+            for (size_t i = 0; i < vm->n_labels; i++)
+                if (lbl_set(ev->sa, &m, vm->labels[i], "", &m) < 0)
+                    return -ENOMEM;
+        }
+    }
+    for (size_t i = 0; i < vm->n_include; i++) {
+        const char *v = labels_get(rhs, vm->include[i]);
+        if (lbl_set(ev->sa, &m, vm->include[i], v ? v : "", &m) < 0)
+            return -ENOMEM;
+    }
+    if (x->u.bin.return_bool && lbl_drop_name(ev->sa, &m, &m) < 0)
+        return -ENOMEM;
+    *ret = m;
+    return 0;
+}
+
+static int vector_vector(struct ev *ev, const struct promql_expr *x, const struct val *l,
+                         const struct val *r, int64_t t, struct val *ret)
+{
+    const struct promql_matching *vm = x->u.bin.vm;
+    int swap = vm->card == CARD_ONE_TO_MANY;
+    const struct val *many = swap ? r : l, *one = swap ? l : r;
+    struct kmap ones = {.a = ev->sa}, matched = {.a = ev->sa}, outs = {.a = ev->sa};
+    size_t len, cap = 0;
+    *ret = (struct val){.type = PROMQL_VECTOR};
+    for (size_t i = 0; i < one->n; i++) {
+        const char *k = sig(ev, vm, &one->vec[i].metric, &len);
+        size_t idx = i;
+        int rr = k ? kmap_get_or_put(&ones, k, len, &idx) : -ENOMEM;
+        if (rr < 0)
+            return ev_oom(ev);
+        if (rr == 1) {
+            struct labels ml;
+            if (lbl_filter(ev->sa, &one->vec[i].metric, vm->labels, vm->n_labels, vm->on, &ml) < 0)
+                return ev_oom(ev);
+            return err_set(ev->e, ERR_EXEC,
+                           "found duplicate series for the match group %s on the %s hand-side of "
+                           "the operation: [%s, %s];many-to-many matching not allowed: matching "
+                           "labels must be unique on one side",
+                           labels_format(ev->sa, &ml), swap ? "left" : "right",
+                           labels_format(ev->sa, &one->vec[i].metric),
+                           labels_format(ev->sa, &one->vec[idx].metric));
+        }
+    }
+    for (size_t i = 0; i < many->n; i++) {
+        const char *k = sig(ev, vm, &many->vec[i].metric, &len);
+        size_t idx;
+        if (!k)
+            return ev_oom(ev);
+        if (!kmap_find(&ones, k, len, &idx))
+            continue;
+        const struct promql_sample *rs = &one->vec[idx];
+        double vl = many->vec[i].v, vr = rs->v;
+        if (swap) {
+            vl = rs->v;
+            vr = many->vec[i].v;
+        }
+        int keep;
+        double v = binop_scalar(x->u.bin.op, vl, vr, &keep);
+        if (x->u.bin.return_bool) {
+            v = keep ? 1 : 0;
+        } else if (!keep) {
+            continue;
+        }
+        struct labels m;
+        if (result_metric(ev, x, &many->vec[i].metric, &rs->metric, &m) < 0)
+            return ev_oom(ev);
+        size_t dummy = 0;
+        if (vm->card == CARD_ONE_TO_ONE) {
+            int rr = kmap_get_or_put(&matched, k, len, &dummy);
+            if (rr < 0)
+                return ev_oom(ev);
+            if (rr == 1)
+                return err_set(ev->e, ERR_EXEC, "multiple matches for labels: many-to-one "
+                                                "matching must be explicit (group_left/group_right)");
+        } else {
+            /* The output label set must be unique within one match group. */
+            size_t ol;
+            const char *ok = lbl_key_all(ev->sa, &m, &ol);
+            char *both = ok ? arena_alloc(ev->sa, len + ol + 1) : NULL;
+            if (!both)
+                return ev_oom(ev);
+            memcpy(both, k, len);
+            both[len] = 1; /* separator: keys hold no byte 1 next to NUL pairs at this spot */
+            memcpy(both + len + 1, ok, ol);
+            int rr = kmap_get_or_put(&outs, both, len + ol + 1, &dummy);
+            if (rr < 0)
+                return ev_oom(ev);
+            if (rr == 1)
+                return err_set(ev->e, ERR_EXEC, "multiple matches for labels: grouping labels "
+                                                "must ensure unique matches");
+        }
+        if (vec_push(ev->sa, ret, &cap, &m, t, v) < 0)
+            return ev_oom(ev);
+    }
+    return vec_check_unique(ev, ret);
+}
+
+int binop_eval(struct ev *ev, const struct promql_expr *x, struct val *l, struct val *r,
+               int64_t t, struct val *ret)
+{
+    enum promql_op op = x->u.bin.op;
+    if (l->type == PROMQL_SCALAR && r->type == PROMQL_SCALAR) {
+        int keep;
+        double v = binop_scalar(op, l->scalar, r->scalar, &keep);
+        if (promql_op_is_comparison(op))
+            v = keep ? 1 : 0;
+        *ret = (struct val){.type = PROMQL_SCALAR, .scalar = v};
+        return 0;
+    }
+    if (l->type == PROMQL_VECTOR && r->type == PROMQL_SCALAR)
+        return vector_scalar(ev, x, l, r->scalar, 0, t, ret);
+    if (l->type == PROMQL_SCALAR && r->type == PROMQL_VECTOR)
+        return vector_scalar(ev, x, r, l->scalar, 1, t, ret);
+    if (NEVER(!x->u.bin.vm))
+        return err_set(ev->e, ERR_INTERNAL, "vector operation without matching");
+    if (promql_op_is_set(op))
+        return set_op(ev, x, l, r, t, ret);
+    return vector_vector(ev, x, l, r, t, ret);
+}

@@ -1,0 +1,518 @@
+/* tests/promql/runner.c — runs Prometheus' PromQL script tests (shared/promql-tests/NAME.test, the
+ * language in its FORMAT.md) against an in-memory tsdb: one TAP case per eval statement, each also
+ * re-run as a range query from T-1m to T+1m as Prometheus' own runner does.
+ * usage: promql_runner DIR [FILE.test ...] — with no files, every *.test directly in DIR. */
+#include <ctype.h>
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "promql/ast.h"
+#include "promql/promql.h"
+
+static int n_cases, n_failed;
+
+static char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 1 << 16, n = 0;
+    char *p = malloc(cap);
+    size_t got;
+    while (p && (got = fread(p + n, 1, cap - n - 1, f)) > 0) {
+        n += got;
+        if (n + 1 == cap) {
+            char *np = realloc(p, cap *= 2);
+            if (!np) {
+                free(p);
+                p = NULL;
+            }
+            p = np;
+        }
+    }
+    fclose(f);
+    if (p)
+        p[n] = 0;
+    return p;
+}
+
+struct file_ctx {
+    const char *name;
+    tsdb *db;
+    promql_engine *eng;
+    int pass, total;
+};
+
+static char *trim(char *s)
+{
+    while (*s && isspace((unsigned char) *s))
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && isspace((unsigned char) s[n - 1]))
+        s[--n] = 0;
+    return s;
+}
+
+static int parse_time(const char *s, size_t n, int64_t *ret)
+{
+    if (n == 1 && s[0] == '0') {
+        *ret = 0;
+        return 0;
+    }
+    return duration_parse(s, n, ret);
+}
+
+/* Splits "<series> <rest>" where the series may hold quoted strings with spaces. */
+static int split_series(char *line, char **ret_series, char **ret_rest)
+{
+    char *p = line;
+    int depth = 0;
+    char q = 0;
+    for (; *p; p++) {
+        if (q) {
+            if (*p == '\\' && q != '`' && p[1])
+                p++;
+            else if (*p == q)
+                q = 0;
+            continue;
+        }
+        if (*p == '"' || *p == '\'' || *p == '`')
+            q = *p;
+        else if (*p == '{')
+            depth++;
+        else if (*p == '}')
+            depth--;
+        else if (isspace((unsigned char) *p) && depth == 0)
+            break;
+    }
+    *ret_series = line;
+    if (*p) {
+        *p++ = 0;
+        *ret_rest = trim(p);
+    } else {
+        *ret_rest = p;
+    }
+    return 0;
+}
+
+/* A series descriptor is a PromQL selector with equality matchers: reuse the parser. */
+static int parse_labels(struct arena *a, const char *s, struct labels *ret)
+{
+    struct promql_expr *x;
+    struct err e = {0};
+    if (strcmp(s, "{}") == 0) {
+        *ret = (struct labels){0};
+        return 0;
+    }
+    if (promql_parse(a, s, strlen(s), &x, &e) < 0)
+        return -1;
+    const struct promql_expr *vs = x;
+    if (vs->kind != NODE_VECTOR_SEL)
+        return -1;
+    ret->n = (uint32_t) vs->u.sel.n_ms;
+    ret->v = arena_alloc(a, (ret->n + 1) * sizeof *ret->v);
+    for (uint32_t i = 0; i < ret->n; i++) {
+        if (vs->u.sel.ms[i].type != MATCH_EQ)
+            return -1;
+        ret->v[i] = (struct label){vs->u.sel.ms[i].name, vs->u.sel.ms[i].value};
+    }
+    /* Empty values mean "no such label". */
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < ret->n; i++)
+        if (*ret->v[i].value)
+            ret->v[k++] = ret->v[i];
+    ret->n = k;
+    return labels_sort(ret);
+}
+
+static int parse_value(const char *s, size_t n, double *ret)
+{
+    if (n == 0)
+        return -1;
+    return num_parse_float(s, n, ret);
+}
+
+static int load_line(struct file_ctx *fc, struct arena *a, tsdb_appender *app, char *line,
+                     int64_t interval)
+{
+    char *series, *rest;
+    split_series(line, &series, &rest);
+    struct labels ls;
+    if (parse_labels(a, series, &ls) < 0)
+        return -1;
+    uint64_t ref = 0;
+    int64_t slot = 0;
+    struct err e = {0};
+    char *save = NULL;
+    for (char *it = strtok_r(rest, " \t", &save); it; it = strtok_r(NULL, " \t", &save)) {
+        if (strcmp(it, "_") == 0) {
+            slot++;
+            continue;
+        }
+        if (strcmp(it, "stale") == 0) {
+            if (tsdb_appender_add(app, &ref, &ls, slot * interval, num_stale_nan(), &e) < 0)
+                return -1;
+            slot++;
+            continue;
+        }
+        char *x = strchr(it, 'x');
+        if (x && strncmp(it, "_x", 2) == 0) {
+            slot += atoll(it + 2);
+            continue;
+        }
+        if (!x) {
+            double v;
+            if (parse_value(it, strlen(it), &v) < 0)
+                return -1;
+            if (tsdb_appender_add(app, &ref, &ls, slot * interval, v, &e) < 0)
+                return -1;
+            slot++;
+            continue;
+        }
+        /* A+BxK, A-BxK or AxK: the sign of B is the first '+'/'-' after position 0 that is not
+         * part of an exponent. */
+        long long k = atoll(x + 1);
+        char *op = NULL;
+        for (char *p = it + 1; p < x; p++)
+            if ((*p == '+' || *p == '-') && p[-1] != 'e' && p[-1] != 'E') {
+                op = p;
+                break;
+            }
+        double start, step = 0;
+        if (parse_value(it, (size_t) ((op ? op : x) - it), &start) < 0)
+            return -1;
+        if (op && parse_value(op + 1, (size_t) (x - op - 1), &step) < 0)
+            return -1;
+        if (op && *op == '-')
+            step = -step;
+        double v = start;
+        for (long long i = 0; i <= k; i++) {
+            if (tsdb_appender_add(app, &ref, &ls, slot * interval, v, &e) < 0)
+                return -1;
+            slot++;
+            v += step;
+        }
+    }
+    (void) fc;
+    return 0;
+}
+
+static int almost_equal(double a, double b)
+{
+    const double min_normal = 2.2250738585072014e-308, eps = 1e-6;
+    if (isnan(a) && isnan(b))
+        return 1;
+    if (a == b)
+        return 1;
+    double d = fabs(a - b);
+    if (a == 0 || b == 0 || d < min_normal)
+        return d < eps * min_normal;
+    return d / (fabs(a) + fabs(b)) < eps;
+}
+
+struct expect {
+    struct labels ls;
+    const char *key;
+    double v;
+    int seen;
+};
+
+struct eval_cmd {
+    int line;
+    int ordered, fail;
+    int64_t t;
+    const char *expr;
+    struct expect *ex;
+    size_t n_ex;
+    int scalar;
+    double scalar_v;
+};
+
+static int check_vector(struct arena *a, const struct eval_cmd *c, const struct promql_sample *v,
+                        size_t n, char *why, size_t cap)
+{
+    if (c->scalar) {
+        (void) snprintf(why, cap, "expected scalar, got vector of %zu", n);
+        return 0;
+    }
+    for (size_t i = 0; i < c->n_ex; i++)
+        c->ex[i].seen = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *k = labels_format(a, &v[i].metric);
+        size_t j = 0;
+        while (j < c->n_ex && strcmp(c->ex[j].key, k) != 0)
+            j++;
+        if (j == c->n_ex) {
+            (void) snprintf(why, cap, "unexpected metric %s %.17g", k, v[i].v);
+            return 0;
+        }
+        if (c->ordered && j != i) {
+            (void) snprintf(why, cap, "expected %s at index %zu, got index %zu", k, j, i);
+            return 0;
+        }
+        if (!almost_equal(c->ex[j].v, v[i].v)) {
+            (void) snprintf(why, cap, "%s: expected %.17g, got %.17g", k, c->ex[j].v, v[i].v);
+            return 0;
+        }
+        c->ex[j].seen = 1;
+    }
+    for (size_t j = 0; j < c->n_ex; j++)
+        if (!c->ex[j].seen) {
+            (void) snprintf(why, cap, "expected metric %s not found", c->ex[j].key);
+            return 0;
+        }
+    return 1;
+}
+
+static int run_eval(struct file_ctx *fc, struct arena *a, const struct eval_cmd *c, char *why,
+                    size_t cap)
+{
+    struct promql_expr *x;
+    struct err e = {0};
+    if (promql_parse(a, c->expr, strlen(c->expr), &x, &e) < 0) {
+        (void) snprintf(why, cap, "%s", e.msg);
+        return 0;
+    }
+    struct promql_result res;
+    int r = promql_eval_instant(fc->eng, a, x, c->t, &res, &e);
+    if (c->fail) {
+        if (r >= 0)
+            (void) snprintf(why, cap, "expected an error, got none");
+        return r < 0;
+    }
+    if (r < 0) {
+        (void) snprintf(why, cap, "error: %s", e.msg);
+        return 0;
+    }
+    if (res.type == PROMQL_SCALAR) {
+        if (!c->scalar || !almost_equal(c->scalar_v, res.u.scalar.v)) {
+            (void) snprintf(why, cap, "scalar %.17g, expected %s %.17g", res.u.scalar.v,
+                            c->scalar ? "scalar" : "vector", c->scalar_v);
+            return 0;
+        }
+    } else if (res.type == PROMQL_VECTOR) {
+        if (!check_vector(a, c, res.u.vector.v, res.u.vector.n, why, cap))
+            return 0;
+    } else {
+        (void) snprintf(why, cap, "unexpected result type %s", promql_value_type_name(res.type));
+        return 0;
+    }
+    if (c->ordered)
+        return 1;
+    /* Range-mode check: the same expression over [T-1m, T+1m], points at T. */
+    struct promql_result rr;
+    if (promql_eval_range(fc->eng, a, x, c->t - 60000, c->t + 60000, 60000, &rr, &e) < 0) {
+        (void) snprintf(why, cap, "range query: %s", e.msg);
+        return 0;
+    }
+    struct promql_sample *at = arena_calloc(a, rr.u.matrix.n + 1, sizeof *at);
+    size_t n = 0;
+    for (size_t i = 0; i < rr.u.matrix.n; i++)
+        for (size_t j = 0; j < rr.u.matrix.v[i].n_points; j++)
+            if (rr.u.matrix.v[i].points[j].t == c->t)
+                at[n++] = (struct promql_sample){rr.u.matrix.v[i].metric, c->t,
+                                                 rr.u.matrix.v[i].points[j].v};
+    if (c->scalar) {
+        if (n != 1 || !almost_equal(c->scalar_v, at[0].v)) {
+            (void) snprintf(why, cap, "range query: scalar mismatch (%zu points)", n);
+            return 0;
+        }
+        return 1;
+    }
+    char sub[200];
+    if (!check_vector(a, c, at, n, sub, sizeof sub)) {
+        (void) snprintf(why, cap, "range query: %s", sub);
+        return 0;
+    }
+    return 1;
+}
+
+static void report(struct file_ctx *fc, const struct eval_cmd *c, int ok, const char *why)
+{
+    n_cases++;
+    fc->total++;
+    if (ok)
+        fc->pass++;
+    else
+        n_failed++;
+    printf("%s %d - %s:%d %s%s%s\n", ok ? "ok" : "not ok", n_cases, fc->name, c->line, c->expr,
+           ok ? "" : " # ", ok ? "" : why);
+}
+
+static int reset_db(struct file_ctx *fc)
+{
+    promql_engine_free(fc->eng);
+    tsdb_close(fc->db);
+    fc->eng = NULL;
+    fc->db = NULL;
+    struct tsdb_opts o = {0};
+    struct err e = {0};
+    struct promql_engine_opts eo = {.lookback_delta_ms = 5 * 60000, .max_samples = 10000};
+    if (tsdb_open(&o, &fc->db, &e) < 0 || promql_engine_new(fc->db, &eo, &fc->eng, &e) < 0) {
+        fprintf(stderr, "open: %s\n", e.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static void run_file(const char *dir, const char *name)
+{
+    char path[4096];
+    (void) snprintf(path, sizeof path, "%s/%s", dir, name);
+    char *text = read_file(path);
+    if (!text) {
+        printf("not ok %d - %s # cannot read\n", ++n_cases, name);
+        n_failed++;
+        return;
+    }
+    struct file_ctx fc = {.name = name};
+    if (reset_db(&fc) < 0)
+        return;
+    /* Split on '\n' keeping empty lines: they end load and eval blocks. */
+    char **lines = NULL;
+    size_t nl = 0;
+    for (char *p = text; p;) {
+        char *nx = strchr(p, '\n');
+        if (nx)
+            *nx++ = 0;
+        lines = realloc(lines, (nl + 1) * sizeof *lines);
+        lines[nl++] = p;
+        p = nx;
+    }
+    for (size_t i = 0; i < nl; i++) {
+        char *l = trim(lines[i]);
+        if (*l == '#')
+            *l = 0;
+        lines[i] = l;
+    }
+    for (size_t i = 0; i < nl; i++) {
+        char *l = lines[i];
+        if (!*l)
+            continue;
+        struct arena *a = arena_new(0);
+        if (strncasecmp(l, "clear", 5) == 0) {
+            (void) reset_db(&fc);
+        } else if (strncasecmp(l, "load", 4) == 0) {
+            int64_t interval;
+            char *arg = trim(l + 4);
+            if (parse_time(arg, strlen(arg), &interval) < 0)
+                fprintf(stderr, "%s:%zu: bad load interval\n", name, i + 1);
+            tsdb_appender *app = tsdb_appender_new(fc.db);
+            while (i + 1 < nl && *lines[i + 1]) {
+                i++;
+                if (load_line(&fc, a, app, lines[i], interval) < 0)
+                    fprintf(stderr, "%s:%zu: bad load line\n", name, i + 1);
+            }
+            struct err e = {0};
+            if (tsdb_appender_commit(app, &e) < 0)
+                fprintf(stderr, "%s: commit: %s\n", name, e.msg);
+        } else if (strncasecmp(l, "eval", 4) == 0) {
+            struct eval_cmd c = {.line = (int) i + 1};
+            char *p = l, *word = p;
+            while (*p && !isspace((unsigned char) *p))
+                p++;
+            size_t wl = (size_t) (p - word);
+            c.ordered = wl == 12 && strncmp(word, "eval_ordered", 12) == 0;
+            c.fail = wl == 9 && strncmp(word, "eval_fail", 9) == 0;
+            p = trim(p);
+            if (strncmp(p, "instant", 7) != 0) {
+                report(&fc, &c, 0, "unsupported eval form");
+                arena_free(a);
+                continue;
+            }
+            p = trim(p + 7);
+            if (strncmp(p, "at ", 3) == 0)
+                p = trim(p + 3);
+            char *tend = p;
+            while (*tend && !isspace((unsigned char) *tend))
+                tend++;
+            (void) parse_time(p, (size_t) (tend - p), &c.t);
+            c.expr = trim(tend);
+            size_t cap = 0;
+            while (i + 1 < nl && *lines[i + 1]) {
+                char *bl = lines[++i];
+                char *series, *rest;
+                double v;
+                char *end;
+                long long iv = strtoll(bl, &end, 0);
+                if (*end == 0 && end != bl) {
+                    c.scalar = 1;
+                    c.scalar_v = (double) iv;
+                    break;
+                }
+                if (num_parse_float(bl, strlen(bl), &v) == 0) {
+                    c.scalar = 1;
+                    c.scalar_v = v;
+                    break;
+                }
+                split_series(bl, &series, &rest);
+                if (c.n_ex == cap) {
+                    cap = cap ? cap * 2 : 8;
+                    struct expect *ne = arena_alloc(a, cap * sizeof *ne);
+                    if (c.n_ex)
+                        memcpy(ne, c.ex, c.n_ex * sizeof *ne);
+                    c.ex = ne;
+                }
+                struct expect *ex = &c.ex[c.n_ex++];
+                if (parse_labels(a, series, &ex->ls) < 0 ||
+                    parse_value(rest, strlen(rest), &ex->v) < 0)
+                    fprintf(stderr, "%s:%zu: bad expectation\n", name, i + 1);
+                ex->key = labels_format(a, &ex->ls);
+            }
+            char why[400] = "";
+            int ok = run_eval(&fc, a, &c, why, sizeof why);
+            report(&fc, &c, ok, why);
+        } else {
+            fprintf(stderr, "%s:%zu: unknown command: %s\n", name, i + 1, l);
+        }
+        arena_free(a);
+    }
+    printf("# %s: %d/%d evals pass\n", name, fc.pass, fc.total);
+    promql_engine_free(fc.eng);
+    tsdb_close(fc.db);
+    free(lines);
+    free(text);
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s DIR [FILE.test ...]\n", argv[0]);
+        return 2;
+    }
+    const char *dir = argv[1];
+    char *names[256];
+    int n = 0;
+    if (argc > 2) {
+        for (int i = 2; i < argc && n < 256; i++)
+            names[n++] = strdup(argv[i]);
+    } else {
+        DIR *d = opendir(dir);
+        if (!d) {
+            printf("1..0 # SKIP no PromQL tests at %s\n", dir);
+            return 0;
+        }
+        struct dirent *de;
+        while ((de = readdir(d)) && n < 256) {
+            size_t l = strlen(de->d_name);
+            if (l > 5 && strcmp(de->d_name + l - 5, ".test") == 0)
+                names[n++] = strdup(de->d_name);
+        }
+        closedir(d);
+        qsort(names, (size_t) n, sizeof names[0], by_name);
+    }
+    for (int i = 0; i < n; i++) {
+        run_file(dir, names[i]);
+        free(names[i]);
+    }
+    printf("1..%d\n", n_cases);
+    return n_failed ? 1 : 0;
+}
