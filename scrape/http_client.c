@@ -24,6 +24,7 @@ struct http_get {
     uv_timer_t timer;
     uv_connect_t connect_req;
     uv_write_t write_req;
+    struct addrinfo *addrs, *next_addr; /* resolved list; connect tries each in turn */
     int handles_open;
     int resolving;
     http_get_cb cb;
@@ -56,6 +57,8 @@ static void on_close(uv_handle_t *h)
     g->cb(g->ctx, &g->res, &g->err);
     buf_free(&g->res.body);
     buf_free(&g->request);
+    if (g->addrs)
+        uv_freeaddrinfo(g->addrs);
     if (g->z_ready)
         inflateEnd(&g->z);
     free(g);
@@ -227,12 +230,32 @@ static void on_write(uv_write_t *w, int status)
         g->state = ST_READ;
 }
 
+static void try_connect(struct http_get *g, int last_status);
+
+static void on_tcp_reset(uv_handle_t *h)
+{
+    struct http_get *g = h->data;
+    if (g->state == ST_DONE) { /* finished while the socket closed: count the handle closed */
+        on_close(h);
+        return;
+    }
+    uv_tcp_init(g->loop, &g->tcp);
+    g->tcp.data = g;
+    try_connect(g, 0);
+}
+
 static void on_connect(uv_connect_t *c, int status)
 {
     struct http_get *g = c->data;
     if (g->state == ST_DONE)
         return;
     if (status < 0) {
+        /* "localhost" may resolve to ::1 first while the target listens on 127.0.0.1 only:
+         * like Go's dialer, fall back to the next address before giving up. */
+        if (g->next_addr) {
+            uv_close((uv_handle_t *) &g->tcp, on_tcp_reset);
+            return;
+        }
         finish(g, status, "connect %s: %s", g->addr, uv_strerror(status));
         return;
     }
@@ -264,12 +287,25 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *ai)
         finish(g, status, "resolve %s: %s", g->addr, uv_strerror(status));
         return;
     }
+    g->addrs = ai;
+    g->next_addr = ai;
     g->state = ST_CONNECT;
-    g->connect_req.data = g;
-    int r = uv_tcp_connect(&g->connect_req, &g->tcp, ai->ai_addr, on_connect);
-    uv_freeaddrinfo(ai);
-    if (r < 0)
-        finish(g, r, "connect %s: %s", g->addr, uv_strerror(r));
+    try_connect(g, 0);
+}
+
+static void try_connect(struct http_get *g, int last_status)
+{
+    int r = last_status;
+    while (g->next_addr) {
+        struct addrinfo *ai = g->next_addr;
+        g->next_addr = ai->ai_next;
+        g->connect_req.data = g;
+        r = uv_tcp_connect(&g->connect_req, &g->tcp, ai->ai_addr, on_connect);
+        if (r == 0)
+            return;
+    }
+    finish(g, r ? r : UV_ECONNREFUSED, "connect %s: %s", g->addr,
+           uv_strerror(r ? r : UV_ECONNREFUSED));
 }
 
 int http_get_start(uv_loop_t *loop, const struct http_get_opts *o, http_get_cb cb, void *ctx,

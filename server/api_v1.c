@@ -183,7 +183,9 @@ static void query_work(uv_work_t *wk)
     struct json_writer w;
     json_init(&w, &j->out);
     json_envelope_begin(&w);
+    json_obj_begin(&w);
     encode_result(&w, &res);
+    json_obj_end(&w);
     json_envelope_end(&w, res.warnings, res.n_warnings);
     if (json_done(&w) < 0)
         err_set(&j->err, -ENOMEM, "out of memory encoding the response");

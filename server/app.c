@@ -44,6 +44,24 @@ static int add_routes(struct router *rt, struct app *app, struct err *e)
     return r;
 }
 
+/* Appends s percent-encoded as Go's url.QueryEscape does (space as '+'). */
+static void put_query_escaped(struct buf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (; *s; s++) {
+        unsigned char c = (unsigned char) *s;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '_' || c == '.' || c == '~') {
+            (void) buf_putc(b, c);
+        } else if (c == ' ') {
+            (void) buf_putc(b, '+');
+        } else {
+            char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
+            (void) buf_append(b, esc, 3);
+        }
+    }
+}
+
 /* Default accept list when a job has no scrape_protocols preference the parser can use. */
 static const char *accept_for(const struct config_scrape *sc)
 {
@@ -69,9 +87,13 @@ static int apply_scrape_config(struct app *app, const struct config *cfg, struct
         const struct config_scrape *sc = &cfg->scrapes[i];
         struct buf q = BUF_INIT;
         for (uint32_t p = 0; p < sc->n_params; p++)
-            for (uint32_t v = 0; v < sc->params[p].n_values; v++)
-                (void) buf_printf(&q, "%s%s=%s", q.len ? "&" : "", sc->params[p].name,
-                                  sc->params[p].values[v]);
+            for (uint32_t v = 0; v < sc->params[p].n_values; v++) {
+                if (q.len)
+                    (void) buf_putc(&q, '&');
+                put_query_escaped(&q, sc->params[p].name);
+                (void) buf_putc(&q, '=');
+                put_query_escaped(&q, sc->params[p].values[v]);
+            }
         const char *query = arena_strndup(a, q.p ? (const char *) q.p : "", q.len);
         buf_free(&q);
         for (uint32_t t = 0; t < sc->n_targets && r == 0; t++) {

@@ -131,11 +131,11 @@ int num_parse_float(const char *s, size_t n, double *ret)
         t++;
     }
     if (strcasecmp(t, "nan") == 0) {
-        *ret = NAN;
+        *ret = (double) NAN;
         return 0;
     }
     if (strcasecmp(t, "inf") == 0 || strcasecmp(t, "infinity") == 0) {
-        *ret = neg ? -INFINITY : INFINITY;
+        *ret = neg ? -(double) INFINITY : (double) INFINITY;
         return 0;
     }
     /* strtod would take "nan(...)", leading spaces and "infinity" spellings: only digits,

@@ -25,9 +25,9 @@ TEST(format_f_shortest)
     ASSERT_STR_EQ(fmt(123456789012345678.0, 'f'), "123456789012345680");
     ASSERT_STR_EQ(fmt(-2.5, 'f'), "-2.5");
     ASSERT_STR_EQ(fmt(-0.0, 'f'), "-0");
-    ASSERT_STR_EQ(fmt(NAN, 'f'), "NaN");
-    ASSERT_STR_EQ(fmt(INFINITY, 'f'), "+Inf");
-    ASSERT_STR_EQ(fmt(-INFINITY, 'f'), "-Inf");
+    ASSERT_STR_EQ(fmt((double) NAN, 'f'), "NaN");
+    ASSERT_STR_EQ(fmt((double) INFINITY, 'f'), "+Inf");
+    ASSERT_STR_EQ(fmt(-(double) INFINITY, 'f'), "-Inf");
 }
 
 TEST(format_json_switches_to_exponent_like_prometheus)
@@ -118,6 +118,6 @@ TEST(durations_parse_and_format)
 TEST(stale_marker_is_one_nan_pattern)
 {
     ASSERT_TRUE(num_is_stale(num_stale_nan()));
-    ASSERT_FALSE(num_is_stale(NAN));
+    ASSERT_FALSE(num_is_stale((double) NAN));
     ASSERT_FALSE(num_is_stale(1.0));
 }

@@ -34,7 +34,7 @@ TEST(both_value_spellings)
 {
     struct flags f;
     struct err e;
-    ASSERT_OK(parse(&f, &e, 5, "--config.file=/etc/p.yml", "--web.listen-address", ":9091",
+    ASSERT_OK(parse(&f, &e, 6, "--config.file=/etc/p.yml", "--web.listen-address", ":9091",
                     "--query.lookback-delta=1m30s", "--log.level=debug"));
     ASSERT_STR_EQ(f.config_file, "/etc/p.yml");
     ASSERT_STR_EQ(f.listen_address, ":9091");

@@ -67,7 +67,7 @@ TEST(dod_bucket_edges_round_trip)
 TEST(special_values_round_trip)
 {
     int64_t ts[] = {1, 2, 3, 4, 5, 6, 7, 8};
-    double vs[] = {NAN, INFINITY, -INFINITY, 0.0, -0.0, num_stale_nan(), 1e-300, 1.7976931348623157e308};
+    double vs[] = {(double) NAN, (double) INFINITY, -(double) INFINITY, 0.0, -0.0, num_stale_nan(), 1e-300, 1.7976931348623157e308};
     round_trip(ts, vs, 8);
 }
 
