@@ -525,6 +525,7 @@ static int label_join(struct ev *ev, const struct promql_expr *x, const struct v
         char *joined = arena_alloc(ev->sa, len + 1), *o = joined;
         if (!joined)
             return ev_oom(ev);
+        *joined = 0;
         for (size_t j = 0; j < ns; j++) {
             const char *v = labels_get(&m, args[3 + j].str);
             if (j > 0)

@@ -128,6 +128,17 @@ static int parse_labels(struct arena *a, const char *s, struct labels *ret)
     return labels_sort(ret);
 }
 
+/* Canonical text of a load line's series, to spot repeats. */
+static char *series_key(struct arena *a, const char *line)
+{
+    char *copy = arena_strdup(a, line), *series, *rest;
+    struct labels ls;
+    split_series(copy, &series, &rest);
+    if (parse_labels(a, series, &ls) < 0)
+        return NULL;
+    return labels_format(a, &ls);
+}
+
 static int parse_value(const char *s, size_t n, double *ret)
 {
     if (n == 0)
@@ -401,10 +412,19 @@ static void run_file(const char *dir, const char *name)
             if (parse_time(arg, strlen(arg), &interval) < 0)
                 fprintf(stderr, "%s:%zu: bad load interval\n", name, i + 1);
             tsdb_appender *app = tsdb_appender_new(fc.db);
-            while (i + 1 < nl && *lines[i + 1]) {
+            size_t first = i + 1;
+            while (i + 1 < nl && *lines[i + 1])
                 i++;
-                if (load_line(&fc, a, app, lines[i], interval) < 0)
-                    fprintf(stderr, "%s:%zu: bad load line\n", name, i + 1);
+            /* A series listed twice in one block: the later line replaces the earlier one. */
+            for (size_t j = first; j <= i; j++) {
+                char *sj = series_key(a, lines[j]);
+                int later = 0;
+                for (size_t k = j + 1; k <= i && sj && !later; k++) {
+                    char *sk = series_key(a, lines[k]);
+                    later = sk && strcmp(sj, sk) == 0;
+                }
+                if (!later && load_line(&fc, a, app, lines[j], interval) < 0)
+                    fprintf(stderr, "%s:%zu: bad load line\n", name, j + 1);
             }
             struct err e = {0};
             if (tsdb_appender_commit(app, &e) < 0)
