@@ -4,6 +4,7 @@
 #include "promql/ast.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -436,4 +437,191 @@ char *promql_format(struct arena *a, const struct promql_expr *x)
     if (!b.p && !b.oom)
         sb_put(&b, "", 0);
     return b.oom ? NULL : b.p;
+}
+
+/* ---- type checking (Prometheus' checkAST), run after a successful parse ---- */
+
+struct checker {
+    const char *src;
+    size_t n;
+    struct err *e;
+};
+
+static int fail_at(struct checker *p, size_t pos, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail_at(struct checker *p, size_t pos, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int r = promql_parse_verr(p->e, p->src, p->n, pos, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+static int check(struct checker *p, struct promql_expr *x);
+
+static int expect_type(struct checker *p, struct promql_expr *x, enum promql_value_type want, const char *ctx)
+{
+    enum promql_value_type got = promql_expr_type(x);
+    if (got != want)
+        return fail_at(p, x->pos, "expected type %s in %s, got %s", promql_value_type_doc(want),
+                       ctx, promql_value_type_doc(got));
+    return 0;
+}
+
+static int check_binary(struct checker *p, struct promql_expr *x)
+{
+    enum promql_value_type lt = promql_expr_type(x->u.bin.l);
+    enum promql_value_type rt = promql_expr_type(x->u.bin.r);
+    enum promql_op op = x->u.bin.op;
+    struct promql_matching *vm = x->u.bin.vm;
+    uint32_t oppos = x->u.bin.l->end;
+    while (oppos < p->n && (p->src[oppos] == ' ' || p->src[oppos] == '\t' ||
+                            p->src[oppos] == '\n' || p->src[oppos] == ')'))
+        oppos++;
+    if (x->u.bin.return_bool && !promql_op_is_comparison(op))
+        return fail_at(p, oppos, "bool modifier can only be used on comparison operators");
+    if (promql_op_is_comparison(op) && !x->u.bin.return_bool && lt == PROMQL_SCALAR &&
+        rt == PROMQL_SCALAR)
+        return fail_at(p, oppos, "comparisons between scalars must use BOOL modifier");
+    if (promql_op_is_set(op) && vm->card == CARD_ONE_TO_ONE)
+        vm->card = CARD_MANY_TO_MANY;
+    for (size_t i = 0; vm->on && i < vm->n_labels; i++)
+        for (size_t j = 0; j < vm->n_include; j++)
+            if (strcmp(vm->labels[i], vm->include[j]) == 0)
+                return fail_at(p, oppos, "label \"%s\" must not occur in ON and GROUP clause at once",
+                               vm->labels[i]);
+    if (lt != PROMQL_SCALAR && lt != PROMQL_VECTOR)
+        return fail_at(p, x->u.bin.l->pos,
+                       "binary expression must contain only scalar and instant vector types");
+    if (rt != PROMQL_SCALAR && rt != PROMQL_VECTOR)
+        return fail_at(p, x->u.bin.r->pos,
+                       "binary expression must contain only scalar and instant vector types");
+    if (lt != PROMQL_VECTOR || rt != PROMQL_VECTOR) {
+        if (vm->n_labels > 0)
+            return fail_at(p, x->pos, "vector matching only allowed between instant vectors");
+        x->u.bin.vm = NULL;
+    } else if (promql_op_is_set(op)) {
+        if (vm->card == CARD_ONE_TO_MANY || vm->card == CARD_MANY_TO_ONE)
+            return fail_at(p, x->pos, "no grouping allowed for \"%s\" operation",
+                           promql_op_str(op));
+    }
+    if ((lt == PROMQL_SCALAR || rt == PROMQL_SCALAR) && promql_op_is_set(op))
+        return fail_at(p, x->pos, "set operator \"%s\" not allowed in binary scalar expression",
+                       promql_op_str(op));
+    return 0;
+}
+
+static int check_call(struct checker *p, struct promql_expr *x)
+{
+    const struct promql_func *f = x->u.call.f;
+    int na = (int) x->u.call.n_args;
+    if (f->variadic == 0) {
+        if (na != f->n_args)
+            return fail_at(p, x->pos, "expected %d argument(s) in call to \"%s\", got %d",
+                           f->n_args, f->name, na);
+    } else {
+        int min = f->n_args - 1;
+        if (na < min)
+            return fail_at(p, x->pos, "expected at least %d argument(s) in call to \"%s\", got %d",
+                           min, f->name, na);
+        if (f->variadic > 0 && na > min + f->variadic)
+            return fail_at(p, x->pos, "expected at most %d argument(s) in call to \"%s\", got %d",
+                           min + f->variadic, f->name, na);
+    }
+    char ctx[80];
+    (void) snprintf(ctx, sizeof ctx, "call to function \"%s\"", f->name);
+    for (int i = 0; i < na; i++) {
+        int ti = i < f->n_args ? i : f->n_args - 1;
+        if (check(p, x->u.call.args[i]) < 0 ||
+            expect_type(p, x->u.call.args[i], f->args[ti], ctx) < 0)
+            return ERR_PARSE;
+    }
+    return 0;
+}
+
+static int check_selector(struct checker *p, struct promql_expr *x)
+{
+    int non_empty = 0;
+    for (size_t i = 0; i < x->u.sel.n_ms; i++) {
+        const struct matcher *m = &x->u.sel.ms[i];
+        if (x->u.sel.name && i > 0 && strcmp(m->name, LABEL_METRIC_NAME) == 0)
+            return fail_at(p, x->pos, "metric name must not be set twice: \"%s\" or \"%s\"",
+                           x->u.sel.name, m->value);
+        non_empty |= !matcher_matches_empty(m);
+    }
+    if (!non_empty)
+        return fail_at(p, x->pos, "vector selector must contain at least one non-empty matcher");
+    return 0;
+}
+
+static int check(struct checker *p, struct promql_expr *x)
+{
+    switch (x->kind) {
+    case NODE_NUMBER:
+    case NODE_STRING:
+        return 0;
+    case NODE_VECTOR_SEL:
+        return check_selector(p, x);
+    case NODE_MATRIX_SEL:
+        return check_selector(p, x->u.matrix.vs);
+    case NODE_SUBQUERY:
+        if (check(p, x->u.sub.x) < 0)
+            return ERR_PARSE;
+        if (promql_expr_type(x->u.sub.x) != PROMQL_VECTOR)
+            return fail_at(p, x->pos, "subquery is only allowed on instant vector, got %s instead",
+                           promql_value_type_name(promql_expr_type(x->u.sub.x)));
+        return 0;
+    case NODE_PAREN:
+        return check(p, x->u.paren);
+    case NODE_UNARY: {
+        if (check(p, x->u.unary.x) < 0)
+            return ERR_PARSE;
+        enum promql_value_type t = promql_expr_type(x->u.unary.x);
+        if (t != PROMQL_SCALAR && t != PROMQL_VECTOR)
+            return fail_at(p, x->pos, "unary expression only allowed on expressions of type scalar "
+                                      "or instant vector, got \"%s\"", promql_value_type_doc(t));
+        return 0;
+    }
+    case NODE_BINARY:
+        if (check(p, x->u.bin.l) < 0 || check(p, x->u.bin.r) < 0)
+            return ERR_PARSE;
+        return check_binary(p, x);
+    case NODE_AGG:
+        if (x->u.agg.param && check(p, x->u.agg.param) < 0)
+            return ERR_PARSE;
+        if (check(p, x->u.agg.x) < 0 ||
+            expect_type(p, x->u.agg.x, PROMQL_VECTOR, "aggregation expression") < 0)
+            return ERR_PARSE;
+        if (x->u.agg.op == AGG_TOPK || x->u.agg.op == AGG_BOTTOMK || x->u.agg.op == AGG_QUANTILE)
+            return expect_type(p, x->u.agg.param, PROMQL_SCALAR, "aggregation parameter");
+        if (x->u.agg.op == AGG_COUNT_VALUES)
+            return expect_type(p, x->u.agg.param, PROMQL_STRING, "aggregation parameter");
+        return 0;
+    case NODE_CALL:
+        return check_call(p, x);
+    }
+    return 0;
+}
+
+int promql_ast_check(const char *src, size_t n, struct promql_expr *x, struct err *e)
+{
+    struct checker c = {src, n, e};
+    return check(&c, x);
+}
+
+int promql_parse_verr(struct err *e, const char *src, size_t n, size_t pos, const char *fmt,
+                      va_list ap)
+{
+    unsigned line = 1;
+    size_t line_start = 0;
+    for (size_t i = 0; i < pos && i < n; i++)
+        if (src[i] == '\n') {
+            line++;
+            line_start = i + 1;
+        }
+    char msg[200];
+    (void) vsnprintf(msg, sizeof msg, fmt, ap);
+    return err_set(e, ERR_PARSE, "%u:%zu: parse error: %s", line, pos - line_start + 1, msg);
 }

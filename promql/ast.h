@@ -4,6 +4,7 @@
 #ifndef EMBER_PROMQL_AST_H
 #define EMBER_PROMQL_AST_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -225,6 +226,13 @@ int promql_agg_has_param(enum promql_agg op);
 
 /* Documented type name as parse errors print it ("instant vector", "range vector"). */
 const char *promql_value_type_doc(enum promql_value_type t);
+
+/* "L:C: parse error: msg" for byte offset pos of src (line and column 1-based); ERR_PARSE. */
+int promql_parse_verr(struct err *e, const char *src, size_t n, size_t pos, const char *fmt,
+                      va_list ap);
+/* Prometheus' checkAST: operand and argument types, argument counts, vector matching rules,
+ * selector matchers. Run by promql_parse() after the syntax is accepted. */
+int promql_ast_check(const char *src, size_t n, struct promql_expr *x, struct err *e);
 
 /* Go's %q quoting of s into the arena (used for matchers, strings and error messages). */
 char *promql_quote(struct arena *a, const char *s, size_t n);
