@@ -12,7 +12,7 @@
 #include "promql/ast.h"
 #include "promql/promql.h"
 
-static int n_cases, n_failed;
+static int n_cases, n_failed, n_at_variants;
 
 static char *read_file(const char *path)
 {
@@ -278,17 +278,17 @@ static int check_vector(struct arena *a, const struct eval_cmd *c, const struct 
     return 1;
 }
 
-static int run_eval(struct file_ctx *fc, struct arena *a, const struct eval_cmd *c, char *why,
-                    size_t cap)
+static int run_one(struct file_ctx *fc, struct arena *a, const struct eval_cmd *c,
+                   const char *expr, int64_t t, char *why, size_t cap)
 {
     struct promql_expr *x;
     struct err e = {0};
-    if (promql_parse(a, c->expr, strlen(c->expr), &x, &e) < 0) {
+    if (promql_parse(a, expr, strlen(expr), &x, &e) < 0) {
         (void) snprintf(why, cap, "%s", e.msg);
         return 0;
     }
     struct promql_result res;
-    int r = promql_eval_instant(fc->eng, a, x, c->t, &res, &e);
+    int r = promql_eval_instant(fc->eng, a, x, t, &res, &e);
     if (c->fail) {
         if (r >= 0)
             (void) snprintf(why, cap, "expected an error, got none");
@@ -311,21 +311,28 @@ static int run_eval(struct file_ctx *fc, struct arena *a, const struct eval_cmd 
         (void) snprintf(why, cap, "unexpected result type %s", promql_value_type_name(res.type));
         return 0;
     }
-    if (c->ordered)
-        return 1;
     /* Range-mode check: the same expression over [T-1m, T+1m], points at T. */
     struct promql_result rr;
-    if (promql_eval_range(fc->eng, a, x, c->t - 60000, c->t + 60000, 60000, &rr, &e) < 0) {
+    if (promql_eval_range(fc->eng, a, x, t - 60000, t + 60000, 60000, &rr, &e) < 0) {
         (void) snprintf(why, cap, "range query: %s", e.msg);
         return 0;
     }
+    if (c->ordered)
+        return 1;
+    for (size_t i = 1; i < rr.u.matrix.n; i++)
+        if (labels_cmp(&rr.u.matrix.v[i - 1].metric, &rr.u.matrix.v[i].metric) > 0) {
+            (void) snprintf(why, cap, "range query: matrix not sorted by labels");
+            return 0;
+        }
     struct promql_sample *at = arena_calloc(a, rr.u.matrix.n + 1, sizeof *at);
     size_t n = 0;
     for (size_t i = 0; i < rr.u.matrix.n; i++)
         for (size_t j = 0; j < rr.u.matrix.v[i].n_points; j++)
-            if (rr.u.matrix.v[i].points[j].t == c->t)
-                at[n++] = (struct promql_sample){rr.u.matrix.v[i].metric, c->t,
+            if (rr.u.matrix.v[i].points[j].t == t) {
+                at[n++] = (struct promql_sample){rr.u.matrix.v[i].metric, t,
                                                  rr.u.matrix.v[i].points[j].v};
+                break;
+            }
     if (c->scalar) {
         if (n != 1 || !almost_equal(c->scalar_v, at[0].v)) {
             (void) snprintf(why, cap, "range query: scalar mismatch (%zu points)", n);
@@ -337,6 +344,92 @@ static int run_eval(struct file_ctx *fc, struct arena *a, const struct eval_cmd 
     if (!check_vector(a, c, at, n, sub, sizeof sub)) {
         (void) snprintf(why, cap, "range query: %s", sub);
         return 0;
+    }
+    return 1;
+}
+
+/* Functions whose value depends on the evaluation time: no @ variants for them. */
+static int at_unsafe(const struct promql_expr *x)
+{
+    static const char *const names[] = {"time", "timestamp", "predict_linear", "minute", "hour",
+                                        "day_of_week", "day_of_month", "day_of_year",
+                                        "days_in_month", "month", "year"};
+    switch (x->kind) {
+    case NODE_PAREN: return at_unsafe(x->u.paren);
+    case NODE_UNARY: return at_unsafe(x->u.unary.x);
+    case NODE_SUBQUERY: return at_unsafe(x->u.sub.x);
+    case NODE_BINARY: return at_unsafe(x->u.bin.l) || at_unsafe(x->u.bin.r);
+    case NODE_AGG: return (x->u.agg.param && at_unsafe(x->u.agg.param)) || at_unsafe(x->u.agg.x);
+    case NODE_CALL:
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+            if (strcmp(x->u.call.f->name, names[i]) == 0)
+                return 1;
+        for (size_t i = 0; i < x->u.call.n_args; i++)
+            if (at_unsafe(x->u.call.args[i]))
+                return 1;
+        return 0;
+    default: return 0;
+    }
+}
+
+/* Pins every selector and subquery without @ to t; nothing inside a subquery (which then has
+ * an @) is touched, as Prometheus' atModifierTestCases does. */
+static void pin_at(struct promql_expr *x, int64_t t)
+{
+    struct promql_mod *m = NULL;
+    switch (x->kind) {
+    case NODE_VECTOR_SEL: m = &x->u.sel.mod; break;
+    case NODE_MATRIX_SEL: m = &x->u.matrix.vs->u.sel.mod; break;
+    case NODE_SUBQUERY: m = &x->u.sub.mod; break;
+    case NODE_PAREN: pin_at(x->u.paren, t); return;
+    case NODE_UNARY: pin_at(x->u.unary.x, t); return;
+    case NODE_BINARY: pin_at(x->u.bin.l, t); pin_at(x->u.bin.r, t); return;
+    case NODE_AGG:
+        if (x->u.agg.param)
+            pin_at(x->u.agg.param, t);
+        pin_at(x->u.agg.x, t);
+        return;
+    case NODE_CALL:
+        for (size_t i = 0; i < x->u.call.n_args; i++)
+            pin_at(x->u.call.args[i], t);
+        return;
+    default: return;
+    }
+    if (m->at == AT_NONE) {
+        m->at = AT_TIME;
+        m->at_ms = t;
+    }
+}
+
+/* The eval as written, then (FORMAT.md "@-modifier variants") the printed @-pinned expression at
+ * other times, each with the range-mode check. */
+static int run_eval(struct file_ctx *fc, struct arena *a, const struct eval_cmd *c, char *why,
+                    size_t cap)
+{
+    if (!run_one(fc, a, c, c->expr, c->t, why, cap))
+        return 0;
+    struct promql_expr *x;
+    struct err e = {0};
+    if (c->fail || promql_parse(a, c->expr, strlen(c->expr), &x, &e) < 0 || at_unsafe(x))
+        return 1;
+    pin_at(x, c->t);
+    const char *pinned = promql_format(a, x);
+    int64_t t = c->t;
+    int64_t times[5] = {-10 * t, 0, t / 5, t, 10 * t};
+    size_t nt = 5;
+    if (t == 0) {
+        times[0] = -1000;
+        times[1] = 0;
+        times[2] = 1000;
+        nt = 3;
+    }
+    n_at_variants++;
+    for (size_t i = 0; i < nt; i++) {
+        char sub[300];
+        if (!run_one(fc, a, c, pinned, times[i], sub, sizeof sub)) {
+            (void) snprintf(why, cap, "%s at %lld: %s", pinned, (long long) times[i], sub);
+            return 0;
+        }
     }
     return 1;
 }
@@ -533,6 +626,7 @@ int main(int argc, char **argv)
         run_file(dir, names[i]);
         free(names[i]);
     }
+    printf("# %d evals also checked with @-pinned variants\n", n_at_variants);
     printf("1..%d\n", n_cases);
     return n_failed ? 1 : 0;
 }
