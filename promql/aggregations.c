@@ -98,8 +98,8 @@ static int cmp_value(const void *a, const void *b)
 }
 
 /* Prometheus' quantile(): weighted average of the two samples around rank q * (n - 1). */
-double agg_quantile(double q, struct promql_sample *v, size_t n);
-double agg_quantile(double q, struct promql_sample *v, size_t n)
+double promql_aggregations_quantile(double q, struct promql_sample *v, size_t n);
+double promql_aggregations_quantile(double q, struct promql_sample *v, size_t n)
 {
     if (n == 0)
         return (double) NAN;
@@ -127,8 +127,9 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *) a, *(const char *const *) b);
 }
 
-int agg_eval(struct ev *ev, const struct promql_expr *x, struct val *param, struct val *in,
-             int64_t t, struct val *ret)
+int promql_aggregations_eval(struct promql_ev *ev, const struct promql_expr *x,
+                             struct promql_val *param, struct promql_val *in, int64_t t,
+                             struct promql_val *ret)
 {
     enum promql_agg op = x->u.agg.op;
     const char **grouping = x->u.agg.grouping;
@@ -136,7 +137,7 @@ int agg_eval(struct ev *ev, const struct promql_expr *x, struct val *param, stru
     int without = x->u.agg.without;
     int64_t k = 0;
     const char *value_label = NULL;
-    *ret = (struct val){.type = PROMQL_VECTOR};
+    *ret = (struct promql_val){.type = PROMQL_VECTOR};
     if (op == AGG_TOPK || op == AGG_BOTTOMK) {
         double f = param->scalar;
         if (!(f >= -9223372036854775808.0 && f < 9223372036854775808.0))
@@ -152,7 +153,7 @@ int agg_eval(struct ev *ev, const struct promql_expr *x, struct val *param, stru
         if (!without) {
             const char **g = arena_alloc(ev->sa, (n_grouping + 1) * sizeof *g);
             if (!g)
-                return ev_oom(ev);
+                return promql_engine_oom(ev);
             if (n_grouping)
                 memcpy(g, grouping, n_grouping * sizeof *g);
             g[n_grouping++] = value_label;
@@ -161,30 +162,31 @@ int agg_eval(struct ev *ev, const struct promql_expr *x, struct val *param, stru
         }
     }
     size_t heap_cap = (size_t) (k > (int64_t) in->n ? (int64_t) in->n : k);
-    struct kmap idx = {.a = ev->sa};
+    struct promql_map idx = {.a = ev->sa};
     struct group *groups = arena_alloc(ev->sa, (in->n ? in->n : 1) * sizeof *groups);
     size_t n_groups = 0;
     if (!groups)
-        return ev_oom(ev);
+        return promql_engine_oom(ev);
     for (size_t i = 0; i < in->n; i++) {
         struct promql_sample s = in->vec[i];
         if (op == AGG_COUNT_VALUES) {
             char num[NUM_FLOAT_MAX];
             num_format(num, s.v, 'f');
             char *nv = arena_strdup(ev->sa, num);
-            if (!nv || lbl_set(ev->sa, &s.metric, value_label, nv, &s.metric) < 0)
-                return ev_oom(ev);
+            if (!nv || promql_value_set(ev->sa, &s.metric, value_label, nv, &s.metric) < 0)
+                return promql_engine_oom(ev);
         }
         size_t len, gi = n_groups;
-        const char *key = lbl_key(ev->sa, &s.metric, grouping, n_grouping, !without, &len);
-        int r = key ? kmap_get_or_put(&idx, key, len, &gi) : -ENOMEM;
+        const char *key = promql_value_key(ev->sa, &s.metric, grouping, n_grouping, !without, &len);
+        int r = key ? promql_map_put(&idx, key, len, &gi) : -ENOMEM;
         if (r < 0)
-            return ev_oom(ev);
+            return promql_engine_oom(ev);
         if (r == 0) {
             struct group *g = &groups[n_groups++];
             memset(g, 0, sizeof *g);
-            if (lbl_filter(ev->sa, &s.metric, grouping, n_grouping, !without, &g->metric) < 0)
-                return ev_oom(ev);
+            if (promql_value_filter(ev->sa, &s.metric, grouping, n_grouping, !without, &g->metric) <
+                0)
+                return promql_engine_oom(ev);
             g->value = s.v;
             g->mean = s.v;
             g->count = 1;
@@ -195,7 +197,7 @@ int agg_eval(struct ev *ev, const struct promql_expr *x, struct val *param, stru
             if (op == AGG_TOPK || op == AGG_BOTTOMK || op == AGG_QUANTILE) {
                 g->cap_heap = op == AGG_QUANTILE ? 8 : (heap_cap ? heap_cap : 1);
                 if (!(g->heap = arena_alloc(ev->sa, g->cap_heap * sizeof *g->heap)))
-                    return ev_oom(ev);
+                    return promql_engine_oom(ev);
                 g->heap[0] = s;
                 g->n_heap = 1;
             }
@@ -203,9 +205,7 @@ int agg_eval(struct ev *ev, const struct promql_expr *x, struct val *param, stru
         }
         struct group *g = &groups[gi];
         switch (op) {
-        case AGG_SUM:
-            g->value += s.v;
-            break;
+        case AGG_SUM: g->value += s.v; break;
         case AGG_AVG:
             g->count++;
             if (isinf(g->mean)) {
@@ -226,9 +226,7 @@ int agg_eval(struct ev *ev, const struct promql_expr *x, struct val *param, stru
                 g->value = s.v;
             break;
         case AGG_COUNT:
-        case AGG_COUNT_VALUES:
-            g->count++;
-            break;
+        case AGG_COUNT_VALUES: g->count++; break;
         case AGG_STDDEV:
         case AGG_STDVAR: {
             g->count++;
@@ -238,23 +236,20 @@ int agg_eval(struct ev *ev, const struct promql_expr *x, struct val *param, stru
             break;
         }
         case AGG_TOPK:
-        case AGG_BOTTOMK:
-            heap_offer(g, &s, heap_cap, op == AGG_BOTTOMK);
-            break;
+        case AGG_BOTTOMK: heap_offer(g, &s, heap_cap, op == AGG_BOTTOMK); break;
         case AGG_QUANTILE:
             if (g->n_heap == g->cap_heap) {
                 size_t nc = g->cap_heap * 2;
                 struct promql_sample *nh =
                     arena_realloc(ev->sa, g->heap, g->cap_heap * sizeof *nh, nc * sizeof *nh);
                 if (!nh)
-                    return ev_oom(ev);
+                    return promql_engine_oom(ev);
                 g->heap = nh;
                 g->cap_heap = nc;
             }
             g->heap[g->n_heap++] = s;
             break;
-        default:
-            break;
+        default: break;
         }
     }
     size_t cap = 0;
@@ -267,18 +262,20 @@ int agg_eval(struct ev *ev, const struct promql_expr *x, struct val *param, stru
         case AGG_COUNT_VALUES: v = (double) g->count; break;
         case AGG_STDVAR: v = g->value / (double) g->count; break;
         case AGG_STDDEV: v = sqrt(g->value / (double) g->count); break;
-        case AGG_QUANTILE: v = agg_quantile(param->scalar, g->heap, g->n_heap); break;
+        case AGG_QUANTILE:
+            v = promql_aggregations_quantile(param->scalar, g->heap, g->n_heap);
+            break;
         case AGG_TOPK:
         case AGG_BOTTOMK:
             sort_reversed(g->heap, g->n_heap, op == AGG_BOTTOMK);
             for (size_t j = 0; j < g->n_heap; j++)
-                if (vec_push(ev->sa, ret, &cap, &g->heap[j].metric, t, g->heap[j].v) < 0)
-                    return ev_oom(ev);
+                if (promql_value_push(ev->sa, ret, &cap, &g->heap[j].metric, t, g->heap[j].v) < 0)
+                    return promql_engine_oom(ev);
             continue;
         default: break;
         }
-        if (vec_push(ev->sa, ret, &cap, &g->metric, t, v) < 0)
-            return ev_oom(ev);
+        if (promql_value_push(ev->sa, ret, &cap, &g->metric, t, v) < 0)
+            return promql_engine_oom(ev);
     }
-    return ev_count(ev, ret->n);
+    return promql_engine_count(ev, ret->n);
 }

@@ -110,10 +110,10 @@ const struct promql_func *promql_func_lookup(const char *name, size_t n)
 const char *promql_op_str(enum promql_op op)
 {
     static const char *const s[] = {
-        [OP_NONE] = "?", [OP_OR] = "or",   [OP_AND] = "and", [OP_UNLESS] = "unless",
-        [OP_EQL] = "==", [OP_NEQ] = "!=",  [OP_LTE] = "<=",  [OP_LSS] = "<",
-        [OP_GTE] = ">=", [OP_GTR] = ">",   [OP_ADD] = "+",   [OP_SUB] = "-",
-        [OP_MUL] = "*",  [OP_DIV] = "/",   [OP_MOD] = "%",   [OP_ATAN2] = "atan2",
+        [OP_NONE] = "?", [OP_OR] = "or",  [OP_AND] = "and", [OP_UNLESS] = "unless",
+        [OP_EQL] = "==", [OP_NEQ] = "!=", [OP_LTE] = "<=",  [OP_LSS] = "<",
+        [OP_GTE] = ">=", [OP_GTR] = ">",  [OP_ADD] = "+",   [OP_SUB] = "-",
+        [OP_MUL] = "*",  [OP_DIV] = "/",  [OP_MOD] = "%",   [OP_ATAN2] = "atan2",
         [OP_POW] = "^",
     };
     return (unsigned) op < ARRAY_LEN(s) ? s[op] : "?";
@@ -122,10 +122,17 @@ const char *promql_op_str(enum promql_op op)
 const char *promql_agg_str(enum promql_agg op)
 {
     static const char *const s[] = {
-        [AGG_SUM] = "sum",       [AGG_AVG] = "avg",         [AGG_COUNT] = "count",
-        [AGG_MIN] = "min",       [AGG_MAX] = "max",         [AGG_GROUP] = "group",
-        [AGG_STDDEV] = "stddev", [AGG_STDVAR] = "stdvar",   [AGG_TOPK] = "topk",
-        [AGG_BOTTOMK] = "bottomk", [AGG_COUNT_VALUES] = "count_values",
+        [AGG_SUM] = "sum",
+        [AGG_AVG] = "avg",
+        [AGG_COUNT] = "count",
+        [AGG_MIN] = "min",
+        [AGG_MAX] = "max",
+        [AGG_GROUP] = "group",
+        [AGG_STDDEV] = "stddev",
+        [AGG_STDVAR] = "stdvar",
+        [AGG_TOPK] = "topk",
+        [AGG_BOTTOMK] = "bottomk",
+        [AGG_COUNT_VALUES] = "count_values",
         [AGG_QUANTILE] = "quantile",
     };
     return (unsigned) op < ARRAY_LEN(s) ? s[op] : "?";
@@ -172,7 +179,8 @@ enum promql_value_type promql_expr_type(const struct promql_expr *x)
     case NODE_NUMBER: return PROMQL_SCALAR;
     case NODE_STRING: return PROMQL_STRING;
     case NODE_VECTOR_SEL: return PROMQL_VECTOR;
-    case NODE_MATRIX_SEL: case NODE_SUBQUERY: return PROMQL_MATRIX;
+    case NODE_MATRIX_SEL:
+    case NODE_SUBQUERY: return PROMQL_MATRIX;
     case NODE_PAREN: return promql_expr_type(x->u.paren);
     case NODE_UNARY: return promql_expr_type(x->u.unary.x);
     case NODE_BINARY:
@@ -341,9 +349,7 @@ static void print(struct sb *b, const struct promql_expr *x)
         num_format(num, x->u.num, 'g');
         sb_puts(b, num);
         return;
-    case NODE_STRING:
-        sb_quote(b, x->u.str, strlen(x->u.str));
-        return;
+    case NODE_STRING: sb_quote(b, x->u.str, strlen(x->u.str)); return;
     case NODE_VECTOR_SEL:
         sb_selector(b, x);
         sb_mod(b, &x->u.sel.mod);
@@ -461,7 +467,8 @@ static int fail_at(struct checker *p, size_t pos, const char *fmt, ...)
 
 static int check(struct checker *p, struct promql_expr *x);
 
-static int expect_type(struct checker *p, struct promql_expr *x, enum promql_value_type want, const char *ctx)
+static int expect_type(struct checker *p, struct promql_expr *x, enum promql_value_type want,
+                       const char *ctx)
 {
     enum promql_value_type got = promql_expr_type(x);
     if (got != want)
@@ -490,7 +497,8 @@ static int check_binary(struct checker *p, struct promql_expr *x)
     for (size_t i = 0; vm->on && i < vm->n_labels; i++)
         for (size_t j = 0; j < vm->n_include; j++)
             if (strcmp(vm->labels[i], vm->include[j]) == 0)
-                return fail_at(p, oppos, "label \"%s\" must not occur in ON and GROUP clause at once",
+                return fail_at(p, oppos,
+                               "label \"%s\" must not occur in ON and GROUP clause at once",
                                vm->labels[i]);
     if (lt != PROMQL_SCALAR && lt != PROMQL_VECTOR)
         return fail_at(p, x->u.bin.l->pos,
@@ -560,12 +568,9 @@ static int check(struct checker *p, struct promql_expr *x)
 {
     switch (x->kind) {
     case NODE_NUMBER:
-    case NODE_STRING:
-        return 0;
-    case NODE_VECTOR_SEL:
-        return check_selector(p, x);
-    case NODE_MATRIX_SEL:
-        return check_selector(p, x->u.matrix.vs);
+    case NODE_STRING: return 0;
+    case NODE_VECTOR_SEL: return check_selector(p, x);
+    case NODE_MATRIX_SEL: return check_selector(p, x->u.matrix.vs);
     case NODE_SUBQUERY:
         if (check(p, x->u.sub.x) < 0)
             return ERR_PARSE;
@@ -573,15 +578,16 @@ static int check(struct checker *p, struct promql_expr *x)
             return fail_at(p, x->pos, "subquery is only allowed on instant vector, got %s instead",
                            promql_value_type_name(promql_expr_type(x->u.sub.x)));
         return 0;
-    case NODE_PAREN:
-        return check(p, x->u.paren);
+    case NODE_PAREN: return check(p, x->u.paren);
     case NODE_UNARY: {
         if (check(p, x->u.unary.x) < 0)
             return ERR_PARSE;
         enum promql_value_type t = promql_expr_type(x->u.unary.x);
         if (t != PROMQL_SCALAR && t != PROMQL_VECTOR)
-            return fail_at(p, x->pos, "unary expression only allowed on expressions of type scalar "
-                                      "or instant vector, got \"%s\"", promql_value_type_doc(t));
+            return fail_at(p, x->pos,
+                           "unary expression only allowed on expressions of type scalar "
+                           "or instant vector, got \"%s\"",
+                           promql_value_type_doc(t));
         return 0;
     }
     case NODE_BINARY:
@@ -599,8 +605,7 @@ static int check(struct checker *p, struct promql_expr *x)
         if (x->u.agg.op == AGG_COUNT_VALUES)
             return expect_type(p, x->u.agg.param, PROMQL_STRING, "aggregation parameter");
         return 0;
-    case NODE_CALL:
-        return check_call(p, x);
+    case NODE_CALL: return check_call(p, x);
     }
     return 0;
 }

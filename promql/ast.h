@@ -139,7 +139,6 @@ enum promql_fn {
     _FN_MAX,
 };
 
-
 /* offset and @ of a vector selector or subquery. */
 struct promql_mod {
     int64_t offset_ms;
@@ -150,8 +149,8 @@ struct promql_mod {
 
 struct promql_matching {
     enum promql_card card;
-    int on;          /* on(...) rather than ignoring(...) */
-    int explicit_;   /* on/ignoring/group_x written in the query (printer keeps it) */
+    int on;        /* on(...) rather than ignoring(...) */
+    int explicit_; /* on/ignoring/group_x written in the query (printer keeps it) */
     const char **labels;
     size_t n_labels;
     const char **include; /* group_left/group_right extra labels */

@@ -10,7 +10,7 @@
 #include "tsdb/base/base.h"
 
 /* Value of l op r; *keep is 0 when a comparison is false (the element is filtered out). */
-double binop_scalar(enum promql_op op, double l, double r, int *keep)
+double promql_binops_scalar(enum promql_op op, double l, double r, int *keep)
 {
     *keep = 1;
     switch (op) {
@@ -38,13 +38,14 @@ static int drops_name(enum promql_op op)
            op == OP_MOD;
 }
 
-static int vector_scalar(struct ev *ev, const struct promql_expr *x, const struct val *vec,
-                         double s, int scalar_left, int64_t t, struct val *ret)
+static int vector_scalar(struct promql_ev *ev, const struct promql_expr *x,
+                         const struct promql_val *vec, double s, int scalar_left, int64_t t,
+                         struct promql_val *ret)
 {
     enum promql_op op = x->u.bin.op;
     int rb = x->u.bin.return_bool;
     size_t cap = 0;
-    *ret = (struct val){.type = PROMQL_VECTOR};
+    *ret = (struct promql_val){.type = PROMQL_VECTOR};
     for (size_t i = 0; i < vec->n; i++) {
         double lv = vec->vec[i].v, rv = s;
         if (scalar_left) {
@@ -52,7 +53,7 @@ static int vector_scalar(struct ev *ev, const struct promql_expr *x, const struc
             rv = vec->vec[i].v;
         }
         int keep;
-        double v = binop_scalar(op, lv, rv, &keep);
+        double v = promql_binops_scalar(op, lv, rv, &keep);
         /* A comparison always yields the vector element's value, whichever side it is on. */
         if (promql_op_is_comparison(op) && scalar_left)
             v = rv;
@@ -63,110 +64,112 @@ static int vector_scalar(struct ev *ev, const struct promql_expr *x, const struc
         if (!keep)
             continue;
         struct labels m = vec->vec[i].metric;
-        if ((drops_name(op) || rb) && lbl_drop_name(ev->sa, &m, &m) < 0)
-            return ev_oom(ev);
-        if (vec_push(ev->sa, ret, &cap, &m, t, v) < 0)
-            return ev_oom(ev);
+        if ((drops_name(op) || rb) && promql_value_drop_name(ev->sa, &m, &m) < 0)
+            return promql_engine_oom(ev);
+        if (promql_value_push(ev->sa, ret, &cap, &m, t, v) < 0)
+            return promql_engine_oom(ev);
     }
-    return vec_check_unique(ev, ret);
+    return promql_value_check_unique(ev, ret);
 }
 
-static const char *sig(struct ev *ev, const struct promql_matching *vm, const struct labels *m,
-                       size_t *len)
+static const char *sig(struct promql_ev *ev, const struct promql_matching *vm,
+                       const struct labels *m, size_t *len)
 {
-    return lbl_key(ev->sa, m, vm->labels, vm->n_labels, vm->on, len);
+    return promql_value_key(ev->sa, m, vm->labels, vm->n_labels, vm->on, len);
 }
 
-static int set_op(struct ev *ev, const struct promql_expr *x, const struct val *l,
-                  const struct val *r, int64_t t, struct val *ret)
+static int set_op(struct promql_ev *ev, const struct promql_expr *x, const struct promql_val *l,
+                  const struct promql_val *r, int64_t t, struct promql_val *ret)
 {
     const struct promql_matching *vm = x->u.bin.vm;
     enum promql_op op = x->u.bin.op;
-    struct kmap m = {.a = ev->sa};
+    struct promql_map m = {.a = ev->sa};
     size_t cap = 0, len, one = 1;
-    *ret = (struct val){.type = PROMQL_VECTOR};
+    *ret = (struct promql_val){.type = PROMQL_VECTOR};
     /* and/unless: index the right side; or: index the left side. */
-    const struct val *indexed = op == OP_OR ? l : r;
+    const struct promql_val *indexed = op == OP_OR ? l : r;
     for (size_t i = 0; i < indexed->n; i++) {
         const char *k = sig(ev, vm, &indexed->vec[i].metric, &len);
-        if (!k || kmap_get_or_put(&m, k, len, &one) < 0)
-            return ev_oom(ev);
+        if (!k || promql_map_put(&m, k, len, &one) < 0)
+            return promql_engine_oom(ev);
     }
     for (size_t i = 0; i < l->n; i++) {
         int hit = 1;
         if (op != OP_OR) {
             const char *k = sig(ev, vm, &l->vec[i].metric, &len);
             if (!k)
-                return ev_oom(ev);
+                return promql_engine_oom(ev);
             size_t dummy;
-            hit = kmap_find(&m, k, len, &dummy);
+            hit = promql_map_find(&m, k, len, &dummy);
         }
         if ((op == OP_UNLESS ? !hit : hit) &&
-            vec_push(ev->sa, ret, &cap, &l->vec[i].metric, t, l->vec[i].v) < 0)
-            return ev_oom(ev);
+            promql_value_push(ev->sa, ret, &cap, &l->vec[i].metric, t, l->vec[i].v) < 0)
+            return promql_engine_oom(ev);
     }
     if (op == OP_OR) {
         for (size_t i = 0; i < r->n; i++) {
             const char *k = sig(ev, vm, &r->vec[i].metric, &len);
             size_t dummy;
             if (!k)
-                return ev_oom(ev);
-            if (!kmap_find(&m, k, len, &dummy) &&
-                vec_push(ev->sa, ret, &cap, &r->vec[i].metric, t, r->vec[i].v) < 0)
-                return ev_oom(ev);
+                return promql_engine_oom(ev);
+            if (!promql_map_find(&m, k, len, &dummy) &&
+                promql_value_push(ev->sa, ret, &cap, &r->vec[i].metric, t, r->vec[i].v) < 0)
+                return promql_engine_oom(ev);
         }
     }
     return 0;
 }
 
 /* The output labels of a matched pair: Prometheus' resultMetric(). */
-static int result_metric(struct ev *ev, const struct promql_expr *x, const struct labels *lhs,
-                         const struct labels *rhs, struct labels *ret)
+static int result_metric(struct promql_ev *ev, const struct promql_expr *x,
+                         const struct labels *lhs, const struct labels *rhs, struct labels *ret)
 {
     const struct promql_matching *vm = x->u.bin.vm;
     struct labels m = *lhs;
-    if (drops_name(x->u.bin.op) && lbl_drop_name(ev->sa, &m, &m) < 0)
+    if (drops_name(x->u.bin.op) && promql_value_drop_name(ev->sa, &m, &m) < 0)
         return -ENOMEM;
     if (vm->card == CARD_ONE_TO_ONE) {
         if (vm->on) {
-            if (lbl_filter(ev->sa, &m, vm->labels, vm->n_labels, 1, &m) < 0)
+            if (promql_value_filter(ev->sa, &m, vm->labels, vm->n_labels, 1, &m) < 0)
                 return -ENOMEM;
         } else {
             for (size_t i = 0; i < vm->n_labels; i++)
-                if (lbl_set(ev->sa, &m, vm->labels[i], "", &m) < 0)
+                if (promql_value_set(ev->sa, &m, vm->labels[i], "", &m) < 0)
                     return -ENOMEM;
         }
     }
     for (size_t i = 0; i < vm->n_include; i++) {
         const char *v = labels_get(rhs, vm->include[i]);
-        if (lbl_set(ev->sa, &m, vm->include[i], v ? v : "", &m) < 0)
+        if (promql_value_set(ev->sa, &m, vm->include[i], v ? v : "", &m) < 0)
             return -ENOMEM;
     }
-    if (x->u.bin.return_bool && lbl_drop_name(ev->sa, &m, &m) < 0)
+    if (x->u.bin.return_bool && promql_value_drop_name(ev->sa, &m, &m) < 0)
         return -ENOMEM;
     *ret = m;
     return 0;
 }
 
-static int vector_vector(struct ev *ev, const struct promql_expr *x, const struct val *l,
-                         const struct val *r, int64_t t, struct val *ret)
+static int vector_vector(struct promql_ev *ev, const struct promql_expr *x,
+                         const struct promql_val *l, const struct promql_val *r, int64_t t,
+                         struct promql_val *ret)
 {
     const struct promql_matching *vm = x->u.bin.vm;
     int swap = vm->card == CARD_ONE_TO_MANY;
-    const struct val *many = swap ? r : l, *one = swap ? l : r;
-    struct kmap ones = {.a = ev->sa}, matched = {.a = ev->sa}, outs = {.a = ev->sa};
+    const struct promql_val *many = swap ? r : l, *one = swap ? l : r;
+    struct promql_map ones = {.a = ev->sa}, matched = {.a = ev->sa}, outs = {.a = ev->sa};
     size_t len, cap = 0;
-    *ret = (struct val){.type = PROMQL_VECTOR};
+    *ret = (struct promql_val){.type = PROMQL_VECTOR};
     for (size_t i = 0; i < one->n; i++) {
         const char *k = sig(ev, vm, &one->vec[i].metric, &len);
         size_t idx = i;
-        int rr = k ? kmap_get_or_put(&ones, k, len, &idx) : -ENOMEM;
+        int rr = k ? promql_map_put(&ones, k, len, &idx) : -ENOMEM;
         if (rr < 0)
-            return ev_oom(ev);
+            return promql_engine_oom(ev);
         if (rr == 1) {
             struct labels ml;
-            if (lbl_filter(ev->sa, &one->vec[i].metric, vm->labels, vm->n_labels, vm->on, &ml) < 0)
-                return ev_oom(ev);
+            if (promql_value_filter(ev->sa, &one->vec[i].metric, vm->labels, vm->n_labels, vm->on,
+                                    &ml) < 0)
+                return promql_engine_oom(ev);
             return err_set(ev->e, ERR_EXEC,
                            "found duplicate series for the match group %s on the %s hand-side of "
                            "the operation: [%s, %s];many-to-many matching not allowed: matching "
@@ -180,8 +183,8 @@ static int vector_vector(struct ev *ev, const struct promql_expr *x, const struc
         const char *k = sig(ev, vm, &many->vec[i].metric, &len);
         size_t idx;
         if (!k)
-            return ev_oom(ev);
-        if (!kmap_find(&ones, k, len, &idx))
+            return promql_engine_oom(ev);
+        if (!promql_map_find(&ones, k, len, &idx))
             continue;
         const struct promql_sample *rs = &one->vec[idx];
         double vl = many->vec[i].v, vr = rs->v;
@@ -190,7 +193,7 @@ static int vector_vector(struct ev *ev, const struct promql_expr *x, const struc
             vr = many->vec[i].v;
         }
         int keep;
-        double v = binop_scalar(x->u.bin.op, vl, vr, &keep);
+        double v = promql_binops_scalar(x->u.bin.op, vl, vr, &keep);
         if (x->u.bin.return_bool) {
             v = keep ? 1 : 0;
         } else if (!keep) {
@@ -198,48 +201,50 @@ static int vector_vector(struct ev *ev, const struct promql_expr *x, const struc
         }
         struct labels m;
         if (result_metric(ev, x, &many->vec[i].metric, &rs->metric, &m) < 0)
-            return ev_oom(ev);
+            return promql_engine_oom(ev);
         size_t dummy = 0;
         if (vm->card == CARD_ONE_TO_ONE) {
-            int rr = kmap_get_or_put(&matched, k, len, &dummy);
+            int rr = promql_map_put(&matched, k, len, &dummy);
             if (rr < 0)
-                return ev_oom(ev);
+                return promql_engine_oom(ev);
             if (rr == 1)
-                return err_set(ev->e, ERR_EXEC, "multiple matches for labels: many-to-one "
-                                                "matching must be explicit (group_left/group_right)");
+                return err_set(ev->e, ERR_EXEC,
+                               "multiple matches for labels: many-to-one "
+                               "matching must be explicit (group_left/group_right)");
         } else {
             /* The output label set must be unique within one match group. */
             size_t ol;
-            const char *ok = lbl_key_all(ev->sa, &m, &ol);
+            const char *ok = promql_value_key_all(ev->sa, &m, &ol);
             char *both = ok ? arena_alloc(ev->sa, len + ol + 1) : NULL;
             if (!both)
-                return ev_oom(ev);
+                return promql_engine_oom(ev);
             memcpy(both, k, len);
             both[len] = 1; /* separator: keys hold no byte 1 next to NUL pairs at this spot */
             memcpy(both + len + 1, ok, ol);
-            int rr = kmap_get_or_put(&outs, both, len + ol + 1, &dummy);
+            int rr = promql_map_put(&outs, both, len + ol + 1, &dummy);
             if (rr < 0)
-                return ev_oom(ev);
+                return promql_engine_oom(ev);
             if (rr == 1)
-                return err_set(ev->e, ERR_EXEC, "multiple matches for labels: grouping labels "
-                                                "must ensure unique matches");
+                return err_set(ev->e, ERR_EXEC,
+                               "multiple matches for labels: grouping labels "
+                               "must ensure unique matches");
         }
-        if (vec_push(ev->sa, ret, &cap, &m, t, v) < 0)
-            return ev_oom(ev);
+        if (promql_value_push(ev->sa, ret, &cap, &m, t, v) < 0)
+            return promql_engine_oom(ev);
     }
-    return vec_check_unique(ev, ret);
+    return promql_value_check_unique(ev, ret);
 }
 
-int binop_eval(struct ev *ev, const struct promql_expr *x, struct val *l, struct val *r,
-               int64_t t, struct val *ret)
+int promql_binops_eval(struct promql_ev *ev, const struct promql_expr *x, struct promql_val *l,
+                       struct promql_val *r, int64_t t, struct promql_val *ret)
 {
     enum promql_op op = x->u.bin.op;
     if (l->type == PROMQL_SCALAR && r->type == PROMQL_SCALAR) {
         int keep;
-        double v = binop_scalar(op, l->scalar, r->scalar, &keep);
+        double v = promql_binops_scalar(op, l->scalar, r->scalar, &keep);
         if (promql_op_is_comparison(op))
             v = keep ? 1 : 0;
-        *ret = (struct val){.type = PROMQL_SCALAR, .scalar = v};
+        *ret = (struct promql_val){.type = PROMQL_SCALAR, .scalar = v};
         return 0;
     }
     if (l->type == PROMQL_VECTOR && r->type == PROMQL_SCALAR)

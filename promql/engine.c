@@ -43,14 +43,14 @@ void promql_engine_free(promql_engine *eng)
     free(eng);
 }
 
-int ev_oom(struct ev *ev)
+int promql_engine_oom(struct promql_ev *ev)
 {
     if (arena_over_cap(ev->qa) || arena_over_cap(ev->sa))
         return err_set(ev->e, ERR_LIMIT, MSG_TOO_MANY_SAMPLES);
     return err_set(ev->e, -ENOMEM, "out of memory in query execution");
 }
 
-int ev_count(struct ev *ev, uint64_t n)
+int promql_engine_count(struct promql_ev *ev, uint64_t n)
 {
     ev->samples += n;
     if (ev->samples + ev->result_samples > ev->eng->o.max_samples)
@@ -58,14 +58,14 @@ int ev_count(struct ev *ev, uint64_t n)
     return 0;
 }
 
-static int check_deadline(struct ev *ev)
+static int check_deadline(struct promql_ev *ev)
 {
     if (time_mono_ns() > ev->deadline_ns)
         return err_set(ev->e, ERR_TIMEOUT, MSG_TIMEOUT);
     return 0;
 }
 
-int64_t ev_at_ref(const struct ev *ev, const struct promql_mod *m, int64_t t)
+int64_t promql_engine_at_ref(const struct promql_ev *ev, const struct promql_mod *m, int64_t t)
 {
     int64_t base = t;
     if (m->at == AT_TIME)
@@ -74,11 +74,11 @@ int64_t ev_at_ref(const struct ev *ev, const struct promql_mod *m, int64_t t)
         base = ev->start_ms;
     else if (m->at == AT_END)
         base = ev->end_ms;
-    return sat_sub(base, m->offset_ms);
+    return promql_plan_sat_sub(base, m->offset_ms);
 }
 
 /* Index of the last sample with t <= ref, or -1. */
-static ptrdiff_t last_at_or_before(const struct loaded_series *s, int64_t ref)
+static ptrdiff_t last_at_or_before(const struct promql_loaded_series *s, int64_t ref)
 {
     size_t lo = 0, hi = s->n;
     while (lo < hi) {
@@ -91,49 +91,51 @@ static ptrdiff_t last_at_or_before(const struct loaded_series *s, int64_t ref)
     return (ptrdiff_t) lo - 1;
 }
 
-static int eval_vector_sel(struct ev *ev, const struct promql_expr *x, int64_t t, struct val *ret)
+static int eval_vector_sel(struct promql_ev *ev, const struct promql_expr *x, int64_t t,
+                           struct promql_val *ret)
 {
-    const struct loaded_sel *ls = plan_find(ev, x);
-    int64_t ref = ev_at_ref(ev, &x->u.sel.mod, t);
-    int64_t from = sat_sub(ref, ev->lookback_ms);
-    *ret = (struct val){.type = PROMQL_VECTOR};
+    const struct promql_loaded_sel *ls = promql_plan_find(ev, x);
+    int64_t ref = promql_engine_at_ref(ev, &x->u.sel.mod, t);
+    int64_t from = promql_plan_sat_sub(ref, ev->lookback_ms);
+    *ret = (struct promql_val){.type = PROMQL_VECTOR};
     if (NEVER(!ls))
         return err_set(ev->e, ERR_INTERNAL, "selector was not planned");
     size_t cap = 0;
     for (size_t i = 0; i < ls->n; i++) {
-        const struct loaded_series *s = &ls->series[i];
+        const struct promql_loaded_series *s = &ls->series[i];
         ptrdiff_t k = last_at_or_before(s, ref);
         /* A stale marker as the newest sample ends the series' lookback. */
         if (k < 0 || s->t[k] < from || num_is_stale(s->v[k]))
             continue;
-        if (vec_push(ev->sa, ret, &cap, &s->metric, s->t[k], s->v[k]) < 0)
-            return ev_oom(ev);
+        if (promql_value_push(ev->sa, ret, &cap, &s->metric, s->t[k], s->v[k]) < 0)
+            return promql_engine_oom(ev);
     }
-    return ev_count(ev, ret->n);
+    return promql_engine_count(ev, ret->n);
 }
 
-static int eval_matrix_sel(struct ev *ev, const struct promql_expr *x, int64_t t, struct val *ret)
+static int eval_matrix_sel(struct promql_ev *ev, const struct promql_expr *x, int64_t t,
+                           struct promql_val *ret)
 {
     const struct promql_expr *vs = x->u.matrix.vs;
-    const struct loaded_sel *ls = plan_find(ev, vs);
-    int64_t ref = ev_at_ref(ev, &vs->u.sel.mod, t);
-    int64_t from = sat_sub(ref, x->u.matrix.range_ms);
-    *ret = (struct val){.type = PROMQL_MATRIX};
+    const struct promql_loaded_sel *ls = promql_plan_find(ev, vs);
+    int64_t ref = promql_engine_at_ref(ev, &vs->u.sel.mod, t);
+    int64_t from = promql_plan_sat_sub(ref, x->u.matrix.range_ms);
+    *ret = (struct promql_val){.type = PROMQL_MATRIX};
     if (NEVER(!ls))
         return err_set(ev->e, ERR_INTERNAL, "selector was not planned");
     ret->mat = arena_alloc(ev->sa, (ls->n ? ls->n : 1) * sizeof *ret->mat);
     if (!ret->mat)
-        return ev_oom(ev);
+        return promql_engine_oom(ev);
     uint64_t total = 0;
     for (size_t i = 0; i < ls->n; i++) {
-        const struct loaded_series *s = &ls->series[i];
+        const struct promql_loaded_series *s = &ls->series[i];
         ptrdiff_t end = last_at_or_before(s, ref);
         ptrdiff_t begin = last_at_or_before(s, from - 1) + 1; /* first with t >= from */
         if (end < begin)
             continue;
         struct promql_point *pts = arena_alloc(ev->sa, (size_t) (end - begin + 1) * sizeof *pts);
         if (!pts)
-            return ev_oom(ev);
+            return promql_engine_oom(ev);
         size_t n = 0;
         for (ptrdiff_t k = begin; k <= end; k++)
             if (!num_is_stale(s->v[k]))
@@ -143,7 +145,7 @@ static int eval_matrix_sel(struct ev *ev, const struct promql_expr *x, int64_t t
         ret->mat[ret->n++] = (struct promql_series){s->metric, pts, n};
         total += n;
     }
-    return ev_count(ev, total);
+    return promql_engine_count(ev, total);
 }
 
 struct sub_series {
@@ -151,29 +153,30 @@ struct sub_series {
     size_t n, cap;
 };
 
-static int eval_subquery(struct ev *ev, const struct promql_expr *x, int64_t t, struct val *ret)
+static int eval_subquery(struct promql_ev *ev, const struct promql_expr *x, int64_t t,
+                         struct promql_val *ret)
 {
-    int64_t ref = ev_at_ref(ev, &x->u.sub.mod, t);
+    int64_t ref = promql_engine_at_ref(ev, &x->u.sub.mod, t);
     int64_t step = x->u.sub.step_ms ? x->u.sub.step_ms : ev->eng->o.default_step_ms;
-    int64_t from = sat_sub(ref, x->u.sub.range_ms);
+    int64_t from = promql_plan_sat_sub(ref, x->u.sub.range_ms);
     /* First multiple of step at or after from: subquery steps are aligned to absolute time. */
     int64_t first = from / step * step;
     if (first < from)
-        first = sat_add(first, step);
-    *ret = (struct val){.type = PROMQL_MATRIX};
-    struct kmap idx = {.a = ev->sa};
+        first = promql_plan_sat_add(first, step);
+    *ret = (struct promql_val){.type = PROMQL_MATRIX};
+    struct promql_map idx = {.a = ev->sa};
     struct sub_series *acc = NULL;
     size_t cap = 0;
-    for (int64_t ts = first; ts <= ref; ts = sat_add(ts, step)) {
+    for (int64_t ts = first; ts <= ref; ts = promql_plan_sat_add(ts, step)) {
         int r = check_deadline(ev);
-        struct val in;
-        if (r < 0 || (r = ev_eval(ev, x->u.sub.x, ts, &in)) < 0)
+        struct promql_val in;
+        if (r < 0 || (r = promql_engine_eval(ev, x->u.sub.x, ts, &in)) < 0)
             return r;
         for (size_t i = 0; i < in.n; i++) {
             size_t len, k = ret->n;
-            const char *key = lbl_key_all(ev->sa, &in.vec[i].metric, &len);
-            if (!key || (r = kmap_get_or_put(&idx, key, len, &k)) < 0)
-                return ev_oom(ev);
+            const char *key = promql_value_key_all(ev->sa, &in.vec[i].metric, &len);
+            if (!key || (r = promql_map_put(&idx, key, len, &k)) < 0)
+                return promql_engine_oom(ev);
             if (r == 0) {
                 if (ret->n == cap) {
                     size_t nc = cap ? cap * 2 : 8;
@@ -182,7 +185,7 @@ static int eval_subquery(struct ev *ev, const struct promql_expr *x, int64_t t, 
                     struct sub_series *na =
                         nm ? arena_realloc(ev->sa, acc, cap * sizeof *na, nc * sizeof *na) : NULL;
                     if (!na)
-                        return ev_oom(ev);
+                        return promql_engine_oom(ev);
                     ret->mat = nm;
                     acc = na;
                     cap = nc;
@@ -196,13 +199,13 @@ static int eval_subquery(struct ev *ev, const struct promql_expr *x, int64_t t, 
                 struct promql_point *np =
                     arena_realloc(ev->sa, s->pts, s->cap * sizeof *np, nc * sizeof *np);
                 if (!np)
-                    return ev_oom(ev);
+                    return promql_engine_oom(ev);
                 s->pts = np;
                 s->cap = nc;
             }
             s->pts[s->n++] = (struct promql_point){ts, in.vec[i].v};
         }
-        if ((r = ev_count(ev, in.n)) < 0)
+        if ((r = promql_engine_count(ev, in.n)) < 0)
             return r;
         if (step <= 0 || ts == INT64_MAX)
             break;
@@ -214,9 +217,10 @@ static int eval_subquery(struct ev *ev, const struct promql_expr *x, int64_t t, 
     return 0;
 }
 
-static int eval_unary(struct ev *ev, const struct promql_expr *x, int64_t t, struct val *ret)
+static int eval_unary(struct promql_ev *ev, const struct promql_expr *x, int64_t t,
+                      struct promql_val *ret)
 {
-    int r = ev_eval(ev, x->u.unary.x, t, ret);
+    int r = promql_engine_eval(ev, x->u.unary.x, t, ret);
     if (r < 0 || x->u.unary.op != OP_SUB)
         return r;
     if (ret->type == PROMQL_SCALAR) {
@@ -225,59 +229,53 @@ static int eval_unary(struct ev *ev, const struct promql_expr *x, int64_t t, str
     }
     struct promql_sample *out = arena_alloc(ev->sa, (ret->n ? ret->n : 1) * sizeof *out);
     if (!out)
-        return ev_oom(ev);
+        return promql_engine_oom(ev);
     for (size_t i = 0; i < ret->n; i++) {
         out[i] = ret->vec[i];
         out[i].v = -out[i].v;
         out[i].t = t;
-        if (lbl_drop_name(ev->sa, &ret->vec[i].metric, &out[i].metric) < 0)
-            return ev_oom(ev);
+        if (promql_value_drop_name(ev->sa, &ret->vec[i].metric, &out[i].metric) < 0)
+            return promql_engine_oom(ev);
     }
     ret->vec = out;
-    return vec_check_unique(ev, ret);
+    return promql_value_check_unique(ev, ret);
 }
 
-int ev_eval(struct ev *ev, const struct promql_expr *x, int64_t t, struct val *ret)
+int promql_engine_eval(struct promql_ev *ev, const struct promql_expr *x, int64_t t,
+                       struct promql_val *ret)
 {
     int r;
     switch (x->kind) {
     case NODE_NUMBER:
-        *ret = (struct val){.type = PROMQL_SCALAR, .scalar = x->u.num};
+        *ret = (struct promql_val){.type = PROMQL_SCALAR, .scalar = x->u.num};
         return 0;
-    case NODE_STRING:
-        *ret = (struct val){.type = PROMQL_STRING, .str = x->u.str};
-        return 0;
-    case NODE_PAREN:
-        return ev_eval(ev, x->u.paren, t, ret);
-    case NODE_UNARY:
-        return eval_unary(ev, x, t, ret);
-    case NODE_VECTOR_SEL:
-        return eval_vector_sel(ev, x, t, ret);
-    case NODE_MATRIX_SEL:
-        return eval_matrix_sel(ev, x, t, ret);
-    case NODE_SUBQUERY:
-        return eval_subquery(ev, x, t, ret);
+    case NODE_STRING: *ret = (struct promql_val){.type = PROMQL_STRING, .str = x->u.str}; return 0;
+    case NODE_PAREN: return promql_engine_eval(ev, x->u.paren, t, ret);
+    case NODE_UNARY: return eval_unary(ev, x, t, ret);
+    case NODE_VECTOR_SEL: return eval_vector_sel(ev, x, t, ret);
+    case NODE_MATRIX_SEL: return eval_matrix_sel(ev, x, t, ret);
+    case NODE_SUBQUERY: return eval_subquery(ev, x, t, ret);
     case NODE_BINARY: {
-        struct val l, rv;
-        if ((r = ev_eval(ev, x->u.bin.l, t, &l)) < 0 || (r = ev_eval(ev, x->u.bin.r, t, &rv)) < 0)
+        struct promql_val l, rv;
+        if ((r = promql_engine_eval(ev, x->u.bin.l, t, &l)) < 0 ||
+            (r = promql_engine_eval(ev, x->u.bin.r, t, &rv)) < 0)
             return r;
-        return binop_eval(ev, x, &l, &rv, t, ret);
+        return promql_binops_eval(ev, x, &l, &rv, t, ret);
     }
     case NODE_AGG: {
-        struct val param = {0}, in;
-        if (x->u.agg.param && (r = ev_eval(ev, x->u.agg.param, t, &param)) < 0)
+        struct promql_val param = {0}, in;
+        if (x->u.agg.param && (r = promql_engine_eval(ev, x->u.agg.param, t, &param)) < 0)
             return r;
-        if ((r = ev_eval(ev, x->u.agg.x, t, &in)) < 0)
+        if ((r = promql_engine_eval(ev, x->u.agg.x, t, &in)) < 0)
             return r;
-        return agg_eval(ev, x, &param, &in, t, ret);
+        return promql_aggregations_eval(ev, x, &param, &in, t, ret);
     }
-    case NODE_CALL:
-        return func_eval(ev, x, t, ret);
+    case NODE_CALL: return promql_functions_eval(ev, x, t, ret);
     }
     return err_set(ev->e, ERR_INTERNAL, "unknown expression node %d", (int) x->kind);
 }
 
-static int ev_begin(struct ev *ev, promql_engine *eng, struct arena *a, struct err *e)
+static int ev_begin(struct promql_ev *ev, promql_engine *eng, struct arena *a, struct err *e)
 {
     memset(ev, 0, sizeof *ev);
     ev->eng = eng;
@@ -291,32 +289,33 @@ static int ev_begin(struct ev *ev, promql_engine *eng, struct arena *a, struct e
     return 0;
 }
 
-static int copy_vector(struct ev *ev, const struct val *v, int64_t t, struct promql_result *ret)
+static int copy_vector(struct promql_ev *ev, const struct promql_val *v, int64_t t,
+                       struct promql_result *ret)
 {
     struct promql_sample *out = arena_alloc(ev->qa, (v->n ? v->n : 1) * sizeof *out);
     if (!out)
-        return ev_oom(ev);
+        return promql_engine_oom(ev);
     for (size_t i = 0; i < v->n; i++) {
         out[i].t = t;
         out[i].v = v->vec[i].v;
         if (labels_copy(ev->qa, &v->vec[i].metric, &out[i].metric) < 0)
-            return ev_oom(ev);
+            return promql_engine_oom(ev);
     }
     ret->u.vector.v = out;
     ret->u.vector.n = v->n;
     return 0;
 }
 
-static int copy_matrix(struct ev *ev, const struct val *v, struct promql_result *ret)
+static int copy_matrix(struct promql_ev *ev, const struct promql_val *v, struct promql_result *ret)
 {
     struct promql_series *out = arena_alloc(ev->qa, (v->n ? v->n : 1) * sizeof *out);
     if (!out)
-        return ev_oom(ev);
+        return promql_engine_oom(ev);
     for (size_t i = 0; i < v->n; i++) {
         out[i].n_points = v->mat[i].n_points;
         out[i].points = arena_alloc(ev->qa, (out[i].n_points + 1) * sizeof *out[i].points);
         if (!out[i].points || labels_copy(ev->qa, &v->mat[i].metric, &out[i].metric) < 0)
-            return ev_oom(ev);
+            return promql_engine_oom(ev);
         memcpy(out[i].points, v->mat[i].points, out[i].n_points * sizeof *out[i].points);
     }
     ret->u.matrix.v = out;
@@ -327,33 +326,27 @@ static int copy_matrix(struct ev *ev, const struct val *v, struct promql_result 
 int promql_eval_instant(promql_engine *eng, struct arena *a, const struct promql_expr *x,
                         int64_t t_ms, struct promql_result *ret, struct err *e)
 {
-    struct ev ev;
+    struct promql_ev ev;
     int r = ev_begin(&ev, eng, a, e);
     if (r < 0)
         return r;
     ev.start_ms = ev.end_ms = t_ms;
-    struct val v;
+    struct promql_val v;
     struct promql_result res = {0};
-    if ((r = plan_load(&ev, x, t_ms, t_ms)) >= 0 && (r = ev_eval(&ev, x, t_ms, &v)) >= 0) {
+    if ((r = promql_plan_load(&ev, x, t_ms, t_ms)) >= 0 &&
+        (r = promql_engine_eval(&ev, x, t_ms, &v)) >= 0) {
         res.type = v.type;
         switch (v.type) {
-        case PROMQL_SCALAR:
-            res.u.scalar = (struct promql_point){t_ms, v.scalar};
-            break;
+        case PROMQL_SCALAR: res.u.scalar = (struct promql_point){t_ms, v.scalar}; break;
         case PROMQL_STRING:
             res.u.string.s = arena_strdup(a, v.str);
             res.u.string.t = t_ms;
             if (!res.u.string.s)
-                r = ev_oom(&ev);
+                r = promql_engine_oom(&ev);
             break;
-        case PROMQL_VECTOR:
-            r = copy_vector(&ev, &v, t_ms, &res);
-            break;
-        case PROMQL_MATRIX:
-            r = copy_matrix(&ev, &v, &res);
-            break;
-        default:
-            r = err_set(e, ERR_INTERNAL, "expression has no value type");
+        case PROMQL_VECTOR: r = copy_vector(&ev, &v, t_ms, &res); break;
+        case PROMQL_MATRIX: r = copy_matrix(&ev, &v, &res); break;
+        default: r = err_set(e, ERR_INTERNAL, "expression has no value type");
         }
     }
     arena_free(ev.sa);
@@ -368,42 +361,44 @@ struct range_series {
     size_t n, cap;
 };
 
-static int range_append(struct ev *ev, struct kmap *idx, struct range_series **rs, size_t *n,
-                        size_t *cap, const struct labels *metric, int64_t t, double v)
+static int range_append(struct promql_ev *ev, struct promql_map *idx, struct range_series **rs,
+                        size_t *n, size_t *cap, const struct labels *metric, int64_t t, double v)
 {
     size_t len, k = *n;
-    const char *key = lbl_key_all(ev->sa, metric, &len);
+    const char *key = promql_value_key_all(ev->sa, metric, &len);
     if (!key)
-        return ev_oom(ev);
+        return promql_engine_oom(ev);
     size_t found = k;
-    if (!kmap_find(idx, key, len, &found)) {
+    if (!promql_map_find(idx, key, len, &found)) {
         /* The index lives in the query arena: its key must survive the step arena's reset. */
         char *qkey = arena_alloc(ev->qa, len + 1);
         if (!qkey)
-            return ev_oom(ev);
+            return promql_engine_oom(ev);
         memcpy(qkey, key, len);
         found = *n;
-        if (kmap_get_or_put(idx, qkey, len, &found) < 0)
-            return ev_oom(ev);
+        if (promql_map_put(idx, qkey, len, &found) < 0)
+            return promql_engine_oom(ev);
         if (*n == *cap) {
             size_t nc = *cap ? *cap * 2 : 8;
-            struct range_series *nr = arena_realloc(ev->qa, *rs, *cap * sizeof *nr, nc * sizeof *nr);
+            struct range_series *nr =
+                arena_realloc(ev->qa, *rs, *cap * sizeof *nr, nc * sizeof *nr);
             if (!nr)
-                return ev_oom(ev);
+                return promql_engine_oom(ev);
             *rs = nr;
             *cap = nc;
         }
         (*rs)[*n] = (struct range_series){0};
         if (labels_copy(ev->qa, metric, &(*rs)[*n].metric) < 0)
-            return ev_oom(ev);
+            return promql_engine_oom(ev);
         (*n)++;
     }
     struct range_series *s = &(*rs)[found];
     if (s->n == s->cap) {
         size_t nc = s->cap ? s->cap * 2 : 16;
-        struct promql_point *np = arena_realloc(ev->qa, s->pts, s->cap * sizeof *np, nc * sizeof *np);
+        struct promql_point *np =
+            arena_realloc(ev->qa, s->pts, s->cap * sizeof *np, nc * sizeof *np);
         if (!np)
-            return ev_oom(ev);
+            return promql_engine_oom(ev);
         s->pts = np;
         s->cap = nc;
     }
@@ -419,31 +414,33 @@ static int cmp_series(const void *a, const void *b)
 }
 
 int promql_eval_range(promql_engine *eng, struct arena *a, const struct promql_expr *x,
-                      int64_t start_ms, int64_t end_ms, int64_t step_ms,
-                      struct promql_result *ret, struct err *e)
+                      int64_t start_ms, int64_t end_ms, int64_t step_ms, struct promql_result *ret,
+                      struct err *e)
 {
     enum promql_value_type type = promql_expr_type(x);
     if (type != PROMQL_SCALAR && type != PROMQL_VECTOR)
-        return err_set(e, ERR_EXEC, "invalid expression type \"%s\" for range query, must be "
-                                    "Scalar or instant Vector", promql_value_type_doc(type));
+        return err_set(e, ERR_EXEC,
+                       "invalid expression type \"%s\" for range query, must be "
+                       "Scalar or instant Vector",
+                       promql_value_type_doc(type));
     if (step_ms <= 0 || end_ms < start_ms)
         return err_set(e, ERR_EXEC, "invalid range query: step must be positive and end >= start");
-    struct ev ev;
+    struct promql_ev ev;
     int r = ev_begin(&ev, eng, a, e);
     if (r < 0)
         return r;
     ev.start_ms = start_ms;
     ev.end_ms = end_ms;
     ev.step_ms = step_ms;
-    struct kmap idx = {.a = a};
+    struct promql_map idx = {.a = a};
     struct range_series *rs = NULL;
     size_t n = 0, cap = 0;
-    r = plan_load(&ev, x, start_ms, end_ms);
-    for (int64_t t = start_ms; r >= 0 && t <= end_ms; t = sat_add(t, step_ms)) {
+    r = promql_plan_load(&ev, x, start_ms, end_ms);
+    for (int64_t t = start_ms; r >= 0 && t <= end_ms; t = promql_plan_sat_add(t, step_ms)) {
         arena_reset(ev.sa);
         ev.samples = 0;
-        struct val v;
-        if ((r = check_deadline(&ev)) < 0 || (r = ev_eval(&ev, x, t, &v)) < 0)
+        struct promql_val v;
+        if ((r = check_deadline(&ev)) < 0 || (r = promql_engine_eval(&ev, x, t, &v)) < 0)
             break;
         if (v.type == PROMQL_SCALAR) {
             struct labels none = {0};
@@ -453,7 +450,7 @@ int promql_eval_range(promql_engine *eng, struct arena *a, const struct promql_e
                 r = range_append(&ev, &idx, &rs, &n, &cap, &v.vec[i].metric, t, v.vec[i].v);
         }
         if (r >= 0)
-            r = ev_count(&ev, 0);
+            r = promql_engine_count(&ev, 0);
         if (t == INT64_MAX)
             break;
     }

@@ -12,7 +12,8 @@
 #include "tsdb/base/base.h"
 #include "tsdb/base/re.h"
 
-double agg_quantile(double q, struct promql_sample *v, size_t n); /* aggregations.c */
+double promql_aggregations_quantile(double q, struct promql_sample *v,
+                                    size_t n); /* aggregations.c */
 
 static const struct promql_expr *unparen(const struct promql_expr *x)
 {
@@ -42,15 +43,15 @@ struct rng {
     int64_t range_ms;
 };
 
-static struct rng window_of(struct ev *ev, const struct promql_expr *arg, int64_t t)
+static struct rng window_of(struct promql_ev *ev, const struct promql_expr *arg, int64_t t)
 {
     arg = unparen(arg);
     struct rng r = {0};
     if (arg->kind == NODE_MATRIX_SEL) {
-        r.end = ev_at_ref(ev, &arg->u.matrix.vs->u.sel.mod, t);
+        r.end = promql_engine_at_ref(ev, &arg->u.matrix.vs->u.sel.mod, t);
         r.range_ms = arg->u.matrix.range_ms;
     } else if (arg->kind == NODE_SUBQUERY) {
-        r.end = ev_at_ref(ev, &arg->u.sub.mod, t);
+        r.end = promql_engine_at_ref(ev, &arg->u.sub.mod, t);
         r.range_ms = arg->u.sub.range_ms;
     }
     r.start = r.end - r.range_ms;
@@ -139,8 +140,8 @@ static double trend(size_t i, double tf, double s0, double s1, double b)
 }
 
 /* One matrix series → at most one value. Returns 1 with *ret set, 0 for no output. */
-static int range_fn(struct ev *ev, enum promql_fn id, const struct promql_point *p, size_t n,
-                    struct rng w, const struct val *args, int64_t t, double *ret)
+static int range_fn(struct promql_ev *ev, enum promql_fn id, const struct promql_point *p, size_t n,
+                    struct rng w, const struct promql_val *args, int64_t t, double *ret)
 {
     double v = 0;
     switch (id) {
@@ -238,20 +239,19 @@ static int range_fn(struct ev *ev, enum promql_fn id, const struct promql_point 
     case FN_QUANTILE_OVER_TIME: {
         struct promql_sample *s = arena_alloc(ev->sa, n * sizeof *s);
         if (!s)
-            return ev_oom(ev);
+            return promql_engine_oom(ev);
         for (size_t i = 0; i < n; i++)
             s[i].v = p[i].v;
-        *ret = agg_quantile(args[0].scalar, s, n);
+        *ret = promql_aggregations_quantile(args[0].scalar, s, n);
         return 1;
     }
-    default:
-        return 0;
+    default: return 0;
     }
 }
 
 /* Labels absent() and absent_over_time() report: the selector's equality matchers, except names
  * matched more than once or also by another matcher. */
-static int absent_labels(struct ev *ev, const struct promql_expr *arg, struct labels *ret)
+static int absent_labels(struct promql_ev *ev, const struct promql_expr *arg, struct labels *ret)
 {
     arg = unparen(arg);
     *ret = (struct labels){0};
@@ -264,8 +264,9 @@ static int absent_labels(struct ev *ev, const struct promql_expr *arg, struct la
     for (size_t i = 0; i < n; i++) {
         if (strcmp(ms[i].name, LABEL_METRIC_NAME) == 0 || ms[i].type != MATCH_EQ)
             continue;
-        if (!labels_get(ret, ms[i].name) && lbl_set(ev->sa, ret, ms[i].name, ms[i].value, ret) < 0)
-            return ev_oom(ev);
+        if (!labels_get(ret, ms[i].name) &&
+            promql_value_set(ev->sa, ret, ms[i].name, ms[i].value, ret) < 0)
+            return promql_engine_oom(ev);
     }
     for (size_t i = 0; i < n; i++) {
         if (strcmp(ms[i].name, LABEL_METRIC_NAME) == 0)
@@ -273,40 +274,45 @@ static int absent_labels(struct ev *ev, const struct promql_expr *arg, struct la
         int dup = 0;
         for (size_t j = 0; j < i; j++)
             dup |= strcmp(ms[j].name, ms[i].name) == 0 && ms[j].type == MATCH_EQ;
-        if ((ms[i].type != MATCH_EQ || dup) && lbl_set(ev->sa, ret, ms[i].name, "", ret) < 0)
-            return ev_oom(ev);
+        if ((ms[i].type != MATCH_EQ || dup) &&
+            promql_value_set(ev->sa, ret, ms[i].name, "", ret) < 0)
+            return promql_engine_oom(ev);
     }
     return 0;
 }
 
-static int one_sample(struct ev *ev, const struct labels *m, int64_t t, double v, struct val *ret)
+static int one_sample(struct promql_ev *ev, const struct labels *m, int64_t t, double v,
+                      struct promql_val *ret)
 {
     size_t cap = 0;
-    *ret = (struct val){.type = PROMQL_VECTOR};
-    return vec_push(ev->sa, ret, &cap, m, t, v) < 0 ? ev_oom(ev) : 0;
+    *ret = (struct promql_val){.type = PROMQL_VECTOR};
+    return promql_value_push(ev->sa, ret, &cap, m, t, v) < 0 ? promql_engine_oom(ev) : 0;
 }
 
-static int eval_range_fn(struct ev *ev, const struct promql_expr *x, const struct val *args,
-                         int64_t t, struct val *ret)
+static int eval_range_fn(struct promql_ev *ev, const struct promql_expr *x,
+                         const struct promql_val *args, int64_t t, struct promql_val *ret)
 {
     enum promql_fn id = x->u.call.f->id;
     size_t mi = id == FN_QUANTILE_OVER_TIME ? 1 : 0;
-    const struct val *m = &args[mi];
+    const struct promql_val *m = &args[mi];
     struct rng w = window_of(ev, x->u.call.args[mi], t);
     size_t cap = 0;
-    *ret = (struct val){.type = PROMQL_VECTOR};
+    *ret = (struct promql_val){.type = PROMQL_VECTOR};
     if (id == FN_ABSENT_OVER_TIME) {
         struct labels ls;
         int r;
         if (m->n > 0)
             return 0;
-        return (r = absent_labels(ev, x->u.call.args[0], &ls)) < 0 ? r : one_sample(ev, &ls, t, 1, ret);
+        return (r = absent_labels(ev, x->u.call.args[0], &ls)) < 0 ? r
+                                                                   : one_sample(ev, &ls, t, 1, ret);
     }
     if (id == FN_HOLT_WINTERS) {
         double sf = args[1].scalar, tf = args[2].scalar;
         if (!(sf > 0 && sf < 1))
-            return err_set(ev->e, ERR_EXEC, "invalid smoothing factor. Expected: 0 < sf < 1, "
-                                            "got: %f", sf);
+            return err_set(ev->e, ERR_EXEC,
+                           "invalid smoothing factor. Expected: 0 < sf < 1, "
+                           "got: %f",
+                           sf);
         if (!(tf > 0 && tf < 1))
             return err_set(ev->e, ERR_EXEC, "invalid trend factor. Expected: 0 < tf < 1, got: %f",
                            tf);
@@ -319,17 +325,17 @@ static int eval_range_fn(struct ev *ev, const struct promql_expr *x, const struc
         if (r == 0)
             continue;
         struct labels ls = m->mat[i].metric;
-        if (id != FN_LAST_OVER_TIME && lbl_drop_name(ev->sa, &ls, &ls) < 0)
-            return ev_oom(ev);
-        if (vec_push(ev->sa, ret, &cap, &ls, t, v) < 0)
-            return ev_oom(ev);
+        if (id != FN_LAST_OVER_TIME && promql_value_drop_name(ev->sa, &ls, &ls) < 0)
+            return promql_engine_oom(ev);
+        if (promql_value_push(ev->sa, ret, &cap, &ls, t, v) < 0)
+            return promql_engine_oom(ev);
     }
-    return vec_check_unique(ev, ret);
+    return promql_value_check_unique(ev, ret);
 }
 
 /* ---- instant-vector functions ---- */
 
-static double simple(enum promql_fn id, double v, const struct val *args)
+static double simple(enum promql_fn id, double v, const struct promql_val *args)
 {
     switch (id) {
     case FN_ABS: return fabs(v);
@@ -452,36 +458,36 @@ static char *expand(struct arena *a, const char *tmpl, const char *src, const lo
 
 #define MAX_GROUPS 64
 
-static int label_replace(struct ev *ev, const struct promql_expr *x, const struct val *args,
-                         int64_t t, struct val *ret)
+static int label_replace(struct promql_ev *ev, const struct promql_expr *x,
+                         const struct promql_val *args, int64_t t, struct promql_val *ret)
 {
     const char *dst = args[1].str, *repl = args[2].str, *src = args[3].str, *pat = args[4].str;
     struct re *re = NULL;
     const struct promql_expr *node = x->u.call.args[4];
-    for (struct cached_re *c = ev->res; c; c = c->next)
+    for (struct promql_cached_re *c = ev->res; c; c = c->next)
         if (c->node == node)
             re = c->re;
     if (!re) {
         /* Compiled once per query; freed with the query arena (the step arena is reset). */
         struct err re_err = {0};
-        struct cached_re *c = arena_alloc(ev->qa, sizeof *c);
+        struct promql_cached_re *c = arena_alloc(ev->qa, sizeof *c);
         if (!c)
-            return ev_oom(ev);
+            return promql_engine_oom(ev);
         if (re_compile(pat, strlen(pat), &re, &re_err) < 0)
             return err_set(ev->e, ERR_EXEC, "invalid regular expression in label_replace(): %s",
                            pat);
         if (arena_on_free(ev->qa, (void (*)(void *)) re_free, re) < 0) {
             re_free(re);
-            return ev_oom(ev);
+            return promql_engine_oom(ev);
         }
-        *c = (struct cached_re){ev->res, node, re};
+        *c = (struct promql_cached_re){ev->res, node, re};
         ev->res = c;
     }
     if (!label_name_ok(dst))
         return err_set(ev->e, ERR_EXEC, "invalid destination label name in label_replace(): %s",
                        dst);
     size_t cap = 0;
-    *ret = (struct val){.type = PROMQL_VECTOR};
+    *ret = (struct promql_val){.type = PROMQL_VECTOR};
     for (size_t i = 0; i < args[0].n; i++) {
         struct labels m = args[0].vec[i].metric;
         const char *sv = labels_get(&m, src);
@@ -491,19 +497,19 @@ static int label_replace(struct ev *ev, const struct promql_expr *x, const struc
         int ng = re_match_groups(re, sv, strlen(sv), ov, MAX_GROUPS);
         if (ng > 0) {
             char *res = expand(ev->sa, repl, sv, ov, ng);
-            if (!res || lbl_set(ev->sa, &m, dst, res, &m) < 0)
-                return ev_oom(ev);
+            if (!res || promql_value_set(ev->sa, &m, dst, res, &m) < 0)
+                return promql_engine_oom(ev);
         }
-        if (vec_push(ev->sa, ret, &cap, &m, t, args[0].vec[i].v) < 0)
-            return ev_oom(ev);
+        if (promql_value_push(ev->sa, ret, &cap, &m, t, args[0].vec[i].v) < 0)
+            return promql_engine_oom(ev);
     }
-    if (vec_check_unique(ev, ret) < 0)
+    if (promql_value_check_unique(ev, ret) < 0)
         return err_set(ev->e, ERR_EXEC, "duplicated label set in output of label_replace()");
     return 0;
 }
 
-static int label_join(struct ev *ev, const struct promql_expr *x, const struct val *args,
-                      int64_t t, struct val *ret)
+static int label_join(struct promql_ev *ev, const struct promql_expr *x,
+                      const struct promql_val *args, int64_t t, struct promql_val *ret)
 {
     const char *dst = args[1].str, *sep = args[2].str;
     size_t ns = x->u.call.n_args - 3;
@@ -514,7 +520,7 @@ static int label_join(struct ev *ev, const struct promql_expr *x, const struct v
     if (!label_name_ok(dst))
         return err_set(ev->e, ERR_EXEC, "invalid destination label name in label_join(): %s", dst);
     size_t cap = 0;
-    *ret = (struct val){.type = PROMQL_VECTOR};
+    *ret = (struct promql_val){.type = PROMQL_VECTOR};
     for (size_t i = 0; i < args[0].n; i++) {
         struct labels m = args[0].vec[i].metric;
         size_t len = 0;
@@ -524,7 +530,7 @@ static int label_join(struct ev *ev, const struct promql_expr *x, const struct v
         }
         char *joined = arena_alloc(ev->sa, len + 1), *o = joined;
         if (!joined)
-            return ev_oom(ev);
+            return promql_engine_oom(ev);
         *joined = 0;
         for (size_t j = 0; j < ns; j++) {
             const char *v = labels_get(&m, args[3 + j].str);
@@ -532,11 +538,11 @@ static int label_join(struct ev *ev, const struct promql_expr *x, const struct v
                 o = stpcpy(o, sep);
             o = stpcpy(o, v ? v : "");
         }
-        if (lbl_set(ev->sa, &m, dst, joined, &m) < 0 ||
-            vec_push(ev->sa, ret, &cap, &m, t, args[0].vec[i].v) < 0)
-            return ev_oom(ev);
+        if (promql_value_set(ev->sa, &m, dst, joined, &m) < 0 ||
+            promql_value_push(ev->sa, ret, &cap, &m, t, args[0].vec[i].v) < 0)
+            return promql_engine_oom(ev);
     }
-    return vec_check_unique(ev, ret);
+    return promql_value_check_unique(ev, ret);
 }
 
 struct bucket {
@@ -603,16 +609,17 @@ struct hist {
     size_t n, cap;
 };
 
-static int histogram_quantile(struct ev *ev, const struct val *args, int64_t t, struct val *ret)
+static int histogram_quantile(struct promql_ev *ev, const struct promql_val *args, int64_t t,
+                              struct promql_val *ret)
 {
     static const char *le[] = {"le"};
-    const struct val *in = &args[1];
-    struct kmap idx = {.a = ev->sa};
+    const struct promql_val *in = &args[1];
+    struct promql_map idx = {.a = ev->sa};
     struct hist *h = arena_alloc(ev->sa, (in->n ? in->n : 1) * sizeof *h);
     size_t nh = 0, cap = 0;
     if (!h)
-        return ev_oom(ev);
-    *ret = (struct val){.type = PROMQL_VECTOR};
+        return promql_engine_oom(ev);
+    *ret = (struct promql_val){.type = PROMQL_VECTOR};
     for (size_t i = 0; i < in->n; i++) {
         const struct labels *m = &in->vec[i].metric;
         const char *les = labels_get(m, "le");
@@ -621,7 +628,7 @@ static int histogram_quantile(struct ev *ev, const struct val *args, int64_t t, 
             continue;
         /* Group by labels other than le and the name, but keep different names apart. */
         size_t len, gi = nh;
-        const char *k = lbl_key(ev->sa, m, le, 1, 0, &len);
+        const char *k = promql_value_key(ev->sa, m, le, 1, 0, &len);
         const char *name = labels_get(m, LABEL_METRIC_NAME);
         size_t nl = name ? strlen(name) : 0;
         char *key = k ? arena_alloc(ev->sa, len + nl + 1) : NULL;
@@ -630,13 +637,13 @@ static int histogram_quantile(struct ev *ev, const struct val *args, int64_t t, 
             memcpy(key + len, name ? name : "", nl);
             len += nl;
         }
-        int r = key ? kmap_get_or_put(&idx, key, len, &gi) : -ENOMEM;
+        int r = key ? promql_map_put(&idx, key, len, &gi) : -ENOMEM;
         if (r < 0)
-            return ev_oom(ev);
+            return promql_engine_oom(ev);
         if (r == 0) {
             h[nh] = (struct hist){0};
-            if (lbl_filter(ev->sa, m, le, 1, 0, &h[nh].metric) < 0)
-                return ev_oom(ev);
+            if (promql_value_filter(ev->sa, m, le, 1, 0, &h[nh].metric) < 0)
+                return promql_engine_oom(ev);
             nh++;
         }
         struct hist *g = &h[gi];
@@ -644,25 +651,26 @@ static int histogram_quantile(struct ev *ev, const struct val *args, int64_t t, 
             size_t nc = g->cap ? g->cap * 2 : 8;
             struct bucket *nb = arena_realloc(ev->sa, g->b, g->cap * sizeof *nb, nc * sizeof *nb);
             if (!nb)
-                return ev_oom(ev);
+                return promql_engine_oom(ev);
             g->b = nb;
             g->cap = nc;
         }
         g->b[g->n++] = (struct bucket){upper, in->vec[i].v};
     }
     for (size_t i = 0; i < nh; i++)
-        if (vec_push(ev->sa, ret, &cap, &h[i].metric, t,
-                     bucket_quantile(args[0].scalar, h[i].b, h[i].n)) < 0)
-            return ev_oom(ev);
-    return vec_check_unique(ev, ret);
+        if (promql_value_push(ev->sa, ret, &cap, &h[i].metric, t,
+                              bucket_quantile(args[0].scalar, h[i].b, h[i].n)) < 0)
+            return promql_engine_oom(ev);
+    return promql_value_check_unique(ev, ret);
 }
 
-static int sort_vec(struct ev *ev, const struct val *in, int desc, struct val *ret)
+static int sort_vec(struct promql_ev *ev, const struct promql_val *in, int desc,
+                    struct promql_val *ret)
 {
     *ret = *in;
     ret->vec = arena_alloc(ev->sa, (in->n ? in->n : 1) * sizeof *ret->vec);
     if (!ret->vec)
-        return ev_oom(ev);
+        return promql_engine_oom(ev);
     memcpy(ret->vec, in->vec, in->n * sizeof *ret->vec);
     /* sort.Sort(sort.Reverse(heap)) with NaN last either way; insertion sort keeps it stable. */
     for (size_t i = 1; i < ret->n; i++) {
@@ -679,15 +687,16 @@ static int sort_vec(struct ev *ev, const struct val *in, int desc, struct val *r
     return 0;
 }
 
-int func_eval(struct ev *ev, const struct promql_expr *x, int64_t t, struct val *ret)
+int promql_functions_eval(struct promql_ev *ev, const struct promql_expr *x, int64_t t,
+                          struct promql_val *ret)
 {
     const struct promql_func *f = x->u.call.f;
     size_t na = x->u.call.n_args;
-    struct val *args = arena_calloc(ev->sa, na + 3, sizeof *args);
+    struct promql_val *args = arena_calloc(ev->sa, na + 3, sizeof *args);
     if (!args)
-        return ev_oom(ev);
+        return promql_engine_oom(ev);
     for (size_t i = 0; i < na; i++) {
-        int r = ev_eval(ev, x->u.call.args[i], t, &args[i]);
+        int r = promql_engine_eval(ev, x->u.call.args[i], t, &args[i]);
         if (r < 0)
             return r;
     }
@@ -695,17 +704,15 @@ int func_eval(struct ev *ev, const struct promql_expr *x, int64_t t, struct val 
         if (f->args[i] == PROMQL_MATRIX)
             return eval_range_fn(ev, x, args, t, ret);
     size_t cap = 0;
-    *ret = (struct val){.type = PROMQL_VECTOR};
+    *ret = (struct promql_val){.type = PROMQL_VECTOR};
     switch (f->id) {
     case FN_TIME:
-        *ret = (struct val){.type = PROMQL_SCALAR, .scalar = (double) t / 1000};
+        *ret = (struct promql_val){.type = PROMQL_SCALAR, .scalar = (double) t / 1000};
         return 0;
-    case FN_PI:
-        *ret = (struct val){.type = PROMQL_SCALAR, .scalar = M_PI};
-        return 0;
+    case FN_PI: *ret = (struct promql_val){.type = PROMQL_SCALAR, .scalar = M_PI}; return 0;
     case FN_SCALAR:
-        *ret = (struct val){.type = PROMQL_SCALAR,
-                            .scalar = args[0].n == 1 ? args[0].vec[0].v : (double) NAN};
+        *ret = (struct promql_val){.type = PROMQL_SCALAR,
+                                   .scalar = args[0].n == 1 ? args[0].vec[0].v : (double) NAN};
         return 0;
     case FN_VECTOR: {
         struct labels none = {0};
@@ -716,7 +723,8 @@ int func_eval(struct ev *ev, const struct promql_expr *x, int64_t t, struct val 
         int r;
         if (args[0].n > 0)
             return 0;
-        return (r = absent_labels(ev, x->u.call.args[0], &ls)) < 0 ? r : one_sample(ev, &ls, t, 1, ret);
+        return (r = absent_labels(ev, x->u.call.args[0], &ls)) < 0 ? r
+                                                                   : one_sample(ev, &ls, t, 1, ret);
     }
     case FN_SORT: return sort_vec(ev, &args[0], 0, ret);
     case FN_SORT_DESC: return sort_vec(ev, &args[0], 1, ret);
@@ -725,42 +733,46 @@ int func_eval(struct ev *ev, const struct promql_expr *x, int64_t t, struct val 
     case FN_HISTOGRAM_QUANTILE: return histogram_quantile(ev, args, t, ret);
     case FN_HISTOGRAM_COUNT:
     case FN_HISTOGRAM_SUM:
-    case FN_HISTOGRAM_FRACTION:
-        return 0; /* native histograms only: float samples give nothing */
-    case FN_MINUTE: case FN_HOUR: case FN_DAY_OF_WEEK: case FN_DAY_OF_MONTH:
-    case FN_DAY_OF_YEAR: case FN_DAYS_IN_MONTH: case FN_MONTH: case FN_YEAR:
+    case FN_HISTOGRAM_FRACTION: return 0; /* native histograms only: float samples give nothing */
+    case FN_MINUTE:
+    case FN_HOUR:
+    case FN_DAY_OF_WEEK:
+    case FN_DAY_OF_MONTH:
+    case FN_DAY_OF_YEAR:
+    case FN_DAYS_IN_MONTH:
+    case FN_MONTH:
+    case FN_YEAR:
         if (na == 0) {
             struct labels none = {0};
             return one_sample(ev, &none, t, date_part(f->id, (double) (t / 1000)), ret);
         }
         for (size_t i = 0; i < args[0].n; i++) {
             struct labels m;
-            if (lbl_drop_name(ev->sa, &args[0].vec[i].metric, &m) < 0 ||
-                vec_push(ev->sa, ret, &cap, &m, t, date_part(f->id, args[0].vec[i].v)) < 0)
-                return ev_oom(ev);
+            if (promql_value_drop_name(ev->sa, &args[0].vec[i].metric, &m) < 0 ||
+                promql_value_push(ev->sa, ret, &cap, &m, t, date_part(f->id, args[0].vec[i].v)) < 0)
+                return promql_engine_oom(ev);
         }
-        return vec_check_unique(ev, ret);
+        return promql_value_check_unique(ev, ret);
     case FN_TIMESTAMP: {
         int is_sel = unparen(x->u.call.args[0])->kind == NODE_VECTOR_SEL;
         for (size_t i = 0; i < args[0].n; i++) {
             struct labels m;
             int64_t ts = is_sel ? args[0].vec[i].t : t;
-            if (lbl_drop_name(ev->sa, &args[0].vec[i].metric, &m) < 0 ||
-                vec_push(ev->sa, ret, &cap, &m, t, (double) ts / 1000) < 0)
-                return ev_oom(ev);
+            if (promql_value_drop_name(ev->sa, &args[0].vec[i].metric, &m) < 0 ||
+                promql_value_push(ev->sa, ret, &cap, &m, t, (double) ts / 1000) < 0)
+                return promql_engine_oom(ev);
         }
-        return vec_check_unique(ev, ret);
+        return promql_value_check_unique(ev, ret);
     }
-    default:
-        break;
+    default: break;
     }
     if (f->id == FN_CLAMP && args[2].scalar < args[1].scalar)
         return 0;
     for (size_t i = 0; i < args[0].n; i++) {
         struct labels m;
-        if (lbl_drop_name(ev->sa, &args[0].vec[i].metric, &m) < 0 ||
-            vec_push(ev->sa, ret, &cap, &m, t, simple(f->id, args[0].vec[i].v, args)) < 0)
-            return ev_oom(ev);
+        if (promql_value_drop_name(ev->sa, &args[0].vec[i].metric, &m) < 0 ||
+            promql_value_push(ev->sa, ret, &cap, &m, t, simple(f->id, args[0].vec[i].v, args)) < 0)
+            return promql_engine_oom(ev);
     }
-    return vec_check_unique(ev, ret);
+    return promql_value_check_unique(ev, ret);
 }

@@ -61,8 +61,8 @@ static void quote_rune(char *out, size_t cap, int c)
         (void) snprintf(out, cap, "'%c'", c);
 }
 
-static void tok_error(struct promql_lexer *lx, struct promql_token *t, size_t pos,
-                      const char *fmt, int c)
+static void tok_error(struct promql_lexer *lx, struct promql_token *t, size_t pos, const char *fmt,
+                      int c)
 {
     char q[16];
     quote_rune(q, sizeof q, c);
@@ -214,8 +214,8 @@ static void lex_string(struct promql_lexer *lx, struct promql_token *t)
     for (;;) {
         int c = peek(lx, 0);
         if (c < 0 || (c == '\n' && q != '`')) {
-            set_error(lx, t, lx->pos, q == '`' ? "unterminated raw string"
-                                                : "unterminated quoted string");
+            set_error(lx, t, lx->pos,
+                      q == '`' ? "unterminated raw string" : "unterminated quoted string");
             return;
         }
         lx->pos++;
@@ -326,9 +326,9 @@ void promql_lexer_next(struct promql_lexer *lx, struct promql_token *t)
     }
     int c1 = peek(lx, 1);
     switch (c) {
-    case '"': case '\'': case '`':
-        lex_string(lx, t);
-        return;
+    case '"':
+    case '\'':
+    case '`': lex_string(lx, t); return;
     case ',': simple(lx, t, TOK_COMMA, 0, 1); return;
     case '(':
         lx->paren_depth++;
@@ -396,9 +396,7 @@ void promql_lexer_next(struct promql_lexer *lx, struct promql_token *t)
         else
             simple(lx, t, TOK_OP, OP_GTR, 1);
         return;
-    default:
-        tok_error(lx, t, lx->pos, "unexpected character: %s", c);
-        return;
+    default: tok_error(lx, t, lx->pos, "unexpected character: %s", c); return;
     }
 }
 
@@ -438,8 +436,7 @@ static size_t put_utf8(char *o, uint32_t cp)
 }
 
 /* Go's strconv.Unquote rules: \a \b \f \n \r \t \v \\ \' \" \xHH \ooo \uHHHH \UHHHHHHHH. */
-char *promql_lexer_unquote(struct arena *a, const char *s, size_t n, char *err_buf,
-                           size_t err_cap)
+char *promql_lexer_unquote(struct arena *a, const char *s, size_t n, char *err_buf, size_t err_cap)
 {
     char q = s[0];
     char *out = arena_alloc(a, n + 1);
@@ -474,14 +471,17 @@ char *promql_lexer_unquote(struct arena *a, const char *s, size_t n, char *err_b
         case 't': out[o++] = '\t'; break;
         case 'v': out[o++] = '\v'; break;
         case '\\': out[o++] = '\\'; break;
-        case '\'': case '"':
+        case '\'':
+        case '"':
             if (c != q) {
                 (void) snprintf(err_buf, err_cap, "unknown escape sequence");
                 return NULL;
             }
             out[o++] = c;
             break;
-        case 'x': case 'u': case 'U': {
+        case 'x':
+        case 'u':
+        case 'U': {
             int len = c == 'x' ? 2 : c == 'u' ? 4 : 8;
             uint32_t v = 0;
             if (end - p < len)
@@ -505,7 +505,14 @@ char *promql_lexer_unquote(struct arena *a, const char *s, size_t n, char *err_b
             }
             break;
         }
-        case '0': case '1': case '2': case '3': case '4': case '5': case '6': case '7': {
+        case '0':
+        case '1':
+        case '2':
+        case '3':
+        case '4':
+        case '5':
+        case '6':
+        case '7': {
             uint32_t v = (uint32_t) (c - '0');
             if (end - p < 2)
                 goto bad;
@@ -520,8 +527,7 @@ char *promql_lexer_unquote(struct arena *a, const char *s, size_t n, char *err_b
             out[o++] = (char) v;
             break;
         }
-        default:
-            goto bad;
+        default: goto bad;
         }
     }
     out[o] = 0;

@@ -67,7 +67,6 @@ void promql_lexer_init(struct promql_lexer *lx, const char *src, size_t n);
 /* Next token; TOK_ERROR leaves lx->err set and the token at the offending byte. */
 void promql_lexer_next(struct promql_lexer *lx, struct promql_token *ret);
 /* Decodes a TOK_STRING (with quotes) into the arena; NULL on a bad escape (err_buf says why). */
-char *promql_lexer_unquote(struct arena *a, const char *s, size_t n, char *err_buf,
-                           size_t err_cap);
+char *promql_lexer_unquote(struct arena *a, const char *s, size_t n, char *err_buf, size_t err_cap);
 
 #endif

@@ -129,7 +129,8 @@ static int parse_number_text(const char *s, size_t n, double *ret)
         char *end;
         int is_int = n > 0;
         for (size_t i = 0; i < n; i++)
-            if (!((buf[i] >= '0' && buf[i] <= '9') || (i == 1 && (buf[i] == 'x' || buf[i] == 'X')) ||
+            if (!((buf[i] >= '0' && buf[i] <= '9') ||
+                  (i == 1 && (buf[i] == 'x' || buf[i] == 'X')) ||
                   (n > 2 && (buf[1] == 'x' || buf[1] == 'X') && strchr("abcdefABCDEF", buf[i]))))
                 is_int = 0;
         if (is_int) {
@@ -150,10 +151,20 @@ static int op_prec(enum promql_op op)
 {
     switch (op) {
     case OP_OR: return 1;
-    case OP_AND: case OP_UNLESS: return 2;
-    case OP_EQL: case OP_NEQ: case OP_LTE: case OP_LSS: case OP_GTE: case OP_GTR: return 3;
-    case OP_ADD: case OP_SUB: return 4;
-    case OP_MUL: case OP_DIV: case OP_MOD: case OP_ATAN2: return 5;
+    case OP_AND:
+    case OP_UNLESS: return 2;
+    case OP_EQL:
+    case OP_NEQ:
+    case OP_LTE:
+    case OP_LSS:
+    case OP_GTE:
+    case OP_GTR: return 3;
+    case OP_ADD:
+    case OP_SUB: return 4;
+    case OP_MUL:
+    case OP_DIV:
+    case OP_MOD:
+    case OP_ATAN2: return 5;
     case OP_POW: return 6;
     default: return 0;
     }
@@ -363,7 +374,8 @@ static expr *parse_aggregation(struct parser *p)
     if (n != want) {
         (void) fail_at(p, x->pos,
                        "wrong number of arguments for aggregate expression provided, expected %zu, "
-                       "got %zu", want, n);
+                       "got %zu",
+                       want, n);
         return NULL;
     }
     x->u.agg.x = args[want - 1];
@@ -424,8 +436,7 @@ static expr *parse_primary(struct parser *p)
         advance(p);
         return x;
     }
-    case TOK_LBRACE:
-        return parse_selector(p);
+    case TOK_LBRACE: return parse_selector(p);
     case TOK_IDENT: {
         struct promql_lexer save = p->lx;
         struct promql_token next;
@@ -452,8 +463,7 @@ static expr *parse_primary(struct parser *p)
             return parse_aggregation(p);
         return parse_selector(p);
     }
-    case TOK_METRIC_IDENT:
-        return parse_selector(p);
+    case TOK_METRIC_IDENT: return parse_selector(p);
     case TOK_KEYWORD:
         if (t.sub != KW_BOOL)
             return parse_selector(p);
@@ -462,11 +472,8 @@ static expr *parse_primary(struct parser *p)
         if (t.sub == OP_AND || t.sub == OP_OR || t.sub == OP_UNLESS)
             return parse_selector(p);
         break;
-    case TOK_RPAREN:
-        (void) fail_at(p, t.pos, "unexpected right parenthesis ')'");
-        return NULL;
-    default:
-        break;
+    case TOK_RPAREN: (void) fail_at(p, t.pos, "unexpected right parenthesis ')'"); return NULL;
+    default: break;
     }
     (void) unexpected(p, NULL, NULL);
     return NULL;
@@ -537,8 +544,9 @@ static expr *parse_offset(struct parser *p, expr *x)
 {
     struct promql_mod *m = mod_of(x);
     if (!m) {
-        (void) fail_at(p, x->pos, "offset modifier must be preceded by an instant vector selector "
-                                  "or range vector selector or a subquery");
+        (void) fail_at(p, x->pos,
+                       "offset modifier must be preceded by an instant vector selector "
+                       "or range vector selector or a subquery");
         return NULL;
     }
     if (m->has_offset) {
@@ -565,8 +573,9 @@ static expr *parse_at(struct parser *p, expr *x)
 {
     struct promql_mod *m = mod_of(x);
     if (!m) {
-        (void) fail_at(p, x->pos, "@ modifier must be preceded by an instant vector selector or "
-                                  "range vector selector or a subquery");
+        (void) fail_at(p, x->pos,
+                       "@ modifier must be preceded by an instant vector selector or "
+                       "range vector selector or a subquery");
         return NULL;
     }
     if (m->at != AT_NONE) {
@@ -610,7 +619,9 @@ static expr *parse_at(struct parser *p, expr *x)
         ts <= -9223372036854775807.0 / 1000) {
         if (isnan(ts) || isinf(ts))
             (void) fail_at(p, p->tok.pos, "timestamp out of bounds for @ modifier: %s",
-                           isnan(ts) ? "NaN" : ts > 0 ? "+Inf" : "-Inf");
+                           isnan(ts) ? "NaN"
+                           : ts > 0  ? "+Inf"
+                                     : "-Inf");
         else
             (void) fail_at(p, p->tok.pos, "timestamp out of bounds for @ modifier: %f", ts);
         return NULL;

@@ -12,8 +12,7 @@
 struct promql_expr; /* AST node, see promql/ast.h (module-internal) */
 
 /* Parses q[0..n). On failure: ERR_PARSE with "L:C: parse error: ..." as Prometheus words it. */
-int promql_parse(struct arena *a, const char *q, size_t n, struct promql_expr **ret,
-                 struct err *e);
+int promql_parse(struct arena *a, const char *q, size_t n, struct promql_expr **ret, struct err *e);
 /* Canonical text of an expression (format_query), arena-allocated. */
 char *promql_format(struct arena *a, const struct promql_expr *x);
 
@@ -75,7 +74,7 @@ int promql_eval_instant(promql_engine *eng, struct arena *a, const struct promql
                         int64_t t_ms, struct promql_result *ret, struct err *e);
 /* Range query: the result is always a matrix (a scalar becomes one series without labels). */
 int promql_eval_range(promql_engine *eng, struct arena *a, const struct promql_expr *x,
-                      int64_t start_ms, int64_t end_ms, int64_t step_ms,
-                      struct promql_result *ret, struct err *e);
+                      int64_t start_ms, int64_t end_ms, int64_t step_ms, struct promql_result *ret,
+                      struct err *e);
 
 #endif

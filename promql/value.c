@@ -8,13 +8,13 @@
 #include "promql/engine.h"
 #include "tsdb/base/base.h"
 
-int lbl_drop_name(struct arena *a, const struct labels *in, struct labels *ret)
+int promql_value_drop_name(struct arena *a, const struct labels *in, struct labels *ret)
 {
-    return lbl_set(a, in, LABEL_METRIC_NAME, "", ret);
+    return promql_value_set(a, in, LABEL_METRIC_NAME, "", ret);
 }
 
-int lbl_set(struct arena *a, const struct labels *in, const char *name, const char *value,
-            struct labels *ret)
+int promql_value_set(struct arena *a, const struct labels *in, const char *name, const char *value,
+                     struct labels *ret)
 {
     struct label *v = arena_alloc(a, (in->n + 1) * sizeof *v);
     if (!v)
@@ -58,8 +58,8 @@ static int kept(const char *name, const char **names, size_t n, int keep)
     return strcmp(name, LABEL_METRIC_NAME) != 0 && !listed(name, names, n);
 }
 
-int lbl_filter(struct arena *a, const struct labels *in, const char **names, size_t n, int keep,
-               struct labels *ret)
+int promql_value_filter(struct arena *a, const struct labels *in, const char **names, size_t n,
+                        int keep, struct labels *ret)
 {
     struct label *v = arena_alloc(a, (in->n ? in->n : 1) * sizeof *v);
     if (!v)
@@ -74,8 +74,8 @@ int lbl_filter(struct arena *a, const struct labels *in, const char **names, siz
 }
 
 /* name \0 value \0 ... : label names and values cannot contain NUL, so keys never alias. */
-const char *lbl_key(struct arena *a, const struct labels *in, const char **names, size_t n,
-                    int keep, size_t *ret_len)
+const char *promql_value_key(struct arena *a, const struct labels *in, const char **names, size_t n,
+                             int keep, size_t *ret_len)
 {
     size_t len = 0;
     for (uint32_t i = 0; i < in->n; i++)
@@ -98,7 +98,7 @@ const char *lbl_key(struct arena *a, const struct labels *in, const char **names
     return k;
 }
 
-const char *lbl_key_all(struct arena *a, const struct labels *in, size_t *ret_len)
+const char *promql_value_key_all(struct arena *a, const struct labels *in, size_t *ret_len)
 {
     size_t len = 0;
     for (uint32_t i = 0; i < in->n; i++)
@@ -126,10 +126,10 @@ static uint64_t key_hash(const char *k, size_t n)
     return h ^ (h >> 29);
 }
 
-static int kmap_grow(struct kmap *m)
+static int map_grow(struct promql_map *m)
 {
     size_t nc = m->cap ? m->cap * 2 : 16;
-    struct kmap_slot *ns = arena_calloc(m->a, nc, sizeof *ns);
+    struct promql_map_slot *ns = arena_calloc(m->a, nc, sizeof *ns);
     if (!ns)
         return -ENOMEM;
     for (size_t i = 0; i < m->cap; i++) {
@@ -145,32 +145,32 @@ static int kmap_grow(struct kmap *m)
     return 0;
 }
 
-int kmap_get_or_put(struct kmap *m, const char *key, size_t len, size_t *val)
+int promql_map_put(struct promql_map *m, const char *key, size_t len, size_t *val)
 {
-    if ((m->n + 1) * 4 > m->cap * 3 && kmap_grow(m) < 0)
+    if ((m->n + 1) * 4 > m->cap * 3 && map_grow(m) < 0)
         return -ENOMEM;
     uint64_t h = key_hash(key, len);
     size_t j = h & (m->cap - 1);
     while (m->slots[j].key) {
-        struct kmap_slot *s = &m->slots[j];
+        struct promql_map_slot *s = &m->slots[j];
         if (s->hash == h && s->len == len && memcmp(s->key, key, len) == 0) {
             *val = s->val;
             return 1;
         }
         j = (j + 1) & (m->cap - 1);
     }
-    m->slots[j] = (struct kmap_slot){key, len, h, *val};
+    m->slots[j] = (struct promql_map_slot){key, len, h, *val};
     m->n++;
     return 0;
 }
 
-int kmap_find(const struct kmap *m, const char *key, size_t len, size_t *val)
+int promql_map_find(const struct promql_map *m, const char *key, size_t len, size_t *val)
 {
     if (m->cap == 0)
         return 0;
     uint64_t h = key_hash(key, len);
     for (size_t j = h & (m->cap - 1); m->slots[j].key; j = (j + 1) & (m->cap - 1)) {
-        const struct kmap_slot *s = &m->slots[j];
+        const struct promql_map_slot *s = &m->slots[j];
         if (s->hash == h && s->len == len && memcmp(s->key, key, len) == 0) {
             *val = s->val;
             return 1;
@@ -179,13 +179,12 @@ int kmap_find(const struct kmap *m, const char *key, size_t len, size_t *val)
     return 0;
 }
 
-int vec_push(struct arena *a, struct val *v, size_t *cap, const struct labels *metric, int64_t t,
-             double val)
+int promql_value_push(struct arena *a, struct promql_val *v, size_t *cap,
+                      const struct labels *metric, int64_t t, double val)
 {
     if (v->n == *cap) {
         size_t nc = *cap ? *cap * 2 : 8;
-        struct promql_sample *nv =
-            arena_realloc(a, v->vec, *cap * sizeof *nv, nc * sizeof *nv);
+        struct promql_sample *nv = arena_realloc(a, v->vec, *cap * sizeof *nv, nc * sizeof *nv);
         if (!nv)
             return -ENOMEM;
         v->vec = nv;
@@ -195,31 +194,19 @@ int vec_push(struct arena *a, struct val *v, size_t *cap, const struct labels *m
     return 0;
 }
 
-static int cmp_sample_labels(const void *a, const void *b)
-{
-    return labels_cmp(&((const struct promql_sample *) a)->metric,
-                      &((const struct promql_sample *) b)->metric);
-}
-
-void vec_sort_labels(struct promql_sample *v, size_t n)
-{
-    if (n > 1)
-        qsort(v, n, sizeof *v, cmp_sample_labels);
-}
-
-int vec_check_unique(struct ev *ev, const struct val *v)
+int promql_value_check_unique(struct promql_ev *ev, const struct promql_val *v)
 {
     if (v->n < 2)
         return 0;
-    struct kmap m = {.a = ev->sa};
+    struct promql_map m = {.a = ev->sa};
     for (size_t i = 0; i < v->n; i++) {
         size_t len, idx = i;
-        const char *k = lbl_key_all(ev->sa, &v->vec[i].metric, &len);
+        const char *k = promql_value_key_all(ev->sa, &v->vec[i].metric, &len);
         if (!k)
-            return ev_oom(ev);
-        int r = kmap_get_or_put(&m, k, len, &idx);
+            return promql_engine_oom(ev);
+        int r = promql_map_put(&m, k, len, &idx);
         if (r < 0)
-            return ev_oom(ev);
+            return promql_engine_oom(ev);
         if (r == 1)
             return err_set(ev->e, ERR_EXEC, "vector cannot contain metrics with the same labelset");
     }

@@ -1,4 +1,4 @@
-/* tests/promql/runner.c — runs Prometheus' PromQL script tests (shared/promql-tests/NAME.test, the
+/* tests/promql/runner.c — runs Prometheus' PromQL script tests (shared/promql-tests/NAME.test,
  * language in its FORMAT.md) against an in-memory tsdb: one TAP case per eval statement, each also
  * re-run as a range query from T-1m to T+1m as Prometheus' own runner does.
  * usage: promql_runner DIR [FILE.test ...] — with no files, every *.test directly in DIR. */
@@ -278,8 +278,8 @@ static int check_vector(struct arena *a, const struct eval_cmd *c, const struct 
     return 1;
 }
 
-static int run_one(struct file_ctx *fc, struct arena *a, const struct eval_cmd *c,
-                   const char *expr, int64_t t, char *why, size_t cap)
+static int run_one(struct file_ctx *fc, struct arena *a, const struct eval_cmd *c, const char *expr,
+                   int64_t t, char *why, size_t cap)
 {
     struct promql_expr *x;
     struct err e = {0};
@@ -351,9 +351,9 @@ static int run_one(struct file_ctx *fc, struct arena *a, const struct eval_cmd *
 /* Functions whose value depends on the evaluation time: no @ variants for them. */
 static int at_unsafe(const struct promql_expr *x)
 {
-    static const char *const names[] = {"time", "timestamp", "predict_linear", "minute", "hour",
-                                        "day_of_week", "day_of_month", "day_of_year",
-                                        "days_in_month", "month", "year"};
+    static const char *const names[] = {
+        "time",         "timestamp",   "predict_linear", "minute", "hour", "day_of_week",
+        "day_of_month", "day_of_year", "days_in_month",  "month",  "year"};
     switch (x->kind) {
     case NODE_PAREN: return at_unsafe(x->u.paren);
     case NODE_UNARY: return at_unsafe(x->u.unary.x);
@@ -383,7 +383,10 @@ static void pin_at(struct promql_expr *x, int64_t t)
     case NODE_SUBQUERY: m = &x->u.sub.mod; break;
     case NODE_PAREN: pin_at(x->u.paren, t); return;
     case NODE_UNARY: pin_at(x->u.unary.x, t); return;
-    case NODE_BINARY: pin_at(x->u.bin.l, t); pin_at(x->u.bin.r, t); return;
+    case NODE_BINARY:
+        pin_at(x->u.bin.l, t);
+        pin_at(x->u.bin.r, t);
+        return;
     case NODE_AGG:
         if (x->u.agg.param)
             pin_at(x->u.agg.param, t);

@@ -181,8 +181,8 @@ TEST(arena_cap_is_a_limit_not_a_crash)
     int saw_limit = 0;
     for (size_t cap = 1024; cap < (1u << 20); cap *= 2) {
         struct arena *a = arena_new(cap);
-        int r = instant(eng, a, "sum by (job) (rate(a[5m])) * on() group_left vector(2)",
-                        10 * MIN, &res, &e);
+        int r = instant(eng, a, "sum by (job) (rate(a[5m])) * on() group_left vector(2)", 10 * MIN,
+                        &res, &e);
         ASSERT_TRUE(r >= 0 || r == ERR_LIMIT || r == ERR_PARSE);
         saw_limit |= r == ERR_LIMIT;
         arena_free(a);
@@ -203,13 +203,20 @@ TEST(execution_errors)
     ASSERT_STR_EQ(e.msg, "invalid regular expression in label_replace(): (");
     ASSERT_EQ(instant(eng, a, "label_replace(a, \"1x\", \"\", \"job\", \".*\")", MIN, &res, &e),
               ERR_EXEC);
-    ASSERT_EQ(instant(eng, a, "a + ignoring(job) label_replace(a, \"job\", \"z\", \"\", \"\") or "
-                              "a * on() group_left a", MIN, &res, &e), 0);
-    ASSERT_EQ(instant(eng, a, "-{__name__=~\"a|b\", job=~\"x|y\"} + ignoring(__name__, job) "
-                              "{__name__=~\"a|b\"}", MIN, &res, &e), ERR_EXEC);
+    ASSERT_EQ(instant(eng, a,
+                      "a + ignoring(job) label_replace(a, \"job\", \"z\", \"\", \"\") or "
+                      "a * on() group_left a",
+                      MIN, &res, &e),
+              0);
+    ASSERT_EQ(instant(eng, a,
+                      "-{__name__=~\"a|b\", job=~\"x|y\"} + ignoring(__name__, job) "
+                      "{__name__=~\"a|b\"}",
+                      MIN, &res, &e),
+              ERR_EXEC);
     ASSERT_STR_CONTAINS(e.msg, "many-to-many matching not allowed");
     ASSERT_EQ(instant(eng, a, "label_replace({__name__=~\"a|b\"}, \"job\", \"\", \"\", \"\") * 1",
-                      MIN, &res, &e), ERR_EXEC);
+                      MIN, &res, &e),
+              ERR_EXEC);
     ASSERT_STR_EQ(e.msg, "vector cannot contain metrics with the same labelset");
     ASSERT_EQ(instant(eng, a, "holt_winters(a[5m], 2, 0.5)", MIN, &res, &e), ERR_EXEC);
     ASSERT_EQ(instant(eng, a, "count_values(\"a-b\", a)", MIN, &res, &e), ERR_EXEC);

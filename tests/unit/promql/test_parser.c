@@ -203,7 +203,8 @@ TEST(modifier_errors)
 {
     check_error("1 offset 1d", "1:1: parse error: offset modifier must be preceded by an instant "
                                "vector selector or range vector selector or a subquery");
-    check_error("foo offset 1m offset 2m", "1:15: parse error: offset may not be set multiple times");
+    check_error("foo offset 1m offset 2m",
+                "1:15: parse error: offset may not be set multiple times");
     check_error("foo @ 1 @ 2", "1:9: parse error: @ <timestamp> may not be set multiple times");
     check_error("(foo) @ 1", "1:1: parse error: @ modifier must be preceded by an instant vector "
                              "selector or range vector selector or a subquery");
