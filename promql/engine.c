@@ -13,7 +13,7 @@
 #define DEFAULT_MAX_SAMPLES 50000000u
 #define DEFAULT_TIMEOUT_MS (2 * 60 * 1000)
 #define DEFAULT_STEP_MS (60 * 1000)   /* subqueries without a step: Prometheus' default */
-#define DEFAULT_STEP_BYTES (1u << 30) /* scratch memory of one evaluation step */
+#define DEFAULT_STEP_BYTES (256u << 20) /* scratch memory of one evaluation step */
 
 int promql_engine_new(tsdb *db, const struct promql_engine_opts *o, promql_engine **ret,
                       struct err *e)
