@@ -184,7 +184,8 @@ char *arena_strndup(struct arena *a, const char *s, size_t n)
 {
     char *p = arena_alloc(a, n + 1);
     if (p) {
-        memcpy(p, s, n);
+        if (n) /* s may be NULL when n is 0 (an empty slice): memcpy must not see it */
+            memcpy(p, s, n);
         p[n] = '\0';
     }
     return p;
