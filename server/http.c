@@ -640,8 +640,10 @@ static int on_header_value_complete(llhttp_t *p)
     }
     if (r->n_hdrs == r->cap_hdrs) {
         uint32_t ncap = r->cap_hdrs ? r->cap_hdrs * 2 : 16;
-        struct hdr *nh = arena_realloc(r->pub.arena, r->hdrs, r->cap_hdrs * sizeof *nh,
-                                       (size_t) ncap * sizeof *nh);
+        /* arena_realloc memcpy()s from old even for 0 bytes: NULL must not reach it */
+        struct hdr *nh = r->hdrs ? arena_realloc(r->pub.arena, r->hdrs, r->cap_hdrs * sizeof *nh,
+                                                 (size_t) ncap * sizeof *nh)
+                                 : arena_alloc(r->pub.arena, (size_t) ncap * sizeof *nh);
         if (!nh)
             return fail_cb(c, 431, "%s", "request headers exceed the request memory limit");
         r->hdrs = nh;
@@ -650,7 +652,8 @@ static int on_header_value_complete(llhttp_t *p)
     size_t vn = c->value.len;
     while (vn > 0 && (c->value.p[vn - 1] == ' ' || c->value.p[vn - 1] == '\t'))
         vn--;
-    char *name = arena_strndup(r->pub.arena, (const char *) c->field.p, c->field.len);
+    char *name = arena_strndup(r->pub.arena, c->field.len ? (const char *) c->field.p : "",
+                               c->field.len);
     char *value = arena_strndup(r->pub.arena, vn ? (const char *) c->value.p : "", vn);
     if (!name || !value)
         return fail_cb(c, 431, "%s", "request headers exceed the request memory limit");

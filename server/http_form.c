@@ -215,8 +215,11 @@ static int form_add(struct form_builder *fb, const char *k, size_t kn, const cha
     pair.value = dv;
     if (fb->f->n == fb->cap) {
         uint32_t ncap = fb->cap ? fb->cap * 2 : 8;
-        struct http_form_pair *nv = arena_realloc(fb->a, fb->f->v, fb->cap * sizeof *nv,
-                                                  (size_t) ncap * sizeof *nv);
+        /* arena_realloc memcpy()s from old even for 0 bytes: NULL must not reach it */
+        struct http_form_pair *nv =
+            fb->f->v ? arena_realloc(fb->a, fb->f->v, fb->cap * sizeof *nv,
+                                     (size_t) ncap * sizeof *nv)
+                     : arena_alloc(fb->a, (size_t) ncap * sizeof *nv);
         if (!nv)
             return err_set(e, arena_over_cap(fb->a) ? ERR_LIMIT : -ENOMEM, "form: out of memory");
         fb->f->v = nv;
