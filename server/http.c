@@ -1119,8 +1119,8 @@ static void on_connection(uv_stream_t *l, int status)
         return;
     if (s->n_conns >= s->lim.max_connections) {
         /* Accept and answer, so the client sees why instead of hanging in the backlog. */
-        static const char body[] =
-            "{\"status\":\"error\",\"errorType\":\"unavailable\",\"error\":\"too many connections\"}";
+        static const char body[] = "{\"status\":\"error\",\"errorType\":\"unavailable\","
+                                   "\"error\":\"too many connections\"}";
         char busy[256];
         int bn = snprintf(busy, sizeof busy,
                           "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"

@@ -4,8 +4,9 @@
  *   known path, method  405 text/plain "Method Not Allowed\n", Allow: GET, POST, OPTIONS
  *   OPTIONS, no route   200 empty with Allow (httprouter's automatic OPTIONS)
  * Patterns match the decoded path segment by segment: "/api/v1/label/:name/values" (":x" one
- * non-empty segment), "/static/" followed by "*path" ("*x" the rest, last only). Static routes win over patterns;
- * otherwise the first added matching route wins. Built at start-up, then read-only: loop thread. */
+ * non-empty segment), "/static/" followed by "*path" ("*x" the rest, last only). Static routes
+ * win over patterns; otherwise the first added matching route wins. Built at start-up, then
+ * read-only: loop thread. */
 #ifndef EMBER_SERVER_ROUTER_H
 #define EMBER_SERVER_ROUTER_H
 

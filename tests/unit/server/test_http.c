@@ -779,8 +779,8 @@ static void sync_handler(struct http_request *req, void *ctx)
 TEST(serve_bytes_split_reads)
 {
     const char *in = "GET /a HTTP/1.1\r\nHost: t\r\n\r\nPOST /b HTTP/1.1\r\nHost: t\r\n"
-                     "Content-Length: 3\r\n\r\nxyzGET /c HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
-                     "\r\nGET /d HTTP/1.1\r\nHost: t\r\n\r\n";
+                     "Content-Length: 3\r\n\r\nxyzGET /c HTTP/1.1\r\nHost: t\r\n"
+                     "Connection: close\r\n\r\nGET /d HTTP/1.1\r\nHost: t\r\n\r\n";
     for (size_t chunk = 0; chunk < 8; chunk++) {
         struct buf out = BUF_INIT;
         ASSERT_EQ(http_serve_bytes(NULL, in, strlen(in), chunk, sync_handler, NULL, &out), 0);

@@ -11,16 +11,16 @@ static char out[4096];
 /* Runs fn on a fresh writer and returns the NUL-terminated result. */
 #define WRITE(stmts)                                                                               \
     do {                                                                                           \
-        struct buf jb_ = BUF_INIT;                                                                  \
-        struct json_writer jw_;                                                                     \
-        json_init(&jw_, &jb_);                                                                       \
-        struct json_writer *w = &jw_;                                                               \
+        struct buf jb_ = BUF_INIT;                                                                 \
+        struct json_writer jw_;                                                                    \
+        json_init(&jw_, &jb_);                                                                     \
+        struct json_writer *w = &jw_;                                                              \
         stmts;                                                                                     \
-        ASSERT_EQ(json_done(&jw_), 0);                                                              \
-        ASSERT_TRUE(jb_.len < sizeof out);                                                          \
-        memcpy(out, jb_.p, jb_.len);                                                                 \
-        out[jb_.len] = '\0';                                                                        \
-        buf_free(&jb_);                                                                             \
+        ASSERT_EQ(json_done(&jw_), 0);                                                             \
+        ASSERT_TRUE(jb_.len < sizeof out);                                                         \
+        memcpy(out, jb_.p, jb_.len);                                                               \
+        out[jb_.len] = '\0';                                                                       \
+        buf_free(&jb_);                                                                            \
     } while (0)
 
 static const char *esc(const char *s, size_t n)
