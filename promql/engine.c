@@ -3,6 +3,7 @@
  * their files), sample limit, timeout, and copying results into the caller's arena.
  * See promql/engine.h for the load-once, evaluate-per-step design. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,7 +13,7 @@
 #define DEFAULT_LOOKBACK_MS (5 * 60 * 1000)
 #define DEFAULT_MAX_SAMPLES 50000000u
 #define DEFAULT_TIMEOUT_MS (2 * 60 * 1000)
-#define DEFAULT_STEP_MS (60 * 1000)   /* subqueries without a step: Prometheus' default */
+#define DEFAULT_STEP_MS (60 * 1000)     /* subqueries without a step: Prometheus' default */
 #define DEFAULT_STEP_BYTES (256u << 20) /* scratch memory of one evaluation step */
 
 int promql_engine_new(tsdb *db, const struct promql_engine_opts *o, promql_engine **ret,
@@ -38,6 +39,11 @@ int promql_engine_new(tsdb *db, const struct promql_engine_opts *o, promql_engin
     return 0;
 }
 
+void promql_engine_cancel(promql_engine *eng)
+{
+    atomic_store(&eng->canceled, 1);
+}
+
 void promql_engine_free(promql_engine *eng)
 {
     free(eng);
@@ -58,8 +64,10 @@ int promql_engine_count(struct promql_ev *ev, uint64_t n)
     return 0;
 }
 
-static int check_deadline(struct promql_ev *ev)
+int promql_engine_check(struct promql_ev *ev)
 {
+    if (atomic_load_explicit(&ev->eng->canceled, memory_order_relaxed))
+        return err_set(ev->e, ERR_CANCELED, MSG_CANCELED);
     if (time_mono_ns() > ev->deadline_ns)
         return err_set(ev->e, ERR_TIMEOUT, MSG_TIMEOUT);
     return 0;
@@ -168,7 +176,7 @@ static int eval_subquery(struct promql_ev *ev, const struct promql_expr *x, int6
     struct sub_series *acc = NULL;
     size_t cap = 0;
     for (int64_t ts = first; ts <= ref; ts = promql_plan_sat_add(ts, step)) {
-        int r = check_deadline(ev);
+        int r = promql_engine_check(ev);
         struct promql_val in;
         if (r < 0 || (r = promql_engine_eval(ev, x->u.sub.x, ts, &in)) < 0)
             return r;
@@ -333,7 +341,7 @@ int promql_eval_instant(promql_engine *eng, struct arena *a, const struct promql
     ev.start_ms = ev.end_ms = t_ms;
     struct promql_val v;
     struct promql_result res = {0};
-    if ((r = promql_plan_load(&ev, x, t_ms, t_ms)) >= 0 &&
+    if ((r = promql_engine_check(&ev)) >= 0 && (r = promql_plan_load(&ev, x, t_ms, t_ms)) >= 0 &&
         (r = promql_engine_eval(&ev, x, t_ms, &v)) >= 0) {
         res.type = v.type;
         switch (v.type) {
@@ -440,7 +448,7 @@ int promql_eval_range(promql_engine *eng, struct arena *a, const struct promql_e
         arena_reset(ev.sa);
         ev.samples = 0;
         struct promql_val v;
-        if ((r = check_deadline(&ev)) < 0 || (r = promql_engine_eval(&ev, x, t, &v)) < 0)
+        if ((r = promql_engine_check(&ev)) < 0 || (r = promql_engine_eval(&ev, x, t, &v)) < 0)
             break;
         if (v.type == PROMQL_SCALAR) {
             struct labels none = {0};

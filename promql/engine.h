@@ -18,9 +18,12 @@
     "query processing would load too many samples into memory in query execution"
 #define MSG_TIMEOUT "query timed out in query execution"
 
+#define MSG_CANCELED "query was canceled in query execution"
+
 struct promql_engine {
     tsdb *db;
     struct promql_engine_opts o;
+    _Atomic int canceled; /* promql_engine_cancel(): every query stops at its next check */
 };
 
 /* One selected series with its samples (stale markers included) inside the loaded window. */
@@ -74,6 +77,7 @@ int promql_engine_eval(struct promql_ev *ev, const struct promql_expr *x, int64_
                        struct promql_val *ret);
 int promql_engine_oom(struct promql_ev *ev); /* the arena failed: ERR_LIMIT or -ENOMEM */
 int promql_engine_count(struct promql_ev *ev, uint64_t n); /* account samples against max_samples */
+int promql_engine_check(struct promql_ev *ev);             /* deadline passed or canceled: < 0 */
 int64_t promql_engine_at_ref(const struct promql_ev *ev, const struct promql_mod *m, int64_t t);
 
 /* plan.c */

@@ -170,6 +170,9 @@ int promql_plan_load(struct promql_ev *ev, const struct promql_expr *root, int64
         }
         for (size_t j = 0; j < n && r >= 0; j++) {
             struct promql_loaded_series out;
+            /* Loading can be most of a query's work: honour the timeout while doing it. */
+            if ((j & 1023) == 1023 && (r = promql_engine_check(ev)) < 0)
+                break;
             r = load_series(ev, &ss[j], ls, &out);
             if (r >= 0 && out.n > 0) {
                 /* Labels outlive the querier, which closes below. */

@@ -60,7 +60,7 @@ struct promql_result {
 struct promql_engine_opts {
     int64_t lookback_delta_ms; /* default 5m */
     uint64_t max_samples; /* samples held by one step plus the result so far; default 50,000,000 */
-    int64_t timeout_ms;      /* default 2m */
+    int64_t timeout_ms;   /* default 2m */
     int64_t default_step_ms; /* step of subqueries written without one; default 1m */
     size_t step_bytes;       /* scratch memory cap of one evaluation step; default 256 MiB */
 };
@@ -70,10 +70,12 @@ typedef struct promql_engine promql_engine;
 int promql_engine_new(tsdb *db, const struct promql_engine_opts *o, promql_engine **ret,
                       struct err *e);
 void promql_engine_free(promql_engine *eng); /* NULL is fine */
+/* Makes running and later queries fail with ERR_CANCELED (shutdown); any thread may call it. */
+void promql_engine_cancel(promql_engine *eng);
 
 /* Instant query at t_ms. Vector samples carry t_ms; a range-vector expression gives a matrix.
  * Errors: ERR_EXEC (execution), ERR_LIMIT (too many samples, or the arena's cap), ERR_TIMEOUT,
- * -ENOMEM; the message is Prometheus' wording. The result lives in a. */
+ * ERR_CANCELED, -ENOMEM; the message is Prometheus' wording. The result lives in a. */
 int promql_eval_instant(promql_engine *eng, struct arena *a, const struct promql_expr *x,
                         int64_t t_ms, struct promql_result *ret, struct err *e);
 /* Range query: the result is always a matrix sorted by labels (a scalar becomes one series

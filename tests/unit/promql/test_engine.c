@@ -172,6 +172,21 @@ TEST(timeout)
     promql_engine_free(eng);
 }
 
+TEST(cancel)
+{
+    setup();
+    promql_engine *eng = engine(0, 0);
+    struct arena *a = arena_new(0);
+    struct promql_result res;
+    struct err e = {0};
+    ASSERT_OK_E(instant(eng, a, "a", MIN, &res, &e), &e);
+    promql_engine_cancel(eng);
+    ASSERT_EQ(instant(eng, a, "a", MIN, &res, &e), ERR_CANCELED);
+    ASSERT_STR_EQ(e.msg, "query was canceled in query execution");
+    arena_free(a);
+    promql_engine_free(eng);
+}
+
 TEST(arena_cap_is_a_limit_not_a_crash)
 {
     setup();
