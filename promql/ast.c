@@ -1,6 +1,6 @@
 /* promql/ast.c — the language's tables (operators, aggregations, functions), expression types,
- * and the printer: promql_format() writes Prometheus' canonical form (format_query), so that
- * parse → print → parse gives the same tree. */
+ * the type checks run after parsing (Prometheus' checkAST), and the printer: promql_format()
+ * writes Prometheus' canonical form (format_query), so parse → print → parse gives the same tree. */
 #include "promql/ast.h"
 
 #include <math.h>

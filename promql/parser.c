@@ -1,6 +1,6 @@
-/* promql/parser.c — Pratt parser from tokens to the AST (promql/ast.h), then a type-check pass.
- * Syntax errors stop at the first; type errors are found afterwards, as Prometheus' checkAST does,
- * so messages and their "line:col" positions match Prometheus' parser. */
+/* promql/parser.c — Pratt parser from tokens to the AST (promql/ast.h). Syntax errors stop at the
+ * first; type errors are found afterwards by promql_ast_check() (ast.c), as Prometheus' checkAST
+ * does, so messages and their "line:col" positions match Prometheus' parser. */
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
