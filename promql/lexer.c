@@ -168,7 +168,11 @@ static int accept_duration_tail(struct promql_lexer *lx)
             return 0;
         (void) accept(lx, "s");
     }
-    return !is_alnum(peek(lx, 0));
+    /* Go's lexer consumes this character before judging it: the error text includes it. */
+    if (!is_alnum(peek(lx, 0)))
+        return 1;
+    lx->pos++;
+    return 0;
 }
 
 static void lex_number(struct promql_lexer *lx, struct promql_token *t)
@@ -197,13 +201,28 @@ static void lex_number(struct promql_lexer *lx, struct promql_token *t)
         t->len = (uint32_t) (lx->pos - start);
         return;
     }
-    while (is_alnum(peek(lx, 0)))
-        lx->pos++;
     (void) snprintf(lx->err_buf, sizeof lx->err_buf, "bad number or duration syntax: \"%.*s\"",
                     (int) (lx->pos - start), lx->src + start);
     lx->err = lx->err_buf;
     t->type = TOK_ERROR;
     t->len = 0;
+}
+
+/* Length of the well-formed UTF-8 sequence at s (no overlongs, surrogates or > U+10FFFF), 0 if
+ * there is none. */
+static size_t utf8_len(const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *) s;
+    size_t len = u[0] >= 0xf0 ? 4 : u[0] >= 0xe0 ? 3 : u[0] >= 0xc2 ? 2 : 0;
+    if (len == 0 || len > n || u[0] > 0xf4)
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((u[i] & 0xc0) != 0x80)
+            return 0;
+    if ((u[0] == 0xe0 && u[1] < 0xa0) || (u[0] == 0xed && u[1] >= 0xa0) ||
+        (u[0] == 0xf0 && u[1] < 0x90) || (u[0] == 0xf4 && u[1] >= 0x90))
+        return 0;
+    return len;
 }
 
 static void lex_string(struct promql_lexer *lx, struct promql_token *t)
@@ -217,6 +236,15 @@ static void lex_string(struct promql_lexer *lx, struct promql_token *t)
             set_error(lx, t, lx->pos,
                       q == '`' ? "unterminated raw string" : "unterminated quoted string");
             return;
+        }
+        if (c >= 0x80) {
+            size_t len = utf8_len(lx->src + lx->pos, lx->n - lx->pos);
+            if (len == 0) {
+                set_error(lx, t, start, "invalid UTF-8 rune");
+                return;
+            }
+            lx->pos += len;
+            continue;
         }
         lx->pos++;
         if (c == '\\' && q != '`') {
@@ -269,7 +297,7 @@ static void lex_in_braces(struct promql_lexer *lx, struct promql_token *t, int c
         else if (peek(lx, 1) == '=')
             simple(lx, t, TOK_OP, OP_NEQ, 2);
         else
-            tok_error(lx, t, lx->pos + 1, "unexpected character after '!' inside braces: %s",
+            tok_error(lx, t, lx->pos, "unexpected character after '!' inside braces: %s",
                       peek(lx, 1));
     } else if (c == '{') {
         tok_error(lx, t, lx->pos, "unexpected left brace %s", c);
@@ -336,7 +364,8 @@ void promql_lexer_next(struct promql_lexer *lx, struct promql_token *t)
         return;
     case ')':
         if (lx->paren_depth == 0) {
-            tok_error(lx, t, lx->pos, "unexpected right parenthesis %s", c);
+            /* Prometheus reports it after the parenthesis (the lexer emitted it first). */
+            tok_error(lx, t, lx->pos + 1, "unexpected right parenthesis %s", c);
             return;
         }
         lx->paren_depth--;
@@ -374,7 +403,7 @@ void promql_lexer_next(struct promql_lexer *lx, struct promql_token *t)
         if (c1 == '=')
             simple(lx, t, TOK_OP, OP_EQL, 2);
         else if (c1 == '~')
-            tok_error(lx, t, lx->pos + 1, "unexpected character after '=': %s", c1);
+            tok_error(lx, t, lx->pos, "unexpected character after '=': %s", c1);
         else
             simple(lx, t, TOK_ASSIGN, 0, 1);
         return;
@@ -382,7 +411,7 @@ void promql_lexer_next(struct promql_lexer *lx, struct promql_token *t)
         if (c1 == '=')
             simple(lx, t, TOK_OP, OP_NEQ, 2);
         else
-            tok_error(lx, t, lx->pos + 1, "unexpected character after '!': %s", c1);
+            tok_error(lx, t, lx->pos, "unexpected character after '!': %s", c1);
         return;
     case '<':
         if (c1 == '=')

@@ -69,6 +69,7 @@ static const char *tok_desc(struct parser *p, const struct promql_token *t, char
     case TOK_OP: (void) snprintf(buf, cap, "<op:%.*s>", len, s); break;
     case TOK_AGG: (void) snprintf(buf, cap, "<aggr:%.*s>", len, s); break;
     case TOK_KEYWORD: (void) snprintf(buf, cap, "<%.*s>", len, s); break;
+    case TOK_AT: (void) snprintf(buf, cap, "<op:@>"); break;
     default: (void) snprintf(buf, cap, "\"%.*s\"", len, s); break;
     }
     return buf;
@@ -465,14 +466,15 @@ static expr *parse_primary(struct parser *p)
     }
     case TOK_METRIC_IDENT: return parse_selector(p);
     case TOK_KEYWORD:
-        if (t.sub != KW_BOOL)
+        /* Prometheus' metric_identifier admits only these keywords as metric names. */
+        if (t.sub == KW_BY || t.sub == KW_WITHOUT || t.sub == KW_OFFSET || t.sub == KW_START ||
+            t.sub == KW_END)
             return parse_selector(p);
         break;
     case TOK_OP:
         if (t.sub == OP_AND || t.sub == OP_OR || t.sub == OP_UNLESS)
             return parse_selector(p);
         break;
-    case TOK_RPAREN: (void) fail_at(p, t.pos, "unexpected right parenthesis ')'"); return NULL;
     default: break;
     }
     (void) unexpected(p, NULL, NULL);
@@ -550,7 +552,7 @@ static expr *parse_offset(struct parser *p, expr *x)
         return NULL;
     }
     if (m->has_offset) {
-        (void) fail_at(p, p->tok.pos, "offset may not be set multiple times");
+        (void) fail_at(p, x->pos, "offset may not be set multiple times");
         return NULL;
     }
     advance(p);
@@ -579,7 +581,7 @@ static expr *parse_at(struct parser *p, expr *x)
         return NULL;
     }
     if (m->at != AT_NONE) {
-        (void) fail_at(p, p->tok.pos, "@ <timestamp> may not be set multiple times");
+        (void) fail_at(p, x->pos, "@ <timestamp> may not be set multiple times");
         return NULL;
     }
     advance(p);
@@ -618,12 +620,12 @@ static expr *parse_at(struct parser *p, expr *x)
     if (isnan(ts) || isinf(ts) || ts >= 9223372036854775807.0 / 1000 ||
         ts <= -9223372036854775807.0 / 1000) {
         if (isnan(ts) || isinf(ts))
-            (void) fail_at(p, p->tok.pos, "timestamp out of bounds for @ modifier: %s",
+            (void) fail_at(p, x->pos, "timestamp out of bounds for @ modifier: %s",
                            isnan(ts) ? "NaN"
                            : ts > 0  ? "+Inf"
                                      : "-Inf");
         else
-            (void) fail_at(p, p->tok.pos, "timestamp out of bounds for @ modifier: %f", ts);
+            (void) fail_at(p, x->pos, "timestamp out of bounds for @ modifier: %f", ts);
         return NULL;
     }
     m->at = AT_TIME;

@@ -156,7 +156,18 @@ TEST(syntax_errors)
     check_error("", "1:1: parse error: no expression found in input");
     check_error("# only a comment", "1:1: parse error: no expression found in input");
     check_error("(1", "1:3: parse error: unclosed left parenthesis");
-    check_error("1)", "1:2: parse error: unexpected right parenthesis ')'");
+    check_error("1)", "1:3: parse error: unexpected right parenthesis ')'");
+    check_error("(1))", "1:5: parse error: unexpected right parenthesis ')'");
+    check_error("()", "1:2: parse error: unexpected \")\"");
+    check_error("*1", "1:1: parse error: unexpected <op:*>");
+    check_error("@@", "1:1: parse error: unexpected <op:@>");
+    check_error("2.5.", "1:4: parse error: unexpected character: '.'");
+    check_error("0deadbeef", "1:1: parse error: bad number or duration syntax: \"0de\"");
+    check_error("5x", "1:1: parse error: bad number or duration syntax: \"5\"");
+    check_error("a - on(b) ignoring(c) d", "1:11: parse error: unexpected <ignoring>");
+    check_error("foo{a=\"\xff\"}", "1:7: parse error: invalid UTF-8 rune");
+    check_error("foo{__name__ == \"bar\"}",
+                "1:15: parse error: unexpected \"=\" in label matching, expected string");
     check_error("1 +", "1:4: parse error: unexpected end of input");
     check_error("foo{", "1:5: parse error: unexpected end of input inside braces");
     check_error("foo}", "1:4: parse error: unexpected right brace '}'");
@@ -176,10 +187,10 @@ TEST(syntax_errors)
                           "identifier or \"}\"");
     check_error("foo{1}", "1:5: parse error: unexpected character inside braces: '1'");
     check_error("foo{a!b=\"c\"}",
-                "1:7: parse error: unexpected character after '!' inside braces: 'b'");
+                "1:6: parse error: unexpected character after '!' inside braces: 'b'");
     check_error("1 $ 2", "1:3: parse error: unexpected character: '$'");
-    check_error("a !b", "1:4: parse error: unexpected character after '!': 'b'");
-    check_error("a =~ b", "1:4: parse error: unexpected character after '=': '~'");
+    check_error("a !b", "1:3: parse error: unexpected character after '!': 'b'");
+    check_error("a =~ b", "1:3: parse error: unexpected character after '=': '~'");
     check_error("5mm", "1:1: parse error: bad number or duration syntax: \"5mm\"");
     check_error("foo[5]", "1:5: parse error: missing unit character in duration");
     check_error("foo[5m:x]", "1:8: parse error: unexpected identifier \"x\", expected duration");
@@ -196,7 +207,7 @@ TEST(syntax_errors)
     check_error("topk(x)", "1:1: parse error: wrong number of arguments for aggregate expression "
                            "provided, expected 2, got 1");
     check_error("a + bool", "1:9: parse error: unexpected end of input");
-    check_error("a + group_left b", "1:16: parse error: unexpected identifier \"b\"");
+    check_error("a + group_left b", "1:5: parse error: unexpected <group_left>");
 }
 
 TEST(modifier_errors)
@@ -204,11 +215,13 @@ TEST(modifier_errors)
     check_error("1 offset 1d", "1:1: parse error: offset modifier must be preceded by an instant "
                                "vector selector or range vector selector or a subquery");
     check_error("foo offset 1m offset 2m",
-                "1:15: parse error: offset may not be set multiple times");
-    check_error("foo @ 1 @ 2", "1:9: parse error: @ <timestamp> may not be set multiple times");
+                "1:1: parse error: offset may not be set multiple times");
+    check_error("foo @ 1 @ 2", "1:1: parse error: @ <timestamp> may not be set multiple times");
     check_error("(foo) @ 1", "1:1: parse error: @ modifier must be preceded by an instant vector "
                              "selector or range vector selector or a subquery");
-    check_error("foo @ Inf", "1:7: parse error: timestamp out of bounds for @ modifier: +Inf");
+    check_error("foo @ Inf", "1:1: parse error: timestamp out of bounds for @ modifier: +Inf");
+    check_error("foo @ -Inf", "1:1: parse error: timestamp out of bounds for @ modifier: -Inf");
+    check_error("foo @ NaN", "1:1: parse error: timestamp out of bounds for @ modifier: NaN");
     check_error("foo offset 5m[5m]", "1:1: parse error: no offset modifiers allowed before range");
     check_error("foo @ 5 [5m]", "1:1: parse error: no @ modifiers allowed before range");
     check_error("(foo)[5m]", "1:1: parse error: ranges only allowed for vector selectors");
