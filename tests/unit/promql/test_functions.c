@@ -62,7 +62,8 @@ TEST(label_replace_template)
     /* No match: labels stay as they were. */
     ASSERT_TRUE(label_of("label_replace(vector(1), \"d\", \"x\", \"s\", \"a+\")", "d") == NULL);
     /* Anchored: "b" does not match a partial "ab". */
-    ASSERT_TRUE(label_of("label_replace(label_replace(vector(1), \"s\", \"ab\", \"\", \"\"), \"d\", "
+    ASSERT_TRUE(label_of("label_replace(label_replace(vector(1), \"s\", \"ab\", \"\", \"\"), "
+                         "\"d\", "
                          "\"x\", \"s\", \"b\")",
                          "d") == NULL);
     ASSERT_STR_EQ(label_of("label_join(label_replace(vector(1), \"a\", \"1\", \"\", \"\"), \"d\", "
@@ -134,7 +135,8 @@ TEST(aggregation_details)
     struct promql_result r = eval_at(q, 0);
     ASSERT_EQ(r.u.vector.n, 2);
     ASSERT_STR_EQ(labels_get(&r.u.vector.v[0].metric, "i"), "c");
-    ASSERT_STR_EQ(labels_get(&r.u.vector.v[1].metric, "i"), "b"); /* Go's heap keeps the later tie */
+    /* Go's heap keeps the later of two tied values. */
+    ASSERT_STR_EQ(labels_get(&r.u.vector.v[1].metric, "i"), "b");
     (void) snprintf(q, sizeof q, "count_values(\"v\", (%s) * 0.5)", three);
     r = eval_at(q, 0);
     ASSERT_EQ(r.u.vector.n, 2);
