@@ -249,7 +249,7 @@ static void lex_string(struct promql_lexer *lx, struct promql_token *t)
         lx->pos++;
         if (c == '\\' && q != '`') {
             if (peek(lx, 0) < 0) {
-                set_error(lx, t, lx->pos, "unterminated quoted string");
+                set_error(lx, t, start, "escape sequence not terminated");
                 return;
             }
             lx->pos++;
@@ -464,6 +464,32 @@ static size_t put_utf8(char *o, uint32_t cp)
     return 4;
 }
 
+/* Go's %#U of a byte: U+0063 'c' (the character only when printable). */
+static void go_rune(char *out, size_t cap, char c)
+{
+    unsigned char u = (unsigned char) c;
+    if (u >= 0x20 && u < 0x7f)
+        (void) snprintf(out, cap, "U+%04X '%c'", u, u);
+    else
+        (void) snprintf(out, cap, "U+%04X", u);
+}
+
+static char *unknown_escape(char *err_buf, size_t err_cap, char c)
+{
+    char r[24];
+    go_rune(r, sizeof r, c);
+    (void) snprintf(err_buf, err_cap, "unknown escape sequence %s", r);
+    return NULL;
+}
+
+static char *illegal_in_escape(char *err_buf, size_t err_cap, char c)
+{
+    char r[24];
+    go_rune(r, sizeof r, c);
+    (void) snprintf(err_buf, err_cap, "illegal character %s in escape sequence", r);
+    return NULL;
+}
+
 /* Go's strconv.Unquote rules: \a \b \f \n \r \t \v \\ \' \" \xHH \ooo \uHHHH \UHHHHHHHH. */
 char *promql_lexer_unquote(struct arena *a, const char *s, size_t n, char *err_buf, size_t err_cap)
 {
@@ -502,10 +528,8 @@ char *promql_lexer_unquote(struct arena *a, const char *s, size_t n, char *err_b
         case '\\': out[o++] = '\\'; break;
         case '\'':
         case '"':
-            if (c != q) {
-                (void) snprintf(err_buf, err_cap, "unknown escape sequence");
-                return NULL;
-            }
+            if (c != q)
+                return unknown_escape(err_buf, err_cap, c);
             out[o++] = c;
             break;
         case 'x':
@@ -513,12 +537,10 @@ char *promql_lexer_unquote(struct arena *a, const char *s, size_t n, char *err_b
         case 'U': {
             int len = c == 'x' ? 2 : c == 'u' ? 4 : 8;
             uint32_t v = 0;
-            if (end - p < len)
-                goto bad;
             for (int i = 0; i < len; i++) {
-                int h = hexval((unsigned char) p[i]);
+                int h = p + i < end ? hexval((unsigned char) p[i]) : -1;
                 if (h < 0)
-                    goto bad;
+                    return illegal_in_escape(err_buf, err_cap, p + i < end ? p[i] : q);
                 v = v << 4 | (uint32_t) h;
             }
             p += len;
@@ -543,25 +565,23 @@ char *promql_lexer_unquote(struct arena *a, const char *s, size_t n, char *err_b
         case '6':
         case '7': {
             uint32_t v = (uint32_t) (c - '0');
-            if (end - p < 2)
-                goto bad;
             for (int i = 0; i < 2; i++) {
-                if (p[i] < '0' || p[i] > '7')
-                    goto bad;
-                v = v * 8 + (uint32_t) (p[i] - '0');
+                char d = p + i < end ? p[i] : q;
+                if (d < '0' || d > '7')
+                    return illegal_in_escape(err_buf, err_cap, d);
+                v = v * 8 + (uint32_t) (d - '0');
             }
-            if (v > 255)
-                goto bad;
+            if (v > 255) {
+                (void) snprintf(err_buf, err_cap, "escape sequence is invalid Unicode code point");
+                return NULL;
+            }
             p += 2;
             out[o++] = (char) v;
             break;
         }
-        default: goto bad;
+        default: return unknown_escape(err_buf, err_cap, c);
         }
     }
     out[o] = 0;
     return out;
-bad:
-    (void) snprintf(err_buf, err_cap, "invalid syntax");
-    return NULL;
 }

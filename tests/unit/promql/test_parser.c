@@ -160,6 +160,10 @@ TEST(syntax_errors)
     check_error("(1))", "1:5: parse error: unexpected right parenthesis ')'");
     check_error("()", "1:2: parse error: unexpected \")\"");
     check_error("*1", "1:1: parse error: unexpected <op:*>");
+    check_error("\"\\", "1:1: parse error: escape sequence not terminated");
+    check_error("\"\\c\"", "1:1: parse error: unknown escape sequence U+0063 'c'");
+    check_error("\"\\x.\"", "1:1: parse error: illegal character U+002E '.' in escape sequence");
+    check_error("x{a='\\\"'}", "1:5: parse error: unknown escape sequence U+0022 '\"'");
     check_error("@@", "1:1: parse error: unexpected <op:@>");
     check_error("2.5.", "1:4: parse error: unexpected character: '.'");
     check_error("0deadbeef", "1:1: parse error: bad number or duration syntax: \"0de\"");
