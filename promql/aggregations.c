@@ -11,7 +11,8 @@
 #include "tsdb/base/base.h"
 
 struct group {
-    struct labels metric;
+    struct labels src;    /* first element's labels: the group's identity */
+    struct labels metric; /* output labels */
     double value, mean;
     uint64_t count;
     struct promql_sample *heap; /* topk/bottomk (k slots) and quantile (all values) */
@@ -162,7 +163,8 @@ int promql_aggregations_eval(struct promql_ev *ev, const struct promql_expr *x,
         }
     }
     size_t heap_cap = (size_t) (k > (int64_t) in->n ? (int64_t) in->n : k);
-    struct promql_map idx = {.a = ev->sa};
+    struct promql_hidx idx = {.a = ev->sa};
+    int mode = without ? PROMQL_LS_DROP : PROMQL_LS_KEEP;
     struct group *groups = arena_alloc(ev->sa, (in->n ? in->n : 1) * sizeof *groups);
     size_t n_groups = 0;
     if (!groups)
@@ -176,14 +178,17 @@ int promql_aggregations_eval(struct promql_ev *ev, const struct promql_expr *x,
             if (!nv || promql_value_set(ev->sa, &s.metric, value_label, nv, &s.metric) < 0)
                 return promql_engine_oom(ev);
         }
-        size_t len, gi = n_groups;
-        const char *key = promql_value_key(ev->sa, &s.metric, grouping, n_grouping, !without, &len);
-        int r = key ? promql_map_put(&idx, key, len, &gi) : -ENOMEM;
-        if (r < 0)
-            return promql_engine_oom(ev);
-        if (r == 0) {
+        uint64_t h = promql_value_hash(&s.metric, grouping, n_grouping, mode);
+        size_t cur = 0, gi;
+        int found = 0;
+        while (!found && promql_hidx_next(&idx, h, &cur, &gi))
+            found = promql_value_equal(&groups[gi].src, &s.metric, grouping, n_grouping, mode);
+        if (!found) {
+            if (promql_hidx_add(&idx, h, n_groups) < 0)
+                return promql_engine_oom(ev);
             struct group *g = &groups[n_groups++];
             memset(g, 0, sizeof *g);
+            g->src = s.metric;
             if (promql_value_filter(ev->sa, &s.metric, grouping, n_grouping, !without, &g->metric) <
                 0)
                 return promql_engine_oom(ev);

@@ -4,6 +4,7 @@
  * (VectorBinop, VectorscalarBinop, VectorAnd/Or/Unless in promql/engine.go). */
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "promql/engine.h"
@@ -69,13 +70,32 @@ static int vector_scalar(struct promql_ev *ev, const struct promql_expr *x,
         if (promql_value_push(ev->sa, ret, &cap, &m, t, v) < 0)
             return promql_engine_oom(ev);
     }
-    return promql_value_check_unique(ev, ret);
+    const struct promql_expr *vx = scalar_left ? x->u.bin.r : x->u.bin.l;
+    return promql_value_one_name(vx) ? 0 : promql_value_check_unique(ev, ret);
 }
 
-static const char *sig(struct promql_ev *ev, const struct promql_matching *vm,
-                       const struct labels *m, size_t *len)
+/* Matching signatures: the labels on(...) keeps, or all but ignoring(...) and the name. */
+static uint64_t sig_hash(const struct promql_matching *vm, const struct labels *m)
 {
-    return promql_value_key(ev->sa, m, vm->labels, vm->n_labels, vm->on, len);
+    return promql_value_hash(m, vm->labels, vm->n_labels, vm->on ? PROMQL_LS_KEEP : PROMQL_LS_DROP);
+}
+
+static int sig_equal(const struct promql_matching *vm, const struct labels *a,
+                     const struct labels *b)
+{
+    return promql_value_equal(a, b, vm->labels, vm->n_labels,
+                              vm->on ? PROMQL_LS_KEEP : PROMQL_LS_DROP);
+}
+
+/* Index in v of an element whose signature equals m's, or -1. */
+static ptrdiff_t sig_find(const struct promql_hidx *idx, const struct promql_matching *vm,
+                          const struct promql_val *v, const struct labels *m, uint64_t h)
+{
+    size_t cur = 0, j;
+    while (promql_hidx_next(idx, h, &cur, &j))
+        if (sig_equal(vm, &v->vec[j].metric, m))
+            return (ptrdiff_t) j;
+    return -1;
 }
 
 static int set_op(struct promql_ev *ev, const struct promql_expr *x, const struct promql_val *l,
@@ -83,39 +103,27 @@ static int set_op(struct promql_ev *ev, const struct promql_expr *x, const struc
 {
     const struct promql_matching *vm = x->u.bin.vm;
     enum promql_op op = x->u.bin.op;
-    struct promql_map m = {.a = ev->sa};
-    size_t cap = 0, len, one = 1;
+    struct promql_hidx m = {.a = ev->sa};
+    size_t cap = 0;
     *ret = (struct promql_val){.type = PROMQL_VECTOR};
     /* and/unless: index the right side; or: index the left side. */
     const struct promql_val *indexed = op == OP_OR ? l : r;
-    for (size_t i = 0; i < indexed->n; i++) {
-        const char *k = sig(ev, vm, &indexed->vec[i].metric, &len);
-        if (!k || promql_map_put(&m, k, len, &one) < 0)
+    for (size_t i = 0; i < indexed->n; i++)
+        if (promql_hidx_add(&m, sig_hash(vm, &indexed->vec[i].metric), i) < 0)
             return promql_engine_oom(ev);
-    }
     for (size_t i = 0; i < l->n; i++) {
         int hit = 1;
-        if (op != OP_OR) {
-            const char *k = sig(ev, vm, &l->vec[i].metric, &len);
-            if (!k)
-                return promql_engine_oom(ev);
-            size_t dummy;
-            hit = promql_map_find(&m, k, len, &dummy);
-        }
+        if (op != OP_OR)
+            hit = sig_find(&m, vm, r, &l->vec[i].metric, sig_hash(vm, &l->vec[i].metric)) >= 0;
         if ((op == OP_UNLESS ? !hit : hit) &&
             promql_value_push(ev->sa, ret, &cap, &l->vec[i].metric, t, l->vec[i].v) < 0)
             return promql_engine_oom(ev);
     }
-    if (op == OP_OR) {
-        for (size_t i = 0; i < r->n; i++) {
-            const char *k = sig(ev, vm, &r->vec[i].metric, &len);
-            size_t dummy;
-            if (!k)
-                return promql_engine_oom(ev);
-            if (!promql_map_find(&m, k, len, &dummy) &&
-                promql_value_push(ev->sa, ret, &cap, &r->vec[i].metric, t, r->vec[i].v) < 0)
-                return promql_engine_oom(ev);
-        }
+    for (size_t i = 0; op == OP_OR && i < r->n; i++) {
+        const struct labels *rm = &r->vec[i].metric;
+        if (sig_find(&m, vm, l, rm, sig_hash(vm, rm)) < 0 &&
+            promql_value_push(ev->sa, ret, &cap, rm, t, r->vec[i].v) < 0)
+            return promql_engine_oom(ev);
     }
     return 0;
 }
@@ -156,16 +164,17 @@ static int vector_vector(struct promql_ev *ev, const struct promql_expr *x,
     const struct promql_matching *vm = x->u.bin.vm;
     int swap = vm->card == CARD_ONE_TO_MANY;
     const struct promql_val *many = swap ? r : l, *one = swap ? l : r;
-    struct promql_map ones = {.a = ev->sa}, matched = {.a = ev->sa}, outs = {.a = ev->sa};
-    size_t len, cap = 0;
+    struct promql_hidx ones = {.a = ev->sa}, matched = {.a = ev->sa}, outs = {.a = ev->sa};
+    size_t cap = 0;
+    /* out_src[i]: the "many" element output i came from (for the uniqueness checks). */
+    size_t *out_src = arena_alloc(ev->sa, (many->n ? many->n : 1) * sizeof *out_src);
+    if (!out_src)
+        return promql_engine_oom(ev);
     *ret = (struct promql_val){.type = PROMQL_VECTOR};
     for (size_t i = 0; i < one->n; i++) {
-        const char *k = sig(ev, vm, &one->vec[i].metric, &len);
-        size_t idx = i;
-        int rr = k ? promql_map_put(&ones, k, len, &idx) : -ENOMEM;
-        if (rr < 0)
-            return promql_engine_oom(ev);
-        if (rr == 1) {
+        uint64_t h = sig_hash(vm, &one->vec[i].metric);
+        ptrdiff_t dup = sig_find(&ones, vm, one, &one->vec[i].metric, h);
+        if (dup >= 0) {
             struct labels ml;
             if (promql_value_filter(ev->sa, &one->vec[i].metric, vm->labels, vm->n_labels, vm->on,
                                     &ml) < 0)
@@ -176,17 +185,18 @@ static int vector_vector(struct promql_ev *ev, const struct promql_expr *x,
                            "labels must be unique on one side",
                            labels_format(ev->sa, &ml), swap ? "left" : "right",
                            labels_format(ev->sa, &one->vec[i].metric),
-                           labels_format(ev->sa, &one->vec[idx].metric));
+                           labels_format(ev->sa, &one->vec[dup].metric));
         }
+        if (promql_hidx_add(&ones, h, i) < 0)
+            return promql_engine_oom(ev);
     }
     for (size_t i = 0; i < many->n; i++) {
-        const char *k = sig(ev, vm, &many->vec[i].metric, &len);
-        size_t idx;
-        if (!k)
-            return promql_engine_oom(ev);
-        if (!promql_map_find(&ones, k, len, &idx))
+        const struct labels *mm = &many->vec[i].metric;
+        uint64_t h = sig_hash(vm, mm);
+        ptrdiff_t j = sig_find(&ones, vm, one, mm, h);
+        if (j < 0)
             continue;
-        const struct promql_sample *rs = &one->vec[idx];
+        const struct promql_sample *rs = &one->vec[j];
         double vl = many->vec[i].v, vr = rs->v;
         if (swap) {
             vl = rs->v;
@@ -200,35 +210,29 @@ static int vector_vector(struct promql_ev *ev, const struct promql_expr *x,
             continue;
         }
         struct labels m;
-        if (result_metric(ev, x, &many->vec[i].metric, &rs->metric, &m) < 0)
+        if (result_metric(ev, x, mm, &rs->metric, &m) < 0)
             return promql_engine_oom(ev);
-        size_t dummy = 0;
         if (vm->card == CARD_ONE_TO_ONE) {
-            int rr = promql_map_put(&matched, k, len, &dummy);
-            if (rr < 0)
-                return promql_engine_oom(ev);
-            if (rr == 1)
+            if (sig_find(&matched, vm, many, mm, h) >= 0)
                 return err_set(ev->e, ERR_EXEC,
                                "multiple matches for labels: many-to-one "
                                "matching must be explicit (group_left/group_right)");
+            if (promql_hidx_add(&matched, h, i) < 0)
+                return promql_engine_oom(ev);
         } else {
             /* The output label set must be unique within one match group. */
-            size_t ol;
-            const char *ok = promql_value_key_all(ev->sa, &m, &ol);
-            char *both = ok ? arena_alloc(ev->sa, len + ol + 1) : NULL;
-            if (!both)
+            uint64_t oh = h ^ promql_value_hash(&m, NULL, 0, PROMQL_LS_ALL);
+            size_t cur = 0, o;
+            while (promql_hidx_next(&outs, oh, &cur, &o))
+                if (sig_equal(vm, &many->vec[out_src[o]].metric, mm) &&
+                    labels_equal(&ret->vec[o].metric, &m))
+                    return err_set(ev->e, ERR_EXEC,
+                                   "multiple matches for labels: grouping labels "
+                                   "must ensure unique matches");
+            if (promql_hidx_add(&outs, oh, ret->n) < 0)
                 return promql_engine_oom(ev);
-            memcpy(both, k, len);
-            both[len] = 1; /* separator: keys hold no byte 1 next to NUL pairs at this spot */
-            memcpy(both + len + 1, ok, ol);
-            int rr = promql_map_put(&outs, both, len + ol + 1, &dummy);
-            if (rr < 0)
-                return promql_engine_oom(ev);
-            if (rr == 1)
-                return err_set(ev->e, ERR_EXEC,
-                               "multiple matches for labels: grouping labels "
-                               "must ensure unique matches");
         }
+        out_src[ret->n] = i;
         if (promql_value_push(ev->sa, ret, &cap, &m, t, v) < 0)
             return promql_engine_oom(ev);
     }

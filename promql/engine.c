@@ -85,24 +85,37 @@ int64_t promql_engine_at_ref(const struct promql_ev *ev, const struct promql_mod
     return promql_plan_sat_sub(base, m->offset_ms);
 }
 
-/* Index of the last sample with t <= ref, or -1. */
-static ptrdiff_t last_at_or_before(const struct promql_loaded_series *s, int64_t ref)
+/* Index of the last sample with t <= ref, or -1. Steps mostly move forward a little, so the
+ * previous answer (hint) is tried first; a binary search covers the rest. */
+static ptrdiff_t last_at_or_before(struct promql_loaded_series *s, int64_t ref, size_t *hint)
 {
+    size_t h = *hint;
+    if (h < s->n && s->p[h].t <= ref) {
+        for (int k = 0; k < 16; k++) {
+            if (h + 1 == s->n || s->p[h + 1].t > ref) {
+                *hint = h;
+                return (ptrdiff_t) h;
+            }
+            h++;
+        }
+    }
     size_t lo = 0, hi = s->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (s->t[mid] <= ref)
+        if (s->p[mid].t <= ref)
             lo = mid + 1;
         else
             hi = mid;
     }
+    if (lo > 0)
+        *hint = lo - 1;
     return (ptrdiff_t) lo - 1;
 }
 
 static int eval_vector_sel(struct promql_ev *ev, const struct promql_expr *x, int64_t t,
                            struct promql_val *ret)
 {
-    const struct promql_loaded_sel *ls = promql_plan_find(ev, x);
+    struct promql_loaded_sel *ls = promql_plan_find(ev, x);
     int64_t ref = promql_engine_at_ref(ev, &x->u.sel.mod, t);
     int64_t from = promql_plan_sat_sub(ref, ev->lookback_ms);
     *ret = (struct promql_val){.type = PROMQL_VECTOR};
@@ -110,12 +123,12 @@ static int eval_vector_sel(struct promql_ev *ev, const struct promql_expr *x, in
         return err_set(ev->e, ERR_INTERNAL, "selector was not planned");
     size_t cap = 0;
     for (size_t i = 0; i < ls->n; i++) {
-        const struct promql_loaded_series *s = &ls->series[i];
-        ptrdiff_t k = last_at_or_before(s, ref);
+        struct promql_loaded_series *s = &ls->series[i];
+        ptrdiff_t k = last_at_or_before(s, ref, &s->hint[0]);
         /* A stale marker as the newest sample ends the series' lookback. */
-        if (k < 0 || s->t[k] < from || num_is_stale(s->v[k]))
+        if (k < 0 || s->p[k].t < from || num_is_stale(s->p[k].v))
             continue;
-        if (promql_value_push(ev->sa, ret, &cap, &s->metric, s->t[k], s->v[k]) < 0)
+        if (promql_value_push(ev->sa, ret, &cap, &s->metric, s->p[k].t, s->p[k].v) < 0)
             return promql_engine_oom(ev);
     }
     return promql_engine_count(ev, ret->n);
@@ -125,7 +138,7 @@ static int eval_matrix_sel(struct promql_ev *ev, const struct promql_expr *x, in
                            struct promql_val *ret)
 {
     const struct promql_expr *vs = x->u.matrix.vs;
-    const struct promql_loaded_sel *ls = promql_plan_find(ev, vs);
+    struct promql_loaded_sel *ls = promql_plan_find(ev, vs);
     int64_t ref = promql_engine_at_ref(ev, &vs->u.sel.mod, t);
     int64_t from = promql_plan_sat_sub(ref, x->u.matrix.range_ms);
     *ret = (struct promql_val){.type = PROMQL_MATRIX};
@@ -136,18 +149,21 @@ static int eval_matrix_sel(struct promql_ev *ev, const struct promql_expr *x, in
         return promql_engine_oom(ev);
     uint64_t total = 0;
     for (size_t i = 0; i < ls->n; i++) {
-        const struct promql_loaded_series *s = &ls->series[i];
-        ptrdiff_t end = last_at_or_before(s, ref);
-        ptrdiff_t begin = last_at_or_before(s, from - 1) + 1; /* first with t >= from */
+        struct promql_loaded_series *s = &ls->series[i];
+        ptrdiff_t end = last_at_or_before(s, ref, &s->hint[0]);
+        ptrdiff_t begin = last_at_or_before(s, from - 1, &s->hint[1]) + 1; /* first t >= from */
         if (end < begin)
             continue;
-        struct promql_point *pts = arena_alloc(ev->sa, (size_t) (end - begin + 1) * sizeof *pts);
-        if (!pts)
-            return promql_engine_oom(ev);
-        size_t n = 0;
-        for (ptrdiff_t k = begin; k <= end; k++)
-            if (!num_is_stale(s->v[k]))
-                pts[n++] = (struct promql_point){s->t[k], s->v[k]};
+        struct promql_point *pts = &s->p[begin];
+        size_t n = (size_t) (end - begin + 1);
+        if (s->has_stale) { /* copy without the markers; otherwise share the loaded samples */
+            if (!(pts = arena_alloc(ev->sa, n * sizeof *pts)))
+                return promql_engine_oom(ev);
+            n = 0;
+            for (ptrdiff_t k = begin; k <= end; k++)
+                if (!num_is_stale(s->p[k].v))
+                    pts[n++] = s->p[k];
+        }
         if (n == 0)
             continue;
         ret->mat[ret->n++] = (struct promql_series){s->metric, pts, n};
@@ -172,7 +188,7 @@ static int eval_subquery(struct promql_ev *ev, const struct promql_expr *x, int6
     if (first < from)
         first = promql_plan_sat_add(first, step);
     *ret = (struct promql_val){.type = PROMQL_MATRIX};
-    struct promql_map idx = {.a = ev->sa};
+    struct promql_hidx idx = {.a = ev->sa};
     struct sub_series *acc = NULL;
     size_t cap = 0;
     for (int64_t ts = first; ts <= ref; ts = promql_plan_sat_add(ts, step)) {
@@ -181,11 +197,15 @@ static int eval_subquery(struct promql_ev *ev, const struct promql_expr *x, int6
         if (r < 0 || (r = promql_engine_eval(ev, x->u.sub.x, ts, &in)) < 0)
             return r;
         for (size_t i = 0; i < in.n; i++) {
-            size_t len, k = ret->n;
-            const char *key = promql_value_key_all(ev->sa, &in.vec[i].metric, &len);
-            if (!key || (r = promql_map_put(&idx, key, len, &k)) < 0)
-                return promql_engine_oom(ev);
-            if (r == 0) {
+            uint64_t h = promql_value_hash(&in.vec[i].metric, NULL, 0, PROMQL_LS_ALL);
+            size_t cur = 0, k;
+            int found = 0;
+            while (!found && promql_hidx_next(&idx, h, &cur, &k))
+                found = labels_equal(&ret->mat[k].metric, &in.vec[i].metric);
+            if (!found) {
+                k = ret->n;
+                if (promql_hidx_add(&idx, h, k) < 0)
+                    return promql_engine_oom(ev);
                 if (ret->n == cap) {
                     size_t nc = cap ? cap * 2 : 8;
                     struct promql_series *nm =
@@ -246,7 +266,7 @@ static int eval_unary(struct promql_ev *ev, const struct promql_expr *x, int64_t
             return promql_engine_oom(ev);
     }
     ret->vec = out;
-    return promql_value_check_unique(ev, ret);
+    return promql_value_one_name(x->u.unary.x) ? 0 : promql_value_check_unique(ev, ret);
 }
 
 int promql_engine_eval(struct promql_ev *ev, const struct promql_expr *x, int64_t t,
@@ -363,55 +383,77 @@ int promql_eval_instant(promql_engine *eng, struct arena *a, const struct promql
     return r < 0 ? r : 0;
 }
 
-struct range_series {
-    struct labels metric;
-    struct promql_point *pts;
+/* A range query's result while steps run: series in the query arena, indexed by label hash; the
+ * points of all series in one heap array, laid out per series once at the end. */
+struct range_acc {
+    struct promql_hidx idx;
+    struct labels *metrics;
     size_t n, cap;
+    struct range_point {
+        size_t series;
+        int64_t t;
+        double v;
+    } *pts;
+    size_t n_pts, cap_pts;
 };
 
-static int range_append(struct promql_ev *ev, struct promql_map *idx, struct range_series **rs,
-                        size_t *n, size_t *cap, const struct labels *metric, int64_t t, double v)
+static int range_append(struct promql_ev *ev, struct range_acc *acc, const struct labels *metric,
+                        int64_t t, double v)
 {
-    size_t len, k = *n;
-    const char *key = promql_value_key_all(ev->sa, metric, &len);
-    if (!key)
-        return promql_engine_oom(ev);
-    size_t found = k;
-    if (!promql_map_find(idx, key, len, &found)) {
-        /* The index lives in the query arena: its key must survive the step arena's reset. */
-        char *qkey = arena_alloc(ev->qa, len + 1);
-        if (!qkey)
-            return promql_engine_oom(ev);
-        memcpy(qkey, key, len);
-        found = *n;
-        if (promql_map_put(idx, qkey, len, &found) < 0)
-            return promql_engine_oom(ev);
-        if (*n == *cap) {
-            size_t nc = *cap ? *cap * 2 : 8;
-            struct range_series *nr =
-                arena_realloc(ev->qa, *rs, *cap * sizeof *nr, nc * sizeof *nr);
-            if (!nr)
+    uint64_t h = promql_value_hash(metric, NULL, 0, PROMQL_LS_ALL);
+    size_t cur = 0, k;
+    int found = 0;
+    while (!found && promql_hidx_next(&acc->idx, h, &cur, &k))
+        found = labels_equal(&acc->metrics[k], metric);
+    if (!found) {
+        if (acc->n == acc->cap) {
+            size_t nc = acc->cap ? acc->cap * 2 : 16;
+            struct labels *nm = arena_realloc(ev->qa, acc->metrics, acc->cap * sizeof *nm,
+                                              nc * sizeof *nm);
+            if (!nm)
                 return promql_engine_oom(ev);
-            *rs = nr;
-            *cap = nc;
+            acc->metrics = nm;
+            acc->cap = nc;
         }
-        (*rs)[*n] = (struct range_series){0};
-        if (labels_copy(ev->qa, metric, &(*rs)[*n].metric) < 0)
+        k = acc->n;
+        if (labels_copy(ev->qa, metric, &acc->metrics[k]) < 0 ||
+            promql_hidx_add(&acc->idx, h, k) < 0)
             return promql_engine_oom(ev);
-        (*n)++;
+        acc->n++;
     }
-    struct range_series *s = &(*rs)[found];
-    if (s->n == s->cap) {
-        size_t nc = s->cap ? s->cap * 2 : 16;
-        struct promql_point *np =
-            arena_realloc(ev->qa, s->pts, s->cap * sizeof *np, nc * sizeof *np);
+    if (acc->n_pts == acc->cap_pts) {
+        size_t nc = acc->cap_pts ? acc->cap_pts * 2 : 1024;
+        struct range_point *np = realloc(acc->pts, nc * sizeof *np);
         if (!np)
-            return promql_engine_oom(ev);
-        s->pts = np;
-        s->cap = nc;
+            return err_set(ev->e, -ENOMEM, "out of memory in query execution");
+        acc->pts = np;
+        acc->cap_pts = nc;
     }
-    s->pts[s->n++] = (struct promql_point){t, v};
+    acc->pts[acc->n_pts++] = (struct range_point){k, t, v};
     ev->result_samples++;
+    return 0;
+}
+
+/* Points were appended step by step, so each series' points come out in time order. */
+static int range_finish(struct promql_ev *ev, struct range_acc *acc, struct promql_series **ret)
+{
+    struct promql_series *out = arena_calloc(ev->qa, acc->n ? acc->n : 1, sizeof *out);
+    if (!out)
+        return promql_engine_oom(ev);
+    for (size_t i = 0; i < acc->n_pts; i++)
+        out[acc->pts[i].series].n_points++;
+    for (size_t i = 0; i < acc->n; i++) {
+        out[i].metric = acc->metrics[i];
+        out[i].points = arena_alloc(ev->qa, out[i].n_points * sizeof *out[i].points);
+        if (!out[i].points)
+            return promql_engine_oom(ev);
+        out[i].n_points = 0;
+    }
+    for (size_t i = 0; i < acc->n_pts; i++) {
+        struct promql_series *s = &out[acc->pts[i].series];
+        s->points[s->n_points++] = (struct promql_point){acc->pts[i].t, acc->pts[i].v};
+    }
+    *ret = out;
     return 0;
 }
 
@@ -440,9 +482,8 @@ int promql_eval_range(promql_engine *eng, struct arena *a, const struct promql_e
     ev.start_ms = start_ms;
     ev.end_ms = end_ms;
     ev.step_ms = step_ms;
-    struct promql_map idx = {.a = a};
-    struct range_series *rs = NULL;
-    size_t n = 0, cap = 0;
+    struct range_acc acc = {.idx = {.a = a}};
+    struct promql_series *out = NULL;
     r = promql_plan_load(&ev, x, start_ms, end_ms);
     for (int64_t t = start_ms; r >= 0 && t <= end_ms; t = promql_plan_sat_add(t, step_ms)) {
         arena_reset(ev.sa);
@@ -452,24 +493,23 @@ int promql_eval_range(promql_engine *eng, struct arena *a, const struct promql_e
             break;
         if (v.type == PROMQL_SCALAR) {
             struct labels none = {0};
-            r = range_append(&ev, &idx, &rs, &n, &cap, &none, t, v.scalar);
+            r = range_append(&ev, &acc, &none, t, v.scalar);
         } else {
             for (size_t i = 0; i < v.n && r >= 0; i++)
-                r = range_append(&ev, &idx, &rs, &n, &cap, &v.vec[i].metric, t, v.vec[i].v);
+                r = range_append(&ev, &acc, &v.vec[i].metric, t, v.vec[i].v);
         }
         if (r >= 0)
             r = promql_engine_count(&ev, 0);
         if (t == INT64_MAX)
             break;
     }
+    if (r >= 0)
+        r = range_finish(&ev, &acc, &out);
+    free(acc.pts);
     arena_free(ev.sa);
     if (r < 0)
         return r;
-    struct promql_series *out = arena_alloc(a, (n ? n : 1) * sizeof *out);
-    if (!out)
-        return err_set(e, ERR_LIMIT, MSG_TOO_MANY_SAMPLES);
-    for (size_t i = 0; i < n; i++)
-        out[i] = (struct promql_series){rs[i].metric, rs[i].pts, rs[i].n};
+    size_t n = acc.n;
     if (n > 1)
         qsort(out, n, sizeof *out, cmp_series);
     *ret = (struct promql_result){.type = PROMQL_MATRIX};

@@ -29,9 +29,10 @@ struct promql_engine {
 /* One selected series with its samples (stale markers included) inside the loaded window. */
 struct promql_loaded_series {
     struct labels metric;
-    int64_t *t;
-    double *v;
+    struct promql_point *p;
     size_t n;
+    int has_stale;  /* without stale markers, range selections can point into p */
+    size_t hint[2]; /* last search results (window end, window start): steps move forward */
 };
 
 /* The preloaded data of one selector node (a NODE_VECTOR_SEL, also the one inside a matrix). */
@@ -83,7 +84,7 @@ int64_t promql_engine_at_ref(const struct promql_ev *ev, const struct promql_mod
 /* plan.c */
 int promql_plan_load(struct promql_ev *ev, const struct promql_expr *root, int64_t mint,
                      int64_t maxt);
-const struct promql_loaded_sel *promql_plan_find(const struct promql_ev *ev,
+struct promql_loaded_sel *promql_plan_find(const struct promql_ev *ev,
                                                  const struct promql_expr *vs);
 int64_t promql_plan_sat_add(int64_t a, int64_t b);
 int64_t promql_plan_sat_sub(int64_t a, int64_t b);
@@ -131,9 +132,35 @@ int promql_map_put(struct promql_map *m, const char *key, size_t len, size_t *va
 int promql_map_find(const struct promql_map *m, const char *key, size_t len,
                     size_t *val); /* 1 found */
 
+/* Label-set hashing without building keys. mode: PROMQL_LS_KEEP hashes only the listed names
+ * (on, by), PROMQL_LS_DROP all but the listed names and __name__ (ignoring, without),
+ * PROMQL_LS_ALL every label. Equality uses the same selection. */
+enum { PROMQL_LS_DROP = 0, PROMQL_LS_KEEP = 1, PROMQL_LS_ALL = 2 };
+uint64_t promql_value_hash(const struct labels *ls, const char **names, size_t n, int mode);
+int promql_value_equal(const struct labels *a, const struct labels *b, const char **names, size_t n,
+                       int mode);
+
+/* Open-addressing table of (hash, index) pairs in an arena: callers confirm candidates with
+ * their own equality test, so no key is ever materialised. */
+struct promql_hslot {
+    uint64_t h;
+    size_t idx1; /* index + 1; 0 marks an empty slot */
+};
+struct promql_hidx {
+    struct arena *a;
+    struct promql_hslot *s;
+    size_t cap, n;
+};
+int promql_hidx_add(struct promql_hidx *m, uint64_t h, size_t idx);
+/* Next entry with hash h after *cursor (start with 0): 1 and *idx, or 0 when there is none. */
+int promql_hidx_next(const struct promql_hidx *m, uint64_t h, size_t *cursor, size_t *idx);
+
 int promql_value_push(struct arena *a, struct promql_val *v, size_t *cap,
                       const struct labels *metric, int64_t t, double val);
 /* Error when two elements share a label set (Prometheus' duplicate check). */
 int promql_value_check_unique(struct promql_ev *ev, const struct promql_val *v);
+/* x is a selector with a metric name: its series differ in other labels, so results that only
+ * drop the name are unique without checking. */
+int promql_value_one_name(const struct promql_expr *x);
 
 #endif

@@ -330,7 +330,7 @@ static int eval_range_fn(struct promql_ev *ev, const struct promql_expr *x,
         if (promql_value_push(ev->sa, ret, &cap, &ls, t, v) < 0)
             return promql_engine_oom(ev);
     }
-    return promql_value_check_unique(ev, ret);
+    return promql_value_one_name(x->u.call.args[mi]) ? 0 : promql_value_check_unique(ev, ret);
 }
 
 /* ---- instant-vector functions ---- */
@@ -752,7 +752,7 @@ int promql_functions_eval(struct promql_ev *ev, const struct promql_expr *x, int
                 promql_value_push(ev->sa, ret, &cap, &m, t, date_part(f->id, args[0].vec[i].v)) < 0)
                 return promql_engine_oom(ev);
         }
-        return promql_value_check_unique(ev, ret);
+        return promql_value_one_name(x->u.call.args[0]) ? 0 : promql_value_check_unique(ev, ret);
     case FN_TIMESTAMP: {
         int is_sel = unparen(x->u.call.args[0])->kind == NODE_VECTOR_SEL;
         for (size_t i = 0; i < args[0].n; i++) {
@@ -762,7 +762,7 @@ int promql_functions_eval(struct promql_ev *ev, const struct promql_expr *x, int
                 promql_value_push(ev->sa, ret, &cap, &m, t, (double) ts / 1000) < 0)
                 return promql_engine_oom(ev);
         }
-        return promql_value_check_unique(ev, ret);
+        return promql_value_one_name(x->u.call.args[0]) ? 0 : promql_value_check_unique(ev, ret);
     }
     default: break;
     }
@@ -774,5 +774,5 @@ int promql_functions_eval(struct promql_ev *ev, const struct promql_expr *x, int
             promql_value_push(ev->sa, ret, &cap, &m, t, simple(f->id, args[0].vec[i].v, args)) < 0)
             return promql_engine_oom(ev);
     }
-    return promql_value_check_unique(ev, ret);
+    return promql_value_one_name(x->u.call.args[0]) ? 0 : promql_value_check_unique(ev, ret);
 }

@@ -6,6 +6,7 @@
  * looks at [t - lookback, t], a range selector x[d] at [t - d, t]. Timestamps saturate instead of
  * overflowing, since @ and offset come from the query text. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "promql/engine.h"
@@ -104,35 +105,43 @@ static int walk(struct promql_ev *ev, const struct promql_expr *x, int64_t lo, i
     return 0;
 }
 
-static int load_series(struct promql_ev *ev, const struct tsdb_series *s,
+/* Decode scratch shared by all series of one load: grows on the heap, so each series' array in
+ * the query arena is allocated once at its exact size. */
+struct scratch {
+    struct promql_point *p;
+    size_t cap;
+};
+
+static int load_series(struct promql_ev *ev, struct scratch *sc, const struct tsdb_series *s,
                        struct promql_loaded_sel *ls, struct promql_loaded_series *out)
 {
     struct tsdb_iter it;
     tsdb_iter_init(&it, s);
-    size_t cap = 0, n = 0;
-    int64_t *ts = NULL;
-    double *vs = NULL;
+    size_t n = 0;
+    int stale = 0;
     int r = tsdb_iter_seek(&it, ls->mint);
     while (r == 1 && it.t <= ls->maxt) {
-        if (n == cap) {
-            size_t nc = cap ? cap * 2 : 16;
-            int64_t *nt = arena_realloc(ev->qa, ts, cap * sizeof *nt, nc * sizeof *nt);
-            double *nv = nt ? arena_realloc(ev->qa, vs, cap * sizeof *nv, nc * sizeof *nv) : NULL;
-            if (!nv)
-                return promql_engine_oom(ev);
-            ts = nt;
-            vs = nv;
-            cap = nc;
+        if (n == sc->cap) {
+            size_t nc = sc->cap ? sc->cap * 2 : 1024;
+            struct promql_point *np = realloc(sc->p, nc * sizeof *np);
+            if (!np)
+                return err_set(ev->e, -ENOMEM, "out of memory in query execution");
+            sc->p = np;
+            sc->cap = nc;
         }
-        ts[n] = it.t;
-        vs[n] = it.v;
-        n++;
+        sc->p[n++] = (struct promql_point){it.t, it.v};
+        stale |= num_is_stale(it.v);
         r = tsdb_iter_next(&it);
     }
     if (r < 0)
         return err_set(ev->e, r, "reading series %s: corrupt chunk",
                        labels_format(ev->qa, &s->labels));
-    *out = (struct promql_loaded_series){s->labels, ts, vs, n};
+    *out = (struct promql_loaded_series){s->labels, NULL, n, stale, {0, 0}};
+    if (n == 0)
+        return 0;
+    if (!(out->p = arena_alloc(ev->qa, n * sizeof *out->p)))
+        return promql_engine_oom(ev);
+    memcpy(out->p, sc->p, n * sizeof *out->p);
     return 0;
 }
 
@@ -150,6 +159,7 @@ int promql_plan_load(struct promql_ev *ev, const struct promql_expr *root, int64
             hi = ev->sels[i].maxt;
     }
     tsdb_querier *q = NULL;
+    struct scratch sc = {0};
     if ((r = tsdb_querier_open(ev->eng->db, lo, hi, &q, ev->e)) < 0)
         return r;
     for (size_t i = 0; i < ev->n_sels && r >= 0; i++) {
@@ -173,7 +183,7 @@ int promql_plan_load(struct promql_ev *ev, const struct promql_expr *root, int64
             /* Loading can be most of a query's work: honour the timeout while doing it. */
             if ((j & 1023) == 1023 && (r = promql_engine_check(ev)) < 0)
                 break;
-            r = load_series(ev, &ss[j], ls, &out);
+            r = load_series(ev, &sc, &ss[j], ls, &out);
             if (r >= 0 && out.n > 0) {
                 /* Labels outlive the querier, which closes below. */
                 struct labels cp;
@@ -187,10 +197,11 @@ int promql_plan_load(struct promql_ev *ev, const struct promql_expr *root, int64
         }
     }
     tsdb_querier_close(q);
+    free(sc.p);
     return r < 0 ? r : 0;
 }
 
-const struct promql_loaded_sel *promql_plan_find(const struct promql_ev *ev,
+struct promql_loaded_sel *promql_plan_find(const struct promql_ev *ev,
                                                  const struct promql_expr *vs)
 {
     for (size_t i = 0; i < ev->n_sels; i++)

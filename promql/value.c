@@ -53,6 +53,8 @@ static int listed(const char *name, const char **names, size_t n)
 
 static int kept(const char *name, const char **names, size_t n, int keep)
 {
+    if (keep == PROMQL_LS_ALL)
+        return 1;
     if (keep)
         return listed(name, names, n);
     return strcmp(name, LABEL_METRIC_NAME) != 0 && !listed(name, names, n);
@@ -116,6 +118,84 @@ const char *promql_value_key_all(struct arena *a, const struct labels *in, size_
     }
     *ret_len = o;
     return k;
+}
+
+uint64_t promql_value_hash(const struct labels *ls, const char **names, size_t n, int mode)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (uint32_t i = 0; i < ls->n; i++) {
+        if (!kept(ls->v[i].name, names, n, mode))
+            continue;
+        for (const unsigned char *p = (const unsigned char *) ls->v[i].name; *p; p++)
+            h = (h ^ *p) * 0x100000001b3ull;
+        h = (h ^ 0xff) * 0x100000001b3ull;
+        for (const unsigned char *p = (const unsigned char *) ls->v[i].value; *p; p++)
+            h = (h ^ *p) * 0x100000001b3ull;
+        h = (h ^ 0xfe) * 0x100000001b3ull;
+    }
+    return h ^ (h >> 31);
+}
+
+int promql_value_equal(const struct labels *a, const struct labels *b, const char **names, size_t n,
+                       int mode)
+{
+    uint32_t i = 0, j = 0;
+    for (;;) {
+        while (i < a->n && !kept(a->v[i].name, names, n, mode))
+            i++;
+        while (j < b->n && !kept(b->v[j].name, names, n, mode))
+            j++;
+        if (i == a->n || j == b->n)
+            return i == a->n && j == b->n;
+        if (strcmp(a->v[i].name, b->v[j].name) != 0 || strcmp(a->v[i].value, b->v[j].value) != 0)
+            return 0;
+        i++;
+        j++;
+    }
+}
+
+int promql_hidx_add(struct promql_hidx *m, uint64_t h, size_t idx)
+{
+    if ((m->n + 1) * 4 > m->cap * 3) {
+        size_t nc = m->cap ? m->cap * 2 : 16;
+        struct promql_hslot *ns = arena_calloc(m->a, nc, sizeof *ns);
+        if (!ns)
+            return -ENOMEM;
+        for (size_t i = 0; i < m->cap; i++) {
+            if (!m->s[i].idx1)
+                continue;
+            size_t j = m->s[i].h & (nc - 1);
+            while (ns[j].idx1)
+                j = (j + 1) & (nc - 1);
+            ns[j] = m->s[i];
+        }
+        m->s = ns;
+        m->cap = nc;
+    }
+    size_t j = h & (m->cap - 1);
+    while (m->s[j].idx1)
+        j = (j + 1) & (m->cap - 1);
+    m->s[j] = (struct promql_hslot){h, idx + 1};
+    m->n++;
+    return 0;
+}
+
+int promql_hidx_next(const struct promql_hidx *m, uint64_t h, size_t *cursor, size_t *idx)
+{
+    if (m->cap == 0)
+        return 0;
+    size_t mask = m->cap - 1;
+    size_t j = *cursor ? *cursor - 1 : (size_t) (h & mask);
+    while (m->s[j].idx1) {
+        size_t cur = j;
+        j = (j + 1) & mask;
+        if (m->s[cur].h == h) {
+            *cursor = j + 1;
+            *idx = m->s[cur].idx1 - 1;
+            return 1;
+        }
+    }
+    return 0;
 }
 
 static uint64_t key_hash(const char *k, size_t n)
@@ -198,17 +278,25 @@ int promql_value_check_unique(struct promql_ev *ev, const struct promql_val *v)
 {
     if (v->n < 2)
         return 0;
-    struct promql_map m = {.a = ev->sa};
+    struct promql_hidx m = {.a = ev->sa};
     for (size_t i = 0; i < v->n; i++) {
-        size_t len, idx = i;
-        const char *k = promql_value_key_all(ev->sa, &v->vec[i].metric, &len);
-        if (!k)
+        uint64_t h = promql_value_hash(&v->vec[i].metric, NULL, 0, PROMQL_LS_ALL);
+        size_t cur = 0, j;
+        while (promql_hidx_next(&m, h, &cur, &j))
+            if (labels_equal(&v->vec[j].metric, &v->vec[i].metric))
+                return err_set(ev->e, ERR_EXEC,
+                               "vector cannot contain metrics with the same labelset");
+        if (promql_hidx_add(&m, h, i) < 0)
             return promql_engine_oom(ev);
-        int r = promql_map_put(&m, k, len, &idx);
-        if (r < 0)
-            return promql_engine_oom(ev);
-        if (r == 1)
-            return err_set(ev->e, ERR_EXEC, "vector cannot contain metrics with the same labelset");
     }
     return 0;
+}
+
+int promql_value_one_name(const struct promql_expr *x)
+{
+    while (x->kind == NODE_PAREN)
+        x = x->u.paren;
+    if (x->kind == NODE_MATRIX_SEL)
+        x = x->u.matrix.vs;
+    return x->kind == NODE_VECTOR_SEL && x->u.sel.name != NULL;
 }
