@@ -27,7 +27,7 @@ struct arena_cleanup {
 
 struct arena {
     struct arena_block *head; /* current block; older ones follow via next */
-    struct arena_cleanup *cleanups; /* run by arena_free, newest first */
+    struct arena_cleanup *cleanups; /* run by arena_free and arena_reset, newest first */
     size_t cap;               /* 0: unlimited */
     size_t reserved;          /* bytes of all blocks, counted against cap */
     size_t used;
@@ -55,12 +55,19 @@ static void poison(struct arena_block *b)
 #endif
 }
 
+/* Cleanup records live in the arena's own blocks: run them before any block is freed. */
+static void run_cleanups(struct arena *a)
+{
+    for (struct arena_cleanup *c = a->cleanups; c; c = c->next)
+        c->fn(c->arg);
+    a->cleanups = NULL;
+}
+
 void arena_free(struct arena *a)
 {
     if (!a)
         return;
-    for (struct arena_cleanup *c = a->cleanups; c; c = c->next)
-        c->fn(c->arg);
+    run_cleanups(a);
     struct arena_block *b = a->head;
     while (b) {
         struct arena_block *next = b->next;
@@ -73,7 +80,10 @@ void arena_free(struct arena *a)
 
 void arena_reset(struct arena *a)
 {
-    if (!a || !a->head)
+    if (!a)
+        return;
+    run_cleanups(a);
+    if (!a->head)
         return;
     struct arena_block *keep = a->head;
     while (keep->next) /* keep the oldest (first) block */

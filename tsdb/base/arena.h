@@ -12,7 +12,7 @@ struct arena;
 /* cap_bytes: hard limit on bytes handed out plus block overhead; 0 means unlimited. */
 struct arena *arena_new(size_t cap_bytes);
 void arena_free(struct arena *a); /* NULL is fine */
-/* Releases everything but keeps the first block for reuse. */
+/* Releases everything (running arena_on_free cleanups) but keeps the first block for reuse. */
 void arena_reset(struct arena *a);
 
 /* NULL when the cap is reached or memory runs out; arena_over_cap() tells which. */
@@ -24,7 +24,7 @@ char *arena_strndup(struct arena *a, const char *s, size_t n); /* NUL-terminated
 char *arena_strdup(struct arena *a, const char *s);
 char *arena_printf(struct arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Runs fn(arg) when the arena is freed (not on reset), newest first; for resources such as
+/* Runs fn(arg) when the arena is freed or reset, newest first; for resources such as
  * compiled regexes that live as long as the arena. -ENOMEM/ERR_LIMIT-style failure returns -1. */
 int arena_on_free(struct arena *a, void (*fn)(void *), void *arg);
 

@@ -87,3 +87,22 @@ TEST(err_set_and_prefix)
     ASSERT_STR_EQ(err_name(-ENOENT), "ENOENT");
     ASSERT_EQ(err_set(NULL, ERR_CORRUPT, "x"), ERR_CORRUPT);
 }
+
+static void count_cleanup(void *arg)
+{
+    (*(int *) arg)++;
+}
+
+TEST(arena_cleanups_run_once_on_reset_or_free)
+{
+    int runs = 0;
+    struct arena *a = arena_new(0);
+    ASSERT_OK(arena_on_free(a, count_cleanup, &runs));
+    for (int i = 0; i < 100; i++) /* spill into more blocks so reset frees some */
+        ASSERT_TRUE(arena_alloc(a, 4096) != NULL);
+    arena_reset(a);
+    ASSERT_EQ(runs, 1);
+    ASSERT_OK(arena_on_free(a, count_cleanup, &runs));
+    arena_free(a);
+    ASSERT_EQ(runs, 2);
+}
