@@ -110,15 +110,14 @@ static int merge_target_labels(struct arena *a, const struct scrape_target_spec 
         if (!in->v[i].value[0])
             continue;
         const char *name = in->v[i].name;
-        if (!spec->honor_labels) {
-            /* exported_ prefix repeats until the name is free, as Prometheus does. */
+        /* Without honor_labels a clashing scraped label becomes exported_<name>, the prefix
+         * repeating until the name is free, as Prometheus does; with it the scraped label is
+         * kept and the target's is skipped below. */
+        if (!spec->honor_labels)
             while (labels_get(&spec->labels, name) || (name != in->v[i].name &&
                                                        labels_get(in, name)))
                 if (!(name = arena_printf(a, "exported_%s", name)))
                     return ERR_LIMIT;
-        } else if (labels_get(&spec->labels, name)) {
-            /* kept as scraped; the target label is skipped below */
-        }
         v[n++] = (struct label){name, in->v[i].value};
     }
     for (uint32_t i = 0; i < spec->labels.n; i++) {

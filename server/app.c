@@ -62,13 +62,6 @@ static void put_query_escaped(struct buf *b, const char *s)
     }
 }
 
-/* Default accept list when a job has no scrape_protocols preference the parser can use. */
-static const char *accept_for(const struct config_scrape *sc)
-{
-    (void) sc;
-    return NULL; /* the scrape module sends Prometheus' own Accept header */
-}
-
 /* Builds scrape specs from the config: target labels are job, instance and the static labels. */
 static int apply_scrape_config(struct app *app, const struct config *cfg, struct err *e)
 {
@@ -122,7 +115,7 @@ static int apply_scrape_config(struct app *app, const struct config *cfg, struct
                 .address = ct->address,
                 .metrics_path = sc->metrics_path,
                 .query = query,
-                .accept = accept_for(sc),
+                .accept = NULL, /* the scrape module sends Prometheus' Accept header */
                 .interval_ms = sc->scrape_interval_ms,
                 .timeout_ms = sc->scrape_timeout_ms,
                 .honor_labels = sc->honor_labels,
