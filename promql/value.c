@@ -198,14 +198,6 @@ int promql_hidx_next(const struct promql_hidx *m, uint64_t h, size_t *cursor, si
     return 0;
 }
 
-static uint64_t key_hash(const char *k, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char) k[i]) * 0x100000001b3ull;
-    return h ^ (h >> 29);
-}
-
 static int map_grow(struct promql_map *m)
 {
     size_t nc = m->cap ? m->cap * 2 : 16;
@@ -229,7 +221,7 @@ int promql_map_put(struct promql_map *m, const char *key, size_t len, size_t *va
 {
     if ((m->n + 1) * 4 > m->cap * 3 && map_grow(m) < 0)
         return -ENOMEM;
-    uint64_t h = key_hash(key, len);
+    uint64_t h = hash_bytes(key, len);
     size_t j = h & (m->cap - 1);
     while (m->slots[j].key) {
         struct promql_map_slot *s = &m->slots[j];
@@ -248,7 +240,7 @@ int promql_map_find(const struct promql_map *m, const char *key, size_t len, siz
 {
     if (m->cap == 0)
         return 0;
-    uint64_t h = key_hash(key, len);
+    uint64_t h = hash_bytes(key, len);
     for (size_t j = h & (m->cap - 1); m->slots[j].key; j = (j + 1) & (m->cap - 1)) {
         const struct promql_map_slot *s = &m->slots[j];
         if (s->hash == h && s->len == len && memcmp(s->key, key, len) == 0) {

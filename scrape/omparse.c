@@ -67,16 +67,6 @@ static int om_timestamp(struct textparse *p, const char *s, const char *t, int64
 
 static int om_meta(struct textparse *p, const char *s, int kind, struct err *e)
 {
-    static const char *const om_types[_TEXTPARSE_METRIC_MAX] = {
-        [TEXTPARSE_METRIC_UNKNOWN] = "unknown",
-        [TEXTPARSE_METRIC_COUNTER] = "counter",
-        [TEXTPARSE_METRIC_GAUGE] = "gauge",
-        [TEXTPARSE_METRIC_HISTOGRAM] = "histogram",
-        [TEXTPARSE_METRIC_SUMMARY] = "summary",
-        [TEXTPARSE_METRIC_INFO] = "info",
-        [TEXTPARSE_METRIC_STATESET] = "stateset",
-        [TEXTPARSE_METRIC_GAUGEHISTOGRAM] = "gaugehistogram",
-    };
     static const char *const what[] = {
         [TEXTPARSE_HELP] = "metric name after HELP",
         [TEXTPARSE_TYPE] = "metric name after TYPE",
@@ -109,11 +99,11 @@ static int om_meta(struct textparse *p, const char *s, int kind, struct err *e)
         if (p->text_len == 0)
             return textparse__expected(p, e, p->text, "metric type");
         size_t t;
-        for (t = 0; t < ARRAY_LEN(om_types); t++)
-            if (strlen(om_types[t]) == p->text_len &&
-                memcmp(om_types[t], p->text, p->text_len) == 0)
+        for (t = 0; t < _TEXTPARSE_METRIC_MAX; t++)
+            if (strlen(textparse_metric_type_name(t)) == p->text_len &&
+                memcmp(textparse_metric_type_name(t), p->text, p->text_len) == 0)
                 break;
-        if (t == ARRAY_LEN(om_types)) {
+        if (t == _TEXTPARSE_METRIC_MAX) {
             textparse__quote(q, sizeof q, p->text, p->text_len);
             return textparse__fail(p, e, p->text,
                                    "unknown metric type %s (OpenMetrics types: counter, gauge, "

@@ -1,10 +1,12 @@
 /* tests/unit/scrape/render_entries.h — renders a parse as one line per entry, so the text format
- * and OpenMetrics parser tests compare whole parses as strings. Included by both test files. */
+ * and OpenMetrics parser tests compare whole parses as strings, and counts the entries of corpus
+ * seed files. Included by both test files. */
 #ifndef EMBER_TEST_RENDER_ENTRIES_H
 #define EMBER_TEST_RENDER_ENTRIES_H
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "scrape/textparse.h"
 #include "tsdb/tsdb.h"
@@ -70,6 +72,39 @@ static const char *render_entries(enum textparse_format f, const char *in, size_
     }
     arena_free(a);
     return out;
+}
+
+/* Parses tests/fuzz/corpus/<dir>/<file> in format f and checks how many series, metadata lines
+ * (HELP, TYPE, UNIT) and, unless comments is -1, comment lines it holds. */
+static void corpus_counts_in(enum textparse_format f, const char *dir, const char *file,
+                             int series, int meta, int comments)
+{
+    const char *root = getenv("EMBER_SOURCE_ROOT");
+    char path[1024];
+    (void) snprintf(path, sizeof path, "%s/tests/fuzz/corpus/%s/%s", root ? root : ".", dir,
+                    file);
+    size_t len;
+    char *in = test_read_file(path, &len);
+    if (!in)
+        test_fail(__FILE__, __LINE__, "cannot read %s", path);
+    struct textparse p;
+    struct err e;
+    struct labels ls;
+    struct arena *a = arena_new(0);
+    int r, n[6] = {0};
+    textparse_init(&p, in, len, f);
+    while ((r = textparse_next(&p, &e)) > 0) {
+        n[r]++;
+        if (r == TEXTPARSE_SERIES)
+            ASSERT_OK_E(textparse_labels(&p, a, &ls, &e), &e);
+    }
+    ASSERT_OK_E(r, &e);
+    ASSERT_EQ(n[TEXTPARSE_SERIES], series);
+    ASSERT_EQ(n[TEXTPARSE_HELP] + n[TEXTPARSE_TYPE] + n[TEXTPARSE_UNIT], meta);
+    if (comments >= 0)
+        ASSERT_EQ(n[TEXTPARSE_COMMENT], comments);
+    arena_free(a);
+    free(in);
 }
 
 #endif

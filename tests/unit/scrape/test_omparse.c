@@ -254,30 +254,7 @@ TEST(text_format_input_fails_clearly_as_openmetrics)
 /* The well-formed seed files of the fuzz corpus parse cleanly: entries counted by kind. */
 static void corpus_counts(const char *file, int series, int meta)
 {
-    const char *root = getenv("EMBER_SOURCE_ROOT");
-    char path[1024];
-    (void) snprintf(path, sizeof path, "%s/tests/fuzz/corpus/omparse/%s", root ? root : ".",
-                    file);
-    size_t len;
-    char *in = test_read_file(path, &len);
-    if (!in)
-        test_fail(__FILE__, __LINE__, "cannot read %s", path);
-    struct textparse p;
-    struct err e;
-    struct labels ls;
-    struct arena *a = arena_new(0);
-    int r, n[6] = {0};
-    textparse_init(&p, in, len, TEXTPARSE_OPENMETRICS);
-    while ((r = textparse_next(&p, &e)) > 0) {
-        n[r]++;
-        if (r == TEXTPARSE_SERIES)
-            ASSERT_OK_E(textparse_labels(&p, a, &ls, &e), &e);
-    }
-    ASSERT_OK_E(r, &e);
-    ASSERT_EQ(n[TEXTPARSE_SERIES], series);
-    ASSERT_EQ(n[TEXTPARSE_HELP] + n[TEXTPARSE_TYPE] + n[TEXTPARSE_UNIT], meta);
-    arena_free(a);
-    free(in);
+    corpus_counts_in(TEXTPARSE_OPENMETRICS, "omparse", file, series, meta, -1);
 }
 
 TEST(corpus_seeds_parse)
