@@ -1,0 +1,99 @@
+/* tsdb/block.h — immutable on-disk blocks (module-internal to tsdb/).
+ *
+ * A block is a directory named by its ULID under the data directory:
+ *     meta.json        time range, counts, compaction level, format version
+ *     index            symbol table, series (labels + chunk descriptors), postings, checksummed
+ *     chunks/000001..  block chunks back to back
+ *     tombstones       optional: deleted intervals per series (written by delete_series)
+ * Block chunks hold up to a few hundred samples of one series in ember's dense encoding
+ * (chunk_dense.c), compressed with zstd, behind a CRC32C; the index gives each chunk's file,
+ * offset, length, sample count and time range. Readers map the files and copy nothing but what a
+ * query asks for. docs/storage-format.md is the full description. */
+#ifndef EMBER_TSDB_BLOCK_H
+#define EMBER_TSDB_BLOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tsdb/base/base.h"
+#include "tsdb/labels.h"
+#include "tsdb/matcher.h"
+
+#define BLOCK_FORMAT_VERSION 1
+#define BLOCK_ULID_LEN 26
+
+/* One encoded chunk: the bytes as stored (CRC32C + zstd frame of the dense encoding). */
+struct block_chunk {
+    int64_t mint, maxt; /* inclusive */
+    uint32_t n;         /* samples */
+    uint32_t len;
+    const uint8_t *data;
+};
+
+/* Encodes n samples (t strictly ascending) into one chunk's stored bytes, appended to out.
+ * zstd_level: 1..19 (compaction may spend more than a head cut). */
+int block_chunk_encode(struct buf *out, const int64_t *t, const double *v, uint32_t n,
+                       int zstd_level, struct err *e);
+/* Decodes a chunk's stored bytes into t[0..n) and v[0..n) (n from the chunk descriptor).
+ * ERR_CORRUPT, with a message, on a checksum mismatch or malformed data; never reads outside
+ * [data, data + len). Uses a per-thread zstd context. */
+int block_chunk_decode(const uint8_t *data, size_t len, uint32_t n, int64_t *t, double *v,
+                       struct err *e);
+
+struct block_meta {
+    char ulid[BLOCK_ULID_LEN + 1];
+    int64_t mint, maxt; /* inclusive: every sample t has mint <= t <= maxt */
+    uint64_t n_series, n_chunks, n_samples;
+    uint32_t level;     /* 1: cut from the head or imported; +1 per compaction */
+    uint32_t version;
+};
+
+/* Writing. Series must be added in strictly ascending labels_cmp order; each series' chunks in
+ * time order and not overlapping. Everything goes to <parent>/<ulid>.tmp; finish fsyncs the
+ * files and the directory and renames it to <parent>/<ulid>, so a crash leaves no block or a
+ * whole one (a leftover *.tmp directory is removed by block_cleanup_tmp()). */
+struct block_writer;
+int block_writer_open(const char *parent, int64_t mint, int64_t maxt, uint32_t level,
+                      struct block_writer **ret, struct err *e);
+int block_writer_add_series(struct block_writer *w, const struct labels *ls,
+                            const struct block_chunk *chunks, size_t n, struct err *e);
+/* On success the block is in place and its meta (with the ULID) is in *ret_meta. Frees w. */
+int block_writer_finish(struct block_writer *w, struct block_meta *ret_meta, struct err *e);
+void block_writer_abort(struct block_writer *w); /* removes the tmp directory; NULL is fine */
+/* Removes <parent>/<name>.tmp directories left by a crash. */
+int block_cleanup_tmp(const char *parent, struct err *e);
+
+/* Reading. A block is opened once and shared by queriers (the caller refcounts). */
+struct block;
+/* Maps and validates meta, index (section checksums, bounds) and chunk files; ERR_CORRUPT with
+ * the file and reason when the block cannot be used. */
+int block_open(const char *dir, struct block **ret, struct err *e);
+void block_close(struct block *b); /* NULL is fine */
+const struct block_meta *block_meta(const struct block *b);
+const char *block_dir(const struct block *b);
+uint64_t block_size_bytes(const struct block *b); /* all files, for size-based retention */
+
+struct block_series {
+    struct labels labels;       /* arena copies */
+    struct block_chunk *chunks; /* arena array; data points into the block's mapping */
+    uint32_t n_chunks;
+};
+/* Series matching all matchers (n_ms == 0: every series) that have a chunk overlapping
+ * [mint, maxt], with just those chunks, sorted by labels. ERR_LIMIT when a is over its cap,
+ * ERR_CORRUPT when the index is damaged where the query reads it. */
+int block_select(struct block *b, struct arena *a, const struct matcher *ms, size_t n_ms,
+                 int64_t mint, int64_t maxt, struct block_series **ret, size_t *ret_n,
+                 struct err *e);
+/* Sorted unique label names / values of one label over all series of the block. */
+int block_label_names(struct block *b, struct arena *a, const char ***ret, size_t *ret_n,
+                      struct err *e);
+int block_label_values(struct block *b, struct arena *a, const char *name, const char ***ret,
+                       size_t *ret_n, struct err *e);
+
+/* The index alone, for the fuzz target and the block reader: parses and validates an index held
+ * in memory (p stays owned by the caller and must outlive the returned object). */
+struct index_reader;
+int index_reader_open(const uint8_t *p, size_t n, struct index_reader **ret, struct err *e);
+void index_reader_close(struct index_reader *r);
+
+#endif
