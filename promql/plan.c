@@ -124,8 +124,10 @@ static int load_series(struct promql_ev *ev, struct scratch *sc, const struct ts
         if (n == sc->cap) {
             size_t nc = sc->cap ? sc->cap * 2 : 1024;
             struct promql_point *np = realloc(sc->p, nc * sizeof *np);
-            if (!np)
+            if (!np) {
+                tsdb_iter_close(&it);
                 return err_set(ev->e, -ENOMEM, "out of memory in query execution");
+            }
             sc->p = np;
             sc->cap = nc;
         }
@@ -133,6 +135,7 @@ static int load_series(struct promql_ev *ev, struct scratch *sc, const struct ts
         stale |= num_is_stale(it.v);
         r = tsdb_iter_next(&it);
     }
+    tsdb_iter_close(&it);
     if (r < 0)
         return err_set(ev->e, r, "reading series %s: corrupt chunk",
                        labels_format(ev->qa, &s->labels));

@@ -22,6 +22,18 @@ static void route_ready(struct http_request *req, void *app)
 {
     lifecycle_ready(req, app);
 }
+static void route_import(struct http_request *req, void *app)
+{
+    api_import_prometheus(req, app);
+}
+static void route_status_tsdb(struct http_request *req, void *app)
+{
+    api_status_tsdb(req, app);
+}
+static void route_snapshot(struct http_request *req, void *app)
+{
+    api_admin_snapshot(req, app);
+}
 static void route_metrics(struct http_request *req, void *app)
 {
     selfmetrics_serve(req, app);
@@ -35,6 +47,13 @@ static int add_routes(struct router *rt, struct app *app, struct err *e)
     int r = 0;
     if (r == 0)
         r = router_add(rt, get | post, "/api/v1/query", route_query, app, e);
+    if (r == 0)
+        r = router_add(rt, post, "/api/v1/import/prometheus", route_import, app, e);
+    if (r == 0)
+        r = router_add(rt, get, "/api/v1/status/tsdb", route_status_tsdb, app, e);
+    if (r == 0)
+        r = router_add(rt, post | HTTP_METHOD_BIT(HTTP_METHOD_PUT), "/api/v1/admin/tsdb/snapshot",
+                       route_snapshot, app, e);
     if (r == 0)
         r = router_add(rt, get | head, "/-/healthy", route_healthy, app, e);
     if (r == 0)
@@ -199,7 +218,10 @@ int app_run(const struct flags *f)
                   f->config_file ? f->config_file : "(embedded)", e.msg);
         goto out;
     }
-    struct tsdb_opts topts = {.dir = f->storage_path, .retention_ms = f->retention_ms};
+    struct tsdb_opts topts = {.dir = f->storage_path,
+                              .retention_ms = f->retention_ms,
+                              .retention_bytes = (uint64_t) f->retention_bytes,
+                              .block_range_ms = f->block_range_ms};
     if (tsdb_open(&topts, &app->db, &e) < 0) {
         LOG_ERROR("main", "opening storage failed", "path=%s err=\"%s\"", f->storage_path, e.msg);
         goto out;

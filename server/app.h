@@ -38,6 +38,9 @@ int app_run(const struct flags *f);
 
 /* Request dispatch (api_v1.c, lifecycle.c, selfmetrics.c). */
 void api_v1_query(struct http_request *req, struct app *app);
+void api_import_prometheus(struct http_request *req, struct app *app);
+void api_status_tsdb(struct http_request *req, struct app *app);
+void api_admin_snapshot(struct http_request *req, struct app *app);
 void lifecycle_healthy(struct http_request *req, struct app *app);
 void lifecycle_ready(struct http_request *req, struct app *app);
 void selfmetrics_serve(struct http_request *req, struct app *app);

@@ -2,12 +2,13 @@
  * so the two cannot drift apart. */
 #include "flags.h"
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum kind { K_STRING, K_DURATION, K_INT, K_BOOL, K_LOG_LEVEL, K_LOG_FORMAT };
+enum kind { K_STRING, K_DURATION, K_INT, K_BYTES, K_BOOL, K_LOG_LEVEL, K_LOG_FORMAT };
 
 struct flag_def {
     const char *name;
@@ -23,6 +24,13 @@ static const struct flag_def defs[] = {
     {"storage.tsdb.path", K_STRING, F(storage_path), "Base path for metrics storage (./data)"},
     {"storage.tsdb.retention.time", K_DURATION, F(retention_ms),
      "How long to retain samples in storage (15d)"},
+    {"storage.tsdb.retention.size", K_BYTES, F(retention_bytes),
+     "Maximum bytes of blocks and WAL to keep, oldest blocks deleted first: 512MB, 10GB, ... "
+     "(units of 1024; default: no limit)"},
+    {"storage.tsdb.min-block-duration", K_DURATION, F(block_range_ms),
+     "Time range of the blocks the head is cut into (2h)"},
+    {"web.enable-admin-api", K_BOOL, F(enable_admin_api),
+     "Enable the admin endpoints: snapshot, delete_series, clean_tombstones"},
     {"web.listen-address", K_STRING, F(listen_address),
      "Address to listen on for the API and telemetry (127.0.0.1:9090)"},
     {"query.lookback-delta", K_DURATION, F(lookback_delta_ms),
@@ -66,6 +74,31 @@ static int parse_bool(const char *v, int *ret)
     return 0;
 }
 
+/* A size as Prometheus writes it: an integer and a unit of B, KB, MB, GB, TB, PB or EB (powers
+ * of 1024; the KiB spellings too). */
+static int parse_bytes(const char *v, int64_t *ret)
+{
+    static const char units[] = "BKMGTPE";
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (errno || end == v || n <= 0 || !*end)
+        return -1;
+    const char *u = strchr(units, *end);
+    if (!u)
+        return -1;
+    int shift = (int) (u - units) * 10;
+    const char *rest = end + 1;
+    if (u != units && strcmp(rest, "B") != 0 && strcmp(rest, "iB") != 0)
+        return -1;
+    if (u == units && *rest)
+        return -1;
+    if (n > (INT64_MAX >> shift))
+        return -1;
+    *ret = (int64_t) n << shift;
+    return 0;
+}
+
 static int set_value(const struct flag_def *d, const char *v, struct flags *f, struct err *e)
 {
     char *field = (char *) f + d->off;
@@ -90,6 +123,11 @@ static int set_value(const struct flag_def *d, const char *v, struct flags *f, s
         *(int64_t *) (void *) field = n;
         return 0;
     }
+    case K_BYTES:
+        if (parse_bytes(v, (int64_t *) (void *) field) < 0)
+            return err_set(e, ERR_PARSE, "flag --%s: invalid size \"%s\" (e.g. 512MB, 10GB)",
+                           d->name, v);
+        return 0;
     case K_BOOL:
         if (parse_bool(v, (int *) (void *) field) < 0)
             return err_set(e, ERR_PARSE, "flag --%s: invalid boolean \"%s\"", d->name, v);
@@ -120,6 +158,7 @@ int flags_parse(int argc, char **argv, struct flags *f, struct err *e)
     f->max_samples = 50000000;
     f->max_concurrency = 20;
     f->retention_ms = 15LL * 24 * 3600 * 1000;
+    f->block_range_ms = 2 * 3600 * 1000;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (strncmp(arg, "--", 2) != 0 && !(arg[0] == '-' && arg[1] == 'h' && !arg[2]))

@@ -18,6 +18,9 @@ struct flags {
     int64_t max_samples;       /* 50,000,000 */
     int64_t max_concurrency;   /* 20 */
     int64_t retention_ms;      /* 15d */
+    int64_t retention_bytes;   /* 0: no size limit */
+    int64_t block_range_ms;    /* 2h */
+    int enable_admin_api;
     int help, version;
 };
 

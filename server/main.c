@@ -3,11 +3,15 @@
 #include <stdlib.h>
 
 #include "server/app.h"
+#include "server/cli.h"
 
 int main(int argc, char **argv)
 {
     struct flags f;
     struct err e = {0};
+    int code;
+    if (cli_run(argc, argv, &code))
+        exit(code);
     if (flags_parse(argc, argv, &f, &e) < 0) {
         fprintf(stderr, "ember: error: %s, try --help\n", e.msg);
         exit(2);

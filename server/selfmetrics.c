@@ -1,5 +1,6 @@
 /* server/selfmetrics.c — /metrics: ember's own metrics in the text format 0.0.4, under
  * Prometheus' names where they mean the same thing, so self-monitoring dashboards keep working. */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -26,6 +27,51 @@ static double resident_bytes(void)
         fclose(f);
     }
     return (double) rss * (double) sysconf(_SC_PAGESIZE);
+}
+
+/* Storage counters and gauges: one row each, Prometheus' names where the meaning is the same. */
+static void put_storage_metrics(struct buf *b, const struct tsdb_stats *st)
+{
+    static const struct {
+        const char *name, *type, *help;
+        size_t off;
+    } rows[] = {
+#define ROW(name, type, field, help) {name, type, help, offsetof(struct tsdb_stats, field)}
+        ROW("prometheus_tsdb_out_of_bound_samples_total", "counter", out_of_bound_samples,
+            "Total number of samples rejected as older than the head accepts."),
+        ROW("prometheus_tsdb_head_series_created_total", "counter", series_created,
+            "Total number of series created in the head."),
+        ROW("prometheus_tsdb_head_series_removed_total", "counter", series_removed,
+            "Total number of series removed from the head."),
+        ROW("prometheus_tsdb_blocks_loaded", "gauge", blocks,
+            "Number of currently loaded data blocks."),
+        ROW("prometheus_tsdb_storage_blocks_bytes", "gauge", block_bytes,
+            "The number of bytes that are currently used for local storage by all blocks."),
+        ROW("prometheus_tsdb_wal_storage_size_bytes", "gauge", wal_bytes,
+            "Size of the write log directory."),
+        ROW("prometheus_tsdb_wal_corruptions_total", "counter", wal_corruptions,
+            "Total number of WAL files cut at a torn or corrupt record."),
+        ROW("prometheus_tsdb_wal_writes_failed_total", "counter", wal_write_failures,
+            "Total number of WAL writes that failed."),
+        ROW("prometheus_tsdb_compactions_total", "counter", compactions,
+            "Total number of compactions that were executed for the partition."),
+        ROW("prometheus_tsdb_compactions_failed_total", "counter", compaction_failures,
+            "Total number of compactions that failed for the partition."),
+        ROW("prometheus_tsdb_head_truncations_total", "counter", head_cuts,
+            "Total number of head cuts into blocks."),
+        ROW("prometheus_tsdb_time_retentions_total", "counter", retention_deletions,
+            "Number of blocks deleted by time or size retention."),
+        ROW("ember_tsdb_corrupt_chunks_total", "counter", corrupt_chunks,
+            "Block chunks skipped by queries because they failed to decode."),
+        ROW("ember_tsdb_corrupt_blocks", "gauge", corrupt_blocks,
+            "Block directories that could not be opened at start-up."),
+#undef ROW
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        uint64_t v;
+        memcpy(&v, (const char *) st + rows[i].off, sizeof v);
+        put_metric(b, rows[i].name, rows[i].type, rows[i].help, NULL, (double) v);
+    }
 }
 
 struct target_counts {
@@ -70,6 +116,7 @@ void selfmetrics_serve(struct http_request *req, struct app *app)
     put_metric(&b, "prometheus_tsdb_duplicate_samples_total", "counter",
                "Total number of samples rejected as duplicates with a different value.", NULL,
                (double) st.duplicate_samples);
+    put_storage_metrics(&b, &st);
     if (st.head_series) {
         put_metric(&b, "prometheus_tsdb_head_min_time", "gauge",
                    "Minimum time bound of the head block.", NULL, (double) st.head_mint_ms);

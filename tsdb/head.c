@@ -23,13 +23,19 @@ int head_new(uint32_t chunk_samples, struct head **ret)
     for (int i = 0; i < HEAD_STRIPES; i++)
         pthread_mutex_init(&h->stripes[i].lock, NULL);
     pthread_rwlock_init(&h->index_lock, NULL);
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&h->gc_lock, &attr);
+    pthread_rwlockattr_destroy(&attr);
+    h->min_valid = INT64_MIN;
     h->mint = INT64_MAX;
     h->maxt = INT64_MIN;
     *ret = h;
     return 0;
 }
 
-static void series_free(struct mem_series *s)
+void head_series_free(struct mem_series *s)
 {
     for (uint32_t i = 0; i < s->n_closed; i++)
         free((void *) s->closed[i].data);
@@ -50,7 +56,7 @@ void head_free(struct head *h)
             continue;
         for (size_t i = 0; i < (1u << HEAD_PAGE_BITS); i++)
             if (page[i])
-                series_free(page[i]);
+                head_series_free(page[i]);
         free(page);
     }
     for (int i = 0; i < HEAD_STRIPES; i++) {
@@ -75,6 +81,7 @@ void head_free(struct head *h)
     hmap_free(&h->names);
     free(h->all_refs);
     pthread_rwlock_destroy(&h->index_lock);
+    pthread_rwlock_destroy(&h->gc_lock);
     symtab_free(h->symtab);
     free(h);
 }
@@ -125,7 +132,7 @@ static int value_eq(const void *item, const void *key)
     return v->name == k->name && v->value == k->value;
 }
 
-static uint64_t pair_hash(const char *name, const char *value)
+uint64_t head_pair_hash(const char *name, const char *value)
 {
     return hash_mix((uint64_t) (uintptr_t) name * 31 + (uint64_t) (uintptr_t) value);
 }
@@ -134,7 +141,7 @@ static uint64_t pair_hash(const char *name, const char *value)
 static int index_add(struct head *h, const char *name, const char *value, uint64_t ref)
 {
     struct pair_key k = {name, value};
-    uint64_t ph = pair_hash(name, value);
+    uint64_t ph = head_pair_hash(name, value);
     struct index_value *v = hmap_get(&h->values, ph, value_eq, &k);
     if (!v) {
         uint64_t nh = hash_bytes(name, strlen(name));
@@ -169,10 +176,10 @@ static int index_add(struct head *h, const char *name, const char *value, uint64
     return refs_push(&v->refs, &v->n, &v->cap, ref);
 }
 
-/* Publishes s under a new ref in the page table and the index; index write lock held. */
-static int index_insert(struct head *h, struct mem_series *s)
+/* Publishes s under ref in the page table and the index; index write lock held. Postings stay
+ * sorted as long as refs arrive ascending (always, except during WAL replay). */
+static int index_insert(struct head *h, struct mem_series *s, uint64_t ref)
 {
-    uint64_t ref = h->last_ref + 1;
     uint64_t page = ref >> HEAD_PAGE_BITS;
     if (page >= HEAD_PAGES)
         return ERR_LIMIT;
@@ -196,7 +203,8 @@ static int index_insert(struct head *h, struct mem_series *s)
         h->cap_all = nc;
     }
     h->all_refs[h->n_all++] = ref;
-    h->last_ref = ref;
+    if (ref > h->last_ref)
+        h->last_ref = ref;
     __atomic_store_n(&p[ref & ((1u << HEAD_PAGE_BITS) - 1)], s, __ATOMIC_RELEASE);
     return 0;
 }
@@ -212,7 +220,7 @@ static struct mem_series *series_new(struct head *h, const struct labels *ls, ui
     s->maxt = INT64_MIN;
     s->labels.v = malloc((ls->n ? ls->n : 1) * sizeof *s->labels.v);
     if (!s->labels.v) {
-        series_free(s);
+        head_series_free(s);
         return NULL;
     }
     s->labels.n = ls->n;
@@ -220,7 +228,7 @@ static struct mem_series *series_new(struct head *h, const struct labels *ls, ui
         s->labels.v[i].name = symtab_intern(h->symtab, ls->v[i].name, strlen(ls->v[i].name));
         s->labels.v[i].value = symtab_intern(h->symtab, ls->v[i].value, strlen(ls->v[i].value));
         if (!s->labels.v[i].name || !s->labels.v[i].value) {
-            series_free(s);
+            head_series_free(s);
             return NULL;
         }
     }
@@ -240,7 +248,7 @@ int head_get_or_create(struct head *h, const struct labels *ls, struct mem_serie
         int r = s ? 0 : -ENOMEM;
         if (r == 0) {
             pthread_rwlock_wrlock(&h->index_lock);
-            r = index_insert(h, s);
+            r = index_insert(h, s, h->last_ref + 1);
             pthread_rwlock_unlock(&h->index_lock);
         }
         if (r == 0)
@@ -249,11 +257,12 @@ int head_get_or_create(struct head *h, const struct labels *ls, struct mem_serie
             pthread_mutex_unlock(&st->lock);
             /* A series already published by index_insert stays reachable by ref: keep it. */
             if (s && !s->ref)
-                series_free(s);
+                head_series_free(s);
             return err_set(e, r, "creating series: %s", err_str(r));
         }
         created = 1;
         atomic_fetch_add(&h->n_series, 1);
+        atomic_fetch_add(&h->series_created, 1);
     }
     pthread_mutex_unlock(&st->lock);
     *ret = s;
@@ -301,6 +310,10 @@ int head_series_append(struct head *h, struct mem_series *s, int64_t t, double v
 {
     uint64_t bits;
     memcpy(&bits, &v, sizeof bits);
+    if (t < atomic_load_explicit(&h->min_valid, memory_order_relaxed)) {
+        atomic_fetch_add(&h->out_of_bounds, 1);
+        return ERR_OUT_OF_ORDER;
+    }
     pthread_mutex_lock(&s->lock);
     int r = 0;
     if (t < s->maxt) {
@@ -328,6 +341,50 @@ int head_series_append(struct head *h, struct mem_series *s, int64_t t, double v
         head_count_rejected(h, r);
     }
     return r;
+}
+
+int head_replay_series(struct head *h, uint64_t ref, const struct labels *ls,
+                       struct mem_series **ret, struct err *e)
+{
+    uint64_t hash = labels_hash(ls);
+    struct head_stripe *st = &h->stripes[hash % HEAD_STRIPES];
+    struct mem_series *s = hmap_get(&st->series, hash, series_eq, ls);
+    if (s) {
+        *ret = s;
+        return 0;
+    }
+    if (ref == 0 || head_series_by_ref(h, ref))
+        return err_set(e, ERR_CORRUPT, "series ref %llu is invalid or used twice",
+                       (unsigned long long) ref);
+    s = series_new(h, ls, hash);
+    int r = s ? index_insert(h, s, ref) : -ENOMEM;
+    if (r == 0)
+        r = hmap_put(&st->series, hash, s);
+    if (r < 0) {
+        if (s && !s->ref)
+            head_series_free(s);
+        return err_set(e, r, "creating series: %s", err_str(r));
+    }
+    s->wal_logged = 1;
+    atomic_fetch_add(&h->n_series, 1);
+    *ret = s;
+    return 0;
+}
+
+static int ref_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+    return (x > y) - (x < y);
+}
+
+void head_replay_done(struct head *h)
+{
+    for (size_t i = 0; i < h->values.cap; i++) {
+        struct index_value *v = h->values.slots[i].item;
+        if (v)
+            qsort(v->refs, v->n, sizeof *v->refs, ref_cmp);
+    }
+    qsort(h->all_refs, h->n_all, sizeof *h->all_refs, ref_cmp);
 }
 
 void head_count_rejected(struct head *h, int code)

@@ -6,7 +6,13 @@
  * open chunk is copied out under the lock by readers. The label index (postings per name/value
  * pair) sits behind one rwlock; refs are assigned under it in increasing order so every postings
  * list stays sorted by construction.
- * Lock order: stripe → index; series locks are never held together with the others. */
+ * Lock order: stripe → index; series locks are never held together with the others.
+ *
+ * gc_lock keeps memory alive: appenders (from new to commit) and queriers (from open to close)
+ * hold it shared; head_truncate() takes it exclusively to free dropped chunks and series, so no
+ * pointer handed out before can dangle. It prefers writers, so a stream of queries cannot starve
+ * a head cut; a thread must therefore never take it shared twice (no querier inside an open
+ * appender). */
 #ifndef EMBER_TSDB_HEAD_H
 #define EMBER_TSDB_HEAD_H
 
@@ -17,11 +23,17 @@
 #include "tsdb/postings.h"
 #include "tsdb/tsdb.h"
 
+enum chunk_enc {
+    CHUNK_ENC_XOR = 0, /* head chunk (chunk_xor.h) */
+    CHUNK_ENC_BLOCK,   /* block chunk as stored (block.h: CRC32C + zstd + dense encoding) */
+};
+
 struct tsdb_chunk_ref {
     const uint8_t *data;
     uint32_t len;
     uint32_t n;
     int64_t mint, maxt;
+    uint8_t enc; /* enum chunk_enc */
 };
 
 struct mem_series {
@@ -36,6 +48,9 @@ struct mem_series {
     int64_t open_mint;
     int64_t maxt;      /* newest timestamp; INT64_MIN when empty */
     uint64_t last_bits; /* value bits of the newest sample, for duplicate detection */
+    /* Whether the WAL holds this series' record; read and set only under the db's WAL order
+     * lock, so a series record always precedes the first samples that use its ref. */
+    uint8_t wal_logged;
 };
 
 #define HEAD_STRIPES 256
@@ -61,6 +76,9 @@ struct index_value {
 
 struct head {
     uint32_t chunk_samples;
+    pthread_rwlock_t gc_lock;
+    /* Samples older than this belong to blocks: appends below it are rejected (out of bounds). */
+    _Atomic int64_t min_valid;
     struct symtab *symtab;
     struct head_stripe stripes[HEAD_STRIPES];
     struct mem_series **_Atomic pages[HEAD_PAGES];
@@ -73,19 +91,31 @@ struct head {
     uint64_t *all_refs;
     uint64_t n_all, cap_all;
 
-    _Atomic uint64_t n_series, n_chunks, samples_appended, out_of_order, duplicates, chunk_bytes;
+    _Atomic uint64_t n_series, n_chunks, samples_appended, out_of_order, out_of_bounds, duplicates,
+        chunk_bytes, series_created, series_removed;
     _Atomic int64_t mint, maxt;
 };
 
 int head_new(uint32_t chunk_samples, struct head **ret);
 void head_free(struct head *h);
+void head_series_free(struct mem_series *s); /* unpublished or removed series only */
 
 /* Finds or creates the series for ls (sorted, valid). ret_created says whether it is new. */
 int head_get_or_create(struct head *h, const struct labels *ls, struct mem_series **ret,
                        int *ret_created, struct err *e);
 struct mem_series *head_series_by_ref(struct head *h, uint64_t ref); /* NULL if unknown */
-/* Appends one sample under the series lock. 0, ERR_OUT_OF_ORDER, ERR_DUPLICATE, 1 = exact
- * duplicate ignored, or -ENOMEM. */
+/* WAL replay only (single-threaded, before the head is shared): creates the series under the
+ * ref the WAL gave it, or returns the existing series with these labels (whatever its ref).
+ * Refs then arrive out of order: head_replay_done() re-sorts the postings afterwards. */
+int head_replay_series(struct head *h, uint64_t ref, const struct labels *ls,
+                       struct mem_series **ret, struct err *e);
+void head_replay_done(struct head *h);
+
+/* head_truncate.c: drops chunks wholly older than mint and series left without samples, and
+ * raises min_valid to mint. Takes gc_lock exclusively while it frees. */
+void head_truncate(struct head *h, int64_t mint);
+/* Appends one sample under the series lock. 0, ERR_OUT_OF_ORDER (also for t < min_valid),
+ * ERR_DUPLICATE, 1 = exact duplicate ignored, or -ENOMEM. */
 int head_series_append(struct head *h, struct mem_series *s, int64_t t, double v);
 
 /* Reading (head_read.c). */
@@ -100,7 +130,9 @@ int head_label_names(struct head *h, struct arena *a, const char ***ret, size_t 
                      struct err *e);
 
 int head_name_eq(const void *item, const void *key); /* index_name vs a C string */
+uint64_t head_pair_hash(const char *name, const char *value); /* key of h->values */
 void head_stats(struct head *h, struct tsdb_stats *st);
+void head_status(struct head *h, struct tsdb_head_status *st);
 void head_count_rejected(struct head *h, int code);
 
 #endif

@@ -1,10 +1,15 @@
 /* tsdb/head_append.c — the appender: buffers (series, t, v) and applies them on commit, so a
  * scrape that fails halfway stores nothing. Series are created at add time (Prometheus does the
- * same); a series created by a rolled-back appender simply has no samples. */
+ * same); a series created by a rolled-back appender simply has no samples.
+ *
+ * Commit writes the batch to the WAL before the head sees it: once commit returns, the samples
+ * survive a crash of the process (the storage thread fsyncs the WAL every tick). Series records
+ * are written lazily, by the first commit that uses a series, under the WAL order lock. */
 #include <stdlib.h>
 
-#include "head.h"
 #include "tsdb/db.h"
+#include "tsdb/head.h"
+#include "tsdb/wal.h"
 
 struct pending {
     struct mem_series *s;
@@ -25,6 +30,8 @@ tsdb_appender *tsdb_appender_new(tsdb *db)
     if (a) {
         a->db = db;
         a->head = tsdb_db_head(db);
+        /* Keeps every series this appender resolves alive until commit (head.h). */
+        pthread_rwlock_rdlock(&a->head->gc_lock);
     }
     return a;
 }
@@ -54,9 +61,91 @@ int tsdb_appender_add(tsdb_appender *a, uint64_t *ref, const struct labels *ls, 
     return 0;
 }
 
+static void appender_free(tsdb_appender *a)
+{
+    pthread_rwlock_unlock(&a->head->gc_lock);
+    free(a->v);
+    free(a);
+}
+
+static void unmark(struct head *h, const struct wal_series *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        head_series_by_ref(h, v[i].ref)->wal_logged = 0;
+}
+
+/* Series records for a's series the WAL does not have yet, marked logged; WAL order lock held.
+ * *ret_new lists them, so a failed write can take the marks back. */
+static int log_new_series(tsdb_appender *a, struct buf *out, struct wal_series **ret_new,
+                          size_t *ret_n)
+{
+    struct wal_series *v = NULL;
+    size_t n = 0, cap = 0;
+    for (size_t i = 0; i < a->n; i++) {
+        struct mem_series *s = a->v[i].s;
+        if (s->wal_logged)
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            struct wal_series *p = realloc(v, cap * sizeof *p);
+            if (!p) {
+                unmark(a->head, v, n);
+                free(v);
+                return -12;
+            }
+            v = p;
+        }
+        v[n++] = (struct wal_series){s->ref, s->labels};
+        s->wal_logged = 1;
+    }
+    *ret_new = v;
+    *ret_n = n;
+    return n ? wal_rec_series(out, v, n) : 0;
+}
+
+static int log_batch(tsdb_appender *a, struct err *e)
+{
+    struct wal_sample *ws = malloc(a->n * sizeof *ws);
+    if (!ws)
+        return err_set(e, -12, "out of memory writing the WAL");
+    int64_t maxt = INT64_MIN;
+    for (size_t i = 0; i < a->n; i++) {
+        ws[i] = (struct wal_sample){a->v[i].s->ref, a->v[i].t, a->v[i].v};
+        maxt = a->v[i].t > maxt ? a->v[i].t : maxt;
+    }
+    struct buf samples = BUF_INIT, frames = BUF_INIT;
+    int r = wal_rec_samples(&samples, ws, a->n);
+    free(ws);
+    if (r < 0) {
+        buf_free(&samples);
+        return err_set(e, r, "encoding WAL samples: %s", err_str(r));
+    }
+    struct wal_series *newly = NULL;
+    size_t n_new = 0;
+    pthread_mutex_lock(&a->db->wal_order);
+    r = log_new_series(a, &frames, &newly, &n_new);
+    if (r == 0)
+        r = buf_append(&frames, samples.p, samples.len);
+    if (r == 0)
+        r = wal_write(a->db->wal, frames.p, frames.len, maxt, e);
+    else
+        err_set(e, r, "encoding WAL records: %s", err_str(r));
+    if (r < 0)
+        unmark(a->head, newly, n_new);
+    pthread_mutex_unlock(&a->db->wal_order);
+    free(newly);
+    buf_free(&samples);
+    buf_free(&frames);
+    return r;
+}
+
 int tsdb_appender_commit(tsdb_appender *a, struct err *e)
 {
     int rejected = 0, failed = 0;
+    if (a->n && a->db->wal && log_batch(a, e) < 0) {
+        appender_free(a);
+        return -1;
+    }
     for (size_t i = 0; i < a->n; i++) {
         int r = head_series_append(a->head, a->v[i].s, a->v[i].t, a->v[i].v);
         if (r == ERR_OUT_OF_ORDER || r == ERR_DUPLICATE)
@@ -64,8 +153,7 @@ int tsdb_appender_commit(tsdb_appender *a, struct err *e)
         else if (r < 0)
             failed = r;
     }
-    free(a->v);
-    free(a);
+    appender_free(a);
     if (failed)
         return err_set(e, failed, "appending samples: %s", err_str(failed));
     return rejected;
@@ -73,8 +161,6 @@ int tsdb_appender_commit(tsdb_appender *a, struct err *e)
 
 void tsdb_appender_rollback(tsdb_appender *a)
 {
-    if (!a)
-        return;
-    free(a->v);
-    free(a);
+    if (a)
+        appender_free(a);
 }

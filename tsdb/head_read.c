@@ -196,3 +196,42 @@ int head_label_names(struct head *h, struct arena *a, const char ***ret, size_t 
     *ret_n = k;
     return 0;
 }
+
+/* Keeps the k largest (name, count) entries in top[0..*n), sorted by count descending. */
+static void top_insert(struct tsdb_count *top, size_t *n, size_t k, const char *name,
+                       const char *value, uint64_t count)
+{
+    if (*n == k && (k == 0 || top[k - 1].count >= count))
+        return;
+    size_t at = *n < k ? (*n)++ : k - 1;
+    while (at > 0 && top[at - 1].count < count) {
+        top[at] = top[at - 1];
+        at--;
+    }
+    top[at] = (struct tsdb_count){name, value, count};
+}
+
+void head_status(struct head *h, struct tsdb_head_status *st)
+{
+    pthread_rwlock_rdlock(&h->index_lock);
+    st->label_pairs = h->values.n;
+    for (size_t i = 0; i < h->names.cap; i++) {
+        struct index_name *n = h->names.slots[i].item;
+        if (!n || !n->n_values)
+            continue;
+        uint64_t bytes = 0;
+        for (uint32_t j = 0; j < n->n_values; j++) {
+            struct index_value *v = n->values[j];
+            bytes += strlen(v->value);
+            top_insert(st->by_pair, &st->n_by_pair, TSDB_STATUS_TOP, n->name, v->value, v->n);
+            if (strcmp(n->name, LABEL_METRIC_NAME) == 0)
+                top_insert(st->by_metric, &st->n_by_metric, TSDB_STATUS_TOP, v->value, NULL,
+                           v->n);
+        }
+        top_insert(st->values_by_name, &st->n_values_by_name, TSDB_STATUS_TOP, n->name, NULL,
+                   n->n_values);
+        top_insert(st->bytes_by_name, &st->n_bytes_by_name, TSDB_STATUS_TOP, n->name, NULL,
+                   bytes);
+    }
+    pthread_rwlock_unlock(&h->index_lock);
+}

@@ -19,7 +19,11 @@ typedef struct tsdb tsdb;
 struct tsdb_opts {
     const char *dir;           /* data directory; NULL keeps everything in memory (tests) */
     int64_t retention_ms;      /* 0: keep forever */
+    uint64_t retention_bytes;  /* blocks + WAL; 0: no size limit */
     uint32_t chunk_samples;    /* samples per head chunk; 0: default 120 */
+    int64_t block_range_ms;    /* head cut granularity; 0: default 2h */
+    uint64_t wal_segment_bytes; /* 0: default 32 MiB */
+    int64_t tick_ms;           /* storage thread period (WAL fsync, cut, compaction); 0: 1 s */
 };
 
 int tsdb_open(const struct tsdb_opts *o, tsdb **ret, struct err *e);
@@ -75,23 +79,76 @@ struct tsdb_iter {
     const struct tsdb_series *s;
     uint32_t chunk; /* index of the chunk being decoded */
     int started_at_sample; /* t/v hold a sample (for seek without moving) */
+    int64_t last_t;        /* newest sample returned: overlapping chunks never repeat one */
     struct xor_dec dec;
+    /* a block chunk, decoded whole (heap arrays reused from chunk to chunk) */
+    int64_t *bt;
+    double *bv;
+    uint32_t bn, bi, bcap;
 };
 void tsdb_iter_init(struct tsdb_iter *it, const struct tsdb_series *s);
+void tsdb_iter_close(struct tsdb_iter *it); /* frees decode buffers; required after init */
 /* 1: it->t/it->v hold the next sample; 0: done; < 0: corrupt chunk (ERR_CORRUPT). */
 int tsdb_iter_next(struct tsdb_iter *it);
 /* Advances to the first sample with t >= t_ms; same returns as tsdb_iter_next(). */
 int tsdb_iter_seek(struct tsdb_iter *it, int64_t t_ms);
+
+/* Snapshot (admin API): <dir>/snapshots/<name> with hard links to all blocks and, if with_head,
+ * the head's data as a block; a data directory of its own. The name goes to ret_name. */
+int tsdb_snapshot(tsdb *db, int with_head, char *ret_name, size_t name_cap, struct err *e);
+
+/* Backfill: old data written straight into blocks under dir (which no running server may be
+ * using: the caller checks), for `ember tsdb import`. Any series order; within a series, samples
+ * must come in time order (others are skipped and counted in rejected). Blocks cover
+ * block_range_ms (0: 18h) aligned windows, chunks 2h ones, as the server's own blocks. */
+typedef struct tsdb_backfill tsdb_backfill;
+struct tsdb_backfill_stats {
+    uint64_t series, samples, rejected, chunks, blocks;
+    int64_t mint, maxt;
+};
+int tsdb_backfill_new(const char *dir, int64_t block_range_ms, tsdb_backfill **ret,
+                      struct err *e);
+int tsdb_backfill_add(tsdb_backfill *b, const struct labels *ls, int64_t t_ms, double v,
+                      struct err *e); /* ls sorted, as for appenders */
+int tsdb_backfill_finish(tsdb_backfill *b, struct tsdb_backfill_stats *ret, struct err *e);
+void tsdb_backfill_free(tsdb_backfill *b); /* NULL is fine */
 
 struct tsdb_stats {
     uint64_t head_series;
     uint64_t head_chunks;
     uint64_t samples_appended;
     uint64_t out_of_order_samples;
+    uint64_t out_of_bound_samples; /* older than the head's oldest accepted time */
     uint64_t duplicate_samples;
+    uint64_t series_created, series_removed;
     int64_t head_mint_ms, head_maxt_ms; /* INT64_MAX / INT64_MIN when empty */
     uint64_t head_bytes;                /* memory held by head chunks */
+    /* Disk (zero without a data directory). */
+    uint64_t blocks, block_bytes;
+    int64_t blocks_mint_ms; /* oldest block sample; INT64_MAX without blocks */
+    uint64_t wal_bytes, wal_corruptions, wal_write_failures;
+    uint64_t head_cuts, compactions, compaction_failures, retention_deletions;
+    uint64_t corrupt_chunks;  /* block chunks skipped by queries because they fail to decode */
+    uint64_t corrupt_blocks;  /* block directories that could not be opened */
 };
 void tsdb_stats_get(tsdb *db, struct tsdb_stats *ret);
+
+/* The head's index at a glance, for /api/v1/status/tsdb: the ten largest of each list. Strings
+ * are the head's interned ones: valid while the series exist (copy them before the next cut). */
+#define TSDB_STATUS_TOP 10
+struct tsdb_count {
+    const char *name, *value; /* value: only for label pairs */
+    uint64_t count;
+};
+struct tsdb_head_status {
+    uint64_t label_pairs;
+    struct tsdb_count by_metric[TSDB_STATUS_TOP];      /* series per metric name */
+    struct tsdb_count values_by_name[TSDB_STATUS_TOP]; /* distinct values per label name */
+    struct tsdb_count bytes_by_name[TSDB_STATUS_TOP];  /* bytes of those values */
+    struct tsdb_count by_pair[TSDB_STATUS_TOP];        /* series per label pair */
+    size_t n_by_metric, n_values_by_name, n_bytes_by_name, n_by_pair;
+};
+/* Fills st (zero it first). Takes the index lock shared for one pass over it. */
+void tsdb_head_status_get(tsdb *db, struct tsdb_head_status *st);
 
 #endif

@@ -69,3 +69,21 @@ TEST(help_lists_every_flag)
     ASSERT_STR_CONTAINS(u, "--web.listen-address");
     ASSERT_STR_CONTAINS(u, "--log.format");
 }
+
+TEST(retention_size_takes_prometheus_units)
+{
+    struct flags f;
+    struct err e;
+    ASSERT_OK(parse(&f, &e, 1));
+    ASSERT_EQ(f.retention_bytes, 0);
+    ASSERT_OK(parse(&f, &e, 2, "--storage.tsdb.retention.size=512MB"));
+    ASSERT_EQ(f.retention_bytes, 512LL << 20);
+    ASSERT_OK(parse(&f, &e, 2, "--storage.tsdb.retention.size=10GiB"));
+    ASSERT_EQ(f.retention_bytes, 10LL << 30);
+    ASSERT_OK(parse(&f, &e, 2, "--storage.tsdb.retention.size=4096B"));
+    ASSERT_EQ(f.retention_bytes, 4096);
+    ASSERT_EQ(parse(&f, &e, 2, "--storage.tsdb.retention.size=12"), ERR_PARSE);
+    ASSERT_EQ(parse(&f, &e, 2, "--storage.tsdb.retention.size=1.5GB"), ERR_PARSE);
+    ASSERT_EQ(parse(&f, &e, 2, "--storage.tsdb.retention.size=5XB"), ERR_PARSE);
+    ASSERT_STR_CONTAINS(e.msg, "retention.size");
+}

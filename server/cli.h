@@ -1,0 +1,10 @@
+/* server/cli.h — ember's subcommands (`ember tsdb import ...`), dispatched before the server's
+ * flags are parsed. */
+#ifndef EMBER_SERVER_CLI_H
+#define EMBER_SERVER_CLI_H
+
+/* 1 when argv names a subcommand, which has then run and left its exit code in *ret_code;
+ * 0 when argv is for the server. */
+int cli_run(int argc, char **argv, int *ret_code);
+
+#endif

@@ -1,0 +1,353 @@
+/* tests/unit/tsdb/test_storage.c — the database on disk: WAL replay after a restart, head cuts
+ * into blocks, queries across blocks and head, compaction (also of overlapping blocks),
+ * retention, out-of-bounds appends, damaged WAL tails and block chunks, the directory lock.
+ * The storage thread ticks once an hour here: tests drive cuts and compactions themselves. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tsdb/block.h"
+#include "tsdb/db.h"
+#include "tsdb/tsdb.h"
+#include "test.h"
+
+#define HOUR 3600000LL
+#define STEP 15000LL
+
+static tsdb *open_dir(const char *dir, int64_t range)
+{
+    struct tsdb_opts o = {.dir = dir, .block_range_ms = range, .tick_ms = HOUR,
+                          .wal_segment_bytes = 64 << 10};
+    tsdb *db;
+    struct err e = {0};
+    ASSERT_OK_E(tsdb_open(&o, &db, &e), &e);
+    return db;
+}
+
+/* Series i is test_metric{i="<i>"}; its value at t is i * 1000 + t / STEP (a counter). */
+static double value_at(int i, int64_t t)
+{
+    return i * 1000.0 + (double) (t / STEP);
+}
+
+static void append_range(tsdb *db, int n_series, int64_t from, int64_t to)
+{
+    uint64_t *refs = calloc((size_t) n_series, sizeof *refs);
+    for (int64_t t = from; t < to; t += STEP) {
+        tsdb_appender *a = tsdb_appender_new(db);
+        struct err e = {0};
+        for (int i = 0; i < n_series; i++) {
+            char v[16];
+            snprintf(v, sizeof v, "%d", i);
+            struct label l[2] = {{"__name__", "test_metric"}, {"i", v}};
+            struct labels ls = {l, 2};
+            ASSERT_OK_E(tsdb_appender_add(a, &refs[i], &ls, t, value_at(i, t), &e), &e);
+        }
+        ASSERT_EQ(tsdb_appender_commit(a, &e), 0);
+    }
+    free(refs);
+}
+
+/* Checks every series holds exactly the samples [from, to) at STEP with the right values. */
+static void check_range(tsdb *db, int n_series, int64_t from, int64_t to)
+{
+    struct arena *a = arena_new(0);
+    struct matcher m;
+    struct err e = {0};
+    ASSERT_OK_E(matcher_init(a, &m, MATCH_EQ, "__name__", "test_metric", &e), &e);
+    tsdb_querier *q;
+    ASSERT_OK_E(tsdb_querier_open(db, INT64_MIN, INT64_MAX, &q, &e), &e);
+    struct tsdb_series *s;
+    size_t n;
+    ASSERT_OK_E(tsdb_querier_select(q, a, &m, 1, &s, &n, &e), &e);
+    ASSERT_EQ(n, (size_t) n_series);
+    for (size_t k = 0; k < n; k++) {
+        int i = atoi(labels_get(&s[k].labels, "i"));
+        struct tsdb_iter it;
+        tsdb_iter_init(&it, &s[k]);
+        int64_t want = from;
+        while (tsdb_iter_next(&it) == 1) {
+            ASSERT_EQ(it.t, want);
+            ASSERT_DBL_EQ(it.v, value_at(i, it.t));
+            want += STEP;
+        }
+        tsdb_iter_close(&it);
+        ASSERT_EQ(want, to);
+    }
+    tsdb_querier_close(q);
+    arena_free(a);
+}
+
+TEST(wal_replay_restores_every_committed_sample)
+{
+    char *dir = test_tmpdir();
+    tsdb *db = open_dir(dir, 2 * HOUR);
+    append_range(db, 50, 0, 30 * STEP);
+    tsdb_close(db);
+    db = open_dir(dir, 2 * HOUR);
+    check_range(db, 50, 0, 30 * STEP);
+    /* New appends continue after the replayed ones, and survive another restart. */
+    append_range(db, 50, 30 * STEP, 40 * STEP);
+    tsdb_close(db);
+    db = open_dir(dir, 2 * HOUR);
+    check_range(db, 50, 0, 40 * STEP);
+    struct tsdb_stats st;
+    tsdb_stats_get(db, &st);
+    ASSERT_EQ(st.head_series, 50u);
+    tsdb_close(db);
+    test_tmpdir_remove(dir);
+}
+
+TEST(head_cut_serves_blocks_and_head_without_duplicates)
+{
+    char *dir = test_tmpdir();
+    tsdb *db = open_dir(dir, HOUR);
+    append_range(db, 20, 0, 3 * HOUR);
+    struct err e = {0};
+    ASSERT_OK_E(db_cut_head(db, 0, HOUR - 1, &e), &e);
+    struct tsdb_stats st;
+    tsdb_stats_get(db, &st);
+    ASSERT_EQ(st.blocks, 1u);
+    ASSERT_TRUE(st.head_mint_ms >= HOUR);
+    check_range(db, 20, 0, 3 * HOUR);
+    /* The block range is closed to appends now. */
+    append_range(db, 20, 3 * HOUR, 3 * HOUR + STEP);
+    tsdb_appender *a = tsdb_appender_new(db);
+    uint64_t ref = 0;
+    struct label l[2] = {{"__name__", "test_metric"}, {"i", "0"}};
+    struct labels ls = {l, 2};
+    ASSERT_OK(tsdb_appender_add(a, &ref, &ls, HOUR - STEP, 1, &e));
+    ASSERT_EQ(tsdb_appender_commit(a, &e), 1);
+    tsdb_stats_get(db, &st);
+    ASSERT_EQ(st.out_of_bound_samples, 1u);
+    tsdb_close(db);
+    /* After a restart: the block, then the checkpoint and the WAL's newer segments. */
+    db = open_dir(dir, HOUR);
+    check_range(db, 20, 0, 3 * HOUR + STEP);
+    tsdb_stats_get(db, &st);
+    ASSERT_EQ(st.blocks, 1u);
+    tsdb_close(db);
+    test_tmpdir_remove(dir);
+}
+
+TEST(compaction_merges_adjacent_blocks)
+{
+    char *dir = test_tmpdir();
+    tsdb *db = open_dir(dir, HOUR);
+    append_range(db, 10, 0, 4 * HOUR);
+    struct err e = {0};
+    for (int64_t h = 0; h < 3; h++)
+        ASSERT_OK_E(db_cut_head(db, h * HOUR, (h + 1) * HOUR - 1, &e), &e);
+    struct tsdb_stats st;
+    tsdb_stats_get(db, &st);
+    ASSERT_EQ(st.blocks, 3u);
+    ASSERT_EQ(db_compact(db, &e), 1);
+    tsdb_stats_get(db, &st);
+    ASSERT_EQ(st.blocks, 1u);
+    ASSERT_EQ(st.compactions, 1u);
+    ASSERT_EQ(db_compact(db, &e), 0);
+    check_range(db, 10, 0, 4 * HOUR);
+    tsdb_close(db);
+    db = open_dir(dir, HOUR);
+    tsdb_stats_get(db, &st);
+    ASSERT_EQ(st.blocks, 1u);
+    check_range(db, 10, 0, 4 * HOUR);
+    tsdb_close(db);
+    test_tmpdir_remove(dir);
+}
+
+/* A block written straight to disk, as an import does. */
+static void write_block(const char *dir, int n_series, int64_t from, int64_t to)
+{
+    struct block_writer *w;
+    struct err e = {0};
+    ASSERT_OK_E(block_writer_open(dir, from, to - 1, 1, &w, &e), &e);
+    size_t n = (size_t) ((to - from) / STEP);
+    int64_t *t = malloc(n * sizeof *t);
+    double *v = malloc(n * sizeof *v);
+    char names[64][8];
+    ASSERT_TRUE(n_series <= 64);
+    /* labels_cmp order of "0".."n": sort the decimal strings. */
+    int order[64];
+    for (int i = 0; i < n_series; i++) {
+        snprintf(names[i], sizeof names[i], "%d", i);
+        order[i] = i;
+    }
+    for (int i = 1; i < n_series; i++)
+        for (int j = i; j > 0 && strcmp(names[order[j - 1]], names[order[j]]) > 0; j--) {
+            int x = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = x;
+        }
+    for (int k = 0; k < n_series; k++) {
+        int i = order[k];
+        for (size_t j = 0; j < n; j++) {
+            t[j] = from + (int64_t) j * STEP;
+            v[j] = value_at(i, t[j]);
+        }
+        struct buf out = BUF_INIT;
+        struct block_chunk *c = NULL;
+        size_t cap = 0, nc;
+        ASSERT_OK_E(db_encode_chunks(&out, t, v, n, 1, &c, &cap, &nc, &e), &e);
+        struct label l[2] = {{"__name__", "test_metric"}, {"i", names[i]}};
+        struct labels ls = {l, 2};
+        ASSERT_OK_E(block_writer_add_series(w, &ls, c, nc, &e), &e);
+        free(c);
+        buf_free(&out);
+    }
+    struct block_meta meta;
+    ASSERT_OK_E(block_writer_finish(w, &meta, &e), &e);
+    free(t);
+    free(v);
+}
+
+TEST(overlapping_blocks_are_merged_without_duplicates)
+{
+    char *dir = test_tmpdir();
+    /* Two blocks over the same two hours, overlapping by one. */
+    write_block(dir, 8, 0, 2 * HOUR);
+    write_block(dir, 8, HOUR, 3 * HOUR);
+    tsdb *db = open_dir(dir, HOUR);
+    check_range(db, 8, 0, 3 * HOUR);
+    struct err e = {0};
+    ASSERT_EQ(db_compact(db, &e), 1);
+    struct tsdb_stats st;
+    tsdb_stats_get(db, &st);
+    ASSERT_EQ(st.blocks, 1u);
+    check_range(db, 8, 0, 3 * HOUR);
+    tsdb_close(db);
+    test_tmpdir_remove(dir);
+}
+
+TEST(retention_deletes_old_blocks_first)
+{
+    char *dir = test_tmpdir();
+    struct tsdb_opts o = {.dir = dir, .block_range_ms = HOUR, .tick_ms = HOUR,
+                          .retention_ms = 2 * HOUR};
+    tsdb *db;
+    struct err e = {0};
+    ASSERT_OK_E(tsdb_open(&o, &db, &e), &e);
+    append_range(db, 5, 0, 5 * HOUR);
+    for (int64_t h = 0; h < 3; h++)
+        ASSERT_OK_E(db_cut_head(db, h * HOUR, (h + 1) * HOUR - 1, &e), &e);
+    db_apply_retention(db); /* newest sample ~5h: blocks ending before ~3h go */
+    struct tsdb_stats st;
+    tsdb_stats_get(db, &st);
+    ASSERT_EQ(st.blocks, 1u);
+    ASSERT_EQ(st.retention_deletions, 2u);
+    ASSERT_EQ(st.blocks_mint_ms, 2 * HOUR);
+    check_range(db, 5, 2 * HOUR, 5 * HOUR);
+    tsdb_close(db);
+    test_tmpdir_remove(dir);
+}
+
+/* The one segment file with the highest number in dir/wal. */
+static void last_segment(const char *dir, char *path, size_t n)
+{
+    char wal[4096];
+    snprintf(wal, sizeof wal, "%s/wal", dir);
+    DIR *d = opendir(wal);
+    ASSERT_TRUE(d != NULL);
+    char best[256] = "";
+    struct dirent *de;
+    while ((de = readdir(d)))
+        if (strlen(de->d_name) == 8 && strcmp(de->d_name, best) > 0) {
+            struct stat st;
+            char p[4096 + 300];
+            snprintf(p, sizeof p, "%s/%s", wal, de->d_name);
+            if (stat(p, &st) == 0 && st.st_size > 0)
+                snprintf(best, sizeof best, "%s", de->d_name);
+        }
+    closedir(d);
+    ASSERT_TRUE(best[0] != 0);
+    snprintf(path, n, "%s/%s", wal, best);
+}
+
+TEST(torn_wal_tail_is_cut_and_the_rest_replayed)
+{
+    char *dir = test_tmpdir();
+    tsdb *db = open_dir(dir, 2 * HOUR);
+    append_range(db, 10, 0, 20 * STEP);
+    tsdb_close(db);
+    char seg[4096];
+    last_segment(dir, seg, sizeof seg);
+    struct stat st;
+    ASSERT_OK(stat(seg, &st));
+    /* Tear the last commit (10 samples, compressed or not, < 200 bytes) in half. */
+    ASSERT_OK(truncate(seg, st.st_size - 20));
+    db = open_dir(dir, 2 * HOUR);
+    struct tsdb_stats ts;
+    tsdb_stats_get(db, &ts);
+    ASSERT_EQ(ts.wal_corruptions, 1u);
+    check_range(db, 10, 0, 19 * STEP);
+    tsdb_close(db);
+    test_tmpdir_remove(dir);
+}
+
+TEST(damaged_block_chunk_is_skipped_and_the_rest_served)
+{
+    char *dir = test_tmpdir();
+    write_block(dir, 4, 0, HOUR);
+    /* Flip a byte in the middle of the chunk file: it hits one series' chunk. */
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    char chunks[4096] = "";
+    while ((de = readdir(d)))
+        if (strlen(de->d_name) == BLOCK_ULID_LEN)
+            snprintf(chunks, sizeof chunks, "%s/%s/chunks/000001", dir, de->d_name);
+    closedir(d);
+    int fd = open(chunks, O_RDWR);
+    ASSERT_TRUE(fd >= 0);
+    struct stat st;
+    ASSERT_OK(fstat(fd, &st));
+    uint8_t byte;
+    ASSERT_EQ(pread(fd, &byte, 1, st.st_size / 2), 1);
+    byte ^= 0x55;
+    ASSERT_EQ(pwrite(fd, &byte, 1, st.st_size / 2), 1);
+    close(fd);
+    tsdb *db = open_dir(dir, HOUR);
+    struct arena *a = arena_new(0);
+    struct matcher m;
+    struct err e = {0};
+    ASSERT_OK_E(matcher_init(a, &m, MATCH_EQ, "__name__", "test_metric", &e), &e);
+    tsdb_querier *q;
+    ASSERT_OK_E(tsdb_querier_open(db, INT64_MIN, INT64_MAX, &q, &e), &e);
+    struct tsdb_series *s;
+    size_t n, whole = 0, empty = 0;
+    ASSERT_OK_E(tsdb_querier_select(q, a, &m, 1, &s, &n, &e), &e);
+    ASSERT_EQ(n, 4u);
+    for (size_t k = 0; k < n; k++) {
+        struct tsdb_iter it;
+        tsdb_iter_init(&it, &s[k]);
+        size_t got = 0;
+        while (tsdb_iter_next(&it) == 1)
+            got++;
+        tsdb_iter_close(&it);
+        whole += got == (size_t) (HOUR / STEP);
+        empty += got == 0;
+    }
+    ASSERT_EQ(whole, 3u);
+    ASSERT_EQ(empty, 1u);
+    struct tsdb_stats ts;
+    tsdb_stats_get(db, &ts);
+    ASSERT_TRUE(ts.corrupt_chunks >= 1);
+    tsdb_querier_close(q);
+    arena_free(a);
+    tsdb_close(db);
+    test_tmpdir_remove(dir);
+}
+
+TEST(data_directory_is_locked_against_a_second_process)
+{
+    char *dir = test_tmpdir();
+    tsdb *db = open_dir(dir, HOUR);
+    struct tsdb_opts o = {.dir = dir};
+    tsdb *db2 = NULL;
+    struct err e = {0};
+    ASSERT_EQ(tsdb_open(&o, &db2, &e), ERR_UNAVAILABLE);
+    ASSERT_STR_CONTAINS(e.msg, "in use");
+    tsdb_close(db);
+    test_tmpdir_remove(dir);
+}

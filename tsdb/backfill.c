@@ -1,0 +1,262 @@
+/* tsdb/backfill.c — writing old data straight into blocks, bypassing the head and the WAL
+ * (`ember tsdb import`).
+ *
+ * Samples may arrive series after series or interleaved; each series must be in time order.
+ * Every series keeps a small buffer of raw samples; whenever a sample leaves the buffer's chunk
+ * window (2h, aligned; at most BACKFILL_CHUNK_MAX samples) the buffer is encoded into
+ * a block chunk right away, so memory holds compressed data (well under a byte a sample), not
+ * 16 bytes a sample. finish() writes one block per window of blocks that has data, series in
+ * label order. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tsdb/block.h"
+#include "tsdb/tsdb.h"
+
+#define CHUNK_WINDOW_MS (2 * 3600 * 1000LL) /* chunks never span a 2h boundary, like cuts */
+#define BACKFILL_CHUNK_MAX 1024
+#define BACKFILL_ZSTD_LEVEL 3
+
+struct bf_chunk {
+    struct block_chunk c; /* data: heap */
+};
+
+struct bf_series {
+    uint64_t hash;
+    struct labels labels; /* heap copy: one allocation for the array and the strings */
+    int64_t last_t;
+    int64_t *t;
+    double *v;
+    uint32_t n; /* buffered, all in one chunk window */
+    struct bf_chunk *chunks;
+    uint32_t n_chunks, cap_chunks;
+};
+
+struct tsdb_backfill {
+    char *dir;
+    int64_t block_range;
+    struct hmap series; /* items: struct bf_series*, keyed by labels_hash */
+    struct buf scratch;
+    struct tsdb_backfill_stats st;
+};
+
+static int64_t floor_to(int64_t t, int64_t r)
+{
+    return t - ((t % r) + r) % r;
+}
+
+int tsdb_backfill_new(const char *dir, int64_t block_range_ms, tsdb_backfill **ret,
+                      struct err *e)
+{
+    tsdb_backfill *b = calloc(1, sizeof *b);
+    if (!b || !(b->dir = strdup(dir))) {
+        free(b);
+        return err_set(e, -ENOMEM, "out of memory");
+    }
+    b->block_range = block_range_ms > 0 ? block_range_ms : 9 * CHUNK_WINDOW_MS;
+    /* A block holds whole chunk windows. */
+    if (b->block_range % CHUNK_WINDOW_MS)
+        b->block_range += CHUNK_WINDOW_MS - b->block_range % CHUNK_WINDOW_MS;
+    *ret = b;
+    return 0;
+}
+
+static void series_free(struct bf_series *s)
+{
+    for (uint32_t i = 0; i < s->n_chunks; i++)
+        free((void *) s->chunks[i].c.data);
+    free(s->chunks);
+    free(s->t);
+    free(s->v);
+    free(s->labels.v);
+    free(s);
+}
+
+void tsdb_backfill_free(tsdb_backfill *b)
+{
+    if (!b)
+        return;
+    for (size_t i = 0; i < b->series.cap; i++)
+        if (b->series.slots[i].item)
+            series_free(b->series.slots[i].item);
+    hmap_free(&b->series);
+    buf_free(&b->scratch);
+    free(b->dir);
+    free(b);
+}
+
+static int labels_eq_item(const void *item, const void *key)
+{
+    return labels_equal(&((const struct bf_series *) item)->labels, key);
+}
+
+static struct bf_series *series_new(const struct labels *ls, uint64_t hash)
+{
+    size_t bytes = ls->n * sizeof(struct label);
+    for (uint32_t i = 0; i < ls->n; i++)
+        bytes += strlen(ls->v[i].name) + strlen(ls->v[i].value) + 2;
+    struct bf_series *s = calloc(1, sizeof *s);
+    char *mem = malloc(bytes ? bytes : 1);
+    int64_t *t = malloc(BACKFILL_CHUNK_MAX * sizeof *t);
+    double *v = malloc(BACKFILL_CHUNK_MAX * sizeof *v);
+    if (!s || !mem || !t || !v) {
+        free(s);
+        free(mem);
+        free(t);
+        free(v);
+        return NULL;
+    }
+    s->hash = hash;
+    s->last_t = INT64_MIN;
+    s->t = t;
+    s->v = v;
+    s->labels.v = (struct label *) (void *) mem;
+    s->labels.n = ls->n;
+    char *p = mem + ls->n * sizeof(struct label);
+    for (uint32_t i = 0; i < ls->n; i++) {
+        size_t nl = strlen(ls->v[i].name) + 1, vl = strlen(ls->v[i].value) + 1;
+        s->labels.v[i].name = memcpy(p, ls->v[i].name, nl);
+        p += nl;
+        s->labels.v[i].value = memcpy(p, ls->v[i].value, vl);
+        p += vl;
+    }
+    return s;
+}
+
+/* Encodes the buffered samples as one chunk. */
+static int flush(tsdb_backfill *b, struct bf_series *s, struct err *e)
+{
+    if (s->n == 0)
+        return 0;
+    buf_reset(&b->scratch);
+    if (block_chunk_encode(&b->scratch, s->t, s->v, s->n, BACKFILL_ZSTD_LEVEL, e) < 0)
+        return -1;
+    if (s->n_chunks == s->cap_chunks) {
+        uint32_t nc = s->cap_chunks ? s->cap_chunks * 2 : 4;
+        struct bf_chunk *p = realloc(s->chunks, nc * sizeof *p);
+        if (!p)
+            return err_set(e, -ENOMEM, "out of memory importing");
+        s->chunks = p;
+        s->cap_chunks = nc;
+    }
+    uint8_t *data = malloc(b->scratch.len);
+    if (!data)
+        return err_set(e, -ENOMEM, "out of memory importing");
+    memcpy(data, b->scratch.p, b->scratch.len);
+    s->chunks[s->n_chunks++].c = (struct block_chunk){s->t[0], s->t[s->n - 1], s->n,
+                                                      (uint32_t) b->scratch.len, data};
+    b->st.chunks++;
+    s->n = 0;
+    return 0;
+}
+
+int tsdb_backfill_add(tsdb_backfill *b, const struct labels *ls, int64_t t, double v,
+                      struct err *e)
+{
+    uint64_t h = labels_hash(ls);
+    struct bf_series *s = hmap_get(&b->series, h, labels_eq_item, ls);
+    if (!s) {
+        if (!(s = series_new(ls, h)) || hmap_put(&b->series, h, s) < 0) {
+            if (s)
+                series_free(s);
+            return err_set(e, -ENOMEM, "out of memory importing");
+        }
+        b->st.series++;
+    }
+    if (t <= s->last_t) {
+        b->st.rejected++;
+        return 0; /* out of order or a repeat: skipped and counted, as the head does */
+    }
+    if (s->n && (s->n == BACKFILL_CHUNK_MAX ||
+                 floor_to(t, CHUNK_WINDOW_MS) != floor_to(s->t[0], CHUNK_WINDOW_MS)) &&
+        flush(b, s, e) < 0)
+        return -1;
+    s->t[s->n] = t;
+    s->v[s->n++] = v;
+    s->last_t = t;
+    b->st.samples++;
+    b->st.mint = t < b->st.mint || b->st.samples == 1 ? t : b->st.mint;
+    b->st.maxt = t > b->st.maxt || b->st.samples == 1 ? t : b->st.maxt;
+    return 0;
+}
+
+static int series_cmp(const void *x, const void *y)
+{
+    return labels_cmp(&(*(struct bf_series *const *) x)->labels,
+                      &(*(struct bf_series *const *) y)->labels);
+}
+
+/* One block for window [w, w + range): each series' chunks that start in it. */
+static int write_window(tsdb_backfill *b, struct bf_series **v, size_t n, uint32_t *pos,
+                        int64_t w, struct err *e)
+{
+    int64_t end = w + b->block_range;
+    int64_t mint = INT64_MAX, maxt = INT64_MIN;
+    for (size_t i = 0; i < n; i++) {
+        for (uint32_t k = pos[i]; k < v[i]->n_chunks && v[i]->chunks[k].c.mint < end; k++) {
+            mint = v[i]->chunks[k].c.mint < mint ? v[i]->chunks[k].c.mint : mint;
+            maxt = v[i]->chunks[k].c.maxt > maxt ? v[i]->chunks[k].c.maxt : maxt;
+        }
+    }
+    if (mint == INT64_MAX)
+        return 0;
+    struct block_writer *bw;
+    if (block_writer_open(b->dir, mint, maxt, 1, &bw, e) < 0)
+        return -1;
+    struct block_chunk *cs = NULL;
+    size_t cap = 0;
+    int r = 0;
+    for (size_t i = 0; i < n && r == 0; i++) {
+        size_t k = 0;
+        while (pos[i] < v[i]->n_chunks && v[i]->chunks[pos[i]].c.mint < end) {
+            if (k == cap) {
+                cap = cap ? cap * 2 : 16;
+                struct block_chunk *p = realloc(cs, cap * sizeof *p);
+                if (!p) {
+                    r = err_set(e, -ENOMEM, "out of memory importing");
+                    break;
+                }
+                cs = p;
+            }
+            cs[k++] = v[i]->chunks[pos[i]++].c;
+        }
+        if (r == 0 && k)
+            r = block_writer_add_series(bw, &v[i]->labels, cs, k, e);
+    }
+    free(cs);
+    struct block_meta meta;
+    if (r < 0) {
+        block_writer_abort(bw);
+        return r;
+    }
+    if (block_writer_finish(bw, &meta, e) < 0)
+        return -1;
+    b->st.blocks++;
+    return 0;
+}
+
+int tsdb_backfill_finish(tsdb_backfill *b, struct tsdb_backfill_stats *ret, struct err *e)
+{
+    size_t n = 0;
+    struct bf_series **v = malloc((b->series.n ? b->series.n : 1) * sizeof *v);
+    uint32_t *pos = calloc(b->series.n ? b->series.n : 1, sizeof *pos);
+    int r = v && pos ? 0 : err_set(e, -ENOMEM, "out of memory importing");
+    for (size_t i = 0; r == 0 && i < b->series.cap; i++) {
+        struct bf_series *s = b->series.slots[i].item;
+        if (s && (r = flush(b, s, e)) == 0)
+            v[n++] = s;
+    }
+    if (r == 0) {
+        qsort(v, n, sizeof *v, series_cmp);
+        if (b->st.samples) {
+            for (int64_t w = floor_to(b->st.mint, b->block_range); r == 0 && w <= b->st.maxt;
+                 w += b->block_range)
+                r = write_window(b, v, n, pos, w, e);
+        }
+    }
+    free(v);
+    free(pos);
+    *ret = b->st;
+    return r;
+}

@@ -1,0 +1,252 @@
+/* tsdb/compact.c — merging blocks into larger ones, on the storage thread.
+ *
+ * Ranges grow by threes from the block range (2h, 6h, 18h, 54h, ...), capped at a tenth of the
+ * retention time as in Prometheus, so retention still deletes in small steps. A window is
+ * compacted once the head has moved past it (no cut will add to it) and it holds two or more
+ * blocks. Blocks that overlap in time (an import over existing data, or a crash between a
+ * compaction's new block and the removal of its sources) are merged first, whatever their size.
+ *
+ * Chunks are copied as stored; only where one series' chunks overlap are they decoded, merged
+ * (the earlier block wins on equal timestamps) and encoded again. Queriers keep reading the
+ * source blocks until they close; the new block serves new queriers from the moment it is
+ * listed, and the iterator's skip of repeated timestamps hides the instant where both are. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tsdb/block.h"
+#include "tsdb/db.h"
+#include "tsdb/head.h"
+
+#define COMPACT_ZSTD_LEVEL 6
+#define MAX_LEVELS 8
+
+struct merge_src {
+    struct block_series *s;
+    size_t n, i;
+    int take; /* its current series is the one being merged */
+};
+
+struct merge_buf {
+    int64_t *t;
+    double *v;
+    size_t n, cap;
+    struct buf out;
+    struct block_chunk *chunks;
+    size_t cap_chunks;
+};
+
+static int chunks_overlap(const struct block_chunk *c, size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        if (c[i].mint <= c[i - 1].maxt)
+            return 1;
+    return 0;
+}
+
+/* Decodes all chunks, keeps the first sample per timestamp, re-encodes; *ret points into mb. */
+static int merge_overlapping(struct merge_buf *mb, const struct block_chunk *c, size_t n,
+                             struct block_chunk **ret, size_t *ret_n, struct err *e)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += c[i].n;
+    if (total > mb->cap) {
+        int64_t *t = realloc(mb->t, total * 2 * sizeof *t);
+        if (t)
+            mb->t = t;
+        double *v = t ? realloc(mb->v, total * 2 * sizeof *v) : NULL;
+        if (!v)
+            return err_set(e, -ENOMEM, "out of memory merging chunks");
+        mb->v = v;
+        mb->cap = total * 2;
+    }
+    /* Scratch for one chunk in the upper half; merged result grows in the lower half. */
+    mb->n = 0;
+    for (size_t i = 0; i < n; i++) {
+        int64_t *ct = mb->t + total;
+        double *cv = mb->v + total;
+        if (block_chunk_decode(c[i].data, c[i].len, c[i].n, ct, cv, e) < 0)
+            return -1;
+        /* Insert-merge: chunks are mostly in order, so this is near linear. */
+        for (uint32_t j = 0; j < c[i].n; j++) {
+            size_t at = mb->n;
+            while (at > 0 && mb->t[at - 1] > ct[j])
+                at--;
+            if (at > 0 && mb->t[at - 1] == ct[j])
+                continue; /* an earlier block has this timestamp */
+            memmove(mb->t + at + 1, mb->t + at, (mb->n - at) * sizeof *mb->t);
+            memmove(mb->v + at + 1, mb->v + at, (mb->n - at) * sizeof *mb->v);
+            mb->t[at] = ct[j];
+            mb->v[at] = cv[j];
+            mb->n++;
+        }
+    }
+    buf_reset(&mb->out);
+    return db_encode_chunks(&mb->out, mb->t, mb->v, mb->n, COMPACT_ZSTD_LEVEL, &mb->chunks,
+                            &mb->cap_chunks, ret_n, e) < 0
+               ? -1
+               : (*ret = mb->chunks, 0);
+}
+
+/* Writes the union of the sources' series as one block. */
+static int merge_blocks(tsdb *db, struct db_block **v, size_t n, struct block_meta *ret_meta,
+                        struct err *e)
+{
+    struct arena *a = arena_new(0);
+    struct merge_src *src = calloc(n, sizeof *src);
+    struct merge_buf mb = {0};
+    struct block_chunk *all = NULL;
+    size_t cap_all = 0;
+    int64_t mint = INT64_MAX, maxt = INT64_MIN;
+    uint32_t level = 0;
+    int r = a && src ? 0 : err_set(e, -ENOMEM, "out of memory compacting");
+    for (size_t i = 0; i < n && r == 0; i++) {
+        const struct block_meta *m = block_meta(v[i]->b);
+        mint = m->mint < mint ? m->mint : mint;
+        maxt = m->maxt > maxt ? m->maxt : maxt;
+        level = m->level > level ? m->level : level;
+        r = block_select(v[i]->b, a, NULL, 0, INT64_MIN, INT64_MAX, &src[i].s, &src[i].n, e);
+    }
+    struct block_writer *w = NULL;
+    if (r == 0)
+        r = block_writer_open(db->dir, mint, maxt, level + 1, &w, e);
+    while (r == 0) {
+        size_t best = n;
+        for (size_t i = 0; i < n; i++)
+            if (src[i].i < src[i].n &&
+                (best == n ||
+                 labels_cmp(&src[i].s[src[i].i].labels, &src[best].s[src[best].i].labels) < 0))
+                best = i;
+        if (best == n)
+            break;
+        const struct labels *ls = &src[best].s[src[best].i].labels;
+        size_t k = 0;
+        for (size_t i = best; i < n; i++) {
+            if (src[i].i == src[i].n || !labels_equal(&src[i].s[src[i].i].labels, ls))
+                continue;
+            const struct block_series *bs = &src[i].s[src[i].i];
+            src[i].take = 1;
+            if (k + bs->n_chunks > cap_all) {
+                size_t nc = (k + bs->n_chunks) * 2;
+                struct block_chunk *p = realloc(all, nc * sizeof *p);
+                if (!p) {
+                    r = err_set(e, -ENOMEM, "out of memory compacting");
+                    break;
+                }
+                all = p;
+                cap_all = nc;
+            }
+            memcpy(all + k, bs->chunks, bs->n_chunks * sizeof *all);
+            k += bs->n_chunks;
+        }
+        struct block_chunk *chunks = all;
+        size_t n_chunks = k;
+        if (r == 0 && chunks_overlap(all, k))
+            r = merge_overlapping(&mb, all, k, &chunks, &n_chunks, e);
+        if (r == 0)
+            r = block_writer_add_series(w, ls, chunks, n_chunks, e);
+        for (size_t i = best; i < n; i++) { /* only now: ls points into src[best] */
+            src[i].i += src[i].take;
+            src[i].take = 0;
+        }
+    }
+    if (r == 0)
+        r = block_writer_finish(w, ret_meta, e);
+    else
+        block_writer_abort(w);
+    free(all);
+    free(mb.t);
+    free(mb.v);
+    free(mb.chunks);
+    buf_free(&mb.out);
+    free(src);
+    arena_free(a);
+    return r;
+}
+
+static int64_t floor_to(int64_t t, int64_t r)
+{
+    return t - ((t % r) + r) % r;
+}
+
+/* Picks blocks to merge: [*ret_first, *ret_first + *ret_n) of v (sorted by mint), or 0. */
+static int plan(tsdb *db, struct db_block **v, size_t n, size_t *ret_first, size_t *ret_n)
+{
+    /* Overlapping blocks first. */
+    for (size_t i = 0; i + 1 < n; i++) {
+        int64_t end = block_meta(v[i]->b)->maxt;
+        size_t j = i + 1;
+        while (j < n && block_meta(v[j]->b)->mint <= end) {
+            int64_t m = block_meta(v[j]->b)->maxt;
+            end = m > end ? m : end;
+            j++;
+        }
+        if (j > i + 1) {
+            *ret_first = i;
+            *ret_n = j - i;
+            return 1;
+        }
+    }
+    int64_t base = db_block_range(db);
+    int64_t cap = db->opts.retention_ms > 0 ? db->opts.retention_ms / 10 : INT64_MAX;
+    int64_t settled = atomic_load(&db->head->min_valid); /* cuts only add at or after this */
+    int64_t range = base;
+    for (int lvl = 1; lvl < MAX_LEVELS; lvl++) {
+        if (range > INT64_MAX / 3 || range * 3 > cap)
+            break;
+        range *= 3;
+        for (size_t i = 0; i < n;) {
+            int64_t w = floor_to(block_meta(v[i]->b)->mint, range);
+            size_t j = i;
+            int fits = 1;
+            while (j < n && floor_to(block_meta(v[j]->b)->mint, range) == w) {
+                fits &= block_meta(v[j]->b)->maxt < w + range;
+                j++;
+            }
+            if (fits && j - i >= 2 && w + range <= settled) {
+                *ret_first = i;
+                *ret_n = j - i;
+                return 1;
+            }
+            i = j;
+        }
+    }
+    return 0;
+}
+
+int db_compact(tsdb *db, struct err *e)
+{
+    if (!db->dir)
+        return 0;
+    struct db_block **v;
+    size_t n, first, k;
+    if (db_blocks_acquire(db, INT64_MIN, INT64_MAX, &v, &n) < 0)
+        return err_set(e, -ENOMEM, "out of memory planning compaction");
+    int r = plan(db, v, n, &first, &k);
+    if (r == 1) {
+        int64_t t0 = time_mono_ns();
+        struct block_meta meta;
+        struct block *b = NULL;
+        char path[4096];
+        r = merge_blocks(db, v + first, k, &meta, e);
+        if (r == 0) {
+            snprintf(path, sizeof path, "%s/%s", db->dir, meta.ulid);
+            r = block_open(path, &b, e);
+        }
+        if (r == 0 && (r = db_blocks_add(db, b)) < 0)
+            err_set(e, r, "out of memory listing the compacted block");
+        if (r == 0) {
+            db_blocks_remove(db, v + first, k);
+            atomic_fetch_add(&db->compactions, 1);
+            LOG_INFO("tsdb", "blocks compacted",
+                     "block=%s sources=%zu mint=%lld maxt=%lld level=%u duration_ms=%lld",
+                     meta.ulid, k, (long long) meta.mint, (long long) meta.maxt, meta.level,
+                     (long long) ((time_mono_ns() - t0) / 1000000));
+            r = 1;
+        }
+    }
+    db_blocks_release(v, n);
+    return r;
+}

@@ -1,0 +1,107 @@
+/* tsdb/head_truncate.c — dropping the head's oldest data once a block holds it.
+ *
+ * Runs on the storage thread with gc_lock held exclusively: no appender or querier holds a
+ * pointer into the head meanwhile, so chunks and series can be freed in place. Interned label
+ * strings stay in the symbol table (they are shared and cheap; churn of label values is the one
+ * case where that grows, and a restart reclaims it). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "head.h"
+
+/* Frees s's closed chunks wholly older than mint; returns whether the series is now empty. */
+static int drop_old_chunks(struct head *h, struct mem_series *s, int64_t mint)
+{
+    uint32_t keep = 0;
+    for (uint32_t i = 0; i < s->n_closed; i++) {
+        struct tsdb_chunk_ref *c = &s->closed[i];
+        if (c->maxt < mint) {
+            atomic_fetch_sub(&h->n_chunks, 1);
+            atomic_fetch_sub(&h->chunk_bytes, c->len);
+            free((void *) c->data);
+        } else {
+            s->closed[keep++] = *c;
+        }
+    }
+    s->n_closed = keep;
+    return keep == 0 && (s->open.n == 0 || s->maxt < mint);
+}
+
+static void remove_series(struct head *h, struct mem_series *s)
+{
+    struct head_stripe *st = &h->stripes[s->hash % HEAD_STRIPES];
+    (void) hmap_del(&st->series, s->hash, s);
+    struct mem_series **page = h->pages[s->ref >> HEAD_PAGE_BITS];
+    __atomic_store_n(&page[s->ref & ((1u << HEAD_PAGE_BITS) - 1)], NULL, __ATOMIC_RELEASE);
+    atomic_fetch_sub(&h->n_series, 1);
+    atomic_fetch_add(&h->series_removed, 1);
+    head_series_free(s);
+}
+
+/* Keeps the refs that still resolve to a series. */
+static size_t filter_refs(struct head *h, uint64_t *refs, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (head_series_by_ref(h, refs[i]))
+            refs[k++] = refs[i];
+    return k;
+}
+
+/* Drops postings of removed series, and index entries left empty. */
+static void prune_index(struct head *h)
+{
+    for (size_t i = 0; i < h->names.cap; i++) {
+        struct index_name *n = h->names.slots[i].item;
+        if (!n)
+            continue;
+        uint32_t keep = 0;
+        for (uint32_t j = 0; j < n->n_values; j++) {
+            struct index_value *v = n->values[j];
+            v->n = (uint32_t) filter_refs(h, v->refs, v->n);
+            if (v->n) {
+                n->values[keep++] = v;
+                continue;
+            }
+            (void) hmap_del(&h->values, head_pair_hash(v->name, v->value), v);
+            free(v->refs);
+            free(v);
+        }
+        n->n_values = keep;
+        /* Empty names stay: head_label_names() skips them and a later series may reuse them. */
+    }
+    h->n_all = filter_refs(h, h->all_refs, h->n_all);
+}
+
+void head_truncate(struct head *h, int64_t mint)
+{
+    pthread_rwlock_wrlock(&h->gc_lock);
+    if (mint > atomic_load(&h->min_valid))
+        atomic_store(&h->min_valid, mint);
+    size_t removed = 0;
+    int64_t new_mint = INT64_MAX;
+    for (size_t i = 0; i < h->n_all; i++) {
+        struct mem_series *s = head_series_by_ref(h, h->all_refs[i]);
+        if (!s)
+            continue;
+        if (drop_old_chunks(h, s, mint)) {
+            remove_series(h, s);
+            removed++;
+            continue;
+        }
+        int64_t first = s->n_closed ? s->closed[0].mint : s->open_mint;
+        if (s->n_closed || s->open.n)
+            new_mint = first < new_mint ? first : new_mint;
+    }
+    if (removed) {
+        pthread_rwlock_wrlock(&h->index_lock);
+        prune_index(h);
+        pthread_rwlock_unlock(&h->index_lock);
+    }
+    if (new_mint != INT64_MAX && new_mint < mint)
+        new_mint = mint; /* older samples of a kept chunk are served from the block */
+    atomic_store(&h->mint, new_mint);
+    if (new_mint == INT64_MAX)
+        atomic_store(&h->maxt, INT64_MIN);
+    pthread_rwlock_unlock(&h->gc_lock);
+}
