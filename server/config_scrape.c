@@ -1,0 +1,330 @@
+/* server/config_scrape.c — scrape_configs[] of prometheus.yml: jobs with their inherited
+ * intervals and protocols, params, and static_configs flattened into targets. */
+#include "server/config_yaml.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- scrape_configs ---- */
+
+/* host[:port], [v6]:port, no scheme or path: the scrape client dials it as written. Prometheus
+ * validates __address__ after relabeling; once relabel_configs lands this check moves there. */
+static const char *target_problem(const char *s, size_t n)
+{
+    const char *port = NULL;
+    if (n == 0)
+        return "empty target";
+    if (n > 1024)
+        return "target longer than 1024 bytes";
+    if (memchr(s, '/', n))
+        return "a target is host:port, without scheme or path";
+    if (s[0] == '[') {
+        const char *end = memchr(s, ']', n);
+        if (!end || end == s + 1)
+            return "unterminated or empty '[' in target";
+        for (const char *p = s + 1; p < end; p++)
+            if (!strchr("0123456789abcdefABCDEF:.%", *p) && !(*p >= 'a' && *p <= 'z'))
+                return "bad character in IPv6 address";
+        if (end + 1 < s + n && end[1] != ':')
+            return "expected ':port' after ']'";
+        port = end + 1 < s + n ? end + 2 : NULL;
+    } else {
+        const char *colon = memchr(s, ':', n);
+        if (colon && memchr(colon + 1, ':', (size_t) (s + n - colon - 1)))
+            return "an IPv6 address needs brackets: [::1]:9100";
+        if (colon == s)
+            return "missing host before ':'";
+        for (const char *p = s; p < (colon ? colon : s + n); p++)
+            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                  (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_'))
+                return "bad character in host name";
+        port = colon ? colon + 1 : NULL;
+    }
+    if (port) {
+        size_t pl = (size_t) (s + n - port);
+        unsigned v = 0;
+        if (pl == 0 || pl > 5)
+            return "bad port";
+        for (size_t i = 0; i < pl; i++) {
+            if (port[i] < '0' || port[i] > '9')
+                return "bad port";
+            v = v * 10 + (unsigned) (port[i] - '0');
+        }
+        if (v == 0 || v > 65535)
+            return "port out of range";
+    }
+    return NULL;
+}
+
+struct static_config {
+    const yaml_node_t *targets;
+    struct labels labels;
+};
+
+static int sc_targets(struct ld *l, void *obj, const yaml_node_t *k, const yaml_node_t *v)
+{
+    ((struct static_config *) obj)->targets = v;
+    return 0;
+}
+
+static int sc_labels(struct ld *l, void *obj, const yaml_node_t *k, const yaml_node_t *v)
+{
+    return config_get_labels(l, "labels", v, &((struct static_config *) obj)->labels);
+}
+
+static const struct field static_fields[] = {
+    FN("targets", sc_targets),
+    FN("labels", sc_labels),
+};
+
+/* Appends the targets of one static_config to l->targets. */
+static int load_static_config(struct ld *l, const yaml_node_t *v)
+{
+    char q[QUOTE_MAX + 4];
+    struct static_config sc = {0};
+    const yaml_node_item_t *items;
+    uint32_t n;
+    int r;
+    if (v->type != YAML_MAPPING_NODE)
+        return config_fail(l, v, ERR_PARSE, "static_configs: each entry expects a mapping with "
+                           "targets and labels, got %s", config_kind_name(v));
+    if ((r = config_section(l, v, "static_config", static_fields, ARRAY_LEN(static_fields),
+                            &sc)) < 0)
+        return r;
+    if (!sc.targets)
+        return 0;
+    if ((r = config_get_list(l, "targets", sc.targets, &items, &n)) < 0)
+        return r;
+    for (uint32_t i = 0; i < n; i++) {
+        const yaml_node_t *it = config_node(l, items[i]);
+        struct config_target t = {.labels = sc.labels};
+        const char *why;
+        if ((r = config_visit(l, it)) < 0 || (r = config_get_str(l, "targets", it, &t.address)) < 0)
+            return r;
+        if ((why = target_problem(t.address, strlen(t.address))))
+            return config_fail(l, it, ERR_PARSE, "targets: bad target '%s': %s",
+                               config_quote(t.address, strlen(t.address), q), why);
+        if (buf_append(&l->targets, &t, sizeof t) < 0)
+            return err_set(l->e, -ENOMEM, "%s: out of memory", l->name);
+    }
+    return 0;
+}
+
+static int job_static_configs(struct ld *l, void *obj, const yaml_node_t *k, const yaml_node_t *v)
+{
+    const yaml_node_item_t *items;
+    uint32_t n;
+    int r = config_get_list(l, "static_configs", v, &items, &n);
+    for (uint32_t i = 0; r >= 0 && i < n; i++) {
+        const yaml_node_t *it = config_node(l, items[i]);
+        if ((r = config_visit(l, it)) >= 0)
+            r = load_static_config(l, it);
+    }
+    return r;
+}
+
+static int param_by_name(const void *x, const void *y)
+{
+    return strcmp(((const struct config_param *) x)->name,
+                  ((const struct config_param *) y)->name);
+}
+
+static int job_params(struct ld *l, void *obj, const yaml_node_t *k, const yaml_node_t *v)
+{
+    struct config_scrape *j = obj;
+    struct pairs p;
+    int r;
+    if (config_is_null(v))
+        return 0;
+    if (v->type != YAML_MAPPING_NODE)
+        return config_fail(l, v, ERR_PARSE, "key 'params' expects a mapping of names to lists of "
+                           "values, got %s", config_kind_name(v));
+    if ((r = config_mapping_pairs(l, v, &p)) < 0)
+        return r;
+    struct config_param *ps = arena_calloc(l->a, p.n ? p.n : 1, sizeof *ps);
+    if (!ps)
+        return config_oom(l, l->a);
+    for (uint32_t i = 0; i < p.n; i++) {
+        const yaml_node_item_t *items;
+        uint32_t n;
+        if ((r = config_get_str(l, "params", p.v[i].k, &ps[i].name)) < 0 ||
+            (r = config_get_list(l, ps[i].name, p.v[i].v, &items, &n)) < 0)
+            return r;
+        if (!*ps[i].name)
+            return config_fail(l, p.v[i].k, ERR_PARSE, "params: empty parameter name");
+        const char **vals = arena_calloc(l->a, n ? n : 1, sizeof *vals);
+        if (!vals)
+            return config_oom(l, l->a);
+        for (uint32_t m = 0; m < n; m++) {
+            const yaml_node_t *it = config_node(l, items[m]);
+            if ((r = config_visit(l, it)) < 0)
+                return r;
+            if (config_is_null(it))
+                vals[m] = "";
+            else if ((r = config_get_str(l, ps[i].name, it, &vals[m])) < 0)
+                return r;
+        }
+        ps[i].values = vals;
+        ps[i].n_values = n;
+    }
+    qsort(ps, p.n, sizeof *ps, param_by_name);
+    j->params = ps;
+    j->n_params = p.n;
+    return 0;
+}
+
+static int job_scheme(struct ld *l, void *obj, const yaml_node_t *k, const yaml_node_t *v)
+{
+    char q[QUOTE_MAX + 4];
+    const char *s;
+    int r = config_get_str(l, "scheme", v, &s);
+    if (r < 0)
+        return r;
+    if (!strcmp(s, "http"))
+        return ((struct config_scrape *) obj)->scheme = CONFIG_SCHEME_HTTP, 0;
+    if (!strcmp(s, "https"))
+        return config_fail(l, v, ERR_PARSE,
+                           "scheme 'https' is not supported yet (needs tls_config)");
+    return config_fail(l, v, ERR_PARSE, "key 'scheme': '%s' is neither http nor https",
+                       config_quote(s, strlen(s), q));
+}
+
+/* scrape_protocols seen: a job's list replaces the global one. */
+static int job_protocols(struct ld *l, void *obj, const yaml_node_t *k, const yaml_node_t *v)
+{
+    return config_get_protocols(l, "scrape_protocols", v,
+                                &((struct config_scrape *) obj)->scrape_protocols);
+}
+
+static const struct field scrape_fields[] = {
+    FIELD("job_name", F_STRING, struct config_scrape, job_name),
+    FIELD("scrape_interval", F_DURATION, struct config_scrape, scrape_interval_ms),
+    FIELD("scrape_timeout", F_DURATION, struct config_scrape, scrape_timeout_ms),
+    FIELD("metrics_path", F_STRING, struct config_scrape, metrics_path),
+    FIELD("honor_labels", F_BOOL, struct config_scrape, honor_labels),
+    FIELD("honor_timestamps", F_BOOL, struct config_scrape, honor_timestamps),
+    FN("scheme", job_scheme),
+    FN("params", job_params),
+    FN("scrape_protocols", job_protocols),
+    FN("static_configs", job_static_configs),
+    /* Documented by Prometheus, not implemented by ember yet (issue 5 and later). */
+    LATER("relabel_configs"), LATER("metric_relabel_configs"), LATER("basic_auth"),
+    LATER("authorization"), LATER("oauth2"), LATER("bearer_token"), LATER("bearer_token_file"),
+    LATER("tls_config"), LATER("proxy_url"), LATER("no_proxy"), LATER("proxy_from_environment"),
+    LATER("proxy_connect_header"), LATER("http_headers"), LATER("follow_redirects"),
+    LATER("enable_http2"), LATER("enable_compression"), LATER("sample_limit"),
+    LATER("body_size_limit"), LATER("label_limit"), LATER("label_name_length_limit"),
+    LATER("label_value_length_limit"), LATER("target_limit"), LATER("keep_dropped_targets"),
+    LATER("track_timestamps_staleness"), LATER("fallback_scrape_protocol"),
+    LATER("scrape_classic_histograms"), LATER("always_scrape_classic_histograms"),
+    LATER("convert_classic_histograms_to_nhcb"), LATER("native_histogram_bucket_limit"),
+    LATER("native_histogram_min_bucket_factor"), LATER("scrape_failure_log_file"),
+    LATER("metric_name_validation_scheme"), LATER("metric_name_escaping_scheme"),
+    LATER("file_sd_configs"), LATER("http_sd_configs"), LATER("dns_sd_configs"),
+    LATER("consul_sd_configs"), LATER("kubernetes_sd_configs"), LATER("ec2_sd_configs"),
+    LATER("gce_sd_configs"), LATER("azure_sd_configs"), LATER("digitalocean_sd_configs"),
+    LATER("docker_sd_configs"), LATER("dockerswarm_sd_configs"), LATER("eureka_sd_configs"),
+    LATER("hetzner_sd_configs"), LATER("ionos_sd_configs"), LATER("kuma_sd_configs"),
+    LATER("lightsail_sd_configs"), LATER("linode_sd_configs"), LATER("marathon_sd_configs"),
+    LATER("nerve_sd_configs"), LATER("nomad_sd_configs"), LATER("openstack_sd_configs"),
+    LATER("ovhcloud_sd_configs"), LATER("puppetdb_sd_configs"), LATER("scaleway_sd_configs"),
+    LATER("serverset_sd_configs"), LATER("triton_sd_configs"), LATER("uyuni_sd_configs"),
+    LATER("vultr_sd_configs"), LATER("stackit_sd_configs"),
+};
+
+static int load_job(struct ld *l, const yaml_node_t *v, const struct config_global *g,
+                    struct config_scrape *j)
+{
+    char a[32], b[32];
+    int r;
+    if (config_is_null(v) || v->type != YAML_MAPPING_NODE)
+        return config_fail(l, v, ERR_PARSE, "scrape_configs: each entry expects a mapping, got %s",
+                           config_kind_name(v));
+    *j = (struct config_scrape){
+        .scheme = CONFIG_SCHEME_HTTP,
+        .metrics_path = "/metrics",
+        .honor_timestamps = true,
+        .line = (uint32_t) v->start_mark.line + 1,
+    };
+    buf_reset(&l->targets);
+    if ((r = config_section(l, v, "scrape_config", scrape_fields, ARRAY_LEN(scrape_fields), j)) < 0)
+        return r;
+    if (!j->job_name || !*j->job_name)
+        return config_fail(l, v, ERR_PARSE, "scrape_config: job_name is missing or empty");
+    if (j->metrics_path[0] != '/')
+        return config_fail(l, v, ERR_PARSE, "job '%s': metrics_path must start with '/'",
+                           j->job_name);
+    if (j->scrape_protocols.n == 0)
+        j->scrape_protocols = g->scrape_protocols;
+    if (j->scrape_interval_ms == 0)
+        j->scrape_interval_ms = g->scrape_interval_ms;
+    if (j->scrape_timeout_ms == 0)
+        j->scrape_timeout_ms = g->scrape_timeout_ms < j->scrape_interval_ms
+                                   ? g->scrape_timeout_ms
+                                   : j->scrape_interval_ms;
+    if (j->scrape_timeout_ms > j->scrape_interval_ms) {
+        (void) duration_format(a, sizeof a, j->scrape_timeout_ms);
+        (void) duration_format(b, sizeof b, j->scrape_interval_ms);
+        return config_fail(l, v, ERR_PARSE, "job '%s': scrape_timeout %s is greater than "
+                           "scrape_interval %s", j->job_name, a, b);
+    }
+    size_t n = l->targets.len / sizeof(struct config_target);
+    if (n) {
+        struct config_target *t = arena_alloc(l->a, l->targets.len);
+        if (!t)
+            return config_oom(l, l->a);
+        memcpy(t, l->targets.p, l->targets.len);
+        j->targets = t;
+        j->n_targets = (uint32_t) n;
+    }
+    return 0;
+}
+
+struct job_ref {
+    const char *name;
+    const yaml_node_t *node;
+};
+
+static int job_ref_cmp(const void *x, const void *y)
+{
+    const struct job_ref *a = x, *b = y;
+    int c = strcmp(a->name, b->name);
+    if (c)
+        return c;
+    size_t ia = a->node->start_mark.index, ib = b->node->start_mark.index;
+    return ia < ib ? -1 : ia > ib;
+}
+
+int config_load_scrape_configs(struct ld *l, const yaml_node_t *v, struct config *c)
+{
+    const yaml_node_item_t *items;
+    uint32_t n;
+    int r = config_get_list(l, "scrape_configs", v, &items, &n);
+    if (r < 0 || n == 0)
+        return r;
+    struct config_scrape *jobs = arena_calloc(l->a, n, sizeof *jobs);
+    struct job_ref *refs = arena_calloc(l->tmp, n, sizeof *refs);
+    if (!jobs || !refs)
+        return config_oom(l, jobs ? l->tmp : l->a);
+    for (uint32_t i = 0; i < n; i++) {
+        const yaml_node_t *it = config_node(l, items[i]);
+        if ((r = config_visit(l, it)) < 0 || (r = load_job(l, it, &c->global, &jobs[i])) < 0)
+            return r;
+        refs[i] = (struct job_ref){jobs[i].job_name, it};
+    }
+    /* Duplicates by sorting: a linear scan per job would be quadratic on a huge file. An alias
+     * repeating one job is a duplicate too; nodes then compare equal, order is irrelevant. */
+    qsort(refs, n, sizeof *refs, job_ref_cmp);
+    for (uint32_t i = 1; i < n; i++)
+        if (!strcmp(refs[i].name, refs[i - 1].name)) {
+            char q[QUOTE_MAX + 4];
+            return config_fail(l, refs[i].node, ERR_PARSE,
+                               "duplicate job_name '%s' (first at line %zu)",
+                               config_quote(refs[i].name, strlen(refs[i].name), q),
+                               refs[i - 1].node->start_mark.line + 1);
+        }
+    c->scrapes = jobs;
+    c->n_scrapes = n;
+    return 0;
+}

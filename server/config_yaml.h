@@ -1,0 +1,108 @@
+/* server/config_yaml.h — internals shared by the config loader's files (not for other modules):
+ * the loader state, the key tables sections are read through, and the YAML helpers of
+ * config_yaml.c. config.c reads the document, global and rule_files; config_scrape.c reads
+ * scrape_configs. Every helper reports failure through config_fail(), which puts
+ * "<name>:<line>:<col>: " in front, so messages look alike whichever file writes them. */
+#ifndef EMBER_SERVER_CONFIG_YAML_H
+#define EMBER_SERVER_CONFIG_YAML_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <yaml.h>
+
+#include "server/config.h"
+
+/* Bound on the finished struct: with CONFIG_MAX_NODES it is never reached by a real config. */
+#define CONFIG_ARENA_CAP (128u << 20)
+/* Longest user text quoted in a message; the rest is cut so the position stays readable. */
+#define QUOTE_MAX 40
+
+struct pair {
+    const yaml_node_t *k, *v;
+    const char *key; /* not NUL-terminated: key_len bytes */
+    size_t key_len;
+    uint32_t rank; /* 0: the mapping itself; higher: merged in (<<), lower rank wins */
+    uint32_t ord;  /* file order within the rank */
+};
+
+struct pairs {
+    struct pair *v;
+    uint32_t n, cap;
+};
+
+/* Loader state for one config_load_*() call. */
+struct ld {
+    const char *name;         /* for messages */
+    const char *dir;          /* for relative rule_files; NULL keeps them as written */
+    yaml_document_t *doc;
+    struct arena *a;          /* the config's arena: what survives */
+    struct arena *tmp;        /* scratch: dies at the end of the load */
+    struct err *e;
+    uint64_t visits;          /* nodes looked at, alias expansions included */
+    uint32_t next_rank;
+    struct buf targets;       /* struct config_target of the job being read */
+};
+
+enum fkind { F_DURATION, F_BOOL, F_STRING, F_FN, F_LATER };
+
+/* One key of a section. F_LATER: a key Prometheus documents that ember does not implement yet. */
+struct field {
+    const char *key;
+    enum fkind kind;
+    size_t off; /* F_DURATION (int64_t), F_BOOL (bool), F_STRING (const char *) */
+    int (*fn)(struct ld *l, void *obj, const yaml_node_t *k, const yaml_node_t *v);
+};
+
+#define FIELD(key, kind, type, member) {key, kind, offsetof(type, member), NULL}
+#define FN(key, fn) {key, F_FN, 0, fn}
+#define LATER(key) {key, F_LATER, 0, NULL}
+
+/* ---- messages and nodes ---- */
+
+/* Copies user text for a message: at most QUOTE_MAX bytes (cut on a UTF-8 boundary, "..."
+ * appended), control characters as '?'. out needs QUOTE_MAX + 4 bytes. */
+const char *config_quote(const void *s, size_t n, char *out);
+/* Fills l->e with "<name>:<line>:<col>: <message>" at node n; returns code. */
+int config_fail(struct ld *l, const yaml_node_t *n, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* An allocation from a failed: ERR_LIMIT past CONFIG_ARENA_CAP, else -ENOMEM. */
+int config_oom(struct ld *l, struct arena *a);
+const char *config_scalar(const yaml_node_t *n);
+int config_is_null(const yaml_node_t *n);
+const char *config_kind_name(const yaml_node_t *n); /* "a mapping", "a list", ... for messages */
+/* Counts one node against CONFIG_MAX_NODES. */
+int config_visit(struct ld *l, const yaml_node_t *n);
+const yaml_node_t *config_node(struct ld *l, int idx);
+
+/* ---- values (copied into l->a) ---- */
+
+int config_get_str(struct ld *l, const char *key, const yaml_node_t *v, const char **ret);
+int config_get_bool(struct ld *l, const char *key, const yaml_node_t *v, bool *ret);
+int config_get_duration(struct ld *l, const char *key, const yaml_node_t *v, int64_t *ret);
+/* A list node, or null read as an empty list. Sets *ret_n; items via config_node(l, start[i]). */
+int config_get_list(struct ld *l, const char *key, const yaml_node_t *v,
+                    const yaml_node_item_t **ret_items, uint32_t *ret_n);
+int config_label_name_valid(const char *s, size_t n);
+/* A map of label name → value, sorted by name; empty values are dropped (= no label). */
+int config_get_labels(struct ld *l, const char *key, const yaml_node_t *v, struct labels *ret);
+int config_get_protocols(struct ld *l, const char *key, const yaml_node_t *v,
+                         struct config_protocols *ret);
+/* Prometheus' default order when scrape_protocols is absent. */
+extern const struct config_protocols config_default_protocols;
+
+/* ---- mappings ---- */
+
+/* The effective pairs of a mapping, in file order: a key twice in one mapping is an error, a
+ * merged key loses to one written in the mapping. The array lives in l->tmp. */
+int config_mapping_pairs(struct ld *l, const yaml_node_t *map, struct pairs *ret);
+/* Reads a mapping through a key table into obj. Null is an empty section. */
+int config_section(struct ld *l, const yaml_node_t *map, const char *what,
+                   const struct field *f, size_t nf, void *obj);
+
+/* ---- sections in other files ---- */
+
+/* config_scrape.c: the scrape_configs list into c->scrapes (global already read). */
+int config_load_scrape_configs(struct ld *l, const yaml_node_t *v, struct config *c);
+
+#endif
