@@ -1,6 +1,6 @@
 /* promql/ast.c — the language's tables (operators, aggregations, functions), expression types,
- * the type checks run after parsing (Prometheus' checkAST), and the printer: promql_format()
- * writes Prometheus' canonical form (format_query), so parse → print → parse gives the same tree. */
+ * the type checks run after parsing (Prometheus' checkAST), the printer (promql_format: parse →
+ * print → parse gives the same tree) and the read-only node view behind parse_query. */
 #include "promql/ast.h"
 
 #include <math.h>
@@ -443,6 +443,110 @@ char *promql_format(struct arena *a, const struct promql_expr *x)
     if (!b.p && !b.oom)
         sb_put(&b, "", 0);
     return b.oom ? NULL : b.p;
+}
+
+/* ---- the read-only view for parse_query (Prometheus' web/api/v1 translateAST names) ---- */
+
+static void view_selector(const struct promql_expr *vs, struct promql_node_view *v)
+{
+    v->name = vs->u.sel.name ? vs->u.sel.name : "";
+    v->matchers = vs->u.sel.ms;
+    v->n_matchers = vs->u.sel.n_ms;
+    v->name_matcher_first = vs->u.sel.name != NULL;
+}
+
+static void view_mod(const struct promql_mod *m, struct promql_node_view *v)
+{
+    v->offset_ms = m->offset_ms;
+    v->has_at = m->at == AT_TIME;
+    v->at_ms = m->at_ms;
+    v->start_or_end = m->at == AT_START ? "start" : m->at == AT_END ? "end" : NULL;
+}
+
+void promql_expr_view(const struct promql_expr *x, struct promql_node_view *ret)
+{
+    static const char *const card[] = {
+        [CARD_ONE_TO_ONE] = "one-to-one",
+        [CARD_MANY_TO_ONE] = "many-to-one",
+        [CARD_ONE_TO_MANY] = "one-to-many",
+        [CARD_MANY_TO_MANY] = "many-to-many",
+    };
+    struct promql_node_view v = {0};
+    switch (x->kind) {
+    case NODE_NUMBER:
+        v.type = "numberLiteral";
+        v.num = x->u.num;
+        break;
+    case NODE_STRING:
+        v.type = "stringLiteral";
+        v.str = x->u.str;
+        break;
+    case NODE_VECTOR_SEL:
+        v.type = "vectorSelector";
+        view_selector(x, &v);
+        view_mod(&x->u.sel.mod, &v);
+        break;
+    case NODE_MATRIX_SEL:
+        v.type = "matrixSelector";
+        view_selector(x->u.matrix.vs, &v);
+        view_mod(&x->u.matrix.vs->u.sel.mod, &v);
+        v.range_ms = x->u.matrix.range_ms;
+        break;
+    case NODE_SUBQUERY:
+        v.type = "subquery";
+        v.expr = x->u.sub.x;
+        v.range_ms = x->u.sub.range_ms;
+        v.step_ms = x->u.sub.step_ms;
+        view_mod(&x->u.sub.mod, &v);
+        break;
+    case NODE_PAREN:
+        v.type = "parenExpr";
+        v.expr = x->u.paren;
+        break;
+    case NODE_UNARY:
+        v.type = "unaryExpr";
+        v.op = promql_op_str(x->u.unary.op);
+        v.expr = x->u.unary.x;
+        break;
+    case NODE_BINARY: {
+        const struct promql_matching *vm = x->u.bin.vm;
+        v.type = "binaryExpr";
+        v.op = promql_op_str(x->u.bin.op);
+        v.lhs = x->u.bin.l;
+        v.rhs = x->u.bin.r;
+        v.return_bool = x->u.bin.return_bool;
+        if (vm) {
+            v.has_matching = 1;
+            v.card = (unsigned) vm->card < ARRAY_LEN(card) ? card[vm->card] : "?";
+            v.on = vm->on;
+            v.labels = vm->labels;
+            v.n_labels = vm->n_labels;
+            v.include = vm->include;
+            v.n_include = vm->n_include;
+        }
+        break;
+    }
+    case NODE_AGG:
+        v.type = "aggregation";
+        v.op = promql_agg_str(x->u.agg.op);
+        v.expr = x->u.agg.x;
+        v.param = x->u.agg.param;
+        v.grouping = x->u.agg.grouping;
+        v.n_grouping = x->u.agg.n_grouping;
+        v.without = x->u.agg.without;
+        break;
+    case NODE_CALL:
+        v.type = "call";
+        v.func = x->u.call.f->name;
+        v.arg_types = x->u.call.f->args;
+        v.n_arg_types = (size_t) x->u.call.f->n_args;
+        v.variadic = x->u.call.f->variadic;
+        v.return_type = x->u.call.f->ret;
+        v.args = x->u.call.args;
+        v.n_args = x->u.call.n_args;
+        break;
+    }
+    *ret = v;
 }
 
 /* ---- type checking (Prometheus' checkAST), run after a successful parse ---- */

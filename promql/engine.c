@@ -317,6 +317,14 @@ static int ev_begin(struct promql_ev *ev, promql_engine *eng, struct arena *a, s
     return 0;
 }
 
+/* The step arena's use is sampled before every reset and at the end: its high-water mark. */
+static void note_step_peak(struct promql_ev *ev)
+{
+    size_t used = arena_used(ev->sa);
+    if (used > ev->step_peak)
+        ev->step_peak = used;
+}
+
 static int copy_vector(struct promql_ev *ev, const struct promql_val *v, int64_t t,
                        struct promql_result *ret)
 {
@@ -355,6 +363,7 @@ int promql_eval_instant(promql_engine *eng, struct arena *a, const struct promql
                         int64_t t_ms, struct promql_result *ret, struct err *e)
 {
     struct promql_ev ev;
+    size_t used0 = arena_used(a);
     int r = ev_begin(&ev, eng, a, e);
     if (r < 0)
         return r;
@@ -377,7 +386,9 @@ int promql_eval_instant(promql_engine *eng, struct arena *a, const struct promql
         default: r = err_set(e, ERR_INTERNAL, "expression has no value type");
         }
     }
+    note_step_peak(&ev);
     arena_free(ev.sa);
+    res.peak_bytes = arena_used(a) - used0 + ev.step_peak;
     if (r >= 0)
         *ret = res;
     return r < 0 ? r : 0;
@@ -476,6 +487,7 @@ int promql_eval_range(promql_engine *eng, struct arena *a, const struct promql_e
     if (step_ms <= 0 || end_ms < start_ms)
         return err_set(e, ERR_EXEC, "invalid range query: step must be positive and end >= start");
     struct promql_ev ev;
+    size_t used0 = arena_used(a);
     int r = ev_begin(&ev, eng, a, e);
     if (r < 0)
         return r;
@@ -486,6 +498,7 @@ int promql_eval_range(promql_engine *eng, struct arena *a, const struct promql_e
     struct promql_series *out = NULL;
     r = promql_plan_load(&ev, x, start_ms, end_ms);
     for (int64_t t = start_ms; r >= 0 && t <= end_ms; t = promql_plan_sat_add(t, step_ms)) {
+        note_step_peak(&ev);
         arena_reset(ev.sa);
         ev.samples = 0;
         struct promql_val v;
@@ -505,7 +518,9 @@ int promql_eval_range(promql_engine *eng, struct arena *a, const struct promql_e
     }
     if (r >= 0)
         r = range_finish(&ev, &acc, &out);
+    size_t pts_bytes = acc.cap_pts * sizeof *acc.pts;
     free(acc.pts);
+    note_step_peak(&ev);
     arena_free(ev.sa);
     if (r < 0)
         return r;
@@ -515,5 +530,6 @@ int promql_eval_range(promql_engine *eng, struct arena *a, const struct promql_e
     *ret = (struct promql_result){.type = PROMQL_MATRIX};
     ret->u.matrix.v = out;
     ret->u.matrix.n = n;
+    ret->peak_bytes = arena_used(a) - used0 + ev.step_peak + pts_bytes;
     return 0;
 }

@@ -62,6 +62,7 @@ struct promql_ev {
     int64_t deadline_ns;
     uint64_t samples;        /* samples held by the current step */
     uint64_t result_samples; /* points already in a range query's result */
+    size_t step_peak;        /* largest arena_used(sa) seen before a reset: peak_bytes */
     struct promql_loaded_sel *sels;
     size_t n_sels, cap_sels;
     struct promql_cached_re *res; /* label_replace regexes, compiled once per query */

@@ -20,6 +20,49 @@ enum promql_value_type { PROMQL_NONE, PROMQL_SCALAR, PROMQL_VECTOR, PROMQL_MATRI
 const char *promql_value_type_name(enum promql_value_type t); /* "scalar", "vector", ... */
 enum promql_value_type promql_expr_type(const struct promql_expr *x);
 
+/* Read-only view of one syntax-tree node for code outside promql (the parse_query endpoint),
+ * named as Prometheus' parser names things. Every pointer points into the tree (its arena);
+ * fields that do not apply to the node are zero / NULL. */
+struct promql_node_view {
+    /* "aggregation", "binaryExpr", "call", "matrixSelector", "numberLiteral", "parenExpr",
+     * "stringLiteral", "subquery", "unaryExpr" or "vectorSelector" */
+    const char *type;
+    const char *op; /* aggregation "sum", binaryExpr "+" / "and" / "==", unaryExpr "-" */
+    const struct promql_expr *expr, *param; /* aggregation, parenExpr, subquery, unaryExpr */
+    const struct promql_expr *lhs, *rhs;    /* binaryExpr */
+    struct promql_expr *const *args;        /* call */
+    size_t n_args;
+    /* vectorSelector, and the selector inside a matrixSelector */
+    const char *name; /* "" when the query gave no metric name */
+    const struct matcher *matchers;
+    size_t n_matchers;
+    int name_matcher_first; /* matchers[0] is the __name__="name" implied by the metric name
+                             * (Prometheus lists that one last) */
+    int64_t range_ms, step_ms; /* matrixSelector, subquery (step 0: none written) */
+    int64_t offset_ms;         /* selectors, subquery; negative for "offset -5m" */
+    int has_at;                /* "@ <time>" written: at_ms holds it */
+    int64_t at_ms;
+    const char *start_or_end;  /* "@ start()" / "@ end()": "start" / "end"; else NULL */
+    const char *const *grouping; /* aggregation: by / without labels */
+    size_t n_grouping;
+    int without;
+    int return_bool;           /* binaryExpr */
+    int has_matching;          /* binaryExpr between two instant vectors */
+    const char *card;          /* "one-to-one", "many-to-one", "one-to-many", "many-to-many" */
+    int on;
+    const char *const *labels, *const *include;
+    size_t n_labels, n_include;
+    const char *func;          /* call: function name, its declared argument types, the number
+                                * of optional trailing arguments (-1 unlimited), return type */
+    const enum promql_value_type *arg_types;
+    size_t n_arg_types;
+    int variadic;
+    enum promql_value_type return_type;
+    double num;                /* numberLiteral */
+    const char *str;           /* stringLiteral, decoded */
+};
+void promql_expr_view(const struct promql_expr *x, struct promql_node_view *ret);
+
 struct promql_point {
     int64_t t;
     double v;
@@ -54,6 +97,10 @@ struct promql_result {
     } u;
     const char **warnings;
     size_t n_warnings;
+    /* Memory high-water mark of the evaluation: bytes it added to the caller's arena (loaded
+     * samples, the result), plus the largest step scratch arena, plus a range query's point
+     * buffer. For benchmarks and accounting; never a limit. */
+    size_t peak_bytes;
 };
 
 /* Zero fields take the defaults. */

@@ -14,6 +14,18 @@ static void route_query(struct http_request *req, void *app)
 {
     api_v1_query(req, app);
 }
+static void route_query_range(struct http_request *req, void *app)
+{
+    api_v1_query_range(req, app);
+}
+static void route_format_query(struct http_request *req, void *app)
+{
+    api_v1_format_query(req, app);
+}
+static void route_parse_query(struct http_request *req, void *app)
+{
+    api_v1_parse_query(req, app);
+}
 static void route_healthy(struct http_request *req, void *app)
 {
     lifecycle_healthy(req, app);
@@ -48,6 +60,11 @@ static int add_routes(struct router *rt, struct app *app, struct err *e)
     if (r == 0)
         r = router_add(rt, get | post, "/api/v1/query", route_query, app, e);
     if (r == 0)
+        r = router_add(rt, get | post, "/api/v1/query_range", route_query_range, app, e);
+    if (r == 0)
+        r = router_add(rt, get | post, "/api/v1/format_query", route_format_query, app, e);
+    if (r == 0)
+        r = router_add(rt, get | post, "/api/v1/parse_query", route_parse_query, app, e);
         r = router_add(rt, post, "/api/v1/import/prometheus", route_import, app, e);
     if (r == 0)
         r = router_add(rt, get, "/api/v1/status/tsdb", route_status_tsdb, app, e);

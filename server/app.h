@@ -29,6 +29,9 @@ struct app {
     int shutting_down;
     int exit_code;
     uint32_t queries_running; /* loop thread */
+    /* Queries queued behind --query.max-concurrency, oldest first (api_query.c; loop thread). */
+    struct api_query_job *wait_head, *wait_tail;
+    uint32_t queries_waiting;
     _Atomic uint64_t queries_total, query_errors;
     uint64_t http_requests[8]; /* by handler class, see selfmetrics.c */
 };
@@ -38,6 +41,9 @@ int app_run(const struct flags *f);
 
 /* Request dispatch (api_v1.c, lifecycle.c, selfmetrics.c). */
 void api_v1_query(struct http_request *req, struct app *app);
+void api_v1_query_range(struct http_request *req, struct app *app);
+void api_v1_format_query(struct http_request *req, struct app *app);
+void api_v1_parse_query(struct http_request *req, struct app *app);
 void api_import_prometheus(struct http_request *req, struct app *app);
 void api_status_tsdb(struct http_request *req, struct app *app);
 void api_admin_snapshot(struct http_request *req, struct app *app);
@@ -47,5 +53,27 @@ void selfmetrics_serve(struct http_request *req, struct app *app);
 
 /* Maps an ember error code to Prometheus' errorType and HTTP status (api_v1.c is the one place). */
 void api_error_type(int code, const char **ret_type, int *ret_status);
+/* The JSON error response for code (api_v1.c). */
+void api_respond_err(struct http_request *req, int code, const char *msg);
+
+/* The query lane (api_query.c): PromQL work of one request on a libuv worker. Evaluations run
+ * at most --query.max-concurrency at a time; more wait in a bounded FIFO, each at most its
+ * timeout, and get 503 only when that queue is full. format/parse jobs skip the gate. */
+enum api_query_kind { API_QUERY_INSTANT, API_QUERY_RANGE, API_QUERY_FORMAT, API_QUERY_PARSE };
+struct api_query_spec {
+    enum api_query_kind kind;
+    const char *query; /* borrowed until the response (req->arena); may hold NUL bytes */
+    size_t query_len;
+    int64_t t_ms;                      /* API_QUERY_INSTANT */
+    int64_t start_ms, end_ms, step_ms; /* API_QUERY_RANGE */
+    int has_timeout;                   /* the request's timeout parameter, if it had one */
+    int64_t timeout_ns;
+};
+/* Responds to req eventually (loop thread). */
+void api_query_submit(struct app *app, struct http_request *req, const struct api_query_spec *s);
+
+/* parse_query's tree (api_ast.c): Prometheus' translateAST as JSON, keys in Go's sorted order. */
+struct json_writer;
+void api_ast_json(struct json_writer *w, const struct promql_expr *x);
 
 #endif

@@ -655,12 +655,9 @@ int wal_open(const char *dir, uint64_t segment_bytes, wal_replay_fn fn, void *ct
         r = err_set(e, r, "wal %s: fsync directory: %s", dir, err_str(r));
         goto fail;
     }
-    free(sc.v);
-    buf_free(&rp.rb);
-    buf_free(&rp.db);
-    ZSTD_freeDCtx(rp.dctx);
     *ret = w;
-    return 0;
+    w = NULL;
+    r = 0;
 fail:
     free(sc.v);
     buf_free(&rp.rb);

@@ -526,6 +526,9 @@ TEST(truncate_deletes_old_segments_and_replay_starts_with_checkpoint)
     ASSERT_OK(wal_rec_series(&ck, &s, 1));
     struct wal_tombstone t = {1, 0, 5};
     ASSERT_OK(wal_rec_tombstones(&ck, &t, 1));
+    /* A checkpoint that is not whole frames is refused before anything changes. */
+    ASSERT_EQ(wal_truncate(w, 100, ck.p, ck.len - 1, &e), ERR_INTERNAL);
+    ASSERT_TRUE(exists(dir, "00000000"));
     /* mint 100: the segments holding only t < 100 go. */
     ASSERT_OK_E(wal_truncate(w, 100, ck.p, ck.len, &e), &e);
     wal_stats_get(w, &ws);

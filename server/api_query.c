@@ -1,0 +1,374 @@
+/* server/api_query.c — the query lane: one request's PromQL work (instant and range evaluation,
+ * format_query, parse_query) on a libuv worker, behind the concurrency gate and its wait queue.
+ *
+ * A job lives from api_query_submit() to its response; every step but the work runs on the loop.
+ *
+ *   submit ──(running < max)──────────────▶ start ──▶ worker: parse, evaluate, JSON, gzip
+ *      │                                     ▲            │
+ *      ├─(waiting < QUEUE_PER_SLOT × max)─▶ wait ─pump─┘   ▼
+ *      │                                     │        after: respond, free slot, pump
+ *      └─(queue full)─▶ 503 unavailable      └─(limit reached / client gone)─▶ 503 timeout
+ *
+ * Prometheus makes excess queries wait in its gate without bound; here the FIFO is bounded, and
+ * each waiting job has a timer for its limit: the smaller of --query.timeout and the request's
+ * timeout parameter. A job that reaches it answers Prometheus' "query timed out in query queue".
+ * The timeout parameter also covers the time spent waiting, as Prometheus' request context does.
+ *
+ * Each evaluation gets a private engine (one calloc over the shared tsdb) with the time left as
+ * its timeout, so the timeout parameter and a client that goes away (abort → cancel) reach just
+ * that query. format/parse jobs only parse: they skip the gate, as in Prometheus.
+ * The worker owns req->arena while the work runs; the wait FIFO and counters are loop-only. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "server/json.h"
+
+/* Waiting jobs allowed per --query.max-concurrency slot: a Grafana dashboard refresh sends one
+ * request per panel query at once, often more than the slots; ten rounds of them may queue. */
+#define QUEUE_PER_SLOT 10
+#define QUEUE_MAX 100000
+
+struct api_query_job {
+    uv_work_t work;
+    uv_timer_t timer; /* wait limit; initialised when the job first queues (has_timer) */
+    struct api_query_job *prev, *next; /* wait FIFO */
+    struct app *app;
+    struct http_request *req;
+    struct api_query_spec spec;
+    promql_engine *eng; /* evaluations: created at start */
+    uint64_t arrival_ms;  /* uv_now() at submit */
+    int64_t limit_ms;     /* wait plus run budget from arrival when has_timeout, else wait only */
+    int gated;            /* holds a concurrency slot while running */
+    int has_timer, waiting, aborted, gzipped;
+    struct buf out;
+    struct err err;
+};
+
+static void job_free(struct api_query_job *j)
+{
+    promql_engine_free(j->eng);
+    buf_free(&j->out);
+    free(j);
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    job_free(h->data);
+}
+
+/* After the response: the timer handle, if any, must close before the job's memory goes. */
+static void job_end(struct api_query_job *j)
+{
+    if (j->has_timer)
+        uv_close((uv_handle_t *) &j->timer, on_timer_closed);
+    else
+        job_free(j);
+}
+
+static void job_fail(struct api_query_job *j, int code, const char *msg)
+{
+    atomic_fetch_add(&j->app->query_errors, 1);
+    api_respond_err(j->req, code, msg);
+    job_end(j);
+}
+
+static void encode_result(struct json_writer *w, const struct promql_result *res)
+{
+    json_obj_begin(w);
+    json_key(w, "resultType");
+    json_str(w, promql_value_type_name(res->type));
+    json_key(w, "result");
+    switch (res->type) {
+    case PROMQL_SCALAR: json_scalar_pair(w, res->u.scalar.t, res->u.scalar.v); break;
+    case PROMQL_STRING:
+        json_string_pair(w, res->u.string.t, res->u.string.s, strlen(res->u.string.s));
+        break;
+    case PROMQL_VECTOR:
+        json_arr_begin(w);
+        for (size_t i = 0; i < res->u.vector.n; i++) {
+            const struct promql_sample *s = &res->u.vector.v[i];
+            json_obj_begin(w);
+            json_key(w, "metric");
+            json_labels(w, &s->metric);
+            json_key(w, "value");
+            json_sample_pair(w, s->t, s->v);
+            json_obj_end(w);
+        }
+        json_arr_end(w);
+        break;
+    case PROMQL_MATRIX:
+        json_arr_begin(w);
+        for (size_t i = 0; i < res->u.matrix.n; i++) {
+            const struct promql_series *s = &res->u.matrix.v[i];
+            json_obj_begin(w);
+            json_key(w, "metric");
+            json_labels(w, &s->metric);
+            json_key(w, "values");
+            json_arr_begin(w);
+            for (size_t k = 0; k < s->n_points; k++)
+                json_sample_pair(w, s->points[k].t, s->points[k].v);
+            json_arr_end(w);
+            json_obj_end(w);
+        }
+        json_arr_end(w);
+        break;
+    case PROMQL_NONE: json_null(w); break;
+    }
+    json_obj_end(w);
+}
+
+/* Evaluates (or formats) x; on success writes the whole response body to j->out. */
+static int job_run(struct api_query_job *j, struct arena *a, const struct promql_expr *x)
+{
+    const struct api_query_spec *s = &j->spec;
+    struct promql_result res = {0};
+    const char *formatted = NULL;
+    int r = 0;
+    switch (s->kind) {
+    case API_QUERY_INSTANT: r = promql_eval_instant(j->eng, a, x, s->t_ms, &res, &j->err); break;
+    case API_QUERY_RANGE: {
+        enum promql_value_type t = promql_expr_type(x);
+        r = promql_eval_range(j->eng, a, x, s->start_ms, s->end_ms, s->step_ms, &res, &j->err);
+        /* A range vector or string is refused before evaluation, in the engine's words; for
+         * Prometheus that happens while building the query, so it is bad data. */
+        if (r < 0 && t != PROMQL_SCALAR && t != PROMQL_VECTOR) {
+            struct err engine_err = j->err;
+            return err_set(&j->err, ERR_PARSE, "%s", engine_err.msg);
+        }
+        break;
+    }
+    case API_QUERY_FORMAT:
+        if (!(formatted = promql_format(a, x)))
+            return err_set(&j->err, -ENOMEM, "out of memory formatting the query");
+        break;
+    case API_QUERY_PARSE: break;
+    }
+    if (r < 0)
+        return r;
+    struct json_writer w;
+    json_init(&w, &j->out);
+    json_envelope_begin(&w);
+    if (s->kind == API_QUERY_FORMAT)
+        json_str(&w, formatted);
+    else if (s->kind == API_QUERY_PARSE)
+        api_ast_json(&w, x);
+    else
+        encode_result(&w, &res);
+    json_envelope_end(&w, res.warnings, res.n_warnings);
+    r = json_done(&w);
+    if (r == ERR_LIMIT)
+        return err_set(&j->err, ERR_LIMIT, "expression nested more than %d levels deep for JSON",
+                       JSON_MAX_DEPTH);
+    if (r < 0)
+        return err_set(&j->err, -ENOMEM, "out of memory encoding the response");
+    return 0;
+}
+
+/* Worker thread: reads the request's fields and allocates from its arena, nothing else. */
+static void job_work(uv_work_t *wk)
+{
+    struct api_query_job *j = wk->data;
+    struct arena *a = j->req->arena;
+    struct promql_expr *x;
+    if (promql_parse(a, j->spec.query, j->spec.query_len, &x, &j->err) < 0) {
+        /* Prometheus 2.42 names the parameter except for query_range (invalidParamError vs a
+         * plain bad-data error in its queryRange). */
+        if (j->spec.kind != API_QUERY_RANGE)
+            (void) err_prefix(&j->err, "invalid parameter \"query\": ");
+        return;
+    }
+    if (job_run(j, a, x) < 0)
+        return;
+    /* Bodies the loop would not compress (over its gzip cap) are compressed here. */
+    struct http_limits lim;
+    http_limits_default(&lim);
+    if (j->req->accept_gzip && j->out.len > lim.gzip_loop_max_bytes) {
+        struct buf gz = BUF_INIT;
+        if (http_gzip(j->out.p, j->out.len, 1, &gz, NULL) == 0 && gz.len < j->out.len) {
+            buf_free(&j->out);
+            j->out = gz;
+            j->gzipped = 1;
+        } else {
+            buf_free(&gz);
+        }
+    }
+}
+
+static void pump(struct app *app);
+
+static void job_after(uv_work_t *wk, int status)
+{
+    struct api_query_job *j = wk->data;
+    struct app *app = j->app;
+    if (j->gated)
+        app->queries_running--;
+    if (status < 0)
+        (void) err_set(&j->err, ERR_CANCELED, "query canceled");
+    if (j->err.code != 0) {
+        job_fail(j, j->err.code, j->err.msg);
+    } else {
+        if (j->gzipped)
+            http_respond_gzipped(j->req, 200, "application/json", &j->out);
+        else
+            http_respond_buf(j->req, 200, "application/json", &j->out);
+        job_end(j);
+    }
+    pump(app);
+}
+
+static void job_queue_work(struct api_query_job *j)
+{
+    j->work.data = j;
+    if (uv_queue_work(j->app->loop, &j->work, job_work, job_after) < 0) {
+        if (j->gated)
+            j->app->queries_running--;
+        job_fail(j, ERR_UNAVAILABLE, "server is shutting down");
+    }
+}
+
+/* Takes a concurrency slot and hands an evaluation to a worker with the time it has left. */
+static void job_start(struct api_query_job *j)
+{
+    struct app *app = j->app;
+    int64_t timeout_ms = app->flags.query_timeout_ms;
+    if (j->spec.has_timeout) {
+        int64_t left = j->limit_ms - (int64_t) (uv_now(app->loop) - j->arrival_ms);
+        if (left <= 0) { /* Prometheus words a spent budget by where it ran out */
+            job_fail(j, ERR_TIMEOUT,
+                     j->has_timer ? "query timed out in query queue"
+                                  : "query timed out in query execution");
+            return;
+        }
+        if (left < timeout_ms)
+            timeout_ms = left;
+    }
+    struct promql_engine_opts o = {
+        .lookback_delta_ms = app->flags.lookback_delta_ms,
+        .max_samples = (uint64_t) app->flags.max_samples,
+        .timeout_ms = timeout_ms,
+    };
+    struct err e = {0};
+    if (promql_engine_new(app->db, &o, &j->eng, &e) < 0) {
+        job_fail(j, e.code, e.msg);
+        return;
+    }
+    if (j->aborted)
+        promql_engine_cancel(j->eng);
+    j->gated = 1;
+    app->queries_running++;
+    job_queue_work(j);
+}
+
+static void wait_unlink(struct api_query_job *j)
+{
+    struct app *app = j->app;
+    if (j->prev)
+        j->prev->next = j->next;
+    else
+        app->wait_head = j->next;
+    if (j->next)
+        j->next->prev = j->prev;
+    else
+        app->wait_tail = j->prev;
+    j->prev = j->next = NULL;
+    j->waiting = 0;
+    app->queries_waiting--;
+}
+
+static void on_wait_limit(uv_timer_t *t)
+{
+    struct api_query_job *j = t->data;
+    wait_unlink(j);
+    if (j->aborted)
+        job_fail(j, ERR_CANCELED, "query was canceled in query queue");
+    else
+        job_fail(j, ERR_TIMEOUT, "query timed out in query queue");
+}
+
+static int wait_enqueue(struct api_query_job *j)
+{
+    struct app *app = j->app;
+    if (uv_timer_init(app->loop, &j->timer) < 0)
+        return -1;
+    j->has_timer = 1;
+    j->timer.data = j;
+    uint64_t wait_ms = (uint64_t) app->flags.query_timeout_ms;
+    if (j->spec.has_timeout && (uint64_t) j->limit_ms < wait_ms)
+        wait_ms = (uint64_t) j->limit_ms;
+    (void) uv_timer_start(&j->timer, on_wait_limit, wait_ms, 0);
+    j->prev = app->wait_tail;
+    if (app->wait_tail)
+        app->wait_tail->next = j;
+    else
+        app->wait_head = j;
+    app->wait_tail = j;
+    j->waiting = 1;
+    app->queries_waiting++;
+    return 0;
+}
+
+/* A slot is free (or the server stops): start the oldest waiting jobs that fit. */
+static void pump(struct app *app)
+{
+    while (app->wait_head &&
+           (app->shutting_down || app->queries_running < (uint64_t) app->flags.max_concurrency)) {
+        struct api_query_job *j = app->wait_head;
+        wait_unlink(j);
+        (void) uv_timer_stop(&j->timer);
+        if (app->shutting_down)
+            job_fail(j, ERR_UNAVAILABLE, "server is shutting down");
+        else if (j->aborted)
+            job_fail(j, ERR_CANCELED, "query was canceled in query queue");
+        else
+            job_start(j);
+    }
+}
+
+/* The connection died (loop thread): stop spending work on this query. Must not respond. */
+static void job_abort(void *arg)
+{
+    struct api_query_job *j = arg;
+    j->aborted = 1;
+    if (j->eng)
+        promql_engine_cancel(j->eng);
+    if (j->waiting)
+        (void) uv_timer_start(&j->timer, on_wait_limit, 0, 0);
+}
+
+void api_query_submit(struct app *app, struct http_request *req, const struct api_query_spec *s)
+{
+    struct api_query_job *j = calloc(1, sizeof *j);
+    if (!j) {
+        api_respond_err(req, -ENOMEM, "out of memory");
+        return;
+    }
+    j->app = app;
+    j->req = req;
+    j->spec = *s;
+    j->arrival_ms = uv_now(app->loop);
+    if (s->has_timeout) /* milliseconds, rounded down; anything below 1 ms has already passed */
+        j->limit_ms = s->timeout_ns < 0 ? 0 : s->timeout_ns / 1000000;
+    if (s->kind == API_QUERY_FORMAT || s->kind == API_QUERY_PARSE) {
+        job_queue_work(j);
+        return;
+    }
+    atomic_fetch_add(&app->queries_total, 1);
+    http_request_on_abort(req, job_abort, j);
+    uint64_t max = (uint64_t) app->flags.max_concurrency;
+    uint64_t max_waiting = max > QUEUE_MAX / QUEUE_PER_SLOT ? QUEUE_MAX : max * QUEUE_PER_SLOT;
+    if (app->queries_running < max && !app->wait_head) {
+        job_start(j);
+    } else if (app->queries_waiting < max_waiting && wait_enqueue(j) == 0) {
+        return;
+    } else {
+        char msg[160];
+        (void) snprintf(msg, sizeof msg,
+                        "too many queries: %u running and %u waiting "
+                        "(--query.max-concurrency=%lld)",
+                        app->queries_running, app->queries_waiting, (long long) max);
+        job_fail(j, ERR_UNAVAILABLE, msg);
+    }
+}
