@@ -65,6 +65,7 @@ static int add_routes(struct router *rt, struct app *app, struct err *e)
         r = router_add(rt, get | post, "/api/v1/format_query", route_format_query, app, e);
     if (r == 0)
         r = router_add(rt, get | post, "/api/v1/parse_query", route_parse_query, app, e);
+    if (r == 0)
         r = router_add(rt, post, "/api/v1/import/prometheus", route_import, app, e);
     if (r == 0)
         r = router_add(rt, get, "/api/v1/status/tsdb", route_status_tsdb, app, e);
