@@ -194,7 +194,7 @@ static void build_series(struct dataset *d)
 static void hist_step(struct hist_group *g)
 {
     static const double bounds[N_LE] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-                                        0.5,   1,    2.5,   5,    10,  INFINITY};
+                                        0.5,   1,    2.5,   5,    10,  HUGE_VAL};
     double fresh[N_LE] = {0}; /* requests whose smallest bucket is b */
     int n = (int) (g->reqs * (0.7 + 0.6 * rnd()));
     for (int r = 0; r < n; r++) {
