@@ -47,6 +47,12 @@ scrape_configs:
         replacement: 'renamed_$1'
       - regex: goversion|revision
         action: labeldrop
+  - job_name: nameless
+    static_configs:
+      - targets: ['{node}']
+    metric_relabel_configs:
+      - regex: __name__
+        action: labeldrop
 """
 
 
@@ -107,6 +113,16 @@ def test_metric_relabeling_drops_renames_and_counts(start_ember, node_exporter):
     assert scraped - post == go, (scraped, post, go)
     stored = float(query(e, 'count({job="node", __name__!~"up|scrape_.*"})')[0]["value"][1])
     assert stored == post
+    assert e.stop() == 0
+
+
+def test_series_without_a_name_after_relabeling_fail_the_scrape(start_ember, node_exporter):
+    e = start_ember(CONFIG.replace("{node}", node_exporter))
+    rows = wait_for(lambda: query(e, 'up{job="nameless"}'), 20, interval=0.25,
+                    what="up{job=nameless}")
+    assert rows[0]["value"][1] == "0"  # as Prometheus: "missing metric name" fails the scrape
+    assert query(e, 'scrape_samples_post_metric_relabeling{job="nameless"}')[0]["value"][1] == "0"
+    assert query(e, '{job="nameless", __name__!~"up|scrape_.*"}') == []
     assert e.stop() == 0
 
 
