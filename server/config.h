@@ -38,8 +38,8 @@
  * - Label names follow ember's tsdb rule [a-zA-Z_][a-zA-Z0-9_]* (Prometheus 2's; Prometheus 3
  *   would also take UTF-8 names). An empty value means "no label" (Prometheus semantics), so it is
  *   dropped. Static target labels may use reserved names (__metrics_path__, __scheme__,
- *   __param_x, __scrape_interval__, __address__ only where the target does not set it): they are
- *   discovered labels, which relabeling sees and the scrape module applies.
+ *   __param_x, __scrape_interval__; a group's __address__ always loses to the target itself):
+ *   they are discovered labels, which relabeling sees and the scrape module applies.
  * - Targets are host, host:port or [v6]:port (no scheme, no path), checked here with the same
  *   rule the scrape module applies to __address__ after relabeling. Prometheus checks only after
  *   relabeling, which makes blackbox-style URL targets legal; ember does not take those yet.
