@@ -4,10 +4,13 @@
  * scrape is in flight (l->busy), exactly one worker job owns the series cache and the appender;
  * the loop thread does not touch them until after_work. So the cache needs no lock.
  *
- * Series cache: raw series text (`name{labels}` as scraped) → series ref and the iteration it was
- * last seen in. It skips label parsing and sorting for known series, and drives staleness: series
- * not seen in a successful scrape, or all of them after a failed one or when the target goes
- * away, get Prometheus' stale marker at that scrape's timestamp. */
+ * Series cache: raw series text (`name{labels}` as scraped) → the result of labelling it (target
+ * labels, then metric_relabel_configs): a series ref, or "dropped" when relabeling dropped it,
+ * plus the iteration it was last seen in. It skips label parsing, relabeling and sorting for known
+ * series (the rules cannot change under a running loop: they are part of its identity), and
+ * drives staleness: stored series not seen in a successful scrape, or all of them after a failed
+ * one or when the target goes away, get Prometheus' stale marker at that scrape's timestamp;
+ * dropped entries not seen just leave the cache. */
 #include "loop.h"
 
 #include <errno.h>
@@ -15,13 +18,15 @@
 #include <string.h>
 
 #include "scrape/http_client.h"
+#include "scrape/relabel.h"
 #include "scrape/textparse.h"
 
 #define SCRAPE_ARENA_CAP (256u << 20) /* one scrape's labels; a bigger target is a mistake */
 
 struct cache_entry {
-    uint64_t ref;
+    uint64_t ref;      /* 0 when dropped */
     uint64_t seen_iter;
+    int dropped;       /* metric_relabel_configs dropped the series: count it, store nothing */
     size_t len;
     char key[]; /* raw series text */
 };
@@ -29,8 +34,10 @@ struct cache_entry {
 struct scrape_loop {
     uv_loop_t *uv;
     tsdb *db;
-    struct scrape_target_spec spec; /* deep copy; strings in spec_arena */
+    struct scrape_target_spec spec; /* deep copy; strings in spec_arena, discovered in disc_arena,
+                                     * one reference on spec.metric_relabel */
     struct arena *spec_arena;
+    struct arena *disc_arena;
     char host[256], port[16], path[2048];
     uv_timer_t timer;
     struct http_get *http;
@@ -56,7 +63,7 @@ struct scrape_loop {
     int64_t start_ns;
 };
 
-struct scrape_job {
+struct scrape_run {
     uv_work_t work;
     struct scrape_loop *l;
     struct buf body;
@@ -65,7 +72,8 @@ struct scrape_job {
     int final;        /* target going away: only stale markers */
     double duration_s;
     struct err err;
-    uint64_t samples; /* result: samples scraped */
+    uint64_t samples; /* result: samples scraped (scrape_samples_scraped) */
+    uint64_t post;    /* result: samples stored after metric relabeling */
 };
 
 uint64_t scrape_spec_hash(const struct scrape_target_spec *s)
@@ -76,6 +84,7 @@ uint64_t scrape_spec_hash(const struct scrape_target_spec *s)
                       (long long) s->timeout_ms, s->honor_labels, s->honor_timestamps);
     for (uint32_t i = 0; i < s->labels.n; i++)
         (void) buf_printf(&b, "|%s=%s", s->labels.v[i].name, s->labels.v[i].value);
+    (void) buf_printf(&b, "|%llx", (unsigned long long) scrape_relabel_hash(s->metric_relabel));
     uint64_t h = hash_bytes(b.p, b.len);
     buf_free(&b);
     return h;
@@ -97,7 +106,8 @@ static void cache_clear(struct hmap *m)
 
 /* Adds the target's labels to a scraped label set (Prometheus' honor_labels rules): on conflict
  * the scraped label is kept as exported_<name> unless honor_labels, and empty values are
- * dropped. The result is sorted, in arena a. */
+ * dropped. The result is sorted, in arena a. Target labels never have "__" names (the target
+ * builder removed them after relabeling). */
 static int merge_target_labels(struct arena *a, const struct scrape_target_spec *spec,
                                const struct labels *in, struct labels *ret)
 {
@@ -124,8 +134,6 @@ static int merge_target_labels(struct arena *a, const struct scrape_target_spec 
         if (spec->honor_labels && labels_get(in, spec->labels.v[i].name) &&
             labels_get(in, spec->labels.v[i].name)[0])
             continue;
-        if (spec->labels.v[i].name[0] == '_' && spec->labels.v[i].name[1] == '_')
-            continue; /* __scheme__ etc. are for the scrape, not the series */
         v[n++] = spec->labels.v[i];
     }
     ret->v = v;
@@ -147,8 +155,49 @@ static int add_report(tsdb_appender *app, struct arena *a, struct scrape_loop *l
     return tsdb_appender_add(app, ref, NULL, l->start_ms, v, e);
 }
 
-/* Parses the body and appends its samples; on any error nothing of it is committed. */
-static int append_body(struct scrape_job *j, tsdb_appender *app, struct arena *a,
+/* After metric relabeling a series must still be storable, as Prometheus' scrape loop checks
+ * (errNameLabelMandatory, "invalid metric name or label names"); failing fails the scrape. */
+static int check_relabeled(struct arena *a, const struct labels *ls, unsigned line,
+                           struct err *e)
+{
+    const char *name = labels_get(ls, LABEL_METRIC_NAME);
+    if (!name)
+        return err_set(e, ERR_PARSE, "line %u: missing metric name (__name__ label) after "
+                       "metric relabeling", line);
+    int ok = labels_metric_name_valid(name, strlen(name));
+    for (uint32_t i = 0; ok && i < ls->n; i++)
+        ok = labels_name_valid(ls->v[i].name, strlen(ls->v[i].name));
+    if (ok)
+        return 0;
+    const char *s = labels_format(a, ls);
+    return err_set(e, ERR_PARSE, "line %u: invalid metric name or label names after metric "
+                   "relabeling: %s", line, s ? s : "");
+}
+
+/* Labels a series seen for the first time: target labels, then metric_relabel_configs.
+ * 1: *ret is the label set to store; 0: relabeling dropped the series. */
+static int label_series(struct scrape_run *j, struct textparse *p, struct arena *a,
+                        struct labels *ret)
+{
+    const struct scrape_target_spec *spec = &j->l->spec;
+    struct labels raw, merged;
+    int r = textparse_labels(p, a, &raw, &j->err);
+    if (r < 0)
+        return r;
+    if ((r = merge_target_labels(a, spec, &raw, &merged)) < 0)
+        return err_set(&j->err, r, "line %u: invalid label set", p->line);
+    if (!spec->metric_relabel)
+        return *ret = merged, 1;
+    if ((r = scrape_relabel_apply(spec->metric_relabel, a, &merged, ret)) < 0)
+        return err_set(&j->err, r, "scrape memory limit");
+    if (r == 1 && (r = check_relabeled(a, ret, p->line, &j->err)) == 0)
+        r = 1;
+    return r;
+}
+
+/* Parses the body and appends its samples; on any error nothing of it is committed. Every sample
+ * counts in j->samples (scrape_samples_scraped), the stored ones also in j->post. */
+static int append_body(struct scrape_run *j, tsdb_appender *app, struct arena *a,
                        uint64_t *ret_added)
 {
     struct scrape_loop *l = j->l;
@@ -161,21 +210,22 @@ static int append_body(struct scrape_job *j, tsdb_appender *app, struct arena *a
     while ((r = textparse_next(&p, &j->err)) > 0) {
         if (r != TEXTPARSE_SERIES)
             continue;
+        j->samples++;
         int64_t t = (l->spec.honor_timestamps && p.has_t) ? p.t_ms : l->start_ms;
         uint64_t h = hash_bytes(p.series, p.series_len);
         struct cache_entry *c = hmap_get(&l->cache, h, cache_eq, &p);
         if (c && c->seen_iter == l->iter)
             continue; /* the same series twice in one scrape: Prometheus counts it as a dup */
+        if (c && c->dropped) {
+            c->seen_iter = l->iter;
+            continue;
+        }
         uint64_t ref = c ? c->ref : 0;
         struct labels ls = {NULL, 0};
-        if (!c) {
-            struct labels raw;
-            if ((r = textparse_labels(&p, a, &raw, &j->err)) < 0)
-                return r;
-            if ((r = merge_target_labels(a, &l->spec, &raw, &ls)) < 0)
-                return err_set(&j->err, r, "line %u: invalid label set", p.line);
-        }
-        if ((r = tsdb_appender_add(app, &ref, &ls, t, p.value, &j->err)) < 0)
+        int keep = 1;
+        if (!c && (keep = label_series(j, &p, a, &ls)) < 0)
+            return keep;
+        if (keep && (r = tsdb_appender_add(app, &ref, &ls, t, p.value, &j->err)) < 0)
             return r;
         if (!c) {
             c = malloc(sizeof *c + p.series_len);
@@ -184,18 +234,20 @@ static int append_body(struct scrape_job *j, tsdb_appender *app, struct arena *a
                 return err_set(&j->err, -ENOMEM, "out of memory caching series");
             }
             c->len = p.series_len;
+            c->dropped = !keep;
             memcpy(c->key, p.series, p.series_len);
-            added++;
+            added += (uint64_t) keep;
         }
         c->ref = ref;
         c->seen_iter = l->iter;
-        j->samples++;
+        j->post += (uint64_t) keep;
     }
     *ret_added = added;
     return r;
 }
 
-/* Stale markers for cached series not seen in iteration l->iter; they leave the cache. */
+/* Stale markers for cached series not seen in iteration l->iter; they leave the cache (dropped
+ * entries without a marker: nothing was stored for them). */
 static int append_stale(struct scrape_loop *l, tsdb_appender *app, struct err *e)
 {
     for (size_t i = 0; i < l->cache.cap; i++) {
@@ -203,7 +255,9 @@ static int append_stale(struct scrape_loop *l, tsdb_appender *app, struct err *e
         if (!c || c->seen_iter == l->iter)
             continue;
         uint64_t ref = c->ref;
-        int r = tsdb_appender_add(app, &ref, NULL, l->start_ms, num_stale_nan(), e);
+        int r = 0;
+        if (!c->dropped)
+            r = tsdb_appender_add(app, &ref, NULL, l->start_ms, num_stale_nan(), e);
         if (r < 0)
             return r;
         (void) hmap_del(&l->cache, l->cache.slots[i].hash, c);
@@ -215,7 +269,7 @@ static int append_stale(struct scrape_loop *l, tsdb_appender *app, struct err *e
 
 static void work_cb(uv_work_t *w)
 {
-    struct scrape_job *j = w->data;
+    struct scrape_run *j = w->data;
     struct scrape_loop *l = j->l;
     struct arena *a = arena_new(SCRAPE_ARENA_CAP);
     tsdb_appender *app = tsdb_appender_new(l->db);
@@ -234,6 +288,7 @@ static void work_cb(uv_work_t *w)
         tsdb_appender_rollback(app);
         app = tsdb_appender_new(l->db);
         j->samples = 0;
+        j->post = 0;
         added = 0;
         l->iter++;
     }
@@ -250,7 +305,7 @@ static void work_cb(uv_work_t *w)
                            (double) j->samples, &e);
         if (r >= 0)
             r = add_report(app, a, l, "scrape_samples_post_metric_relabeling",
-                           &l->ref_post_relabel, (double) j->samples, &e);
+                           &l->ref_post_relabel, (double) j->post, &e);
         if (r >= 0)
             r = add_report(app, a, l, "scrape_series_added", &l->ref_added, (double) added, &e);
     }
@@ -269,7 +324,7 @@ static void schedule_free(struct scrape_loop *l);
 
 static void after_work_cb(uv_work_t *w, int status)
 {
-    struct scrape_job *j = w->data;
+    struct scrape_run *j = w->data;
     struct scrape_loop *l = j->l;
     if (!j->final) {
         l->last_duration_s = j->duration_s;
@@ -280,8 +335,9 @@ static void after_work_cb(uv_work_t *w, int status)
         } else {
             l->health = SCRAPE_HEALTH_DOWN;
             (void) snprintf(l->last_error, sizeof l->last_error, "%s", j->err.msg);
-            LOG_RATELIMITED(LOG_LEVEL_DEBUG, "scrape", "scrape failed", "job=%s target=%s err=\"%s\"",
-                            l->spec.job, l->spec.address, j->err.msg);
+            LOG_RATELIMITED(LOG_LEVEL_DEBUG, "scrape", "scrape failed",
+                            "job=%s target=%s err=\"%s\"", l->spec.job, l->spec.address,
+                            j->err.msg);
         }
     }
     buf_free(&j->body);
@@ -291,7 +347,7 @@ static void after_work_cb(uv_work_t *w, int status)
         schedule_free(l);
 }
 
-static void queue_job(struct scrape_loop *l, struct scrape_job *j)
+static void queue_job(struct scrape_loop *l, struct scrape_run *j)
 {
     j->work.data = j;
     j->l = l;
@@ -307,7 +363,7 @@ static void on_fetched(void *ctx, struct http_get_result *res, const struct err 
 {
     struct scrape_loop *l = ctx;
     l->http = NULL;
-    struct scrape_job *j = calloc(1, sizeof *j);
+    struct scrape_run *j = calloc(1, sizeof *j);
     if (!j) {
         l->busy = 0;
         return;
@@ -356,7 +412,7 @@ static void on_tick(uv_timer_t *t)
     };
     struct err e;
     if (http_get_start(l->uv, &o, on_fetched, l, &l->http, &e) < 0) {
-        struct scrape_job *j = calloc(1, sizeof *j);
+        struct scrape_run *j = calloc(1, sizeof *j);
         if (!j) {
             l->busy = 0;
             return;
@@ -394,10 +450,14 @@ static int split_address(struct scrape_loop *l, struct err *e)
     return 0;
 }
 
+/* Deep copy of in except discovered (scrape_loop_set_discovered) and metric_relabel (the caller
+ * takes a reference). */
 static int copy_spec(struct arena *a, const struct scrape_target_spec *in,
                      struct scrape_target_spec *out)
 {
     *out = *in;
+    out->discovered = (struct labels){NULL, 0};
+    out->metric_relabel = NULL;
     out->job = arena_strdup(a, in->job);
     out->scheme = arena_strdup(a, in->scheme);
     out->address = arena_strdup(a, in->address);
@@ -430,6 +490,8 @@ int scrape_loop_start(uv_loop_t *uv, tsdb *db, const struct scrape_target_spec *
         free(l);
         return r;
     }
+    l->spec.metric_relabel = scrape_relabel_ref(spec->metric_relabel);
+    scrape_loop_set_discovered(l, &spec->discovered);
     uv_timer_init(uv, &l->timer);
     l->timer.data = l;
     /* Spread targets over the interval deterministically, as Prometheus' offset does. */
@@ -447,6 +509,8 @@ static void free_loop(struct scrape_loop *l)
     void (*cb)(void *) = l->on_stopped;
     void *arg = l->on_stopped_arg;
     cache_clear(&l->cache);
+    scrape_relabel_unref(l->spec.metric_relabel);
+    arena_free(l->disc_arena);
     arena_free(l->spec_arena);
     free(l);
     if (cb)
@@ -478,7 +542,7 @@ void scrape_loop_stop(struct scrape_loop *l, void (*on_stopped)(void *arg), void
         http_get_cancel(l->http);
     else if (!l->busy && l->cache.n) {
         /* The target is going away: its series end now (stale markers). */
-        struct scrape_job *j = calloc(1, sizeof *j);
+        struct scrape_run *j = calloc(1, sizeof *j);
         if (j) {
             j->final = 1;
             l->start_ms = time_now_ms();
@@ -491,6 +555,21 @@ void scrape_loop_stop(struct scrape_loop *l, void (*on_stopped)(void *arg), void
 const struct scrape_target_spec *scrape_loop_spec(const struct scrape_loop *l)
 {
     return &l->spec;
+}
+
+void scrape_loop_set_discovered(struct scrape_loop *l, const struct labels *discovered)
+{
+    if (l->disc_arena && labels_equal(&l->spec.discovered, discovered))
+        return;
+    struct arena *a = arena_new(0);
+    struct labels copy;
+    if (!a || labels_copy(a, discovered, &copy) < 0) {
+        arena_free(a);
+        return;
+    }
+    arena_free(l->disc_arena);
+    l->disc_arena = a;
+    l->spec.discovered = copy;
 }
 
 void scrape_loop_status(const struct scrape_loop *l, struct scrape_target_status *ret)

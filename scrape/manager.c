@@ -1,10 +1,18 @@
-/* scrape/manager.c — the set of running target loops, reconciled against new specs by identity
- * (scrape_spec_hash), so a reload keeps unchanged targets scraping without a gap. */
+/* scrape/manager.c — the set of running target loops. An apply builds every job's targets
+ * (target relabeling, scrape_target_build) and reconciles the loops against them by identity
+ * (scrape_spec_hash), so a reload keeps unchanged targets scraping without a gap. Targets that
+ * relabeling dropped are remembered, with their discovered labels, until the next apply. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "loop.h"
+
+/* A target dropped by relabel_configs; strings in the manager's dropped arena. */
+struct dropped {
+    const char *job;
+    struct labels discovered;
+};
 
 struct entry {
     uint64_t hash;
@@ -16,6 +24,10 @@ struct scrape_manager {
     tsdb *db;
     struct entry *v;
     size_t n;
+    struct arena *dropped_arena; /* holds dropped[] and its strings */
+    struct dropped *dropped;
+    size_t n_dropped;
+    size_t n_invalid;
     size_t stopping; /* loops asked to stop that have not finished */
     int closing;
     void (*done)(void *);
@@ -38,6 +50,7 @@ static void maybe_done(scrape_manager *m)
     if (m->closing && m->stopping == 0) {
         void (*done)(void *) = m->done;
         void *arg = m->done_arg;
+        arena_free(m->dropped_arena);
         free(m->v);
         free(m);
         if (done)
@@ -60,14 +73,91 @@ static int entry_cmp(const void *a, const void *b)
     return c ? c : strcmp(x->address, y->address);
 }
 
-int scrape_manager_apply(scrape_manager *m, const struct scrape_target_spec *specs, size_t n,
+/* s for a quoted logfmt value: '"' and '\\' escaped, cut to fit out (cap >= 1). */
+static const char *log_escaped(const char *s, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (; *s && o + 2 < cap; s++) {
+        if (*s == '"' || *s == '\\')
+            out[o++] = '\\';
+        out[o++] = *s;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* Every job's targets through scrape_target_build: kept ones into *ret_specs (in arena a),
+ * dropped ones copied into a new dropped list (in arena da), invalid ones logged and counted. */
+static int build_targets(struct arena *a, struct arena *da, const struct scrape_job *jobs,
+                         size_t n_jobs,
+                         struct scrape_target_spec **ret_specs, size_t *ret_n,
+                         struct dropped **ret_dropped, size_t *ret_n_dropped,
+                         size_t *ret_invalid, struct err *e)
+{
+    size_t total = 0, n = 0, nd = 0, invalid = 0;
+    for (size_t j = 0; j < n_jobs; j++)
+        total += jobs[j].n_targets;
+    struct scrape_target_spec *specs = arena_calloc(a, total ? total : 1, sizeof *specs);
+    struct dropped *dropped = arena_calloc(da, total ? total : 1, sizeof *dropped);
+    if (!specs || !dropped)
+        return err_set(e, -ENOMEM, "out of memory building scrape targets");
+    for (size_t j = 0; j < n_jobs; j++) {
+        for (uint32_t t = 0; t < jobs[j].n_targets; t++) {
+            struct scrape_target_spec s;
+            struct err te = {0};
+            int r = scrape_target_build(a, &jobs[j], &jobs[j].targets[t], &s, &te);
+            if (r == 1) {
+                specs[n++] = s;
+            } else if (r == 0) {
+                struct dropped *d = &dropped[nd++];
+                if (!(d->job = arena_strdup(da, jobs[j].name)) ||
+                    labels_copy(da, &s.discovered, &d->discovered) < 0)
+                    return err_set(e, -ENOMEM, "out of memory building scrape targets");
+            } else if (r == ERR_PARSE) {
+                const char *addr = labels_get(&s.discovered, "__address__");
+                char qj[128], qa[256], qm[2 * sizeof te.msg];
+                LOG_WARN("scrape", "creating target failed, skipping target",
+                         "job=\"%s\" target=\"%s\" err=\"%s\"",
+                         log_escaped(jobs[j].name, qj, sizeof qj),
+                         log_escaped(addr ? addr : "", qa, sizeof qa),
+                         log_escaped(te.msg, qm, sizeof qm));
+                invalid++;
+            } else {
+                *e = te;
+                return r;
+            }
+        }
+    }
+    *ret_specs = specs;
+    *ret_n = n;
+    *ret_dropped = dropped;
+    *ret_n_dropped = nd;
+    *ret_invalid = invalid;
+    return 0;
+}
+
+int scrape_manager_apply(scrape_manager *m, const struct scrape_job *jobs, size_t n_jobs,
                          struct err *e)
 {
-    struct entry *next = calloc(n ? n : 1, sizeof *next);
-    if (!next)
-        return err_set(e, -ENOMEM, "out of memory");
+    struct arena *a = arena_new(0), *da = arena_new(0);
+    struct scrape_target_spec *specs = NULL;
+    struct dropped *dropped = NULL;
+    size_t n = 0, n_dropped = 0, n_invalid = 0;
+    int r = !a || !da ? err_set(e, -ENOMEM, "out of memory") : 0;
+    if (r == 0)
+        r = build_targets(a, da, jobs, n_jobs, &specs, &n, &dropped, &n_dropped, &n_invalid, e);
+    struct entry *next = r < 0 ? NULL : calloc(n ? n : 1, sizeof *next);
+    size_t *from = r < 0 ? NULL : calloc(n ? n : 1, sizeof *from); /* next[j]: specs[from[j]] */
+    if (r == 0 && (!next || !from))
+        r = err_set(e, -ENOMEM, "out of memory");
+    if (r < 0) {
+        free(next);
+        free(from);
+        arena_free(a);
+        arena_free(da);
+        return r;
+    }
     size_t k = 0;
-    int r = 0;
     for (size_t i = 0; i < n; i++) {
         uint64_t h = scrape_spec_hash(&specs[i]);
         int dup = 0;
@@ -83,6 +173,7 @@ int scrape_manager_apply(scrape_manager *m, const struct scrape_target_spec *spe
             }
         if (!keep && (r = scrape_loop_start(m->uv, m->db, &specs[i], &keep, e)) < 0)
             break;
+        from[k] = i;
         next[k++] = (struct entry){h, keep};
     }
     if (r < 0) { /* put kept loops back, stop the ones started for this apply */
@@ -99,8 +190,15 @@ int scrape_manager_apply(scrape_manager *m, const struct scrape_target_spec *spe
             }
         }
         free(next);
+        free(from);
+        arena_free(a);
+        arena_free(da);
         return r;
     }
+    /* Kept loops show the new discovered labels (they are not part of a target's identity). */
+    for (size_t j = 0; j < k; j++)
+        scrape_loop_set_discovered(next[j].loop, &specs[from[j]].discovered);
+    free(from);
     for (size_t j = 0; j < m->n; j++)
         if (m->v[j].loop) {
             m->stopping++;
@@ -110,6 +208,12 @@ int scrape_manager_apply(scrape_manager *m, const struct scrape_target_spec *spe
     qsort(next, k, sizeof *next, entry_cmp);
     m->v = next;
     m->n = k;
+    arena_free(a); /* the loops copied their specs */
+    arena_free(m->dropped_arena);
+    m->dropped_arena = da;
+    m->dropped = dropped;
+    m->n_dropped = n_dropped;
+    m->n_invalid = n_invalid;
     return 0;
 }
 
@@ -126,6 +230,25 @@ void scrape_manager_each(const scrape_manager *m,
         scrape_loop_status(m->v[i].loop, &st);
         fn(ctx, &st);
     }
+}
+
+size_t scrape_manager_dropped_count(const scrape_manager *m)
+{
+    return m->n_dropped;
+}
+
+void scrape_manager_each_dropped(const scrape_manager *m,
+                                 void (*fn)(void *ctx, const char *job,
+                                            const struct labels *discovered),
+                                 void *ctx)
+{
+    for (size_t i = 0; i < m->n_dropped; i++)
+        fn(ctx, m->dropped[i].job, &m->dropped[i].discovered);
+}
+
+size_t scrape_manager_invalid_count(const scrape_manager *m)
+{
+    return m->n_invalid;
 }
 
 void scrape_manager_close(scrape_manager *m, void (*done)(void *arg), void *arg)

@@ -1,7 +1,9 @@
 /* scrape/scrape.h — scraping targets on a schedule into the tsdb. The server turns its config into
- * target specs; the manager runs one loop per target on the libuv loop (HTTP I/O there) and does
- * the parse + append of each scrape on a libuv worker thread.
- * Every function here is for the loop thread only. */
+ * jobs with discovered targets; the manager relabels them into target specs and runs one loop per
+ * target on the libuv loop (HTTP I/O there), doing the parse + metric relabel + append of each
+ * scrape on a libuv worker thread.
+ * Threads: scrape_relabel_* and scrape_target_* are plain functions any thread may call; the
+ * manager is for the loop thread only. */
 #ifndef EMBER_SCRAPE_H
 #define EMBER_SCRAPE_H
 
@@ -11,17 +13,116 @@
 
 #include "tsdb/tsdb.h"
 
+/* ---- relabeling (Prometheus' relabel_config) ----
+ * A scrape_relabel is a compiled list of rules: relabel_configs rewrite a target's labels before
+ * it is scraped, metric_relabel_configs each scraped series' labels before it is stored. Built
+ * once (scrape_relabel_new + scrape_relabel_add, on one thread), then immutable: any thread may
+ * apply it and share it through scrape_relabel_ref/unref (atomic counts). */
+
+enum scrape_relabel_action {
+    SCRAPE_RELABEL_REPLACE, /* the default */
+    SCRAPE_RELABEL_KEEP,
+    SCRAPE_RELABEL_DROP,
+    SCRAPE_RELABEL_KEEPEQUAL,
+    SCRAPE_RELABEL_DROPEQUAL,
+    SCRAPE_RELABEL_HASHMOD,
+    SCRAPE_RELABEL_LABELMAP,
+    SCRAPE_RELABEL_LABELDROP,
+    SCRAPE_RELABEL_LABELKEEP,
+    SCRAPE_RELABEL_LOWERCASE,
+    SCRAPE_RELABEL_UPPERCASE,
+    _SCRAPE_RELABEL_MAX,
+};
+
+/* One relabel_config as written; NULL (or has_source_labels 0, modulus 0) means the key was
+ * absent and Prometheus' default applies: separator ";", regex "(.*)", replacement "$1",
+ * target_label "". Borrowed for the scrape_relabel_add() call. */
+struct scrape_relabel_rule {
+    enum scrape_relabel_action action;
+    const char *const *source_labels;
+    uint32_t n_source_labels;
+    int has_source_labels; /* the key was given (even as []): labeldrop/labelkeep refuse it */
+    const char *separator;
+    const char *regex; /* fully anchored, RE2 syntax (tsdb/base/re.h) */
+    uint64_t modulus;
+    const char *target_label;
+    const char *replacement;
+};
+
+typedef struct scrape_relabel scrape_relabel;
+
+/* Prometheus' spelling ("replace", "hashmod", ...); parse ignores case as Prometheus does and
+ * returns -1 for an unknown name. */
+const char *scrape_relabel_action_name(enum scrape_relabel_action a);
+int scrape_relabel_action_parse(const char *s, enum scrape_relabel_action *ret);
+int scrape_relabel_new(scrape_relabel **ret, struct err *e); /* an empty list; count 1 */
+/* Validates rule as Prometheus does (target_label required for replace, hashmod, lowercase,
+ * uppercase, keepequal and dropequal; non-zero modulus for hashmod; fields an action forbids;
+ * label name syntax; the regex compiles) and appends it. ERR_PARSE with Prometheus' wording;
+ * *ret_key (may be NULL) is then the relabel_config key at fault ("regex", "target_label", ...)
+ * or NULL when the rule as a whole is. Only before the list is shared. */
+int scrape_relabel_add(scrape_relabel *rs, const struct scrape_relabel_rule *rule,
+                       const char **ret_key, struct err *e);
+uint32_t scrape_relabel_count(const scrape_relabel *rs); /* NULL: 0 */
+scrape_relabel *scrape_relabel_ref(scrape_relabel *rs);   /* NULL is fine */
+void scrape_relabel_unref(scrape_relabel *rs);            /* NULL is fine */
+
+/* ---- jobs and targets ---- */
+
+/* One URL parameter of a job: name=value for each value, in order. */
+struct scrape_param {
+    const char *name;
+    const char *const *values;
+    uint32_t n_values;
+};
+
+/* One scrape_config with its discovered targets, as scrape_manager_apply() takes it. Everything
+ * is borrowed for the call. */
+struct scrape_job {
+    const char *name;
+    const char *scheme;       /* "http" */
+    const char *metrics_path; /* "/metrics" */
+    const struct scrape_param *params;
+    uint32_t n_params;
+    int64_t interval_ms, timeout_ms;
+    int honor_labels, honor_timestamps;
+    const char *accept;              /* NULL: the Accept header for the formats ember parses */
+    scrape_relabel *relabel;         /* relabel_configs; NULL: none */
+    scrape_relabel *metric_relabel;  /* metric_relabel_configs; NULL: none */
+    /* Targets as discovered, before relabeling: for static_configs each has __address__ and its
+     * group's labels. Sorted label sets. */
+    const struct labels *targets;
+    uint32_t n_targets;
+};
+
+/* A target after relabeling: what one scrape loop scrapes, and how its series are labelled. */
 struct scrape_target_spec {
     const char *job;
     const char *scheme;       /* "http" */
-    const char *address;      /* host:port, or [v6]:port */
-    const char *metrics_path; /* starts with '/' */
+    const char *address;      /* host:port, host, or [v6]:port */
+    const char *metrics_path; /* starts with '/', percent-encoded as Go's url.URL.EscapedPath */
     const char *query;        /* encoded URL parameters without '?', or "" */
     const char *accept;       /* Accept header to send */
     int64_t interval_ms, timeout_ms;
     int honor_labels, honor_timestamps;
-    struct labels labels; /* target labels (job, instance, static ones), sorted; borrowed */
+    struct labels labels;     /* target labels (job, instance, ...), sorted, no "__" names */
+    struct labels discovered; /* the labels before relabeling (Prometheus' discoveredLabels) */
+    scrape_relabel *metric_relabel; /* NULL: none */
 };
+
+/* Turns one discovered target into a spec as Prometheus' PopulateLabels does: job, __scheme__,
+ * __metrics_path__, __scrape_interval__, __scrape_timeout__ and __param_<name> defaults from the
+ * job, then relabel_configs, then checks (an __address__ ember can dial, the scheme, durations),
+ * the URL from __scheme__, __address__, __metrics_path__ and __param_*, instance defaulting to
+ * __address__, and every "__" label removed. Returns 1 with *ret filled (strings in a, or
+ * borrowed from job and discovered), 0 when relabeling dropped the target (ret->discovered is
+ * still set), ERR_PARSE when the target is invalid (e says why), ERR_LIMIT/-ENOMEM. */
+int scrape_target_build(struct arena *a, const struct scrape_job *job,
+                        const struct labels *discovered, struct scrape_target_spec *ret,
+                        struct err *e);
+/* Why s[0..n) is not an address ember can scrape (host, host:port or [v6]:port; no scheme or
+ * path), or NULL when it is fine. The config loader checks static targets with it too. */
+const char *scrape_target_address_problem(const char *s, size_t n);
 
 enum scrape_health { SCRAPE_HEALTH_UNKNOWN, SCRAPE_HEALTH_UP, SCRAPE_HEALTH_DOWN };
 
@@ -38,14 +139,28 @@ struct scrape_target_status {
 
 typedef struct scrape_manager scrape_manager;
 int scrape_manager_new(uv_loop_t *loop, tsdb *db, scrape_manager **ret, struct err *e);
-/* Makes the running targets equal to specs: unchanged targets keep running (no gap), removed
- * ones stop (their series get staleness markers), new ones start. specs are copied. */
-int scrape_manager_apply(scrape_manager *m, const struct scrape_target_spec *specs, size_t n,
+/* Builds every job's targets (scrape_target_build) and makes the running targets equal to them:
+ * unchanged targets keep running (no gap), removed ones stop (their series get staleness
+ * markers), new ones start. Targets dropped by relabeling are kept for
+ * scrape_manager_each_dropped(); invalid ones are logged, counted and skipped, as Prometheus
+ * does ("Creating target failed"). Fails only on resources; nothing changes then. */
+int scrape_manager_apply(scrape_manager *m, const struct scrape_job *jobs, size_t n,
                          struct err *e);
 size_t scrape_manager_count(const scrape_manager *m);
 /* Calls fn for each target, in job then address order. */
 void scrape_manager_each(const scrape_manager *m,
                          void (*fn)(void *ctx, const struct scrape_target_status *st), void *ctx);
+/* Targets the last apply's relabel_configs dropped (Prometheus' droppedTargets), in job then
+ * discovery order: the job name and the labels before relabeling, both valid until the next
+ * scrape_manager_apply() or scrape_manager_close(). */
+size_t scrape_manager_dropped_count(const scrape_manager *m);
+void scrape_manager_each_dropped(const scrape_manager *m,
+                                 void (*fn)(void *ctx, const char *job,
+                                            const struct labels *discovered),
+                                 void *ctx);
+/* Targets the last apply refused as invalid (no __address__, an address ember cannot dial, bad
+ * __scrape_interval__, ...). */
+size_t scrape_manager_invalid_count(const scrape_manager *m);
 /* Stops every target; done(arg) runs on the loop once all handles and jobs have finished. */
 void scrape_manager_close(scrape_manager *m, void (*done)(void *arg), void *arg);
 

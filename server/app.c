@@ -81,88 +81,63 @@ static int add_routes(struct router *rt, struct app *app, struct err *e)
     return r;
 }
 
-/* Appends s percent-encoded as Go's url.QueryEscape does (space as '+'). */
-static void put_query_escaped(struct buf *b, const char *s)
+/* A static target as discovered (Prometheus' target group): its group's labels and __address__,
+ * the target's own __address__ winning over a group label of that name. */
+static int static_target_labels(struct arena *a, const struct config_target *ct,
+                                struct labels *ret)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    for (; *s; s++) {
-        unsigned char c = (unsigned char) *s;
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '_' || c == '.' || c == '~') {
-            (void) buf_putc(b, c);
-        } else if (c == ' ') {
-            (void) buf_putc(b, '+');
-        } else {
-            char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
-            (void) buf_append(b, esc, 3);
-        }
-    }
+    struct label *v = arena_alloc(a, (ct->labels.n + 1) * sizeof *v);
+    if (!v)
+        return -1;
+    struct labels ls = {v, 0};
+    v[ls.n++] = (struct label){"__address__", ct->address};
+    for (uint32_t l = 0; l < ct->labels.n; l++)
+        if (strcmp(ct->labels.v[l].name, "__address__") != 0)
+            v[ls.n++] = ct->labels.v[l];
+    *ret = ls;
+    return labels_sort(ret);
 }
 
-/* Builds scrape specs from the config: target labels are job, instance and the static labels. */
+/* Hands the config's jobs and their static targets to the scrape manager, which adds the job's
+ * defaults, applies relabel_configs and builds each target's URL and labels. */
 static int apply_scrape_config(struct app *app, const struct config *cfg, struct err *e)
 {
-    size_t n = 0;
-    for (uint32_t i = 0; i < cfg->n_scrapes; i++)
-        n += cfg->scrapes[i].n_targets;
     struct arena *a = arena_new(0);
-    struct scrape_target_spec *specs = a ? arena_calloc(a, n ? n : 1, sizeof *specs) : NULL;
-    if (!specs) {
-        arena_free(a);
-        return err_set(e, -12, "out of memory");
-    }
-    size_t k = 0;
-    int r = 0;
+    struct scrape_job *jobs = a ? arena_calloc(a, cfg->n_scrapes + 1, sizeof *jobs) : NULL;
+    int r = jobs ? 0 : err_set(e, -12, "out of memory");
     for (uint32_t i = 0; i < cfg->n_scrapes && r == 0; i++) {
         const struct config_scrape *sc = &cfg->scrapes[i];
-        struct buf q = BUF_INIT;
-        for (uint32_t p = 0; p < sc->n_params; p++)
-            for (uint32_t v = 0; v < sc->params[p].n_values; v++) {
-                if (q.len)
-                    (void) buf_putc(&q, '&');
-                put_query_escaped(&q, sc->params[p].name);
-                (void) buf_putc(&q, '=');
-                put_query_escaped(&q, sc->params[p].values[v]);
-            }
-        const char *query = arena_strndup(a, q.p ? (const char *) q.p : "", q.len);
-        buf_free(&q);
-        for (uint32_t t = 0; t < sc->n_targets && r == 0; t++) {
-            const struct config_target *ct = &sc->targets[t];
-            struct label *lv = arena_alloc(a, (ct->labels.n + 2) * sizeof *lv);
-            if (!lv || !query) {
-                r = err_set(e, -12, "out of memory");
-                break;
-            }
-            struct labels ls = {lv, 0};
-            lv[ls.n++] = (struct label){"job", sc->job_name};
-            lv[ls.n++] = (struct label){"instance", ct->address};
-            for (uint32_t l = 0; l < ct->labels.n; l++) {
-                const char *name = ct->labels.v[l].name;
-                if (strcmp(name, "job") == 0)
-                    lv[0].value = ct->labels.v[l].value;
-                else if (strcmp(name, "instance") == 0)
-                    lv[1].value = ct->labels.v[l].value;
-                else
-                    lv[ls.n++] = ct->labels.v[l];
-            }
-            (void) labels_sort(&ls);
-            specs[k++] = (struct scrape_target_spec){
-                .job = sc->job_name,
-                .scheme = sc->scheme == CONFIG_SCHEME_HTTPS ? "https" : "http",
-                .address = ct->address,
-                .metrics_path = sc->metrics_path,
-                .query = query,
-                .accept = NULL, /* the scrape module sends Prometheus' Accept header */
-                .interval_ms = sc->scrape_interval_ms,
-                .timeout_ms = sc->scrape_timeout_ms,
-                .honor_labels = sc->honor_labels,
-                .honor_timestamps = sc->honor_timestamps,
-                .labels = ls,
-            };
+        struct scrape_param *ps = arena_calloc(a, sc->n_params + 1, sizeof *ps);
+        struct labels *ts = arena_calloc(a, sc->n_targets + 1, sizeof *ts);
+        if (!ps || !ts) {
+            r = err_set(e, -12, "out of memory");
+            break;
         }
+        for (uint32_t p = 0; p < sc->n_params; p++)
+            ps[p] = (struct scrape_param){sc->params[p].name, sc->params[p].values,
+                                          sc->params[p].n_values};
+        for (uint32_t t = 0; t < sc->n_targets && r == 0; t++)
+            if (static_target_labels(a, &sc->targets[t], &ts[t]) < 0)
+                r = err_set(e, -12, "out of memory");
+        jobs[i] = (struct scrape_job){
+            .name = sc->job_name,
+            .scheme = sc->scheme == CONFIG_SCHEME_HTTPS ? "https" : "http",
+            .metrics_path = sc->metrics_path,
+            .params = ps,
+            .n_params = sc->n_params,
+            .interval_ms = sc->scrape_interval_ms,
+            .timeout_ms = sc->scrape_timeout_ms,
+            .honor_labels = sc->honor_labels,
+            .honor_timestamps = sc->honor_timestamps,
+            .accept = NULL, /* the scrape module sends Prometheus' Accept header */
+            .relabel = sc->relabel_configs,
+            .metric_relabel = sc->metric_relabel_configs,
+            .targets = ts,
+            .n_targets = sc->n_targets,
+        };
     }
     if (r == 0)
-        r = scrape_manager_apply(app->scrape, specs, k, e);
+        r = scrape_manager_apply(app->scrape, jobs, cfg->n_scrapes, e);
     arena_free(a);
     return r;
 }

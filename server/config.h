@@ -18,12 +18,17 @@
  *   inherits global, as Prometheus; timeout > interval is an error), scrape_protocols (inherits
  *   global), metrics_path (/metrics; must start with '/'), scheme (http; "https" is refused as not
  *   supported yet until the scrape client speaks TLS — CONFIG_SCHEME_HTTPS already exists so only
- *   the loader changes then), honor_labels (false), honor_timestamps (true), params, and
- *   static_configs[] {targets, labels}. Every other documented scrape_config key (relabel_configs,
- *   metric_relabel_configs, basic_auth, authorization, tls_config, *_sd_configs, sample_limit,
- *   body_size_limit, label limits, target_limit, ...) is refused as not supported yet; when one
- *   lands it becomes a new field of struct config_scrape with Prometheus' default, so existing
- *   callers do not change.
+ *   the loader changes then), honor_labels (false), honor_timestamps (true), params,
+ *   static_configs[] {targets, labels}, relabel_configs and metric_relabel_configs. Every other
+ *   documented scrape_config key (basic_auth, authorization, tls_config, *_sd_configs,
+ *   sample_limit, body_size_limit, label limits, target_limit, keep_dropped_targets, ...) is
+ *   refused as not supported yet; when one lands it becomes a new field of struct config_scrape
+ *   with Prometheus' default, so existing callers do not change.
+ * - relabel_config: source_labels, separator (;), regex ((.*), fully anchored, RE2 syntax),
+ *   modulus, target_label, replacement ($1), action (replace; any case), checked as Prometheus'
+ *   Config.Validate does (scrape_relabel_add in scrape/relabel.c). A null string field is "", as
+ *   go-yaml reads it (Prometheus' example configs write `regex:` alone); a null entry is an
+ *   error. Label names in source_labels and target_label use the legacy rule below.
  * - YAML: anchors, aliases and merge keys (<<) work as in go-yaml. A null value (`rule_files:`
  *   with nothing after it) is an empty list/map/section; a null scalar setting is an error.
  *   Booleans are plain true/false (also yes/no/on/off, YAML 1.1 as go-yaml v2). Only the first
@@ -33,10 +38,11 @@
  * - Label names follow ember's tsdb rule [a-zA-Z_][a-zA-Z0-9_]* (Prometheus 2's; Prometheus 3
  *   would also take UTF-8 names). An empty value means "no label" (Prometheus semantics), so it is
  *   dropped. Static target labels may use reserved names (__metrics_path__, __scheme__,
- *   __param_x): they are kept for the scrape module to apply.
- * - Targets are host, host:port or [v6]:port (no scheme, no path): without relabel_configs the
- *   address is what gets scraped. When relabeling lands the check moves after it, as Prometheus
- *   validates __address__ only then (blackbox-style URL targets become legal).
+ *   __param_x, __scrape_interval__; a group's __address__ always loses to the target itself):
+ *   they are discovered labels, which relabeling sees and the scrape module applies.
+ * - Targets are host, host:port or [v6]:port (no scheme, no path), checked here with the same
+ *   rule the scrape module applies to __address__ after relabeling. Prometheus checks only after
+ *   relabeling, which makes blackbox-style URL targets legal; ember does not take those yet.
  *
  * Errors (struct err, code ERR_PARSE unless noted) always start "<name>:<line>:<col>: " and name
  * the key: malformed YAML (libyaml's problem text), unknown key, not supported yet, wrong type,
@@ -50,6 +56,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "scrape/scrape.h"
 #include "tsdb/tsdb.h"
 
 #define CONFIG_MAX_BYTES (16u << 20) /* bigger is a mistake, not a configuration */
@@ -111,6 +118,10 @@ struct config_scrape {
     uint32_t n_params;
     const struct config_target *targets; /* static_configs flattened, in file order */
     uint32_t n_targets;
+    /* Compiled rule lists, NULL when absent or empty. They live as long as the config; users
+     * that outlive it take a reference (scrape_relabel_ref). */
+    scrape_relabel *relabel_configs;
+    scrape_relabel *metric_relabel_configs;
     uint32_t line; /* where the job starts in the file (1-based), for messages */
 };
 

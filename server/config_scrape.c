@@ -1,61 +1,14 @@
 /* server/config_scrape.c — scrape_configs[] of prometheus.yml: jobs with their inherited
- * intervals and protocols, params, and static_configs flattened into targets. */
+ * intervals and protocols, params, static_configs flattened into targets, and relabel_configs /
+ * metric_relabel_configs compiled by the scrape module (which checks each rule as Prometheus
+ * does; this file reads the YAML and puts file:line:col on its complaints). */
 #include "server/config_yaml.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- scrape_configs ---- */
-
-/* host[:port], [v6]:port, no scheme or path: the scrape client dials it as written. Prometheus
- * validates __address__ after relabeling; once relabel_configs lands this check moves there. */
-static const char *target_problem(const char *s, size_t n)
-{
-    const char *port = NULL;
-    if (n == 0)
-        return "empty target";
-    if (n > 1024)
-        return "target longer than 1024 bytes";
-    if (memchr(s, '/', n))
-        return "a target is host:port, without scheme or path";
-    if (s[0] == '[') {
-        const char *end = memchr(s, ']', n);
-        if (!end || end == s + 1)
-            return "unterminated or empty '[' in target";
-        for (const char *p = s + 1; p < end; p++)
-            if (!strchr("0123456789abcdefABCDEF:.%", *p) && !(*p >= 'a' && *p <= 'z'))
-                return "bad character in IPv6 address";
-        if (end + 1 < s + n && end[1] != ':')
-            return "expected ':port' after ']'";
-        port = end + 1 < s + n ? end + 2 : NULL;
-    } else {
-        const char *colon = memchr(s, ':', n);
-        if (colon && memchr(colon + 1, ':', (size_t) (s + n - colon - 1)))
-            return "an IPv6 address needs brackets: [::1]:9100";
-        if (colon == s)
-            return "missing host before ':'";
-        for (const char *p = s; p < (colon ? colon : s + n); p++)
-            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-                  (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_'))
-                return "bad character in host name";
-        port = colon ? colon + 1 : NULL;
-    }
-    if (port) {
-        size_t pl = (size_t) (s + n - port);
-        unsigned v = 0;
-        if (pl == 0 || pl > 5)
-            return "bad port";
-        for (size_t i = 0; i < pl; i++) {
-            if (port[i] < '0' || port[i] > '9')
-                return "bad port";
-            v = v * 10 + (unsigned) (port[i] - '0');
-        }
-        if (v == 0 || v > 65535)
-            return "port out of range";
-    }
-    return NULL;
-}
+/* ---- static_configs ---- */
 
 struct static_config {
     const yaml_node_t *targets;
@@ -102,7 +55,7 @@ static int load_static_config(struct ld *l, const yaml_node_t *v)
         const char *why;
         if ((r = config_visit(l, it)) < 0 || (r = config_get_str(l, "targets", it, &t.address)) < 0)
             return r;
-        if ((why = target_problem(t.address, strlen(t.address))))
+        if ((why = scrape_target_address_problem(t.address, strlen(t.address))))
             return config_fail(l, it, ERR_PARSE, "targets: bad target '%s': %s",
                                config_quote(t.address, strlen(t.address), q), why);
         if (buf_append(&l->targets, &t, sizeof t) < 0)
@@ -197,6 +150,181 @@ static int job_protocols(struct ld *l, void *obj, const yaml_node_t *k, const ya
                                 &((struct config_scrape *) obj)->scrape_protocols);
 }
 
+/* ---- relabel_configs, metric_relabel_configs ---- */
+
+/* One relabel_config being read; strings are copies in the config arena. */
+struct relabel_ld {
+    struct scrape_relabel_rule r;
+};
+
+/* A string of a relabel_config. Null is "" here, not an error: go-yaml sets a null string to its
+ * zero value, and Prometheus' own example configs write `regex:` with nothing after it. */
+static int rc_str(struct ld *l, const char *key, const yaml_node_t *v, const char **ret)
+{
+    if (config_is_null(v))
+        return *ret = "", 0;
+    return config_get_str(l, key, v, ret);
+}
+
+static int rc_source_labels(struct ld *l, void *obj, const yaml_node_t *k, const yaml_node_t *v)
+{
+    struct scrape_relabel_rule *r = &((struct relabel_ld *) obj)->r;
+    const yaml_node_item_t *items;
+    uint32_t n;
+    int rc = config_get_list(l, "source_labels", v, &items, &n);
+    if (rc < 0 || config_is_null(v))
+        return rc;
+    const char **names = arena_calloc(l->a, n ? n : 1, sizeof *names);
+    if (!names)
+        return config_oom(l, l->a);
+    for (uint32_t i = 0; i < n; i++) {
+        const yaml_node_t *it = config_node(l, items[i]);
+        if ((rc = config_visit(l, it)) < 0 || (rc = config_get_str(l, "source_labels", it,
+                                                                    &names[i])) < 0)
+            return rc;
+    }
+    r->source_labels = names;
+    r->n_source_labels = n;
+    r->has_source_labels = 1;
+    return 0;
+}
+
+static int rc_separator(struct ld *l, void *obj, const yaml_node_t *k, const yaml_node_t *v)
+{
+    return rc_str(l, "separator", v, &((struct relabel_ld *) obj)->r.separator);
+}
+
+static int rc_regex(struct ld *l, void *obj, const yaml_node_t *k, const yaml_node_t *v)
+{
+    return rc_str(l, "regex", v, &((struct relabel_ld *) obj)->r.regex);
+}
+
+static int rc_target_label(struct ld *l, void *obj, const yaml_node_t *k, const yaml_node_t *v)
+{
+    return rc_str(l, "target_label", v, &((struct relabel_ld *) obj)->r.target_label);
+}
+
+static int rc_replacement(struct ld *l, void *obj, const yaml_node_t *k, const yaml_node_t *v)
+{
+    return rc_str(l, "replacement", v, &((struct relabel_ld *) obj)->r.replacement);
+}
+
+static int rc_modulus(struct ld *l, void *obj, const yaml_node_t *k, const yaml_node_t *v)
+{
+    char q[QUOTE_MAX + 4];
+    uint64_t m = 0;
+    if (config_is_null(v))
+        return 0;
+    if (v->type != YAML_SCALAR_NODE)
+        return config_fail(l, v, ERR_PARSE, "key 'modulus' expects an unsigned integer, got %s",
+                           config_kind_name(v));
+    const char *s = config_scalar(v);
+    size_t n = v->data.scalar.length;
+    int ok = n > 0 && n <= 20;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = s[i] >= '0' && s[i] <= '9' && !__builtin_mul_overflow(m, 10, &m) &&
+             !__builtin_add_overflow(m, (uint64_t) (s[i] - '0'), &m);
+    if (!ok)
+        return config_fail(l, v, ERR_PARSE, "key 'modulus' expects an unsigned integer, got '%s'",
+                           config_quote(s, n, q));
+    ((struct relabel_ld *) obj)->r.modulus = m;
+    return 0;
+}
+
+static int rc_action(struct ld *l, void *obj, const yaml_node_t *k, const yaml_node_t *v)
+{
+    char q[QUOTE_MAX + 4];
+    const char *s;
+    int r = rc_str(l, "action", v, &s);
+    if (r < 0)
+        return r;
+    if (!*s)
+        return config_fail(l, v, ERR_PARSE, "relabel action cannot be empty");
+    if (scrape_relabel_action_parse(s, &((struct relabel_ld *) obj)->r.action) < 0)
+        return config_fail(l, v, ERR_PARSE, "unknown relabel action '%s'",
+                           config_quote(s, strlen(s), q));
+    return 0;
+}
+
+static const struct field relabel_fields[] = {
+    FN("source_labels", rc_source_labels),
+    FN("separator", rc_separator),
+    FN("regex", rc_regex),
+    FN("modulus", rc_modulus),
+    FN("target_label", rc_target_label),
+    FN("replacement", rc_replacement),
+    FN("action", rc_action),
+};
+
+static void release_relabel(void *rs)
+{
+    scrape_relabel_unref(rs);
+}
+
+/* The value node of key in mapping map, or map itself: where a complaint about key points. */
+static const yaml_node_t *value_of(struct ld *l, const yaml_node_t *map, const char *key)
+{
+    struct pairs p;
+    if (key && config_mapping_pairs(l, map, &p) >= 0)
+        for (uint32_t i = 0; i < p.n; i++)
+            if (p.v[i].key_len == strlen(key) && !memcmp(p.v[i].key, key, p.v[i].key_len))
+                return p.v[i].v;
+    return map;
+}
+
+/* A list of relabel_config into one compiled rule list owned by the config (NULL when empty). */
+static int load_relabel_configs(struct ld *l, const char *key, const yaml_node_t *v,
+                                scrape_relabel **ret)
+{
+    const yaml_node_item_t *items;
+    uint32_t n;
+    scrape_relabel *rs;
+    struct err e = {0};
+    int r = config_get_list(l, key, v, &items, &n);
+    if (r < 0 || n == 0)
+        return r;
+    if ((r = scrape_relabel_new(&rs, &e)) < 0)
+        return config_oom(l, l->a);
+    if (arena_on_free(l->a, release_relabel, rs) < 0) {
+        scrape_relabel_unref(rs);
+        return config_oom(l, l->a);
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        const yaml_node_t *it = config_node(l, items[i]);
+        struct relabel_ld rc = {.r = {.action = SCRAPE_RELABEL_REPLACE}};
+        const char *bad = NULL;
+        if ((r = config_visit(l, it)) < 0)
+            return r;
+        if (config_is_null(it) || it->type != YAML_MAPPING_NODE)
+            return config_fail(l, it, ERR_PARSE, "%s: each entry expects a relabel_config "
+                               "mapping, got %s", key, config_kind_name(it));
+        if ((r = config_section(l, it, "relabel_config", relabel_fields,
+                                ARRAY_LEN(relabel_fields), &rc)) < 0)
+            return r;
+        if ((r = scrape_relabel_add(rs, &rc.r, &bad, &e)) < 0) {
+            if (r != ERR_PARSE)
+                return err_set(l->e, r, "%s: %s", l->name, e.msg);
+            return config_fail(l, value_of(l, it, bad), ERR_PARSE, "%s: %s", key, e.msg);
+        }
+    }
+    *ret = rs;
+    return 0;
+}
+
+static int job_relabel_configs(struct ld *l, void *obj, const yaml_node_t *k,
+                               const yaml_node_t *v)
+{
+    return load_relabel_configs(l, "relabel_configs", v,
+                                &((struct config_scrape *) obj)->relabel_configs);
+}
+
+static int job_metric_relabel_configs(struct ld *l, void *obj, const yaml_node_t *k,
+                                      const yaml_node_t *v)
+{
+    return load_relabel_configs(l, "metric_relabel_configs", v,
+                                &((struct config_scrape *) obj)->metric_relabel_configs);
+}
+
 static const struct field scrape_fields[] = {
     FIELD("job_name", F_STRING, struct config_scrape, job_name),
     FIELD("scrape_interval", F_DURATION, struct config_scrape, scrape_interval_ms),
@@ -208,8 +336,10 @@ static const struct field scrape_fields[] = {
     FN("params", job_params),
     FN("scrape_protocols", job_protocols),
     FN("static_configs", job_static_configs),
+    FN("relabel_configs", job_relabel_configs),
+    FN("metric_relabel_configs", job_metric_relabel_configs),
     /* Documented by Prometheus, not implemented by ember yet (issue 5 and later). */
-    LATER("relabel_configs"), LATER("metric_relabel_configs"), LATER("basic_auth"),
+    LATER("basic_auth"),
     LATER("authorization"), LATER("oauth2"), LATER("bearer_token"), LATER("bearer_token_file"),
     LATER("tls_config"), LATER("proxy_url"), LATER("no_proxy"), LATER("proxy_from_environment"),
     LATER("proxy_connect_header"), LATER("http_headers"), LATER("follow_redirects"),

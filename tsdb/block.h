@@ -21,6 +21,9 @@
 
 #define BLOCK_FORMAT_VERSION 1
 #define BLOCK_ULID_LEN 26
+/* Most samples one block chunk may hold: the encoder refuses more (ERR_LIMIT), readers treat a
+ * larger count in the index as corruption, so a decoder's arrays stay bounded (1 MiB). */
+#define BLOCK_CHUNK_MAX_SAMPLES 65536
 
 /* One encoded chunk: the bytes as stored (CRC32C + zstd frame of the dense encoding). */
 struct block_chunk {

@@ -241,7 +241,8 @@ def test_range_parameter_errors_match_prometheus(start_ember):
          'invalid parameter "end": cannot parse "later" to a valid timestamp'),
         ({"start": "10", "end": "9.999", "step": "1"},
          'invalid parameter "end": end timestamp must not be before start time'),
-        ({"start": "1", "end": "2"}, 'invalid parameter "step": cannot parse "" to a valid duration'),
+        ({"start": "1", "end": "2"},
+         'invalid parameter "step": cannot parse "" to a valid duration'),
         ({"start": "1", "end": "2", "step": "1x"},
          'invalid parameter "step": cannot parse "1x" to a valid duration'),
         ({"start": "1", "end": "2", "step": "-15s"},
@@ -443,6 +444,12 @@ def test_parse_query_returns_prometheus_tree(start_ember):
     status, _, doc = call(e, "/api/v1/parse_query", query="rate(x[5m]")
     assert_error(status, doc, 400, "bad_data")
     assert doc["error"].startswith('invalid parameter "query": 1:')
+    # The JSON writer's depth is the limit: a clear error, not a truncated tree.
+    status, _, doc = call(e, "/api/v1/parse_query", query="(" * 62 + "1" + ")" * 62)
+    assert status == 200 and doc["data"]["type"] == "parenExpr"
+    status, _, doc = call(e, "/api/v1/parse_query", query="(" * 70 + "1" + ")" * 70)
+    assert_error(status, doc, 422, "execution",
+                 "expression nested more than 64 levels deep for JSON")
     assert e.stop() == 0
 
 

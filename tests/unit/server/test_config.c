@@ -208,11 +208,10 @@ TEST(unknown_keys_name_file_line_and_key)
 
 TEST(documented_but_unimplemented_keys_are_refused_distinctly)
 {
-    ASSERT_STR_EQ(load_bad("scrape_configs:\n  - job_name: x\n    relabel_configs: []\n",
-                           ERR_PARSE),
-                  "t.yml:3:5: key 'relabel_configs' is not supported yet (in scrape_config)");
+    ASSERT_STR_EQ(load_bad("scrape_configs:\n  - job_name: x\n    basic_auth: {}\n", ERR_PARSE),
+                  "t.yml:3:5: key 'basic_auth' is not supported yet (in scrape_config)");
     static const char *const job_keys[] = {
-        "metric_relabel_configs", "basic_auth", "authorization", "tls_config", "file_sd_configs",
+        "keep_dropped_targets", "authorization", "tls_config", "file_sd_configs",
         "sample_limit", "body_size_limit", "label_limit", "target_limit", "kubernetes_sd_configs",
     };
     for (size_t i = 0; i < sizeof job_keys / sizeof job_keys[0]; i++) {
@@ -717,4 +716,117 @@ TEST(empty_input_without_text_pointer)
     ASSERT_OK_E(config_load_string("x", NULL, 0, &c, &e), &e);
     ASSERT_STR_EQ(c->text, "");
     config_free(c);
+}
+
+/* ---- relabel_configs, metric_relabel_configs ---- */
+
+TEST(relabel_configs_are_compiled_per_job)
+{
+    struct config *c = load_ok(
+        "scrape_configs:\n"
+        "- job_name: a\n"
+        "  static_configs: [{targets: ['h:1']}]\n"
+        "  relabel_configs:\n"
+        "  - source_labels: [__address__]\n"
+        "    regex: '(.*):1'\n"
+        "    target_label: host\n"
+        "  - action: LabelDrop\n"
+        "    regex: tmp_.*\n"
+        "  - {action: hashmod, source_labels: [host], modulus: 4, target_label: shard}\n"
+        "  - {action: keepequal, source_labels: [a], target_label: b, separator: ';',"
+        " replacement: $1}\n"
+        "  metric_relabel_configs:\n"
+        "  - source_labels: [__name__]\n"
+        "    regex: go_.*\n"
+        "    action: drop\n"
+        "  - regex:\n" /* null is "" here, as in Prometheus' own example config */
+        "    replacement: static\n"
+        "    target_label: abc\n"
+        "- job_name: b\n"
+        "  relabel_configs: []\n"
+        "  metric_relabel_configs:\n"
+        "- job_name: c\n");
+    ASSERT_EQ(c->n_scrapes, 3);
+    ASSERT_EQ(scrape_relabel_count(c->scrapes[0].relabel_configs), 4);
+    ASSERT_EQ(scrape_relabel_count(c->scrapes[0].metric_relabel_configs), 2);
+    for (uint32_t i = 1; i < 3; i++) {
+        ASSERT_TRUE(c->scrapes[i].relabel_configs == NULL);
+        ASSERT_TRUE(c->scrapes[i].metric_relabel_configs == NULL);
+    }
+    /* A user of the rules may outlive the config. */
+    scrape_relabel *keep = scrape_relabel_ref(c->scrapes[0].metric_relabel_configs);
+    config_free(c);
+    ASSERT_EQ(scrape_relabel_count(keep), 2);
+    scrape_relabel_unref(keep);
+}
+
+TEST(relabel_config_errors_point_at_the_key)
+{
+    static const char head[] = "scrape_configs:\n- job_name: x\n  relabel_configs:\n";
+    static const struct {
+        const char *rules, *want;
+    } cases[] = {
+        {"  - action: foo\n", "t.yml:4:13: unknown relabel action 'foo'"},
+        {"  - action: ''\n", "t.yml:4:13: relabel action cannot be empty"},
+        {"  - source_labels: [a]\n",
+         "t.yml:4:5: relabel_configs: relabel configuration for replace action requires "
+         "'target_label' value"},
+        {"  - target_label: t\n    regex: '(a'\n",
+         "t.yml:5:12: relabel_configs: error parsing regexp: "},
+        {"  - {action: hashmod, target_label: h}\n",
+         "t.yml:4:5: relabel_configs: relabel configuration for hashmod requires non-zero "
+         "modulus"},
+        {"  - {action: hashmod, target_label: h, modulus: -1}\n",
+         "t.yml:4:49: key 'modulus' expects an unsigned integer, got '-1'"},
+        {"  - {action: hashmod, target_label: h, modulus: 18446744073709551616}\n",
+         "key 'modulus' expects an unsigned integer"},
+        {"  - {action: hashmod, target_label: h, modulus: [1]}\n",
+         "key 'modulus' expects an unsigned integer, got a list"},
+        {"  - source_labels: [ok, not-ok]\n    target_label: t\n",
+         "t.yml:4:20: relabel_configs: \"not-ok\" is not a valid label name"},
+        {"  - target_label: 1abc\n",
+         "t.yml:4:19: relabel_configs: \"1abc\" is invalid 'target_label' for replace action"},
+        {"  - {action: lowercase, target_label: l, replacement: x}\n",
+         "t.yml:4:55: relabel_configs: 'replacement' can not be set for lowercase action"},
+        {"  - {action: labelmap, replacement: a-b}\n",
+         "relabel_configs: \"a-b\" is invalid 'replacement' for labelmap action"},
+        {"  - {action: labeldrop, regex: x, source_labels: []}\n",
+         "t.yml:4:5: relabel_configs: labeldrop action requires only 'regex', and no other "
+         "fields"},
+        {"  - {action: keepequal, target_label: t, regex: '(.*)'}\n",
+         "t.yml:4:5: relabel_configs: keepequal action requires only 'source_labels' and "
+         "`target_label`, and no other fields"},
+        {"  - {target_label: t, regexp: x}\n",
+         "t.yml:4:23: unknown key 'regexp' in relabel_config"},
+        {"  -\n", "t.yml:4:4: relabel_configs: each entry expects a relabel_config mapping, "
+                  "got nothing"},
+        {"  - [a]\n", "relabel_configs: each entry expects a relabel_config mapping, got a list"},
+        {"  - {target_label: t, source_labels: a}\n", "key 'source_labels' expects a list"},
+        {"  - {target_label: t, source_labels: [~]}\n", "key 'source_labels' expects a string"},
+    };
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        char y[400];
+        (void) snprintf(y, sizeof y, "%s%s", head, cases[i].rules);
+        ASSERT_STR_CONTAINS(load_bad(y, ERR_PARSE), cases[i].want);
+    }
+    /* The same checks for metric_relabel_configs, named as such. */
+    ASSERT_STR_EQ(load_bad("scrape_configs:\n- job_name: x\n  metric_relabel_configs:\n"
+                           "  - {action: uppercase}\n",
+                           ERR_PARSE),
+                  "t.yml:4:5: metric_relabel_configs: relabel configuration for uppercase action "
+                  "requires 'target_label' value");
+    ASSERT_STR_CONTAINS(load_bad("scrape_configs:\n- job_name: x\n  relabel_configs: {a: b}\n",
+                                 ERR_PARSE),
+                        "t.yml:3:20: key 'relabel_configs' expects a list, got a mapping");
+}
+
+TEST(static_targets_use_the_scrape_address_rule)
+{
+    char y[600], host[300];
+    memset(host, 'h', 256);
+    host[256] = '\0';
+    (void) snprintf(y, sizeof y,
+                    "scrape_configs:\n- job_name: a\n  static_configs:\n  - targets: ['%s:1']\n",
+                    host);
+    ASSERT_STR_CONTAINS(load_bad(y, ERR_PARSE), "host longer than 255 bytes");
 }

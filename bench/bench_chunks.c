@@ -1,0 +1,402 @@
+/* bench/bench_chunks.c — bytes per sample and encode/decode speed of block chunks (dense + zstd)
+ * on a synthetic dataset shaped like node-exporter and web-service metrics, with Gorilla XOR
+ * chunks (tsdb/chunk_xor.h) as the reference. Not a test: it prints figures.
+ *
+ *   bench_chunks [series [hours [chunk_samples [zstd_level]]]]   defaults 10000 24 480 3
+ *
+ * The dataset (deterministic): 20 scrape targets at 15 s, each with a random phase; targets
+ * 10-19 add 0-3 ms of scheduling delay to every scrape and every target misses ~1 scrape in
+ * 2000. Series kinds (share of series), after the make-up of a node exporter's ~1000 series
+ * plus a web service's: constant 30% (info metrics, sizes and limits, error counters at 0,
+ * collector success), rarely changing 25% (counters that step now and then, small gauges),
+ * cpu-seconds counters with 2 decimals 5%, byte counters 4% (30% of them idle), operation
+ * counters 8%, page-sized memory gauges 5%, gauges with 1-2 decimals 4% (load, temperatures),
+ * request histograms 12% (12 buckets, _sum a raw float sum, _count), float gauges with 9
+ * decimals or 5 significant digits 7% (collector and GC durations). One sample in 10000 is a
+ * stale marker. Figures are printed per kind and per timestamp regime, so other mixes can be
+ * worked out from them. */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tsdb/block.h"
+#include "tsdb/chunk_dense.h"
+#include "tsdb/chunk_xor.h"
+
+#define STEP_MS 15000
+#define TARGETS 20
+#define HIST_BUCKETS 12
+
+enum kind {
+    K_CONST, K_RARE, K_CPU, K_BYTES, K_OPS, K_MEM, K_GAUGE, K_HIST, K_FLOAT, K_MAX
+};
+static const char *const kind_names[K_MAX] = {
+    "constant", "rare-change", "cpu-seconds", "byte-counter", "op-counter",
+    "memory-gauge", "decimal-gauge", "histogram", "float-gauge",
+};
+static const int kind_share[K_MAX] = {30, 25, 5, 4, 8, 5, 4, 12, 7};
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15u;
+static uint64_t rnd(void)
+{
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15u);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
+static double unif(void) /* [0, 1) */
+{
+    return (double) (rnd() >> 11) * 0x1p-53;
+}
+static double gauss(void)
+{
+    double u = unif() + 0x1p-60, w = unif();
+    return sqrt(-2 * log(u)) * cos(6.283185307179586 * w);
+}
+static uint64_t poisson(double lambda)
+{
+    if (lambda > 30) {
+        double x = lambda + sqrt(lambda) * gauss();
+        return x < 0 ? 0 : (uint64_t) llround(x);
+    }
+    double l = exp(-lambda), p = 1;
+    uint64_t k = 0;
+    do {
+        k++;
+        p *= unif();
+    } while (p > l);
+    return k - 1;
+}
+/* The double a scrape parser produces for m / 10^d printed with d decimals. */
+static double dec(int64_t m, int d)
+{
+    static const double p[] = {1, 10, 100, 1000, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+    return (double) m / p[d];
+}
+
+struct target {
+    int64_t *t;
+    uint32_t n;
+};
+
+/* One group of series sharing a generator (a histogram is 14 series); v[k][i]. */
+struct group {
+    enum kind kind;
+    uint32_t n_series;
+    double *v[HIST_BUCKETS + 2];
+};
+
+static void gen_target(struct target *tg, int idx, uint32_t n_max)
+{
+    int64_t t0 = 1700000000000 + (int64_t) (rnd() % STEP_MS);
+    tg->n = 0;
+    for (uint32_t i = 0; i < n_max; i++) {
+        if (rnd() % 2000 == 0)
+            continue; /* missed scrape */
+        int64_t jitter = idx >= TARGETS / 2 ? (int64_t) (rnd() % 4) : 0;
+        tg->t[tg->n++] = t0 + (int64_t) i * STEP_MS + jitter;
+    }
+}
+
+static void gen_group(struct group *g, uint32_t n)
+{
+    double *v = g->v[0];
+    g->n_series = 1;
+    switch (g->kind) {
+    case K_CONST: {
+        static const double consts[] = {1, 0, 8589934592.0, 1500, 4, 0.5, 1e9, 65536};
+        double c = consts[rnd() % 8];
+        for (uint32_t i = 0; i < n; i++)
+            v[i] = c;
+        break;
+    }
+    case K_RARE: {
+        int64_t x = (int64_t) (rnd() % 100);
+        int counter = rnd() & 1;
+        for (uint32_t i = 0; i < n; i++) {
+            if (unif() < 0.002)
+                x += counter ? 1 + (int64_t) (rnd() % 3) : (rnd() & 1 ? 1 : -1);
+            v[i] = (double) x;
+        }
+        break;
+    }
+    case K_CPU: {
+        /* node_cpu_seconds_total: USER_HZ ticks shown with 2 decimals. */
+        double rate = unif() < 0.15 ? 0.9 + 0.09 * unif() : 0.001 + 0.3 * unif() * unif();
+        int64_t ticks = (int64_t) (rnd() % 100000000);
+        for (uint32_t i = 0; i < n; i++) {
+            double inc = rate * 1500 + sqrt(rate * 1500) * gauss();
+            ticks += inc > 0 ? (int64_t) llround(inc) : 0;
+            v[i] = dec(ticks, 2);
+        }
+        break;
+    }
+    case K_BYTES: {
+        int idle = unif() < 0.3;
+        double mu = log(1e3) + unif() * (log(1e6) - log(1e3));
+        uint64_t x = rnd() % 1000000000000u;
+        for (uint32_t i = 0; i < n; i++) {
+            if (!idle)
+                x += (uint64_t) exp(mu + 0.5 * gauss());
+            else if (unif() < 0.05)
+                x += 64 * (1 + rnd() % 20);
+            v[i] = (double) x;
+        }
+        break;
+    }
+    case K_OPS: {
+        double lambda = 0.5 + 200 * unif() * unif();
+        uint64_t x = rnd() % 10000000;
+        for (uint32_t i = 0; i < n; i++) {
+            x += poisson(lambda * (1 + 0.2 * sin(i / 400.0)));
+            v[i] = (double) x;
+        }
+        break;
+    }
+    case K_MEM: {
+        double sigma = 1 + 300 * unif() * unif();
+        int64_t pages = 100000 + (int64_t) (rnd() % 4000000);
+        for (uint32_t i = 0; i < n; i++) {
+            pages += (int64_t) llround(sigma * gauss());
+            if (pages < 0)
+                pages = 0;
+            v[i] = (double) (pages * 4096);
+        }
+        break;
+    }
+    case K_GAUGE: {
+        int d = 1 + (int) (rnd() % 2);
+        double level = d == 1 ? 45 : 1.5, x = level;
+        for (uint32_t i = 0; i < n; i++) {
+            x += 0.05 * (level - x) + (d == 1 ? 0.3 : 0.1) * gauss();
+            if (x < 0)
+                x = 0;
+            v[i] = dec((int64_t) llround(x * (d == 1 ? 10 : 100)), d);
+        }
+        break;
+    }
+    case K_HIST: {
+        static const double le[HIST_BUCKETS - 1] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                                    0.5,   1,    2.5,   5,    10};
+        double lambda = 0.2 + 100 * unif() * unif(), med = 0.02 + 0.2 * unif();
+        uint64_t cnt[HIST_BUCKETS] = {0}, total = 0;
+        double sum = 0;
+        g->n_series = HIST_BUCKETS + 2;
+        for (uint32_t i = 0; i < n; i++) {
+            uint64_t k = poisson(lambda);
+            for (uint64_t j = 0; j < k; j++) {
+                double lat = med * exp(0.8 * gauss());
+                sum += lat;
+                for (int b = 0; b < HIST_BUCKETS; b++)
+                    if (b == HIST_BUCKETS - 1 || lat <= le[b])
+                        cnt[b]++;
+            }
+            total += k;
+            for (int b = 0; b < HIST_BUCKETS; b++)
+                g->v[b][i] = (double) cnt[b];
+            g->v[HIST_BUCKETS][i] = sum;
+            g->v[HIST_BUCKETS + 1][i] = (double) total;
+        }
+        break;
+    }
+    case K_FLOAT: {
+        int style = (int) (rnd() % 3);
+        for (uint32_t i = 0; i < n; i++) {
+            if (style == 0) /* scrape_duration_seconds: ns resolution */
+                v[i] = dec((int64_t) (3000000 + 2000000 * unif()), 9);
+            else if (style == 1) /* a quantile printed like 4.2135e-05 */
+                v[i] = dec((int64_t) (10000 + 90000 * unif()), 9);
+            else /* a process_resident_memory-like gauge in MB with 6 decimals */
+                v[i] = dec((int64_t) (2.0e8 + 1.0e6 * gauss()), 6);
+        }
+        break;
+    }
+    default:
+        break;
+    }
+    for (uint32_t k = 0; k < g->n_series; k++)
+        for (uint32_t i = 0; i < n; i++)
+            if (rnd() % 10000 == 0)
+                g->v[k][i] = num_stale_nan();
+}
+
+struct stats {
+    uint64_t samples, bytes, dense_bytes, xor_bytes, chunks, zstd_chunks;
+};
+
+int main(int argc, char **argv)
+{
+    uint32_t n_series = argc > 1 ? (uint32_t) atoi(argv[1]) : 10000;
+    double hours = argc > 2 ? atof(argv[2]) : 24;
+    uint32_t csz = argc > 3 ? (uint32_t) atoi(argv[3]) : 480;
+    int level = argc > 4 ? atoi(argv[4]) : 3;
+    uint32_t n_max = (uint32_t) (hours * 3600000 / STEP_MS);
+    if (n_series == 0 || n_max == 0 || csz == 0 || csz > BLOCK_CHUNK_MAX_SAMPLES || level < 1 ||
+        level > 19) {
+        fprintf(stderr, "usage: %s [series [hours [chunk_samples [zstd_level]]]]\n", argv[0]);
+        return 2;
+    }
+    struct target tg[TARGETS];
+    for (int i = 0; i < TARGETS; i++) {
+        tg[i].t = malloc(n_max * sizeof(int64_t));
+        if (!tg[i].t)
+            return 1;
+        gen_target(&tg[i], i, n_max);
+    }
+    struct group g;
+    for (int k = 0; k < HIST_BUCKETS + 2; k++)
+        if (!(g.v[k] = malloc(n_max * sizeof(double))))
+            return 1;
+    int64_t *dt = malloc(csz * sizeof(int64_t));
+    double *dv = malloc(csz * sizeof(double));
+    struct buf all = BUF_INIT; /* every chunk back to back */
+    struct buf offs = BUF_INIT; /* per chunk: u64 offset, u32 len, u32 n */
+    struct buf xall = BUF_INIT, xoffs = BUF_INIT; /* the same for Gorilla XOR chunks */
+    struct stats by_kind[K_MAX] = {{0}}, by_ts[2] = {{0}}, tot = {0};
+    struct err e;
+    int64_t enc_ns = 0;
+    uint32_t done = 0, gi = 0;
+    /* Group kinds drawn so that series shares match kind_share (a histogram group is 14). */
+    double wsum = 0, w[K_MAX];
+    for (int k = 0; k < K_MAX; k++)
+        wsum += w[k] = kind_share[k] / (k == K_HIST ? HIST_BUCKETS + 2.0 : 1.0);
+    struct buf dense = BUF_INIT;
+    while (done < n_series) {
+        double u = unif() * wsum;
+        int kk = 0;
+        while (kk < K_MAX - 1 && u >= w[kk])
+            u -= w[kk++];
+        g.kind = (enum kind) kk;
+        int ti = (int) (gi++ % TARGETS);
+        struct target *T = &tg[ti];
+        gen_group(&g, T->n);
+        for (uint32_t s = 0; s < g.n_series && done < n_series; s++, done++) {
+            for (uint32_t off = 0; off < T->n; off += csz) {
+                uint32_t n = T->n - off < csz ? T->n - off : csz;
+                size_t before = all.len;
+                int64_t t0 = time_mono_ns();
+                int r = block_chunk_encode(&all, T->t + off, g.v[s] + off, n, level, &e);
+                enc_ns += time_mono_ns() - t0;
+                if (r < 0) {
+                    fprintf(stderr, "encode: %s\n", e.msg);
+                    return 1;
+                }
+                uint64_t len = all.len - before;
+                /* Check every chunk round-trips bit for bit (not timed). */
+                if (block_chunk_decode(all.p + before, len, n, dt, dv, &e) < 0) {
+                    fprintf(stderr, "decode: %s\n", e.msg);
+                    return 1;
+                }
+                for (uint32_t i = 0; i < n; i++) {
+                    uint64_t a, b;
+                    memcpy(&a, &dv[i], 8);
+                    memcpy(&b, &g.v[s][off + i], 8);
+                    if (dt[i] != T->t[off + i] || a != b) {
+                        fprintf(stderr, "mismatch: kind %s sample %u\n", kind_names[g.kind], i);
+                        return 1;
+                    }
+                }
+                buf_reset(&dense);
+                if (chunk_dense_encode(&dense, T->t + off, g.v[s] + off, n, &e) < 0)
+                    return 1;
+                struct xor_enc x;
+                xor_enc_init(&x);
+                for (uint32_t i = 0; i < n; i++)
+                    if (xor_enc_append(&x, T->t[off + i], g.v[s][off + i]) < 0)
+                        return 1;
+                uint64_t rec[2] = {before, len << 32 | n}, xr[2] = {xall.len, x.b.len << 32 | n};
+                if (buf_append(&offs, rec, sizeof rec) < 0 ||
+                    buf_append(&xoffs, xr, sizeof xr) < 0 || buf_append(&xall, x.b.p, x.b.len) < 0)
+                    return 1;
+                struct stats *st[3] = {&by_kind[g.kind], &by_ts[ti >= TARGETS / 2], &tot};
+                for (int k = 0; k < 3; k++) {
+                    st[k]->samples += n;
+                    st[k]->bytes += len;
+                    st[k]->dense_bytes += dense.len;
+                    st[k]->xor_bytes += x.b.len;
+                    st[k]->chunks++;
+                    st[k]->zstd_chunks += all.p[before + 4] != 0; /* codec byte */
+                }
+                xor_enc_done(&x);
+            }
+        }
+    }
+    /* Decode speed: every chunk into t[]/v[] arrays, as a query reads a block. */
+    size_t n_chunks = offs.len / 16;
+    const uint64_t *rec = (const uint64_t *) (const void *) offs.p;
+    double sink = 0;
+    int64_t best_dec = INT64_MAX;
+    for (int rep = 0; rep < 3; rep++) {
+        int64_t t0 = time_mono_ns();
+        for (size_t c = 0; c < n_chunks; c++) {
+            uint32_t n = (uint32_t) rec[2 * c + 1], len = (uint32_t) (rec[2 * c + 1] >> 32);
+            if (block_chunk_decode(all.p + rec[2 * c], len, n, dt, dv, &e) < 0) {
+                fprintf(stderr, "decode: %s\n", e.msg);
+                return 1;
+            }
+            sink += dv[n - 1] + (double) dt[0];
+        }
+        int64_t ns = time_mono_ns() - t0;
+        if (ns < best_dec)
+            best_dec = ns;
+    }
+    int64_t xor_ns = INT64_MAX;
+    const uint64_t *xrec = (const uint64_t *) (const void *) xoffs.p;
+    for (int rep = 0; rep < 3; rep++) {
+        int64_t t0 = time_mono_ns();
+        for (size_t c = 0; c < n_chunks; c++) {
+            struct xor_dec d;
+            xor_dec_init(&d, xall.p + xrec[2 * c], (size_t) (xrec[2 * c + 1] >> 32),
+                         (uint32_t) xrec[2 * c + 1]);
+            uint32_t i = 0;
+            while (xor_dec_next(&d, &dt[i], &dv[i]) == 1)
+                i++;
+            sink += dv[0];
+        }
+        int64_t ns = time_mono_ns() - t0;
+        if (ns < xor_ns)
+            xor_ns = ns;
+    }
+    printf("dataset: %u series x %.1f h at 15 s, %" PRIu64 " samples, %" PRIu64
+           " chunks of <= %u samples, zstd level %d\n",
+           n_series, hours, tot.samples, tot.chunks, csz, level);
+    printf("%-16s %10s %12s %12s %12s   (bytes per sample)\n", "kind", "samples", "stored",
+           "dense only", "gorilla xor");
+    const char *tsn[2] = {"ts regular", "ts jitter 0-3ms"};
+    for (int k = 0; k < K_MAX + 3; k++) {
+        const struct stats *st = k < K_MAX ? &by_kind[k] : k < K_MAX + 2 ? &by_ts[k - K_MAX] : &tot;
+        const char *name = k < K_MAX ? kind_names[k] : k < K_MAX + 2 ? tsn[k - K_MAX] : "all";
+        if (st->samples)
+            printf("%-16s %10" PRIu64 " %12.3f %12.3f %12.3f\n", name, st->samples,
+                   (double) st->bytes / (double) st->samples,
+                   (double) st->dense_bytes / (double) st->samples,
+                   (double) st->xor_bytes / (double) st->samples);
+    }
+    printf("bytes/sample: dense+zstd %.3f (chunk bytes incl. CRC and codec byte), gorilla xor "
+           "%.3f\n",
+           (double) tot.bytes / (double) tot.samples,
+           (double) tot.xor_bytes / (double) tot.samples);
+    printf("zstd smaller than the dense bytes for %.1f%% of chunks\n",
+           100.0 * (double) tot.zstd_chunks / (double) tot.chunks);
+    printf("encode: %.1f M samples/s (1 thread)\n",
+           (double) tot.samples / ((double) enc_ns / 1e9) / 1e6);
+    printf("decode: %.1f M samples/s (1 thread, best of 3), gorilla xor decode %.1f M samples/s\n",
+           (double) tot.samples / ((double) best_dec / 1e9) / 1e6,
+           (double) tot.samples / ((double) xor_ns / 1e9) / 1e6);
+    if (sink == 1.2345)
+        printf("#\n");
+    buf_free(&all);
+    buf_free(&offs);
+    buf_free(&dense);
+    buf_free(&xall);
+    buf_free(&xoffs);
+    free(dt);
+    free(dv);
+    for (int k = 0; k < HIST_BUCKETS + 2; k++)
+        free(g.v[k]);
+    for (int i = 0; i < TARGETS; i++)
+        free(tg[i].t);
+    return 0;
+}

@@ -1,0 +1,870 @@
+/* tsdb/chunk_dense.c — dense chunk encoding: predicted integer sequences with bit packing for
+ * timestamps and decimal values, byte-wise XOR for chunks whose values are not decimal.
+ *
+ * Byte format (uvarint = LEB128 as in tsdb/base/buf.h, zz = zigzag uvarint, LE = little endian):
+ *   chunk   := hdr:u8 intseq(t[0..n)) values
+ *   hdr     := value mode in bits 0-1: 0 decimal, 1 xor; bits 2-7 are 0
+ *   values (decimal) := scale:zz nexc:uvarint vexc{nexc} intseq(m[0..n))
+ *       v[i] = (double) m[i] / 10^scale (scale >= 0) or (double) m[i] * 10^-scale, |scale| <= 22
+ *       (exact powers of ten, so a decimal written with up to ~15 digits comes back bit-exact;
+ *       the encoder checks every value through this very computation)
+ *       vexc := gap:uvarint bits:8 bytes LE: v[pos] has these bits instead (NaN and the stale
+ *       marker, +-Inf, -0.0, values with no exact decimal form); pos = gap for the first,
+ *       previous pos + 1 + gap after; m[pos] is filler that keeps the residuals small.
+ *   values (xor) := ctl:u8[n] data: x[i] = bits(v[i]) ^ bits(v[i-1]) (bits(v[-1]) = 0);
+ *       ctl = nb << 4 | tz: x[i] = (nb bytes of data, LE) << 8*tz, nb >= 1, nb + tz <= 8;
+ *       ctl = 0: x[i] = 0. Control bytes first so that zstd finds their repetitions.
+ *   intseq  := kind:u8 x0:zz [n >= 2: s:zz g:uvarint [offset form: b:zz] [g != 0: coded]]
+ *       kind bits 0-1 pick the predictor, arithmetic modulo 2^64:
+ *         0 linear: x[i] = x0 + i*s + r[i-1]                 i >= 1, n-1 residuals
+ *         1 delta:  x[i] = x[i-1] + s + r[i-1]               i >= 1, n-1 residuals
+ *         2 dod:    x[1] = x0 + s; d = s; d += r[i-2], x[i] = x[i-1] + d     i >= 2, n-2 residuals
+ *       kind bit 2 picks the coder of z[] (0 packed, 1 varint), bit 3 the residual form:
+ *         0 zigzag: r[j] = unzigzag(z[j]) * g        1 offset: r[j] = b + z[j] * g
+ *       (offset suits residuals leaning to one side: scrape delays of 0-3 ms); bits 4-7 are 0.
+ *       g = 0: every z[j] is 0 and no coded values follow.
+ *       coded (packed) := w:u8 (0..64) nexc:uvarint rexc{nexc} bits: the low w bits of z[j],
+ *                 LSB first, ceil(count * w / 8) bytes; rexc := gap:uvarint hi:uvarint adds
+ *                 hi << w to z[pos] (pos as for vexc; hi != 0, hi << w fits in 64 bits)
+ *       coded (varint) := count x z[j]:uvarint
+ * The encoder tries linear (end-to-end slope and median step), delta (median step) and dod and
+ * keeps the cheapest; w minimises the packed size with outliers (a missed scrape, a counter
+ * reset) moved to the exception list; g removes common factors (page-sized memory gauges).
+ * On regular timestamps every residual is 0 (g = 0: two bytes for the whole column).
+ * Decoding runs tight passes (unpack, patch, reconstruct, convert) over arrays. */
+#include "chunk_dense.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { PRED_LINEAR, PRED_DELTA, PRED_DOD };
+enum { MODE_DECIMAL, MODE_XOR };
+#define CODER_VARINT 4u
+#define RES_OFFSET 8u
+#define SCALE_MAX 22
+/* Doubles below 2^63 in magnitude convert to int64 without overflow. */
+#define I64_LIMIT 9223372036854774784.0
+
+/* 10^k is exact in binary64 up to k = 22. */
+static const double p10[SCALE_MAX + 1] = {
+    1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+
+/* 8-byte elements of t[] and v[] are accessed through memcpy: the value column is decoded as
+ * integers in v's own storage before the conversion pass turns them into doubles. */
+static inline uint64_t ld64(const void *base, size_t i)
+{
+    uint64_t x;
+    memcpy(&x, (const uint8_t *) base + 8 * i, 8);
+    return x;
+}
+static inline void st64(void *base, size_t i, uint64_t x)
+{
+    memcpy((uint8_t *) base + 8 * i, &x, 8);
+}
+static inline uint64_t le64(const uint8_t *p)
+{
+    uint64_t x;
+    memcpy(&x, p, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    x = __builtin_bswap64(x);
+#endif
+    return x;
+}
+static inline uint64_t dbits(double v)
+{
+    uint64_t b;
+    memcpy(&b, &v, 8);
+    return b;
+}
+static inline double bitsd(uint64_t b)
+{
+    double v;
+    memcpy(&v, &b, 8);
+    return v;
+}
+static inline uint64_t zigzag(uint64_t x)
+{
+    return (x << 1) ^ (0 - (x >> 63));
+}
+static inline uint64_t unzigzag(uint64_t z)
+{
+    return (z >> 1) ^ (0 - (z & 1));
+}
+static inline unsigned bitlen(uint64_t x)
+{
+    return x ? 64u - (unsigned) __builtin_clzll(x) : 0u;
+}
+static inline size_t uvarint_len(uint64_t x)
+{
+    size_t n = 1;
+    while (x >= 0x80) {
+        x >>= 7;
+        n++;
+    }
+    return n;
+}
+
+size_t chunk_dense_bound(uint32_t n)
+{
+    /* hdr 1; per intseq 43 + per residual at most 8 packed + 13 for an exception (the planner
+     * never picks exceptions costing more than packing them); decimal values add 21 + 11 per
+     * exception; xor values 9 per sample. 56 per sample covers every mix. */
+    return 128 + 56 * (size_t) n;
+}
+
+/* ---- encoding ---- */
+
+struct seq_plan {
+    unsigned kind; /* predictor | coder | residual form */
+    uint64_t s, g, b;
+    unsigned w;
+    size_t cnt;  /* residuals */
+    size_t cost; /* estimated bytes of s and the residual part */
+};
+
+static uint64_t gcd64(uint64_t a, uint64_t b)
+{
+    if (!a)
+        return b;
+    if (!b)
+        return a;
+    int sh = __builtin_ctzll(a | b);
+    a >>= __builtin_ctzll(a);
+    do {
+        b >>= __builtin_ctzll(b);
+        if (a > b) {
+            uint64_t tmp = a;
+            a = b;
+            b = tmp;
+        }
+        b -= a;
+    } while (b);
+    return a << sh;
+}
+
+/* Median of up to 63 evenly spaced steps x[i] - x[i-1]: a robust "usual step" for the delta
+ * and linear predictors that ignores a missed scrape or a reset. */
+static uint64_t median_step(const int64_t *x, uint32_t n)
+{
+    int64_t s[63];
+    uint32_t k = n - 1 < 63 ? n - 1 : 63;
+    for (uint32_t j = 0; j < k; j++) {
+        uint32_t i = 1 + (uint32_t) ((uint64_t) j * (n - 1) / k);
+        int64_t d = (int64_t) ((uint64_t) x[i] - (uint64_t) x[i - 1]);
+        uint32_t p = j;
+        while (p > 0 && s[p - 1] > d) {
+            s[p] = s[p - 1];
+            p--;
+        }
+        s[p] = d;
+    }
+    return (uint64_t) s[k / 2];
+}
+
+static size_t residuals(unsigned pred, const int64_t *x, uint32_t n, uint64_t s, uint64_t *r)
+{
+    const uint64_t *u = (const uint64_t *) x; /* same representation, modulo 2^64 */
+    size_t k = 0;
+    if (pred == PRED_LINEAR) {
+        uint64_t pos = u[0];
+        for (uint32_t i = 1; i < n; i++) {
+            pos += s;
+            r[k++] = u[i] - pos;
+        }
+    } else if (pred == PRED_DELTA) {
+        for (uint32_t i = 1; i < n; i++)
+            r[k++] = u[i] - u[i - 1] - s;
+    } else {
+        for (uint32_t i = 2; i < n; i++)
+            r[k++] = (u[i] - u[i - 1]) - (u[i - 1] - u[i - 2]);
+    }
+    return k;
+}
+
+/* Estimated bytes for coding values with this bit-length histogram; picks coder and width. */
+static size_t code_cost(const size_t *hist, unsigned maxlen, size_t cnt, unsigned *ret_w,
+                        int *ret_varint)
+{
+    size_t vcost = 0;
+    for (unsigned len = 0; len <= maxlen; len++)
+        vcost += hist[len] * (len ? (len + 6) / 7 : 1);
+    /* Packed: cnt*w bits plus, per value longer than w, ~2 bytes of position and its high bits. */
+    size_t best = SIZE_MAX;
+    unsigned best_w = maxlen;
+    for (unsigned w = 0; w <= maxlen; w++) {
+        size_t bits = cnt * w;
+        for (unsigned len = w + 1; len <= maxlen; len++)
+            bits += hist[len] * (8 * (2 + (len - w + 6) / 7));
+        size_t bytes = (bits + 7) / 8 + 2;
+        if (bytes < best) {
+            best = bytes;
+            best_w = w;
+        }
+    }
+    *ret_w = best_w;
+    *ret_varint = vcost < best;
+    return vcost < best ? vcost : best;
+}
+
+/* Picks the residual form for r[] — zigzag(r / g), or (r - b) / g with b the minimum when the
+ * residuals lean to one side (timestamps delayed by 0-3 ms) — plus coder and width, and turns
+ * r[] into the coded values in place. */
+static void plan_residuals(uint64_t *r, struct seq_plan *p)
+{
+    uint64_t gz = 0, go = 0;
+    int64_t mn = INT64_MAX;
+    for (size_t j = 0; j < p->cnt; j++) {
+        uint64_t mag = (r[j] >> 63) ? 0 - r[j] : r[j];
+        if (gz != 1)
+            gz = gcd64(gz, mag);
+        if ((int64_t) r[j] < mn)
+            mn = (int64_t) r[j];
+    }
+    p->w = 0;
+    p->b = 0;
+    p->g = gz;
+    p->cost += 1;
+    if (gz == 0)
+        return;
+    for (size_t j = 0; j < p->cnt && go != 1; j++)
+        go = gcd64(go, r[j] - (uint64_t) mn);
+    size_t hz[65] = {0}, ho[65] = {0};
+    unsigned mz = 0, mo = 0;
+    for (size_t j = 0; j < p->cnt; j++) {
+        uint64_t neg = r[j] >> 63, mag = neg ? 0 - r[j] : r[j];
+        uint64_t q = gz == 1 ? mag : mag / gz;
+        unsigned lz = bitlen(neg ? 2 * q - 1 : 2 * q); /* zigzag of -q / q; q <= 2^63 */
+        uint64_t u = r[j] - (uint64_t) mn;
+        unsigned lo = bitlen(go > 1 ? u / go : u);
+        hz[lz]++;
+        ho[lo]++;
+        mz = lz > mz ? lz : mz;
+        mo = lo > mo ? lo : mo;
+    }
+    unsigned wz, wo;
+    int vz, vo;
+    size_t cz = code_cost(hz, mz, p->cnt, &wz, &vz) + uvarint_len(gz);
+    size_t co = code_cost(ho, mo, p->cnt, &wo, &vo) + uvarint_len(go) +
+                uvarint_len(zigzag((uint64_t) mn));
+    if (co < cz) {
+        p->kind |= RES_OFFSET | (vo ? CODER_VARINT : 0);
+        p->g = go;
+        p->b = (uint64_t) mn;
+        p->w = wo;
+        p->cost += co;
+        for (size_t j = 0; j < p->cnt; j++) {
+            uint64_t u = r[j] - (uint64_t) mn;
+            r[j] = go > 1 ? u / go : u;
+        }
+        return;
+    }
+    p->kind |= vz ? CODER_VARINT : 0;
+    p->w = wz;
+    p->cost += cz;
+    for (size_t j = 0; j < p->cnt; j++) {
+        uint64_t neg = r[j] >> 63, mag = neg ? 0 - r[j] : r[j];
+        uint64_t q = gz == 1 ? mag : mag / gz;
+        r[j] = neg ? 2 * q - 1 : 2 * q;
+    }
+}
+
+static int put_zz(struct buf *b, uint64_t x)
+{
+    return buf_put_uvarint(b, zigzag(x));
+}
+
+/* Appends n packed w-bit values (w <= 64; values already masked). */
+static int put_packed(struct buf *b, const uint64_t *z, size_t cnt, unsigned w)
+{
+    size_t nbytes = (cnt * w + 7) / 8;
+    if (buf_reserve(b, nbytes + 8) < 0)
+        return -ENOMEM;
+    uint8_t *o = b->p + b->len;
+    uint64_t acc = 0;
+    unsigned have = 0;
+    uint64_t mask = w == 64 ? UINT64_MAX : (UINT64_C(1) << w) - 1;
+    for (size_t j = 0; j < cnt && w; j++) {
+        uint64_t v = z[j] & mask;
+        acc |= v << have;
+        unsigned total = have + w;
+        if (total >= 64) {
+            for (int k = 0; k < 8; k++)
+                *o++ = (uint8_t) (acc >> (8 * k));
+            acc = have ? v >> (64 - have) : 0;
+            total -= 64;
+        }
+        have = total;
+    }
+    for (unsigned k = 0; k < (have + 7) / 8; k++)
+        *o++ = (uint8_t) (acc >> (8 * k));
+    b->len += nbytes;
+    return 0;
+}
+
+static int emit_seq(struct buf *b, const struct seq_plan *p, uint64_t x0, uint32_t n,
+                    const uint64_t *z)
+{
+    int r = buf_putc(b, (uint8_t) p->kind);
+    if (r == 0)
+        r = put_zz(b, x0);
+    if (r < 0 || n < 2)
+        return r;
+    if ((r = put_zz(b, p->s)) < 0 || (r = buf_put_uvarint(b, p->g)) < 0)
+        return r;
+    if ((p->kind & RES_OFFSET) && (r = put_zz(b, p->b)) < 0)
+        return r;
+    if (p->g == 0)
+        return 0;
+    if (p->kind & CODER_VARINT) {
+        for (size_t j = 0; j < p->cnt; j++)
+            if ((r = buf_put_uvarint(b, z[j])) < 0)
+                return r;
+        return 0;
+    }
+    size_t nexc = 0;
+    for (size_t j = 0; j < p->cnt; j++)
+        nexc += p->w < 64 && (z[j] >> p->w) != 0;
+    if ((r = buf_putc(b, (uint8_t) p->w)) < 0 || (r = buf_put_uvarint(b, nexc)) < 0)
+        return r;
+    size_t next = 0;
+    for (size_t j = 0; j < p->cnt && nexc; j++) {
+        if (!(z[j] >> p->w))
+            continue;
+        if ((r = buf_put_uvarint(b, j - next)) < 0 || (r = buf_put_uvarint(b, z[j] >> p->w)) < 0)
+            return r;
+        next = j + 1;
+    }
+    return put_packed(b, z, p->cnt, p->w);
+}
+
+/* Encodes x[0..n) as an intseq, choosing the cheapest predictor. scratch: 2*n uint64. */
+static int encode_seq(struct buf *b, const int64_t *x, uint32_t n, uint64_t *scratch)
+{
+    struct seq_plan best = {PRED_LINEAR, 0, 0, 0, 0, 0, 0};
+    if (n < 2)
+        return emit_seq(b, &best, (uint64_t) x[0], n, NULL);
+    uint64_t *cur = scratch, *keep = scratch + n;
+    uint64_t step = median_step(x, n);
+    int64_t span = (int64_t) ((uint64_t) x[n - 1] - (uint64_t) x[0]), k = (int64_t) n - 1;
+    int64_t slope = span / k, rem = span % k;
+    if (2 * (rem < 0 ? -rem : rem) >= k)
+        slope += rem < 0 ? -1 : 1;
+    struct seq_plan cand[4] = {
+        {PRED_LINEAR, (uint64_t) slope, 0, 0, 0, 0, 0},
+        {PRED_LINEAR, step, 0, 0, 0, 0, 0},
+        {PRED_DELTA, step, 0, 0, 0, 0, 0},
+        {PRED_DOD, (uint64_t) x[1] - (uint64_t) x[0], 0, 0, 0, 0, 0},
+    };
+    int have = 0;
+    for (int c = 0; c < 4; c++) {
+        if (c == 1 && step == (uint64_t) slope)
+            continue;
+        cand[c].cnt = residuals(cand[c].kind, x, n, cand[c].s, cur);
+        plan_residuals(cur, &cand[c]);
+        cand[c].cost += uvarint_len(zigzag(cand[c].s));
+        if (!have || cand[c].cost < best.cost) {
+            best = cand[c];
+            uint64_t *tmp = keep;
+            keep = cur;
+            cur = tmp;
+            have = 1;
+        }
+    }
+    return emit_seq(b, &best, (uint64_t) x[0], n, keep);
+}
+
+/* m with v == m / 10^s (s >= 0) or m * 10^-s, checked bit for bit through the decoder's
+ * computation; 0 when there is none at this scale. */
+static inline int dec_try(double v, uint64_t bits, int s, int64_t *ret_m)
+{
+    double x = s >= 0 ? v * p10[s] : v / p10[-s];
+    if (!(x > -I64_LIMIT && x < I64_LIMIT))
+        return 0;
+    int64_t m = (int64_t) llrint(x);
+    double back = s > 0 ? (double) m / p10[s] : s < 0 ? (double) m * p10[-s] : (double) m;
+    if (dbits(back) != bits)
+        return 0;
+    *ret_m = m;
+    return 1;
+}
+
+static inline int dec_special(uint64_t bits)
+{
+    return (bits & UINT64_C(0x7ff0000000000000)) == UINT64_C(0x7ff0000000000000) ||
+           bits == UINT64_C(0x8000000000000000);
+}
+
+#define SC_NONE 127
+
+/* The smallest scale at which v has an exact decimal form, SC_NONE when it has none. hint: the
+ * previous value's scale, where the search starts (neighbours usually share it). Exactness is
+ * assumed to persist at larger scales for the search; the encoder checks every value again at
+ * the scale it picks. */
+static int min_scale(double v, uint64_t bits, int hint)
+{
+    int64_t m;
+    if (dec_special(bits))
+        return SC_NONE;
+    if (!(fabs(v) < I64_LIMIT)) {
+        for (int s = -SCALE_MAX; s < 0; s++)
+            if (dec_try(v, bits, s, &m))
+                return s;
+        return SC_NONE;
+    }
+    if ((double) (int64_t) v == v)
+        return 0;
+    int s = hint > 0 && hint <= SCALE_MAX ? hint : 1;
+    if (dec_try(v, bits, s, &m)) {
+        while (s > 1 && dec_try(v, bits, s - 1, &m))
+            s--;
+        return s;
+    }
+    for (s++; s <= SCALE_MAX; s++)
+        if (dec_try(v, bits, s, &m))
+            return s;
+    return SC_NONE;
+}
+
+/* Picks the common scale from the values' smallest scales sc[]: each scale step beyond the
+ * smallest costs ~3.3 bits per sample, each value left out costs an exception (~10 bytes).
+ * INT32_MIN when no value has a decimal form. */
+static int pick_scale(const int8_t *sc, uint32_t n)
+{
+    size_t hist[2 * SCALE_MAX + 1] = {0}, total = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (sc[i] != SC_NONE) {
+            hist[sc[i] + SCALE_MAX]++;
+            total++;
+        }
+    if (!total)
+        return INT32_MIN;
+    int lo = 0;
+    while (!hist[lo])
+        lo++;
+    size_t below = 0, best = SIZE_MAX;
+    int best_s = lo;
+    for (int k = lo; k <= 2 * SCALE_MAX; k++) {
+        below += hist[k];
+        size_t cost = (total - below) * 80 + (size_t) n * 10 * (size_t) (k - lo) / 3;
+        if (cost < best) {
+            best = cost;
+            best_s = k;
+        }
+        if (below == total)
+            break;
+    }
+    return best_s - SCALE_MAX;
+}
+
+/* Size of the xor value encoding. */
+static size_t xor_size(const double *v, uint32_t n)
+{
+    size_t sz = n;
+    uint64_t prev = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t b = dbits(v[i]), x = b ^ prev;
+        prev = b;
+        if (x)
+            sz += (size_t) (8 - __builtin_clzll(x) / 8 - __builtin_ctzll(x) / 8);
+    }
+    return sz;
+}
+
+static int encode_xor(struct buf *b, const double *v, uint32_t n)
+{
+    if (buf_reserve(b, xor_size(v, n)) < 0)
+        return -ENOMEM;
+    uint8_t *ctl = b->p + b->len, *o = ctl + n;
+    uint64_t prev = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t bits = dbits(v[i]), x = bits ^ prev;
+        prev = bits;
+        if (!x) {
+            ctl[i] = 0;
+            continue;
+        }
+        unsigned tz = (unsigned) __builtin_ctzll(x) / 8,
+                 nb = 8 - (unsigned) __builtin_clzll(x) / 8 - tz;
+        ctl[i] = (uint8_t) (nb << 4 | tz);
+        x >>= 8 * tz;
+        for (unsigned k = 0; k < nb; k++)
+            *o++ = (uint8_t) (x >> (8 * k));
+    }
+    b->len = (size_t) (o - b->p);
+    return 0;
+}
+
+/* Appends the decimal value part (scale, exceptions, intseq of m) for v[] at its chosen scale.
+ * 1: done; 0: no decimal form worth using (out unchanged). */
+static int encode_decimal(struct buf *out, const double *v, uint32_t n, uint64_t *scratch,
+                          int64_t *m, int8_t *sc)
+{
+    int hint = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        int s = min_scale(v[i], dbits(v[i]), hint);
+        sc[i] = (int8_t) s;
+        if (s != SC_NONE)
+            hint = s;
+    }
+    int scale = pick_scale(sc, n);
+    if (scale == INT32_MIN)
+        return 0;
+    /* Exceptions get a filler m[] continuing the previous values' trend, so that they cost no
+     * residual bits; sc[i] becomes 1 for exceptions, 0 otherwise. */
+    uint32_t nexc = 0, first = n;
+    for (uint32_t i = 0; i < n; i++) {
+        int ok = sc[i] != SC_NONE && sc[i] <= scale && dec_try(v[i], dbits(v[i]), scale, &m[i]);
+        sc[i] = (int8_t) !ok;
+        if (ok && first == n)
+            first = i;
+        nexc += !ok;
+    }
+    if (first == n || nexc > n / 2)
+        return 0;
+    for (uint32_t i = 0; i < first; i++)
+        m[i] = m[first];
+    for (uint32_t i = first + 1; i < n; i++)
+        if (sc[i])
+            m[i] = i - first >= 2 ? (int64_t) (2 * (uint64_t) m[i - 1] - (uint64_t) m[i - 2])
+                                  : m[i - 1];
+    size_t start = out->len;
+    int r = put_zz(out, (uint64_t) (int64_t) scale);
+    if (r == 0)
+        r = buf_put_uvarint(out, nexc);
+    uint32_t next = 0;
+    for (uint32_t i = 0; i < n && r == 0 && nexc; i++) {
+        if (!sc[i])
+            continue;
+        uint64_t bits = dbits(v[i]);
+        uint8_t le[8];
+        for (int k = 0; k < 8; k++)
+            le[k] = (uint8_t) (bits >> (8 * k));
+        r = buf_put_uvarint(out, i - next);
+        if (r == 0)
+            r = buf_append(out, le, 8);
+        next = i + 1;
+    }
+    if (r == 0)
+        r = encode_seq(out, m, n, scratch);
+    if (r < 0) {
+        out->len = start;
+        return r;
+    }
+    return 1;
+}
+
+int chunk_dense_encode(struct buf *out, const int64_t *t, const double *v, uint32_t n,
+                       struct err *e)
+{
+    if (n == 0)
+        return err_set(e, ERR_INTERNAL, "dense encode: no samples");
+    for (uint32_t i = 1; i < n; i++)
+        if (t[i] <= t[i - 1])
+            return err_set(e, ERR_INTERNAL,
+                           "dense encode: timestamps not ascending at sample %u (%" PRId64
+                           " after %" PRId64 ")",
+                           i, t[i], t[i - 1]);
+    size_t start = out->len;
+    /* scratch: 2n residuals, n values of m, n scale bytes */
+    uint64_t *scratch = malloc(3 * (size_t) n * sizeof *scratch + n);
+    if (!scratch)
+        return err_set(e, -ENOMEM, "dense encode: out of memory");
+    int64_t *m = (int64_t *) (scratch + 2 * (size_t) n);
+    int8_t *sc = (int8_t *) (scratch + 3 * (size_t) n);
+    int r = buf_putc(out, MODE_DECIMAL);
+    if (r == 0)
+        r = encode_seq(out, t, n, scratch);
+    size_t vstart = out->len;
+    if (r == 0)
+        r = encode_decimal(out, v, n, scratch, m, sc);
+    if (r >= 0) {
+        /* xor wins for values without a short decimal form (computed ratios, random floats) */
+        size_t xs = r == 0 || out->len - vstart > 2 * (size_t) n ? xor_size(v, n) : SIZE_MAX;
+        if (xs < out->len - vstart || r == 0) {
+            out->len = vstart;
+            out->p[start] = MODE_XOR;
+            r = encode_xor(out, v, n);
+        }
+    }
+    free(scratch);
+    if (r < 0) {
+        out->len = start;
+        return err_set(e, r, "dense encode: out of memory");
+    }
+    if (NEVER(out->len - start > chunk_dense_bound(n))) {
+        size_t got = out->len - start;
+        out->len = start;
+        return err_set(e, ERR_INTERNAL, "dense encode: %zu bytes for %u samples over bound", got,
+                       n);
+    }
+    return 0;
+}
+
+/* ---- decoding ---- */
+
+struct rd {
+    const uint8_t *p, *end;
+};
+
+static inline int rd_uvarint(struct rd *r, uint64_t *ret)
+{
+    if (r->p < r->end && *r->p < 0x80) {
+        *ret = *r->p++;
+        return 0;
+    }
+    int k = uvarint_get(r->p, r->end, ret);
+    if (k < 0)
+        return -1;
+    r->p += k;
+    return 0;
+}
+
+static inline int rd_byte(struct rd *r, unsigned *ret)
+{
+    if (r->p >= r->end)
+        return -1;
+    *ret = *r->p++;
+    return 0;
+}
+
+/* Unpacks cnt w-bit values (1 <= w <= 64) from src[0..nbytes) into dst elements [0..cnt). */
+static void unpack(const uint8_t *src, size_t nbytes, unsigned w, size_t cnt, void *dst)
+{
+    uint64_t mask = w == 64 ? UINT64_MAX : (UINT64_C(1) << w) - 1;
+    /* Values whose 9-byte window lies inside src are read directly; the rest from a padded
+     * copy of the tail. */
+    size_t fast = 0;
+    if (nbytes >= 9)
+        fast = ((nbytes - 9) * 8 + 7) / w + 1;
+    if (fast > cnt)
+        fast = cnt;
+    size_t bit = 0;
+    if (w <= 56) {
+        for (size_t j = 0; j < fast; j++, bit += w)
+            st64(dst, j, (le64(src + (bit >> 3)) >> (bit & 7)) & mask);
+    } else {
+        for (size_t j = 0; j < fast; j++, bit += w) {
+            const uint8_t *q = src + (bit >> 3);
+            unsigned sh = bit & 7;
+            uint64_t x = le64(q) >> sh;
+            if (sh)
+                x |= (uint64_t) q[8] << (64 - sh);
+            st64(dst, j, x & mask);
+        }
+    }
+    if (fast == cnt)
+        return;
+    uint8_t tail[32] = {0};
+    size_t from = bit >> 3, len = nbytes - from; /* len <= 17 */
+    memcpy(tail, src + from, len);
+    bit &= 7;
+    for (size_t j = fast; j < cnt; j++, bit += w) {
+        const uint8_t *q = tail + (bit >> 3);
+        unsigned sh = bit & 7;
+        uint64_t x = le64(q) >> sh;
+        if (sh)
+            x |= (uint64_t) q[8] << (64 - sh);
+        st64(dst, j, x & mask);
+    }
+}
+
+/* Decodes an intseq of n values into dst (n 8-byte elements). */
+static int decode_seq(struct rd *rd, uint32_t n, void *dst)
+{
+    unsigned kind;
+    uint64_t x0, s, g, b = 0;
+    if (rd_byte(rd, &kind) < 0 || (kind & ~15u) || (kind & 3) == 3 || rd_uvarint(rd, &x0) < 0)
+        return -1;
+    x0 = unzigzag(x0);
+    st64(dst, 0, x0);
+    if (n < 2)
+        return kind == 0 ? 0 : -1;
+    if (rd_uvarint(rd, &s) < 0 || rd_uvarint(rd, &g) < 0)
+        return -1;
+    if ((kind & RES_OFFSET) && rd_uvarint(rd, &b) < 0)
+        return -1;
+    s = unzigzag(s);
+    b = unzigzag(b);
+    unsigned pred = kind & 3;
+    size_t cnt = pred == PRED_DOD ? n - 2 : n - 1, first = n - cnt;
+    uint8_t *z = (uint8_t *) dst + 8 * first;
+    if (g == 0) {
+        for (size_t j = 0; j < cnt; j++)
+            st64(z, j, b);
+    } else {
+        if (kind & CODER_VARINT) {
+            for (size_t j = 0; j < cnt; j++) {
+                uint64_t x;
+                if (rd_uvarint(rd, &x) < 0)
+                    return -1;
+                st64(z, j, x);
+            }
+        } else {
+            unsigned w;
+            uint64_t nexc;
+            if (rd_byte(rd, &w) < 0 || w > 64 || rd_uvarint(rd, &nexc) < 0 || nexc > cnt ||
+                (nexc && w == 64))
+                return -1;
+            struct rd exc = *rd;
+            for (uint64_t k = 0; k < nexc; k++) {
+                uint64_t gap, hi;
+                if (rd_uvarint(rd, &gap) < 0 || rd_uvarint(rd, &hi) < 0)
+                    return -1;
+            }
+            size_t nbytes = (cnt * w + 7) / 8;
+            if ((size_t) (rd->end - rd->p) < nbytes)
+                return -1;
+            if (w)
+                unpack(rd->p, nbytes, w, cnt, z);
+            else
+                memset(z, 0, 8 * cnt);
+            rd->p += nbytes;
+            uint64_t pos = 0;
+            for (uint64_t k = 0; k < nexc; k++) {
+                uint64_t gap, hi;
+                (void) rd_uvarint(&exc, &gap);
+                (void) rd_uvarint(&exc, &hi);
+                if (gap >= cnt - pos || hi == 0 || (w && (hi >> (64 - w))))
+                    return -1;
+                pos += gap;
+                st64(z, pos, ld64(z, pos) | hi << w);
+                pos++;
+            }
+        }
+        /* coded values back to residuals */
+        if (kind & RES_OFFSET) {
+            for (size_t j = 0; j < cnt; j++)
+                st64(z, j, b + ld64(z, j) * g);
+        } else if (g > 1) {
+            for (size_t j = 0; j < cnt; j++) {
+                uint64_t zj = ld64(z, j), neg = 0 - (zj & 1), mag = ((zj >> 1) + (zj & 1)) * g;
+                st64(z, j, (mag ^ neg) - neg);
+            }
+        } else {
+            for (size_t j = 0; j < cnt; j++)
+                st64(z, j, unzigzag(ld64(z, j)));
+        }
+    }
+    if (pred == PRED_LINEAR) {
+        uint64_t pos = x0;
+        for (uint32_t i = 1; i < n; i++) {
+            pos += s;
+            st64(dst, i, pos + ld64(dst, i));
+        }
+    } else if (pred == PRED_DELTA) {
+        uint64_t acc = x0;
+        for (uint32_t i = 1; i < n; i++) {
+            acc += s + ld64(dst, i);
+            st64(dst, i, acc);
+        }
+    } else {
+        uint64_t acc = x0 + s, d = s;
+        st64(dst, 1, acc);
+        for (uint32_t i = 2; i < n; i++) {
+            d += ld64(dst, i);
+            acc += d;
+            st64(dst, i, acc);
+        }
+    }
+    return 0;
+}
+
+static int decode_xor(struct rd *rd, uint32_t n, double *v)
+{
+    if ((size_t) (rd->end - rd->p) < n)
+        return -1;
+    const uint8_t *ctl = rd->p, *d = rd->p + n;
+    size_t need = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        unsigned nb = ctl[i] >> 4, tz = ctl[i] & 15;
+        if (ctl[i] && (nb == 0 || nb + tz > 8))
+            return -1;
+        need += nb;
+    }
+    if ((size_t) (rd->end - d) < need)
+        return -1;
+    uint64_t prev = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        unsigned nb = ctl[i] >> 4, tz = ctl[i] & 15;
+        uint64_t x = 0;
+        for (unsigned k = 0; k < nb; k++)
+            x |= (uint64_t) d[k] << (8 * k);
+        d += nb;
+        prev ^= x << (8 * tz);
+        v[i] = bitsd(prev);
+    }
+    rd->p = d;
+    return 0;
+}
+
+int chunk_dense_decode(const uint8_t *p, size_t len, uint32_t n, int64_t *t, double *v,
+                       struct err *e)
+{
+    struct rd rd = {p, p + len};
+    unsigned hdr;
+    if (n == 0)
+        return err_set(e, ERR_CORRUPT, "dense chunk: zero samples");
+    if (rd_byte(&rd, &hdr) < 0 || hdr > MODE_XOR)
+        return err_set(e, ERR_CORRUPT, "dense chunk: bad header");
+    if (decode_seq(&rd, n, t) < 0)
+        return err_set(e, ERR_CORRUPT, "dense chunk: malformed timestamps at byte %zu",
+                       (size_t) (rd.p - p));
+    for (uint32_t i = 1; i < n; i++)
+        if (t[i] <= t[i - 1])
+            return err_set(e, ERR_CORRUPT, "dense chunk: timestamps not ascending at sample %u",
+                           i);
+    if (hdr == MODE_XOR) {
+        if (decode_xor(&rd, n, v) < 0)
+            return err_set(e, ERR_CORRUPT, "dense chunk: malformed xor values at byte %zu",
+                           (size_t) (rd.p - p));
+    } else {
+        uint64_t zs, nexc;
+        if (rd_uvarint(&rd, &zs) < 0 || rd_uvarint(&rd, &nexc) < 0 || nexc > n)
+            return err_set(e, ERR_CORRUPT, "dense chunk: malformed value header");
+        int64_t scale = (int64_t) unzigzag(zs);
+        if (scale < -SCALE_MAX || scale > SCALE_MAX)
+            return err_set(e, ERR_CORRUPT, "dense chunk: scale %" PRId64 " out of range", scale);
+        struct rd exc = rd;
+        uint64_t pos = 0;
+        for (uint64_t k = 0; k < nexc; k++) {
+            uint64_t gap;
+            if (rd_uvarint(&rd, &gap) < 0 || gap >= n - pos || rd.end - rd.p < 8)
+                return err_set(e, ERR_CORRUPT, "dense chunk: malformed value exceptions");
+            pos += gap + 1;
+            rd.p += 8;
+        }
+        if (decode_seq(&rd, n, v) < 0)
+            return err_set(e, ERR_CORRUPT, "dense chunk: malformed values at byte %zu",
+                           (size_t) (rd.p - p));
+        if (scale > 0) {
+            double d = p10[scale];
+            for (uint32_t i = 0; i < n; i++)
+                v[i] = (double) (int64_t) ld64(v, i) / d;
+        } else if (scale < 0) {
+            double f = p10[-scale];
+            for (uint32_t i = 0; i < n; i++)
+                v[i] = (double) (int64_t) ld64(v, i) * f;
+        } else {
+            for (uint32_t i = 0; i < n; i++)
+                v[i] = (double) (int64_t) ld64(v, i);
+        }
+        pos = 0;
+        for (uint64_t k = 0; k < nexc; k++) {
+            uint64_t gap;
+            (void) rd_uvarint(&exc, &gap);
+            pos += gap;
+            v[pos] = bitsd(le64(exc.p));
+            exc.p += 8;
+            pos++;
+        }
+    }
+    if (rd.p != rd.end)
+        return err_set(e, ERR_CORRUPT, "dense chunk: %zu trailing bytes",
+                       (size_t) (rd.end - rd.p));
+    return 0;
+}
