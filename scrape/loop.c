@@ -152,7 +152,12 @@ static int add_report(tsdb_appender *app, struct arena *a, struct scrape_loop *l
             return err_set(e, ERR_LIMIT, "scrape memory limit");
         return tsdb_appender_add(app, ref, &ls, l->start_ms, v, e);
     }
-    return tsdb_appender_add(app, ref, NULL, l->start_ms, v, e);
+    int r = tsdb_appender_add(app, ref, NULL, l->start_ms, v, e);
+    if (r == ERR_NOT_FOUND) { /* the series left the head: look it up by labels again */
+        *ref = 0;
+        return add_report(app, a, l, name, ref, v, e);
+    }
+    return r;
 }
 
 /* After metric relabeling a series must still be storable, as Prometheus' scrape loop checks
@@ -225,7 +230,15 @@ static int append_body(struct scrape_run *j, tsdb_appender *app, struct arena *a
         int keep = 1;
         if (!c && (keep = label_series(j, &p, a, &ls)) < 0)
             return keep;
-        if (keep && (r = tsdb_appender_add(app, &ref, &ls, t, p.value, &j->err)) < 0)
+        r = keep ? tsdb_appender_add(app, &ref, &ls, t, p.value, &j->err) : 0;
+        if (r == ERR_NOT_FOUND && c) { /* the series left the head: by labels again */
+            ref = 0;
+            if ((keep = label_series(j, &p, a, &ls)) < 0)
+                return keep;
+            r = keep ? tsdb_appender_add(app, &ref, &ls, t, p.value, &j->err) : 0;
+            c->dropped = !keep;
+        }
+        if (r < 0)
             return r;
         if (!c) {
             c = malloc(sizeof *c + p.series_len);
@@ -258,6 +271,8 @@ static int append_stale(struct scrape_loop *l, tsdb_appender *app, struct err *e
         int r = 0;
         if (!c->dropped)
             r = tsdb_appender_add(app, &ref, NULL, l->start_ms, num_stale_nan(), e);
+        if (r == ERR_NOT_FOUND)
+            r = 0; /* already gone from the head: nothing to mark stale */
         if (r < 0)
             return r;
         (void) hmap_del(&l->cache, l->cache.slots[i].hash, c);

@@ -241,7 +241,7 @@ int tsdb_open(const struct tsdb_opts *o, tsdb **ret, struct err *e)
         db->opts.dir = db->dir;
         if (open_disk(db, e) < 0) {
             tsdb_close(db);
-            return -1;
+            return e->code < 0 ? e->code : ERR_INTERNAL;
         }
     }
     *ret = db;

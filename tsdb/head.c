@@ -384,7 +384,8 @@ void head_replay_done(struct head *h)
         if (v)
             qsort(v->refs, v->n, sizeof *v->refs, ref_cmp);
     }
-    qsort(h->all_refs, h->n_all, sizeof *h->all_refs, ref_cmp);
+    if (h->n_all)
+        qsort(h->all_refs, h->n_all, sizeof *h->all_refs, ref_cmp);
 }
 
 void head_count_rejected(struct head *h, int code)
@@ -402,6 +403,9 @@ void head_stats(struct head *h, struct tsdb_stats *st)
     st->head_chunks = atomic_load(&h->n_chunks) + st->head_series; /* + one open chunk each */
     st->samples_appended = atomic_load(&h->samples_appended);
     st->out_of_order_samples = atomic_load(&h->out_of_order);
+    st->out_of_bound_samples = atomic_load(&h->out_of_bounds);
+    st->series_created = atomic_load(&h->series_created);
+    st->series_removed = atomic_load(&h->series_removed);
     st->duplicate_samples = atomic_load(&h->duplicates);
     st->head_mint_ms = atomic_load(&h->mint);
     st->head_maxt_ms = atomic_load(&h->maxt);

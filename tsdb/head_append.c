@@ -42,8 +42,9 @@ int tsdb_appender_add(tsdb_appender *a, uint64_t *ref, const struct labels *ls, 
     struct mem_series *s = *ref ? head_series_by_ref(a->head, *ref) : NULL;
     if (!s) {
         if (!ls || ls->n == 0)
-            return err_set(e, ERR_PARSE, *ref ? "unknown series reference %llu" : "empty label set",
-                           (unsigned long long) *ref);
+            return *ref ? err_set(e, ERR_NOT_FOUND, "unknown series reference %llu",
+                                  (unsigned long long) *ref)
+                        : err_set(e, ERR_PARSE, "empty label set");
         int r = head_get_or_create(a->head, ls, &s, NULL, e);
         if (r < 0)
             return r;

@@ -36,7 +36,9 @@ void tsdb_close(tsdb *db); /* NULL is fine */
 typedef struct tsdb_appender tsdb_appender;
 tsdb_appender *tsdb_appender_new(tsdb *db); /* NULL on ENOMEM */
 /* ref: the caller's cached series reference (0 if unknown), updated on success; labels are
- * borrowed for the call and must be sorted by name with unique names (labels_sort()). */
+ * borrowed for the call and must be sorted by name with unique names (labels_sort()). ls may be
+ * NULL with a cached ref; ERR_NOT_FOUND then says the series left the head (its data went to a
+ * block and it received nothing for a block range): call again with its labels. */
 int tsdb_appender_add(tsdb_appender *a, uint64_t *ref, const struct labels *ls, int64_t t_ms,
                       double v, struct err *e);
 /* Applies buffered samples; returns the number rejected (>= 0) or < 0 on failure. Frees a. */

@@ -262,7 +262,7 @@ static void last_segment(const char *dir, char *path, size_t n)
         }
     closedir(d);
     ASSERT_TRUE(best[0] != 0);
-    snprintf(path, n, "%s/%s", wal, best);
+    ASSERT_TRUE((size_t) snprintf(path, n, "%s/%s", wal, best) < n);
 }
 
 TEST(torn_wal_tail_is_cut_and_the_rest_replayed)
