@@ -2,11 +2,12 @@
  * on a synthetic dataset shaped like node-exporter and web-service metrics, with Gorilla XOR
  * chunks (tsdb/chunk_xor.h) as the reference. Not a test: it prints figures.
  *
- *   bench_chunks [series [hours [chunk_samples [zstd_level]]]]   defaults 10000 24 480 3
+ *   bench_chunks [series [hours [chunk_samples [zstd_level [jittered]]]]]
+ *                                                     defaults 10000 24 480 3 10
  *
- * The dataset (deterministic): 20 scrape targets at 15 s, each with a random phase; targets
- * 10-19 add 0-3 ms of scheduling delay to every scrape and every target misses ~1 scrape in
- * 2000. Series kinds (share of series), after the make-up of a node exporter's ~1000 series
+ * The dataset (deterministic): 20 scrape targets at 15 s, each with a random phase; the last
+ * `jittered` targets (of 20) add 0-3 ms of scheduling delay to every scrape, and every target
+ * misses ~1 scrape in 2000. Series kinds (share of series), after the make-up of a node exporter's ~1000 series
  * plus a web service's: constant 30% (info metrics, sizes and limits, error counters at 0,
  * collector success), rarely changing 25% (counters that step now and then, small gauges),
  * cpu-seconds counters with 2 decimals 5%, byte counters 4% (30% of them idle), operation
@@ -79,6 +80,8 @@ static double dec(int64_t m, int d)
     return (double) m / p[d];
 }
 
+static int jittered = TARGETS / 2; /* targets with scrape delays */
+
 struct target {
     int64_t *t;
     uint32_t n;
@@ -98,7 +101,7 @@ static void gen_target(struct target *tg, int idx, uint32_t n_max)
     for (uint32_t i = 0; i < n_max; i++) {
         if (rnd() % 2000 == 0)
             continue; /* missed scrape */
-        int64_t jitter = idx >= TARGETS / 2 ? (int64_t) (rnd() % 4) : 0;
+        int64_t jitter = idx >= TARGETS - jittered ? (int64_t) (rnd() % 4) : 0;
         tg->t[tg->n++] = t0 + (int64_t) i * STEP_MS + jitter;
     }
 }
@@ -398,10 +401,12 @@ int main(int argc, char **argv)
     double hours = argc > 2 ? atof(argv[2]) : 24;
     uint32_t csz = argc > 3 ? (uint32_t) atoi(argv[3]) : 480;
     int level = argc > 4 ? atoi(argv[4]) : 3;
+    jittered = argc > 5 ? atoi(argv[5]) : TARGETS / 2;
     uint32_t n_max = (uint32_t) (hours * 3600000 / STEP_MS);
     if (n_series == 0 || n_max == 0 || csz == 0 || csz > BLOCK_CHUNK_MAX_SAMPLES || level < 1 ||
-        level > 19) {
-        fprintf(stderr, "usage: %s [series [hours [chunk_samples [zstd_level]]]]\n", argv[0]);
+        level > 19 || jittered < 0 || jittered > TARGETS) {
+        fprintf(stderr, "usage: %s [series [hours [chunk_samples [zstd_level [jittered]]]]]\n",
+                argv[0]);
         return 2;
     }
     struct target tg[TARGETS];
@@ -483,7 +488,7 @@ int main(int argc, char **argv)
                 if (buf_append(&offs, &cr, sizeof cr) < 0 ||
                     buf_append(&xoffs, xr, sizeof xr) < 0 || buf_append(&xall, x.b.p, x.b.len) < 0)
                     return 1;
-                struct stats *st[3] = {&by_kind[g.kind], &by_ts[ti >= TARGETS / 2], &tot};
+                struct stats *st[3] = {&by_kind[g.kind], &by_ts[ti >= TARGETS - jittered], &tot};
                 for (int k = 0; k < 3; k++) {
                     st[k]->samples += n;
                     st[k]->bytes += len;
