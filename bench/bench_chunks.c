@@ -2,11 +2,12 @@
  * on a synthetic dataset shaped like node-exporter and web-service metrics, with Gorilla XOR
  * chunks (tsdb/chunk_xor.h) as the reference. Not a test: it prints figures.
  *
- *   bench_chunks [series [hours [chunk_samples [zstd_level]]]]   defaults 10000 24 480 3
+ *   bench_chunks [series [hours [chunk_samples [zstd_level [jittered]]]]]
+ *                                                     defaults 10000 24 480 3 10
  *
- * The dataset (deterministic): 20 scrape targets at 15 s, each with a random phase; targets
- * 10-19 add 0-3 ms of scheduling delay to every scrape and every target misses ~1 scrape in
- * 2000. Series kinds (share of series), after the make-up of a node exporter's ~1000 series
+ * The dataset (deterministic): 20 scrape targets at 15 s, each with a random phase; the last
+ * `jittered` targets (of 20) add 0-3 ms of scheduling delay to every scrape, and every target
+ * misses ~1 scrape in 2000. Series kinds (share of series), after the make-up of a node exporter's ~1000 series
  * plus a web service's: constant 30% (info metrics, sizes and limits, error counters at 0,
  * collector success), rarely changing 25% (counters that step now and then, small gauges),
  * cpu-seconds counters with 2 decimals 5%, byte counters 4% (30% of them idle), operation
@@ -15,11 +16,14 @@
  * decimals or 5 significant digits 7% (collector and GC durations). One sample in 10000 is a
  * stale marker. Figures are printed per kind and per timestamp regime, so other mixes can be
  * worked out from them. */
+#include <dirent.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "tsdb/block.h"
 #include "tsdb/chunk_dense.h"
@@ -76,6 +80,8 @@ static double dec(int64_t m, int d)
     return (double) m / p[d];
 }
 
+static int jittered = TARGETS / 2; /* targets with scrape delays */
+
 struct target {
     int64_t *t;
     uint32_t n;
@@ -95,7 +101,7 @@ static void gen_target(struct target *tg, int idx, uint32_t n_max)
     for (uint32_t i = 0; i < n_max; i++) {
         if (rnd() % 2000 == 0)
             continue; /* missed scrape */
-        int64_t jitter = idx >= TARGETS / 2 ? (int64_t) (rnd() % 4) : 0;
+        int64_t jitter = idx >= TARGETS - jittered ? (int64_t) (rnd() % 4) : 0;
         tg->t[tg->n++] = t0 + (int64_t) i * STEP_MS + jitter;
     }
 }
@@ -226,16 +232,181 @@ struct stats {
     uint64_t samples, bytes, dense_bytes, xor_bytes, chunks, zstd_chunks;
 };
 
+/* One encoded chunk in the big buffer, and one series' chunks and identity. */
+struct crec {
+    uint64_t off;
+    uint32_t len, n;
+    int64_t mint, maxt;
+};
+struct sinfo {
+    uint32_t first, n_chunks, group, sub;
+    int kind, target;
+};
+
+static const char *const metric_stem[K_MAX] = {
+    "node_info", "node_errors_total", "node_cpu_seconds_total", "node_network_bytes_total",
+    "node_disk_ops_total", "node_memory_bytes", "node_load", "http_request_duration_seconds",
+    "node_scrape_collector_duration_seconds",
+};
+static const char *const le_names[HIST_BUCKETS] = {"0.005", "0.01", "0.025", "0.05", "0.1",
+                                                   "0.25",  "0.5",  "1",     "2.5",  "5",
+                                                   "10",    "+Inf"};
+static struct labels *sort_ls;
+static int by_labels(const void *a, const void *b)
+{
+    return labels_cmp(&sort_ls[*(const uint32_t *) a], &sort_ls[*(const uint32_t *) b]);
+}
+
+static void remove_block(const char *parent, const char *ulid)
+{
+    char path[4096], f[8192];
+    snprintf(path, sizeof path, "%s/%s/chunks", parent, ulid);
+    DIR *d = opendir(path);
+    struct dirent *de;
+    while (d && (de = readdir(d)))
+        if (de->d_name[0] != '.') {
+            snprintf(f, sizeof f, "%s/%s", path, de->d_name);
+            (void) unlink(f);
+        }
+    if (d)
+        closedir(d);
+    (void) rmdir(path);
+    static const char *const files[] = {"index", "meta.json"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(f, sizeof f, "%s/%s/%s", parent, ulid, files[i]);
+        (void) unlink(f);
+    }
+    snprintf(path, sizeof path, "%s/%s", parent, ulid);
+    (void) rmdir(path);
+    (void) rmdir(parent);
+}
+
+/* Writes everything as one block (labels shaped like a node exporter's and a web service's),
+ * prints its size on disk, and the speed of selecting every series and decoding every chunk
+ * through it. */
+static int block_figures(const struct buf *all, const struct crec *rec, const struct sinfo *si,
+                         uint32_t n_series, int64_t mint, int64_t maxt, uint64_t samples)
+{
+    char parent[] = "/tmp/bench_chunks.XXXXXX";
+    if (!mkdtemp(parent))
+        return -1;
+    struct arena *a = arena_new(0);
+    struct labels *ls = arena_alloc(a, n_series * sizeof *ls);
+    uint32_t *order = malloc(n_series * sizeof *order);
+    struct block_chunk *bc = NULL;
+    size_t bc_cap = 0;
+    struct err e;
+    for (uint32_t i = 0; i < n_series; i++) {
+        const struct sinfo *x = &si[i];
+        struct label *l = arena_alloc(a, 5 * sizeof *l);
+        const char *suffix = x->kind != K_HIST ? ""
+                             : x->sub < HIST_BUCKETS ? "_bucket"
+                             : x->sub == HIST_BUCKETS ? "_sum"
+                                                      : "_count";
+        uint32_t k = 0;
+        /* ~100 metric names; id keeps series apart as cpu, device or handler labels would */
+        l[k++] = (struct label){"__name__", arena_printf(a, "%s_%u%s", metric_stem[x->kind],
+                                                         x->group % 12, suffix)};
+        l[k++] = (struct label){"id", arena_printf(a, "%u", x->group)};
+        l[k++] = (struct label){"instance", arena_printf(a, "host%02d:9100", x->target)};
+        l[k++] = (struct label){"job", x->kind == K_HIST ? "api" : "node"};
+        if (x->kind == K_HIST && x->sub < HIST_BUCKETS)
+            l[k++] = (struct label){"le", le_names[x->sub]};
+        ls[i] = (struct labels){l, k};
+        order[i] = i;
+    }
+    sort_ls = ls;
+    qsort(order, n_series, sizeof *order, by_labels);
+    struct block_writer *w;
+    struct block_meta meta;
+    int rc = block_writer_open(parent, mint, maxt, 1, &w, &e);
+    for (uint32_t j = 0; j < n_series && rc == 0; j++) {
+        const struct sinfo *x = &si[order[j]];
+        if (x->n_chunks > bc_cap) {
+            bc_cap = x->n_chunks;
+            bc = realloc(bc, bc_cap * sizeof *bc);
+        }
+        for (uint32_t c = 0; c < x->n_chunks; c++) {
+            const struct crec *r = &rec[x->first + c];
+            bc[c] = (struct block_chunk){r->mint, r->maxt, r->n, r->len, all->p + r->off};
+        }
+        rc = block_writer_add_series(w, &ls[order[j]], bc, x->n_chunks, &e);
+        if (rc < 0)
+            block_writer_abort(w);
+    }
+    if (rc == 0)
+        rc = block_writer_finish(w, &meta, &e);
+    struct block *b = NULL;
+    char dir[4096], path[8192];
+    if (rc == 0) {
+        snprintf(dir, sizeof dir, "%s/%s", parent, meta.ulid);
+        rc = block_open(dir, &b, &e);
+    }
+    if (rc < 0) {
+        fprintf(stderr, "block: %s\n", e.msg);
+        return -1;
+    }
+    struct stat st;
+    snprintf(path, sizeof path, "%s/index", dir);
+    uint64_t index_bytes = stat(path, &st) == 0 ? (uint64_t) st.st_size : 0;
+    uint64_t total = block_size_bytes(b);
+    printf("block on disk (all series in one block): %" PRIu64 " bytes, %.3f bytes/sample "
+           "(index %.3f, %.1f bytes/series)\n",
+           total, (double) total / (double) samples, (double) index_bytes / (double) samples,
+           (double) index_bytes / (double) n_series);
+    int64_t *t = malloc(BLOCK_CHUNK_MAX_SAMPLES * sizeof *t);
+    double *v = malloc(BLOCK_CHUNK_MAX_SAMPLES * sizeof *v), sink = 0;
+    int64_t best = INT64_MAX;
+    uint64_t got = 0;
+    for (int rep = 0; rep < 3; rep++) {
+        arena_reset(a);
+        int64_t t0 = time_mono_ns();
+        struct block_series *s;
+        size_t n;
+        got = 0;
+        if (block_select(b, a, NULL, 0, INT64_MIN, INT64_MAX, &s, &n, &e) < 0) {
+            fprintf(stderr, "select: %s\n", e.msg);
+            return -1;
+        }
+        for (size_t i = 0; i < n; i++)
+            for (uint32_t c = 0; c < s[i].n_chunks; c++) {
+                const struct block_chunk *ch = &s[i].chunks[c];
+                if (block_chunk_decode(ch->data, ch->len, ch->n, t, v, &e) < 0) {
+                    fprintf(stderr, "decode: %s\n", e.msg);
+                    return -1;
+                }
+                sink += v[0];
+                got += ch->n;
+            }
+        int64_t ns = time_mono_ns() - t0;
+        if (ns < best)
+            best = ns;
+    }
+    printf("select every series + decode every chunk from the block: %.1f M samples/s "
+           "(%" PRIu64 " samples)%s\n",
+           (double) got / ((double) best / 1e9) / 1e6, got, sink == 1.2345 ? "#" : "");
+    block_close(b);
+    remove_block(parent, meta.ulid);
+    free(t);
+    free(v);
+    free(bc);
+    free(order);
+    arena_free(a);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     uint32_t n_series = argc > 1 ? (uint32_t) atoi(argv[1]) : 10000;
     double hours = argc > 2 ? atof(argv[2]) : 24;
     uint32_t csz = argc > 3 ? (uint32_t) atoi(argv[3]) : 480;
     int level = argc > 4 ? atoi(argv[4]) : 3;
+    jittered = argc > 5 ? atoi(argv[5]) : TARGETS / 2;
     uint32_t n_max = (uint32_t) (hours * 3600000 / STEP_MS);
     if (n_series == 0 || n_max == 0 || csz == 0 || csz > BLOCK_CHUNK_MAX_SAMPLES || level < 1 ||
-        level > 19) {
-        fprintf(stderr, "usage: %s [series [hours [chunk_samples [zstd_level]]]]\n", argv[0]);
+        level > 19 || jittered < 0 || jittered > TARGETS) {
+        fprintf(stderr, "usage: %s [series [hours [chunk_samples [zstd_level [jittered]]]]]\n",
+                argv[0]);
         return 2;
     }
     struct target tg[TARGETS];
@@ -252,7 +423,8 @@ int main(int argc, char **argv)
     int64_t *dt = malloc(csz * sizeof(int64_t));
     double *dv = malloc(csz * sizeof(double));
     struct buf all = BUF_INIT; /* every chunk back to back */
-    struct buf offs = BUF_INIT; /* per chunk: u64 offset, u32 len, u32 n */
+    struct buf offs = BUF_INIT;   /* struct crec per chunk */
+    struct buf sinfos = BUF_INIT; /* struct sinfo per series */
     struct buf xall = BUF_INIT, xoffs = BUF_INIT; /* the same for Gorilla XOR chunks */
     struct stats by_kind[K_MAX] = {{0}}, by_ts[2] = {{0}}, tot = {0};
     struct err e;
@@ -273,6 +445,11 @@ int main(int argc, char **argv)
         struct target *T = &tg[ti];
         gen_group(&g, T->n);
         for (uint32_t s = 0; s < g.n_series && done < n_series; s++, done++) {
+            struct sinfo si = {(uint32_t) (offs.len / sizeof(struct crec)), 0, gi - 1, s,
+                               g.kind, ti};
+            si.n_chunks = (T->n + csz - 1) / csz;
+            if (buf_append(&sinfos, &si, sizeof si) < 0)
+                return 1;
             for (uint32_t off = 0; off < T->n; off += csz) {
                 uint32_t n = T->n - off < csz ? T->n - off : csz;
                 size_t before = all.len;
@@ -306,11 +483,12 @@ int main(int argc, char **argv)
                 for (uint32_t i = 0; i < n; i++)
                     if (xor_enc_append(&x, T->t[off + i], g.v[s][off + i]) < 0)
                         return 1;
-                uint64_t rec[2] = {before, len << 32 | n}, xr[2] = {xall.len, x.b.len << 32 | n};
-                if (buf_append(&offs, rec, sizeof rec) < 0 ||
+                struct crec cr = {before, (uint32_t) len, n, T->t[off], T->t[off + n - 1]};
+                uint64_t xr[2] = {xall.len, x.b.len << 32 | n};
+                if (buf_append(&offs, &cr, sizeof cr) < 0 ||
                     buf_append(&xoffs, xr, sizeof xr) < 0 || buf_append(&xall, x.b.p, x.b.len) < 0)
                     return 1;
-                struct stats *st[3] = {&by_kind[g.kind], &by_ts[ti >= TARGETS / 2], &tot};
+                struct stats *st[3] = {&by_kind[g.kind], &by_ts[ti >= TARGETS - jittered], &tot};
                 for (int k = 0; k < 3; k++) {
                     st[k]->samples += n;
                     st[k]->bytes += len;
@@ -324,19 +502,18 @@ int main(int argc, char **argv)
         }
     }
     /* Decode speed: every chunk into t[]/v[] arrays, as a query reads a block. */
-    size_t n_chunks = offs.len / 16;
-    const uint64_t *rec = (const uint64_t *) (const void *) offs.p;
+    size_t n_chunks = offs.len / sizeof(struct crec);
+    const struct crec *rec = (const struct crec *) (const void *) offs.p;
     double sink = 0;
     int64_t best_dec = INT64_MAX;
     for (int rep = 0; rep < 3; rep++) {
         int64_t t0 = time_mono_ns();
         for (size_t c = 0; c < n_chunks; c++) {
-            uint32_t n = (uint32_t) rec[2 * c + 1], len = (uint32_t) (rec[2 * c + 1] >> 32);
-            if (block_chunk_decode(all.p + rec[2 * c], len, n, dt, dv, &e) < 0) {
+            if (block_chunk_decode(all.p + rec[c].off, rec[c].len, rec[c].n, dt, dv, &e) < 0) {
                 fprintf(stderr, "decode: %s\n", e.msg);
                 return 1;
             }
-            sink += dv[n - 1] + (double) dt[0];
+            sink += dv[rec[c].n - 1] + (double) dt[0];
         }
         int64_t ns = time_mono_ns() - t0;
         if (ns < best_dec)
@@ -387,6 +564,16 @@ int main(int argc, char **argv)
            (double) tot.samples / ((double) xor_ns / 1e9) / 1e6);
     if (sink == 1.2345)
         printf("#\n");
+    int64_t tmin = INT64_MAX, tmax = INT64_MIN;
+    for (int i = 0; i < TARGETS; i++)
+        if (tg[i].n) {
+            tmin = tg[i].t[0] < tmin ? tg[i].t[0] : tmin;
+            tmax = tg[i].t[tg[i].n - 1] > tmax ? tg[i].t[tg[i].n - 1] : tmax;
+        }
+    if (block_figures(&all, rec, (const struct sinfo *) (const void *) sinfos.p, n_series, tmin,
+                      tmax, tot.samples) < 0)
+        return 1;
+    buf_free(&sinfos);
     buf_free(&all);
     buf_free(&offs);
     buf_free(&dense);

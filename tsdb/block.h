@@ -65,6 +65,9 @@ int block_writer_finish(struct block_writer *w, struct block_meta *ret_meta, str
 void block_writer_abort(struct block_writer *w); /* removes the tmp directory; NULL is fine */
 /* Removes <parent>/<name>.tmp directories left by a crash. */
 int block_cleanup_tmp(const char *parent, struct err *e);
+/* Closes chunk files before they pass max_bytes instead of 512 MiB (tests use it to write
+ * blocks with several chunk files). */
+void block_writer_set_chunk_file_size(struct block_writer *w, uint64_t max_bytes);
 
 /* Reading. A block is opened once and shared by queriers (the caller refcounts). */
 struct block;

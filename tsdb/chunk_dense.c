@@ -19,6 +19,11 @@
  *         0 linear: x[i] = x0 + i*s + r[i-1]                 i >= 1, n-1 residuals
  *         1 delta:  x[i] = x[i-1] + s + r[i-1]               i >= 1, n-1 residuals
  *         2 dod:    x[1] = x0 + s; d = s; d += r[i-2], x[i] = x[i-1] + d     i >= 2, n-2 residuals
+ *         3 grid:   g = x0; p = g + s, x[i] = p + r[i-1], then g = p when x[i] lies within
+ *                   [p - s/2, p - s/2 + s), else p plus the whole steps to x[i]'s slot
+ *                   (s >= 1 as a signed value; i >= 1, n-1 residuals). Scrape timestamps:
+ *                   jitter costs its own bits and a missed scrape one outlier, where linear
+ *                   would shift every later residual and delta doubles the jitter.
  *       kind bit 2 picks the coder of z[] (0 packed, 1 varint), bit 3 the residual form:
  *         0 zigzag: r[j] = unzigzag(z[j]) * g        1 offset: r[j] = b + z[j] * g
  *       (offset suits residuals leaning to one side: scrape delays of 0-3 ms); bits 4-7 are 0.
@@ -27,8 +32,8 @@
  *                 LSB first, ceil(count * w / 8) bytes; rexc := gap:uvarint hi:uvarint adds
  *                 hi << w to z[pos] (pos as for vexc; hi != 0, hi << w fits in 64 bits)
  *       coded (varint) := count x z[j]:uvarint
- * The encoder tries linear (end-to-end slope and median step), delta (median step) and dod and
- * keeps the cheapest; w minimises the packed size with outliers (a missed scrape, a counter
+ * The encoder tries linear (end-to-end slope and median step), delta (median step), dod and
+ * grid (median step) and keeps the cheapest; w minimises the packed size with outliers (a missed scrape, a counter
  * reset) moved to the exception list; g removes common factors (page-sized memory gauges).
  * On regular timestamps every residual is 0 (g = 0: two bytes for the whole column).
  * Decoding runs tight passes (unpack, patch, reconstruct, convert) over arrays. */
@@ -40,7 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { PRED_LINEAR, PRED_DELTA, PRED_DOD };
+enum { PRED_LINEAR, PRED_DELTA, PRED_DOD, PRED_GRID };
 enum { MODE_DECIMAL, MODE_XOR };
 #define CODER_VARINT 4u
 #define RES_OFFSET 8u
@@ -166,6 +171,19 @@ static uint64_t median_step(const int64_t *x, uint32_t n)
     return (uint64_t) s[k / 2];
 }
 
+/* The grid predictor's next grid point: p when x lies within half a step of it, else p moved
+ * by the whole steps that bring it next to x. s >= 1 as a signed value; arithmetic wraps. */
+static inline uint64_t grid_next(uint64_t p, uint64_t x, uint64_t s)
+{
+    uint64_t d = x - p + s / 2;
+    if (d < s)
+        return p;
+    int64_t sd = (int64_t) d, ss = (int64_t) s, q = sd / ss;
+    if (sd % ss < 0)
+        q--;
+    return p + (uint64_t) q * s;
+}
+
 static size_t residuals(unsigned pred, const int64_t *x, uint32_t n, uint64_t s, uint64_t *r)
 {
     const uint64_t *u = (const uint64_t *) x; /* same representation, modulo 2^64 */
@@ -179,6 +197,13 @@ static size_t residuals(unsigned pred, const int64_t *x, uint32_t n, uint64_t s,
     } else if (pred == PRED_DELTA) {
         for (uint32_t i = 1; i < n; i++)
             r[k++] = u[i] - u[i - 1] - s;
+    } else if (pred == PRED_GRID) {
+        uint64_t g = u[0];
+        for (uint32_t i = 1; i < n; i++) {
+            uint64_t p = g + s;
+            r[k++] = u[i] - p;
+            g = grid_next(p, u[i], s);
+        }
     } else {
         for (uint32_t i = 2; i < n; i++)
             r[k++] = (u[i] - u[i - 1]) - (u[i - 1] - u[i - 2]);
@@ -354,15 +379,16 @@ static int encode_seq(struct buf *b, const int64_t *x, uint32_t n, uint64_t *scr
     int64_t slope = span / k, rem = span % k;
     if (2 * (rem < 0 ? -rem : rem) >= k)
         slope += rem < 0 ? -1 : 1;
-    struct seq_plan cand[4] = {
+    struct seq_plan cand[5] = {
         {PRED_LINEAR, (uint64_t) slope, 0, 0, 0, 0, 0},
         {PRED_LINEAR, step, 0, 0, 0, 0, 0},
         {PRED_DELTA, step, 0, 0, 0, 0, 0},
         {PRED_DOD, (uint64_t) x[1] - (uint64_t) x[0], 0, 0, 0, 0, 0},
+        {PRED_GRID, step, 0, 0, 0, 0, 0},
     };
     int have = 0;
-    for (int c = 0; c < 4; c++) {
-        if (c == 1 && step == (uint64_t) slope)
+    for (int c = 0; c < 5; c++) {
+        if ((c == 1 && step == (uint64_t) slope) || (c == 4 && (int64_t) step < 1))
             continue;
         cand[c].cnt = residuals(cand[c].kind, x, n, cand[c].s, cur);
         plan_residuals(cur, &cand[c]);
@@ -678,7 +704,7 @@ static int decode_seq(struct rd *rd, uint32_t n, void *dst)
 {
     unsigned kind;
     uint64_t x0, s, g, b = 0;
-    if (rd_byte(rd, &kind) < 0 || (kind & ~15u) || (kind & 3) == 3 || rd_uvarint(rd, &x0) < 0)
+    if (rd_byte(rd, &kind) < 0 || (kind & ~15u) || rd_uvarint(rd, &x0) < 0)
         return -1;
     x0 = unzigzag(x0);
     st64(dst, 0, x0);
@@ -691,6 +717,8 @@ static int decode_seq(struct rd *rd, uint32_t n, void *dst)
     s = unzigzag(s);
     b = unzigzag(b);
     unsigned pred = kind & 3;
+    if (pred == PRED_GRID && (int64_t) s < 1)
+        return -1;
     size_t cnt = pred == PRED_DOD ? n - 2 : n - 1, first = n - cnt;
     uint8_t *z = (uint8_t *) dst + 8 * first;
     if (g == 0) {
@@ -761,6 +789,13 @@ static int decode_seq(struct rd *rd, uint32_t n, void *dst)
         for (uint32_t i = 1; i < n; i++) {
             acc += s + ld64(dst, i);
             st64(dst, i, acc);
+        }
+    } else if (pred == PRED_GRID) {
+        uint64_t grid = x0;
+        for (uint32_t i = 1; i < n; i++) {
+            uint64_t p = grid + s, x = p + ld64(dst, i);
+            st64(dst, i, x);
+            grid = grid_next(p, x, s);
         }
     } else {
         uint64_t acc = x0 + s, d = s;

@@ -1,6 +1,7 @@
 /* tests/fuzz/fuzz_chunk.c — block chunks and the dense encoding on arbitrary bytes: decoding must
- * fail cleanly or produce samples, never touch memory outside its buffers; then the same bytes
- * read as samples must round-trip bit for bit through both encoders. */
+ * fail cleanly or produce samples, never touch memory outside its buffers (stored chunks are
+ * also tried with their checksum recomputed, to reach the decoders behind it); then the same
+ * bytes read as samples must round-trip bit for bit through both encoders. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +77,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint32_t n = 1 + ((uint32_t) data[0] << 8 | data[1]) % MAX_N;
         (void) chunk_dense_decode(data + 2, size - 2, n, dt, dv, NULL);
         (void) block_chunk_decode(data + 2, size - 2, n, dt, dv, NULL);
+    }
+    if (size > 4 && size < 65536) {
+        /* With a valid checksum, so that mutations reach the codec byte, zstd and the dense
+         * decoder behind it. */
+        static uint8_t fixed[65536];
+        memcpy(fixed, data, size);
+        be32_put(fixed, crc32c(0, fixed + 4, size - 4));
+        for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++)
+            (void) block_chunk_decode(fixed, size, ns[i], dt, dv, NULL);
     }
 
     uint32_t n = samples_from(data, size);

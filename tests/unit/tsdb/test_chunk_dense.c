@@ -186,6 +186,22 @@ TEST(irregular_timestamps_and_single_samples)
         round_trip(t, v, n);
     int64_t neg[3] = {-30000, -15000, 0};
     round_trip(neg, v, 3);
+    /* Steps far inside, below and beyond the usual one move the grid predictor's slot both
+     * ways; a restart shifts the phase for good. */
+    static const int64_t steps[] = {15000, 15000, 1, 15000, 40000, 7000, 15001, 14999, 22500,
+                                    7499, 15000, 15000, 3, 90001};
+    x = 1700000000000;
+    for (int i = 0; i < 400; i++) {
+        x += steps[i % ARRAY_LEN(steps)] + (i > 200 ? 4321 * (i == 201) : 0);
+        t[i] = x;
+    }
+    round_trip(t, v, 400);
+    for (int i = 0; i < 400; i++) {
+        t[i] = 1700000000000 + 15000 * (int64_t) i + (int64_t) (rnd() % 3) +
+               (i >= 250 ? 15000 : 0); /* jitter and one missed scrape */
+        v[i] = 1;
+    }
+    ASSERT_TRUE(round_trip(t, v, 400) < 400 * 2 / 8 + 40); /* 2 bits a sample */
 }
 
 TEST(encoder_rejects_bad_input)

@@ -1,0 +1,79 @@
+/* tsdb/index.h — a block's index file (module-internal to tsdb/): the reader (index.c) and what
+ * the writer (block_writer.c) needs to produce it.
+ *
+ * Byte format (integers big-endian unless uvarint/zz, which are as in tsdb/base/buf.h):
+ *   file     := magic "EMBI" version:u8 (1) 0:u8[3] section{5} toc
+ *   section  := payload crc:u32be                 crc = crc32c(payload)
+ *   toc      := (off:u64be len:u64be){5} n_series:u64be base_t:i64be crc:u32be
+ *               the 5 sections' payload offsets and lengths in file order: symbols, series,
+ *               series offsets, postings, label index; base_t is the block's mint; crc covers
+ *               the toc's first 96 bytes. The toc is the last 100 bytes of the file.
+ *   symbols  := count:u32be off:u32be[count] strings: every label name and value once, sorted
+ *               bytewise, each NUL-terminated; off[i] is string i's offset in the payload. A
+ *               symbol reference is the index i.
+ *   series   := entry per series, ids 0..n_series-1 in label order:
+ *               nl:uvarint (name:uvarint value:uvarint){nl}   symbol refs, sorted by name
+ *               nc:uvarint desc{nc}                            chunks in time order
+ *     desc   := file:uvarint off:uvarint len:uvarint n:uvarint mint:zz|uvarint span:uvarint
+ *               file: chunk file index (chunks/000001 is 0) minus the previous desc's (0 for
+ *               the first); off: byte offset in that file minus the previous chunk's end when
+ *               in the same file; mint: first desc zz(mint - base_t), later ones
+ *               uvarint(mint - previous maxt - 1); maxt = mint + span.
+ *   series offsets := n_series x u32be, or x u64be when the series payload reaches 4 GiB (the
+ *               width is len / n_series): each series entry's offset in the series payload.
+ *   postings := per label pair, in label index order: count:uvarint then the series ids,
+ *               ascending, as uvarint deltas (the first as is).
+ *   label index := n_names:u32be (name:u32be first:u32be count:u32be){n_names}
+ *               (value:u32be postings:u32be){sum of counts}
+ *               names sorted and unique; a name's values are entries first..first+count-1,
+ *               sorted and unique; postings is the pair's list offset in the postings payload.
+ * The reader checks at open the header, toc, every section's CRC, the symbol table (bounds,
+ * NUL terminators, order), the series offsets and the whole label index; series entries and
+ * postings lists are bounds-checked when a query reads them. */
+#ifndef EMBER_TSDB_INDEX_H
+#define EMBER_TSDB_INDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tsdb/block.h"
+#include "tsdb/postings.h"
+
+#define INDEX_MAGIC "EMBI"
+#define INDEX_VERSION 1
+#define INDEX_HEADER_LEN 8
+#define INDEX_TOC_LEN 100
+enum { INDEX_SYMBOLS, INDEX_SERIES, INDEX_SERIES_OFFSETS, INDEX_POSTINGS, INDEX_LABELS,
+       INDEX_SECTIONS };
+
+/* A chunk as the index describes it. */
+struct index_chunk {
+    uint32_t file; /* chunks/%06u is file + 1 */
+    uint64_t off;
+    uint32_t len, n;
+    int64_t mint, maxt; /* inclusive */
+};
+
+/* Appends one chunk descriptor (desc above); prev is the series' previous chunk or NULL. */
+int index_put_chunk(struct buf *b, int64_t base_t, const struct index_chunk *prev,
+                    const struct index_chunk *c);
+
+/* Readers may be shared by threads: every function below only reads r. */
+uint64_t index_n_series(const struct index_reader *r);
+/* Sorted series ids matching all matchers, with the head's semantics: matchers that match the
+ * empty string only exclude; n_ms == 0 selects every series. ERR_LIMIT when a is full,
+ * ERR_CORRUPT when a postings list is damaged. */
+int index_postings(const struct index_reader *r, struct arena *a, const struct matcher *ms,
+                   size_t n_ms, struct postings *ret, struct err *e);
+/* Series id's chunks overlapping [mint, maxt] into an arena array, and when there is at least
+ * one, its labels (arena copies). ERR_CORRUPT when the entry is damaged. */
+int index_series(const struct index_reader *r, struct arena *a, uint64_t id, int64_t mint,
+                 int64_t maxt, struct labels *ret_ls, struct index_chunk **ret_chunks,
+                 uint32_t *ret_n, struct err *e);
+/* Sorted label names, and the sorted values of one name, as arena copies. */
+int index_label_names(const struct index_reader *r, struct arena *a, const char ***ret,
+                      size_t *ret_n, struct err *e);
+int index_label_values(const struct index_reader *r, struct arena *a, const char *name,
+                       const char ***ret, size_t *ret_n, struct err *e);
+
+#endif
