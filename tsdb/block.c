@@ -69,13 +69,14 @@ static int jlit(struct jp *j, char c)
     return 0;
 }
 
-/* A string into out (cap bytes, NUL-terminated; NULL skips it). Escapes other than \" and \\
- * are kept out: nothing we write needs them. */
+/* A string into out (cap bytes, NUL-terminated; NULL skips it); 1 when it was cut to fit.
+ * Escapes other than \" and \\ are refused: nothing we write needs them. */
 static int jstring(struct jp *j, char *out, size_t cap)
 {
     if (jlit(j, '"') < 0)
         return -1;
     size_t n = 0;
+    int cut = 0;
     while (j->p < j->end && *j->p != '"') {
         char c = *j->p++;
         if ((unsigned char) c < 0x20)
@@ -85,19 +86,17 @@ static int jstring(struct jp *j, char *out, size_t cap)
                 return -1;
             c = *j->p++;
         }
-        if (out) {
-            if (n + 1 >= cap)
-                return -1;
-            out[n] = c;
-        }
-        n++;
+        if (out && n + 1 < cap)
+            out[n++] = c;
+        else
+            cut = 1;
     }
     if (j->p >= j->end)
         return -1;
     j->p++;
     if (out)
         out[n] = 0;
-    return 0;
+    return out && cut;
 }
 
 static int jint(struct jp *j, int64_t *ret)
@@ -175,7 +174,7 @@ static int jobject(struct jp *j, int top, const char *const *names, const int *k
     if (jlit(j, '}') == 0)
         return 0;
     do {
-        char key[32];
+        char key[32]; /* longer keys are cut: none of ours is that long */
         if (jstring(j, key, sizeof key) < 0 || jlit(j, ':') < 0)
             return -1;
         int k = -1;
@@ -184,7 +183,7 @@ static int jobject(struct jp *j, int top, const char *const *names, const int *k
                 k = keys[i];
         int rc;
         if (k == M_ULID)
-            rc = jstring(j, ulid, BLOCK_ULID_LEN + 1);
+            rc = jstring(j, ulid, BLOCK_ULID_LEN + 1) == 0 ? 0 : -1;
         else if (k >= 0)
             rc = jint(j, &vals[k]);
         else if (top && strcmp(key, "stats") == 0) {

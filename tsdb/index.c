@@ -452,10 +452,11 @@ int index_series(const struct index_reader *r, struct arena *a, uint64_t id, int
     }
     if (p != end)
         return corrupt(e, "series %" PRIu64 ": %zu stray bytes", id, (size_t) (end - p));
-    *ret_n = n;
-    *ret_chunks = out;
-    if (n == 0)
+    if (n == 0) {
+        *ret_n = 0;
+        *ret_chunks = NULL;
         return 0;
+    }
     struct label *ls = arena_alloc(a, (nl ? nl : 1) * sizeof *ls);
     if (!ls)
         return err_set(e, ERR_LIMIT, "query memory limit reached while reading series");
@@ -474,6 +475,8 @@ int index_series(const struct index_reader *r, struct arena *a, uint64_t id, int
     }
     ret_ls->v = ls;
     ret_ls->n = (uint32_t) nl;
+    *ret_chunks = out;
+    *ret_n = n;
     return 0;
 }
 

@@ -66,7 +66,8 @@ uint64_t index_n_series(const struct index_reader *r);
 int index_postings(const struct index_reader *r, struct arena *a, const struct matcher *ms,
                    size_t n_ms, struct postings *ret, struct err *e);
 /* Series id's chunks overlapping [mint, maxt] into an arena array, and when there is at least
- * one, its labels (arena copies). ERR_CORRUPT when the entry is damaged. */
+ * one, its labels (arena copies; ret_ls is left alone when *ret_n is 0). ERR_CORRUPT when the
+ * entry is damaged. */
 int index_series(const struct index_reader *r, struct arena *a, uint64_t id, int64_t mint,
                  int64_t maxt, struct labels *ret_ls, struct index_chunk **ret_chunks,
                  uint32_t *ret_n, struct err *e);

@@ -491,7 +491,7 @@ TEST(meta_json_is_read_strictly)
              "{\"ulid\": \"%s\", \"minTime\": 0, \"maxTime\": 7200000, \"stats\": "
              "{\"numSamples\": 0, \"numSeries\": 0, \"numChunks\": 0, \"extra\": [1, {\"x\": "
              "null}]}, \"compaction\": {\"level\": 1, \"sources\": [\"a\"]}, \"version\": 1, "
-             "\"future\": true}",
+             "\"future\": true, \"a_key_longer_than_any_we_know_of_by_far\": \"x\"}",
              meta.ulid);
     write_meta(dir, buf); /* unknown keys are skipped */
     ASSERT_OK_E(block_open(dir, &b, &e), &e);
@@ -506,6 +506,9 @@ TEST(meta_json_is_read_strictly)
         "\"stats\": {\"numSamples\": 0, \"numSeries\": 0, \"numChunks\": 0}, "
         "\"compaction\": {\"level\": 1}, \"version\": 1}",
         "{\"version\": 1} x",
+        "{\"ulid\": \"01ARZ3NDEKTSV4RRFFQ69G5FAVX\", \"minTime\": 0, \"maxTime\": 5, "
+        "\"stats\": {\"numSamples\": 0, \"numSeries\": 0, \"numChunks\": 0}, "
+        "\"compaction\": {\"level\": 1}, \"version\": 1}",
     };
     for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
         write_meta(dir, bad[i]);
