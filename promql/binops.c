@@ -33,7 +33,7 @@ double promql_binops_scalar(enum promql_op op, double l, double r, int *keep)
 }
 
 /* Arithmetic changes what the value means, so the metric name goes (atan2 keeps it in 2.42). */
-static int drops_name(enum promql_op op)
+int promql_binops_drops_name(enum promql_op op)
 {
     return op == OP_ADD || op == OP_SUB || op == OP_MUL || op == OP_DIV || op == OP_POW ||
            op == OP_MOD;
@@ -65,7 +65,7 @@ static int vector_scalar(struct promql_ev *ev, const struct promql_expr *x,
         if (!keep)
             continue;
         struct labels m = vec->vec[i].metric;
-        if ((drops_name(op) || rb) && promql_value_drop_name(ev->sa, &m, &m) < 0)
+        if ((promql_binops_drops_name(op) || rb) && promql_value_drop_name(ev->sa, &m, &m) < 0)
             return promql_engine_oom(ev);
         if (promql_value_push(ev->sa, ret, &cap, &m, t, v) < 0)
             return promql_engine_oom(ev);
@@ -75,13 +75,13 @@ static int vector_scalar(struct promql_ev *ev, const struct promql_expr *x,
 }
 
 /* Matching signatures: the labels on(...) keeps, or all but ignoring(...) and the name. */
-static uint64_t sig_hash(const struct promql_matching *vm, const struct labels *m)
+uint64_t promql_binops_sig_hash(const struct promql_matching *vm, const struct labels *m)
 {
     return promql_value_hash(m, vm->labels, vm->n_labels, vm->on ? PROMQL_LS_KEEP : PROMQL_LS_DROP);
 }
 
-static int sig_equal(const struct promql_matching *vm, const struct labels *a,
-                     const struct labels *b)
+int promql_binops_sig_equal(const struct promql_matching *vm, const struct labels *a,
+                            const struct labels *b)
 {
     return promql_value_equal(a, b, vm->labels, vm->n_labels,
                               vm->on ? PROMQL_LS_KEEP : PROMQL_LS_DROP);
@@ -93,7 +93,7 @@ static ptrdiff_t sig_find(const struct promql_hidx *idx, const struct promql_mat
 {
     size_t cur = 0, j;
     while (promql_hidx_next(idx, h, &cur, &j))
-        if (sig_equal(vm, &v->vec[j].metric, m))
+        if (promql_binops_sig_equal(vm, &v->vec[j].metric, m))
             return (ptrdiff_t) j;
     return -1;
 }
@@ -109,49 +109,51 @@ static int set_op(struct promql_ev *ev, const struct promql_expr *x, const struc
     /* and/unless: index the right side; or: index the left side. */
     const struct promql_val *indexed = op == OP_OR ? l : r;
     for (size_t i = 0; i < indexed->n; i++)
-        if (promql_hidx_add(&m, sig_hash(vm, &indexed->vec[i].metric), i) < 0)
+        if (promql_hidx_add(&m, promql_binops_sig_hash(vm, &indexed->vec[i].metric), i) < 0)
             return promql_engine_oom(ev);
     for (size_t i = 0; i < l->n; i++) {
         int hit = 1;
         if (op != OP_OR)
-            hit = sig_find(&m, vm, r, &l->vec[i].metric, sig_hash(vm, &l->vec[i].metric)) >= 0;
+            hit = sig_find(&m, vm, r, &l->vec[i].metric,
+                           promql_binops_sig_hash(vm, &l->vec[i].metric)) >= 0;
         if ((op == OP_UNLESS ? !hit : hit) &&
             promql_value_push(ev->sa, ret, &cap, &l->vec[i].metric, t, l->vec[i].v) < 0)
             return promql_engine_oom(ev);
     }
     for (size_t i = 0; op == OP_OR && i < r->n; i++) {
         const struct labels *rm = &r->vec[i].metric;
-        if (sig_find(&m, vm, l, rm, sig_hash(vm, rm)) < 0 &&
+        if (sig_find(&m, vm, l, rm, promql_binops_sig_hash(vm, rm)) < 0 &&
             promql_value_push(ev->sa, ret, &cap, rm, t, r->vec[i].v) < 0)
             return promql_engine_oom(ev);
     }
     return 0;
 }
 
-/* The output labels of a matched pair: Prometheus' resultMetric(). */
-static int result_metric(struct promql_ev *ev, const struct promql_expr *x,
-                         const struct labels *lhs, const struct labels *rhs, struct labels *ret)
+/* The output labels of a matched pair: Prometheus' resultMetric(). New arrays go to arena a. */
+int promql_binops_result_metric(struct arena *a, const struct promql_expr *x,
+                                const struct labels *lhs, const struct labels *rhs,
+                                struct labels *ret)
 {
     const struct promql_matching *vm = x->u.bin.vm;
     struct labels m = *lhs;
-    if (drops_name(x->u.bin.op) && promql_value_drop_name(ev->sa, &m, &m) < 0)
+    if (promql_binops_drops_name(x->u.bin.op) && promql_value_drop_name(a, &m, &m) < 0)
         return -ENOMEM;
     if (vm->card == CARD_ONE_TO_ONE) {
         if (vm->on) {
-            if (promql_value_filter(ev->sa, &m, vm->labels, vm->n_labels, 1, &m) < 0)
+            if (promql_value_filter(a, &m, vm->labels, vm->n_labels, 1, &m) < 0)
                 return -ENOMEM;
         } else {
             for (size_t i = 0; i < vm->n_labels; i++)
-                if (promql_value_set(ev->sa, &m, vm->labels[i], "", &m) < 0)
+                if (promql_value_set(a, &m, vm->labels[i], "", &m) < 0)
                     return -ENOMEM;
         }
     }
     for (size_t i = 0; i < vm->n_include; i++) {
         const char *v = labels_get(rhs, vm->include[i]);
-        if (promql_value_set(ev->sa, &m, vm->include[i], v ? v : "", &m) < 0)
+        if (promql_value_set(a, &m, vm->include[i], v ? v : "", &m) < 0)
             return -ENOMEM;
     }
-    if (x->u.bin.return_bool && promql_value_drop_name(ev->sa, &m, &m) < 0)
+    if (x->u.bin.return_bool && promql_value_drop_name(a, &m, &m) < 0)
         return -ENOMEM;
     *ret = m;
     return 0;
@@ -172,7 +174,7 @@ static int vector_vector(struct promql_ev *ev, const struct promql_expr *x,
         return promql_engine_oom(ev);
     *ret = (struct promql_val){.type = PROMQL_VECTOR};
     for (size_t i = 0; i < one->n; i++) {
-        uint64_t h = sig_hash(vm, &one->vec[i].metric);
+        uint64_t h = promql_binops_sig_hash(vm, &one->vec[i].metric);
         ptrdiff_t dup = sig_find(&ones, vm, one, &one->vec[i].metric, h);
         if (dup >= 0) {
             struct labels ml;
@@ -192,7 +194,7 @@ static int vector_vector(struct promql_ev *ev, const struct promql_expr *x,
     }
     for (size_t i = 0; i < many->n; i++) {
         const struct labels *mm = &many->vec[i].metric;
-        uint64_t h = sig_hash(vm, mm);
+        uint64_t h = promql_binops_sig_hash(vm, mm);
         ptrdiff_t j = sig_find(&ones, vm, one, mm, h);
         if (j < 0)
             continue;
@@ -210,7 +212,7 @@ static int vector_vector(struct promql_ev *ev, const struct promql_expr *x,
             continue;
         }
         struct labels m;
-        if (result_metric(ev, x, mm, &rs->metric, &m) < 0)
+        if (promql_binops_result_metric(ev->sa, x, mm, &rs->metric, &m) < 0)
             return promql_engine_oom(ev);
         if (vm->card == CARD_ONE_TO_ONE) {
             if (sig_find(&matched, vm, many, mm, h) >= 0)
@@ -224,7 +226,7 @@ static int vector_vector(struct promql_ev *ev, const struct promql_expr *x,
             uint64_t oh = h ^ promql_value_hash(&m, NULL, 0, PROMQL_LS_ALL);
             size_t cur = 0, o;
             while (promql_hidx_next(&outs, oh, &cur, &o))
-                if (sig_equal(vm, &many->vec[out_src[o]].metric, mm) &&
+                if (promql_binops_sig_equal(vm, &many->vec[out_src[o]].metric, mm) &&
                     labels_equal(&ret->vec[o].metric, &m))
                     return err_set(ev->e, ERR_EXEC,
                                    "multiple matches for labels: grouping labels "

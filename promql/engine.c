@@ -177,6 +177,9 @@ struct sub_series {
     size_t n, cap;
 };
 
+/* Each inner step runs in its own scratch arena, reset after the step: only the points (and a
+ * copy of each new series' labels) stay in the outer step's arena. A subquery of a million
+ * steps then needs memory for its points, not for a million steps' temporaries. */
 static int eval_subquery(struct promql_ev *ev, const struct promql_expr *x, int64_t t,
                          struct promql_val *ret)
 {
@@ -188,15 +191,25 @@ static int eval_subquery(struct promql_ev *ev, const struct promql_expr *x, int6
     if (first < from)
         first = promql_plan_sat_add(first, step);
     *ret = (struct promql_val){.type = PROMQL_MATRIX};
-    struct promql_hidx idx = {.a = ev->sa};
+    struct arena *outer = ev->sa, *inner = arena_new(ev->eng->o.step_bytes);
+    if (!inner)
+        return err_set(ev->e, -ENOMEM, "out of memory in query execution");
+    struct promql_hidx idx = {.a = outer};
     struct sub_series *acc = NULL;
     size_t cap = 0;
+    int r = 0;
     for (int64_t ts = first; ts <= ref; ts = promql_plan_sat_add(ts, step)) {
-        int r = promql_engine_check(ev);
         struct promql_val in;
-        if (r < 0 || (r = promql_engine_eval(ev, x->u.sub.x, ts, &in)) < 0)
-            return r;
-        for (size_t i = 0; i < in.n; i++) {
+        uint64_t held = ev->samples;
+        if ((r = promql_engine_check(ev)) < 0)
+            break;
+        ev->sa = inner;
+        r = promql_engine_eval(ev, x->u.sub.x, ts, &in);
+        ev->sa = outer;
+        ev->samples = held; /* the inner step's temporaries are gone after it */
+        if (r < 0)
+            break;
+        for (size_t i = 0; i < in.n && r >= 0; i++) {
             uint64_t h = promql_value_hash(&in.vec[i].metric, NULL, 0, PROMQL_LS_ALL);
             size_t cur = 0, k;
             int found = 0;
@@ -204,40 +217,57 @@ static int eval_subquery(struct promql_ev *ev, const struct promql_expr *x, int6
                 found = labels_equal(&ret->mat[k].metric, &in.vec[i].metric);
             if (!found) {
                 k = ret->n;
-                if (promql_hidx_add(&idx, h, k) < 0)
-                    return promql_engine_oom(ev);
+                if (promql_hidx_add(&idx, h, k) < 0) {
+                    r = promql_engine_oom(ev);
+                    break;
+                }
                 if (ret->n == cap) {
                     size_t nc = cap ? cap * 2 : 8;
                     struct promql_series *nm =
-                        arena_realloc(ev->sa, ret->mat, cap * sizeof *nm, nc * sizeof *nm);
+                        arena_realloc(outer, ret->mat, cap * sizeof *nm, nc * sizeof *nm);
                     struct sub_series *na =
-                        nm ? arena_realloc(ev->sa, acc, cap * sizeof *na, nc * sizeof *na) : NULL;
-                    if (!na)
-                        return promql_engine_oom(ev);
+                        nm ? arena_realloc(outer, acc, cap * sizeof *na, nc * sizeof *na) : NULL;
+                    if (!na) {
+                        r = promql_engine_oom(ev);
+                        break;
+                    }
                     ret->mat = nm;
                     acc = na;
                     cap = nc;
                 }
-                ret->mat[ret->n] = (struct promql_series){in.vec[i].metric, NULL, 0};
+                ret->mat[ret->n] = (struct promql_series){.points = NULL, .n_points = 0};
+                if (labels_copy(outer, &in.vec[i].metric, &ret->mat[ret->n].metric) < 0) {
+                    r = promql_engine_oom(ev);
+                    break;
+                }
                 acc[ret->n++] = (struct sub_series){0};
             }
             struct sub_series *s = &acc[k];
             if (s->n == s->cap) {
                 size_t nc = s->cap ? s->cap * 2 : 8;
                 struct promql_point *np =
-                    arena_realloc(ev->sa, s->pts, s->cap * sizeof *np, nc * sizeof *np);
-                if (!np)
-                    return promql_engine_oom(ev);
+                    arena_realloc(outer, s->pts, s->cap * sizeof *np, nc * sizeof *np);
+                if (!np) {
+                    r = promql_engine_oom(ev);
+                    break;
+                }
                 s->pts = np;
                 s->cap = nc;
             }
             s->pts[s->n++] = (struct promql_point){ts, in.vec[i].v};
         }
-        if ((r = promql_engine_count(ev, in.n)) < 0)
-            return r;
+        size_t used = arena_used(inner);
+        if (used > ev->step_peak)
+            ev->step_peak = used;
+        arena_reset(inner);
+        if (r < 0 || (r = promql_engine_count(ev, in.n)) < 0)
+            break;
         if (step <= 0 || ts == INT64_MAX)
             break;
     }
+    arena_free(inner);
+    if (r < 0)
+        return r;
     for (size_t i = 0; i < ret->n; i++) {
         ret->mat[i].points = acc[i].pts;
         ret->mat[i].n_points = acc[i].n;
@@ -370,8 +400,14 @@ int promql_eval_instant(promql_engine *eng, struct arena *a, const struct promql
     ev.start_ms = ev.end_ms = t_ms;
     struct promql_val v;
     struct promql_result res = {0};
+    int grid = !eng->step_only && promql_grid_supported(x);
     if ((r = promql_engine_check(&ev)) >= 0 && (r = promql_plan_load(&ev, x, t_ms, t_ms)) >= 0 &&
-        (r = promql_engine_eval(&ev, x, t_ms, &v)) >= 0) {
+        grid) {
+        ev.g_start = t_ms;
+        ev.g_step = 1;
+        ev.g_n = 1;
+        r = promql_grid_run(&ev, x, 0, &res);
+    } else if (r >= 0 && (r = promql_engine_eval(&ev, x, t_ms, &v)) >= 0) {
         res.type = v.type;
         switch (v.type) {
         case PROMQL_SCALAR: res.u.scalar = (struct promql_point){t_ms, v.scalar}; break;
@@ -388,7 +424,7 @@ int promql_eval_instant(promql_engine *eng, struct arena *a, const struct promql
     }
     note_step_peak(&ev);
     arena_free(ev.sa);
-    res.peak_bytes = arena_used(a) - used0 + ev.step_peak;
+    res.peak_bytes = arena_used(a) - used0 + ev.step_peak + ev.g_peak;
     if (r >= 0)
         *ret = res;
     return r < 0 ? r : 0;
@@ -497,6 +533,19 @@ int promql_eval_range(promql_engine *eng, struct arena *a, const struct promql_e
     struct range_acc acc = {.idx = {.a = a}};
     struct promql_series *out = NULL;
     r = promql_plan_load(&ev, x, start_ms, end_ms);
+    uint64_t steps = ((uint64_t) end_ms - (uint64_t) start_ms) / (uint64_t) step_ms + 1;
+    if (r >= 0 && !eng->step_only && steps <= PROMQL_GRID_MAX_STEPS && promql_grid_supported(x)) {
+        ev.g_start = start_ms;
+        ev.g_step = step_ms;
+        ev.g_n = (size_t) steps;
+        r = promql_grid_run(&ev, x, 1, ret);
+        note_step_peak(&ev);
+        arena_free(ev.sa);
+        if (r < 0)
+            return r;
+        ret->peak_bytes = arena_used(a) - used0 + ev.step_peak + ev.g_peak;
+        return 0;
+    }
     for (int64_t t = start_ms; r >= 0 && t <= end_ms; t = promql_plan_sat_add(t, step_ms)) {
         note_step_peak(&ev);
         arena_reset(ev.sa);

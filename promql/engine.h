@@ -2,14 +2,18 @@
  * functions.c and value.c. Not for other folders (they use promql/promql.h).
  *
  * Design: a query first loads (plan.c) every selector's samples over the whole time span it can
- * touch, once; then the expression is evaluated as an instant query at each step (engine.c),
- * reading those preloaded arrays by binary search. Each step's temporaries live in a scratch
- * arena that is reset after the step; only the result is copied into the caller's arena. */
+ * touch, once. Then grid.c evaluates each node once over all the query's steps (an instant query
+ * is a grid of one step): series-major, so label work happens once per series, not per step.
+ * Expressions the grid evaluator does not take (subqueries, a range vector as the result) are
+ * evaluated as an instant query at each step (engine.c), reading the preloaded arrays by binary
+ * search; each step's temporaries live in a scratch arena that is reset after the step, and
+ * only the result is copied into the caller's arena. */
 #ifndef EMBER_PROMQL_ENGINE_H
 #define EMBER_PROMQL_ENGINE_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "promql/ast.h"
 #include "promql/promql.h"
@@ -24,9 +28,11 @@ struct promql_engine {
     tsdb *db;
     struct promql_engine_opts o;
     _Atomic int canceled; /* promql_engine_cancel(): every query stops at its next check */
+    int step_only;        /* tests: evaluate every query step by step, not on the grid */
 };
 
-/* One selected series with its samples (stale markers included) inside the loaded window. */
+/* One selected series with its samples inside the loaded window: with stale markers for an
+ * instant-vector selector, without them for the selector of a range (which never sees them). */
 struct promql_loaded_series {
     struct labels metric;
     struct promql_point *p;
@@ -41,6 +47,7 @@ struct promql_loaded_sel {
     struct promql_loaded_series *series;
     size_t n;
     int64_t mint, maxt; /* planned window */
+    int in_range;       /* the selector of a range x[d]: stale markers are dropped when loading */
 };
 
 struct promql_val {
@@ -51,6 +58,8 @@ struct promql_val {
     struct promql_series *mat; /* PROMQL_MATRIX */
     size_t n;
 };
+
+struct promql_gblock;
 
 struct promql_ev {
     struct promql_engine *eng;
@@ -66,6 +75,13 @@ struct promql_ev {
     struct promql_loaded_sel *sels;
     size_t n_sels, cap_sels;
     struct promql_cached_re *res; /* label_replace regexes, compiled once per query */
+    /* grid evaluation (grid.c): step k is at g_start + k * g_step, k < g_n */
+    int64_t g_start, g_step;
+    size_t g_n;
+    struct promql_gblock *g_blocks; /* every live block of every grid value */
+    size_t g_bytes, g_peak;         /* heap held by grid values: now and at most */
+    void *g_scr[4];                 /* reusable scratch buffers (promql_grid_scratch) */
+    size_t g_scr_cap[4];
 };
 
 struct promql_cached_re {
@@ -73,6 +89,94 @@ struct promql_cached_re {
     const struct promql_expr *node;
     struct re *re;
 };
+
+/* A value over the step grid. Series hold their values at steps [k0, k0 + len) in v, with
+ * PROMQL_ABSENT_BITS at steps where they have none. Memory: heap blocks owned by the value
+ * (promql_grid_free), counted against max_samples by slots while the value lives. Labels live
+ * in the query arena (or are the loaded series' own). */
+struct promql_gseries {
+    struct labels metric;
+    uint32_t k0, len;
+    double *v;
+};
+struct promql_gval {
+    enum promql_value_type type; /* PROMQL_SCALAR, PROMQL_VECTOR or PROMQL_STRING */
+    double *sc;                  /* scalar: g_n values */
+    const char *str;
+    struct promql_gseries *s; /* vector */
+    size_t n, cap;
+    struct promql_gblock *mem;
+    uint64_t slots;
+};
+
+/* A signalling NaN with a payload no arithmetic produces (it only quiets NaNs) and the loader
+ * never hands out (it rewrites such a sample to the ordinary NaN): "no value at this step". */
+#define PROMQL_ABSENT_BITS UINT64_C(0x7ff4a3c5e1d20b97)
+static inline int promql_absent(double v)
+{
+    uint64_t b;
+    memcpy(&b, &v, sizeof b);
+    return b == PROMQL_ABSENT_BITS;
+}
+static inline double promql_absent_value(void)
+{
+    uint64_t b = PROMQL_ABSENT_BITS;
+    double v;
+    memcpy(&v, &b, sizeof v);
+    return v;
+}
+
+/* grid.c */
+/* Evaluates x on the grid and fills the caller's result as promql_eval_instant/_range do.
+ * range: the result is a matrix sorted by labels; else the one step's value. */
+int promql_grid_run(struct promql_ev *ev, const struct promql_expr *x, int range,
+                    struct promql_result *ret);
+int promql_grid_supported(const struct promql_expr *x); /* x can be evaluated on the grid */
+int promql_grid_eval(struct promql_ev *ev, const struct promql_expr *x, struct promql_gval *ret);
+void promql_grid_free(struct promql_ev *ev, struct promql_gval *v);
+int promql_grid_vector(struct promql_ev *ev, struct promql_gval *v, size_t cap);
+int promql_grid_scalar(struct promql_ev *ev, struct promql_gval *v);
+/* Adds a series with the values vals[0..len) at steps k0.. (copied; absent steps trimmed off
+ * both ends; nothing is added when all are absent). metric lives in the query arena. */
+int promql_grid_put(struct promql_ev *ev, struct promql_gval *v, const struct labels *metric,
+                    const double *vals, size_t k0, size_t len);
+/* Memory owned by v (freed with it); sets the error on failure. */
+void *promql_grid_alloc(struct promql_ev *ev, struct promql_gval *v, size_t bytes);
+/* Longer grids (a million steps) are evaluated step by step: scratch arrays are per step. */
+#define PROMQL_GRID_MAX_STEPS (1u << 20)
+/* Scratch buffer slot 0-3 of at least n bytes, kept between calls; NULL on ENOMEM. */
+void *promql_grid_scratch(struct promql_ev *ev, int slot, size_t n);
+/* Series of v with equal label sets: merged when they never have a value at the same step;
+ * when they do and check is set, returns 1 with the two indices (the caller reports the error),
+ * else they stay apart. */
+int promql_grid_merge_same(struct promql_ev *ev, struct promql_gval *v, int check,
+                           size_t *ret_first, size_t *ret_second);
+/* Same, reporting a collision as err_set(ERR_EXEC, msg). */
+int promql_grid_unique(struct promql_ev *ev, struct promql_gval *v, int check, const char *msg);
+/* The per-step implementation of x applied to each step's column of args, outputs merged by
+ * label set: for operations without a series-major form. which: 'b' binop (args l, r), 'a'
+ * aggregation (args param, x), 'c' call (the call's arguments). */
+int promql_grid_stepwise(struct promql_ev *ev, const struct promql_expr *x, int which,
+                         struct promql_gval *args, size_t n_args, struct promql_gval *ret);
+/* Range-vector function call x whose matrix argument is a range selector. */
+int promql_grid_range_call(struct promql_ev *ev, const struct promql_expr *x,
+                           struct promql_gval *args, struct promql_gval *ret);
+/* An instant-vector selector's values, or with want_ts the times of its samples in seconds. */
+int promql_grid_selector(struct promql_ev *ev, const struct promql_expr *x, int want_ts,
+                         struct promql_gval *ret);
+/* Copy of in without __name__ (in itself when it has none); arrays in the query arena. */
+int promql_grid_drop_name(struct promql_ev *ev, const struct labels *in, struct labels *ret);
+static inline int64_t promql_grid_t(const struct promql_ev *ev, size_t k)
+{
+    return ev->g_start + (int64_t) k * ev->g_step;
+}
+
+/* grid_ops.c */
+int promql_grid_binop(struct promql_ev *ev, const struct promql_expr *x, struct promql_gval *l,
+                      struct promql_gval *r, struct promql_gval *ret);
+int promql_grid_agg(struct promql_ev *ev, const struct promql_expr *x, struct promql_gval *param,
+                    struct promql_gval *in, struct promql_gval *ret);
+int promql_grid_call(struct promql_ev *ev, const struct promql_expr *x, struct promql_gval *ret);
 
 /* engine.c */
 int promql_engine_eval(struct promql_ev *ev, const struct promql_expr *x, int64_t t,
@@ -94,6 +198,14 @@ int64_t promql_plan_sat_sub(int64_t a, int64_t b);
 int promql_binops_eval(struct promql_ev *ev, const struct promql_expr *x, struct promql_val *l,
                        struct promql_val *r, int64_t t, struct promql_val *ret);
 double promql_binops_scalar(enum promql_op op, double l, double r, int *keep);
+int promql_binops_drops_name(enum promql_op op); /* arithmetic: the result has no name */
+/* Matching signature (on/ignoring) of a label set: hash and equality. */
+uint64_t promql_binops_sig_hash(const struct promql_matching *vm, const struct labels *m);
+int promql_binops_sig_equal(const struct promql_matching *vm, const struct labels *a,
+                            const struct labels *b);
+int promql_binops_result_metric(struct arena *a, const struct promql_expr *x,
+                                const struct labels *lhs, const struct labels *rhs,
+                                struct labels *ret);
 
 /* aggregations.c */
 int promql_aggregations_eval(struct promql_ev *ev, const struct promql_expr *x,
@@ -103,6 +215,41 @@ int promql_aggregations_eval(struct promql_ev *ev, const struct promql_expr *x,
 /* functions.c */
 int promql_functions_eval(struct promql_ev *ev, const struct promql_expr *x, int64_t t,
                           struct promql_val *ret);
+/* A call without range-vector arguments, on evaluated arguments (at least n_args + 3 entries,
+ * the unused ones zero). */
+int promql_functions_apply(struct promql_ev *ev, const struct promql_expr *x,
+                           const struct promql_val *args, int64_t t, struct promql_val *ret);
+struct promql_window {
+    int64_t start, end; /* the window the matrix argument was read from */
+    int64_t range_ms;
+};
+/* One range-vector function on one series' window p[0..n) (n > 0): 1 with *ret, 0 no output. */
+int promql_functions_range(struct promql_ev *ev, enum promql_fn id, const struct promql_point *p,
+                           size_t n, struct promql_window w, const struct promql_val *args,
+                           int64_t t, double *ret);
+/* rate/increase/delta in two halves: the raw change over p[0..n) (n >= 2), then Prometheus'
+ * extrapolation of it to the window. */
+double promql_functions_raw_delta(const struct promql_point *p, size_t n, int counter);
+double promql_functions_extrapolate(const struct promql_point *p, size_t n, double result,
+                                    struct promql_window w, int counter, int is_rate);
+double promql_functions_simple(enum promql_fn id, double v, const struct promql_val *args);
+double promql_functions_date_part(enum promql_fn id, double secs);
+int promql_functions_absent_labels(struct promql_ev *ev, struct arena *a,
+                                   const struct promql_expr *arg, struct labels *ret);
+struct re;
+int promql_functions_label_replace_prep(struct promql_ev *ev, const struct promql_expr *x,
+                                        const struct promql_val *args, struct re **ret);
+int promql_functions_label_replace_one(struct arena *a, struct re *re,
+                                       const struct promql_val *args, struct labels *m);
+int promql_functions_label_join_prep(struct promql_ev *ev, const struct promql_expr *x,
+                                     const struct promql_val *args);
+int promql_functions_label_join_one(struct arena *a, const struct promql_val *args, size_t n_src,
+                                    struct labels *m);
+struct promql_bucket {
+    double upper, count;
+};
+/* Sorts and merges b in place. */
+double promql_functions_bucket_quantile(double q, struct promql_bucket *b, size_t n);
 
 /* value.c: label sets and keyed maps, all in the step arena. */
 int promql_value_drop_name(struct arena *a, const struct labels *in, struct labels *ret);

@@ -38,15 +38,11 @@ static double go_min(double a, double b)
 
 /* ---- range-vector functions ---- */
 
-struct rng {
-    int64_t start, end; /* the window the matrix argument was read from */
-    int64_t range_ms;
-};
-
-static struct rng window_of(struct promql_ev *ev, const struct promql_expr *arg, int64_t t)
+static struct promql_window window_of(struct promql_ev *ev, const struct promql_expr *arg,
+                                      int64_t t)
 {
     arg = unparen(arg);
-    struct rng r = {0};
+    struct promql_window r = {0};
     if (arg->kind == NODE_MATRIX_SEL) {
         r.end = promql_engine_at_ref(ev, &arg->u.matrix.vs->u.sel.mod, t);
         r.range_ms = arg->u.matrix.range_ms;
@@ -58,11 +54,10 @@ static struct rng window_of(struct promql_ev *ev, const struct promql_expr *arg,
     return r;
 }
 
-static int extrapolated_rate(const struct promql_point *p, size_t n, struct rng w, int counter,
-                             int is_rate, double *ret)
+/* The increase over p[0..n) before extrapolation: with counter, each drop (a reset) adds the
+ * value before it, summed in sample order as Prometheus does. */
+double promql_functions_raw_delta(const struct promql_point *p, size_t n, int counter)
 {
-    if (n < 2)
-        return 0;
     double result = p[n - 1].v - p[0].v;
     if (counter) {
         double last = 0;
@@ -72,6 +67,22 @@ static int extrapolated_rate(const struct promql_point *p, size_t n, struct rng 
             last = p[i].v;
         }
     }
+    return result;
+}
+
+static int extrapolated_rate(const struct promql_point *p, size_t n, struct promql_window w,
+                             int counter, int is_rate, double *ret)
+{
+    if (n < 2)
+        return 0;
+    *ret = promql_functions_extrapolate(p, n, promql_functions_raw_delta(p, n, counter), w,
+                                        counter, is_rate);
+    return 1;
+}
+
+double promql_functions_extrapolate(const struct promql_point *p, size_t n, double result,
+                                    struct promql_window w, int counter, int is_rate)
+{
     double to_start = (double) (p[0].t - w.start) / 1000;
     double to_end = (double) (w.end - p[n - 1].t) / 1000;
     double sampled = (double) (p[n - 1].t - p[0].t) / 1000;
@@ -88,8 +99,7 @@ static int extrapolated_rate(const struct promql_point *p, size_t n, struct rng 
     result = result * (interval / sampled);
     if (is_rate)
         result = result / ((double) w.range_ms / 1000);
-    *ret = result;
-    return 1;
+    return result;
 }
 
 static int instant_value(const struct promql_point *p, size_t n, int is_rate, double *ret)
@@ -139,9 +149,9 @@ static double trend(size_t i, double tf, double s0, double s1, double b)
     return tf * (s1 - s0) + (1 - tf) * b;
 }
 
-/* One matrix series → at most one value. Returns 1 with *ret set, 0 for no output. */
-static int range_fn(struct promql_ev *ev, enum promql_fn id, const struct promql_point *p, size_t n,
-                    struct rng w, const struct promql_val *args, int64_t t, double *ret)
+int promql_functions_range(struct promql_ev *ev, enum promql_fn id, const struct promql_point *p,
+                           size_t n, struct promql_window w, const struct promql_val *args,
+                           int64_t t, double *ret)
 {
     double v = 0;
     switch (id) {
@@ -251,7 +261,8 @@ static int range_fn(struct promql_ev *ev, enum promql_fn id, const struct promql
 
 /* Labels absent() and absent_over_time() report: the selector's equality matchers, except names
  * matched more than once or also by another matcher. */
-static int absent_labels(struct promql_ev *ev, const struct promql_expr *arg, struct labels *ret)
+int promql_functions_absent_labels(struct promql_ev *ev, struct arena *a,
+                                   const struct promql_expr *arg, struct labels *ret)
 {
     arg = unparen(arg);
     *ret = (struct labels){0};
@@ -265,7 +276,7 @@ static int absent_labels(struct promql_ev *ev, const struct promql_expr *arg, st
         if (strcmp(ms[i].name, LABEL_METRIC_NAME) == 0 || ms[i].type != MATCH_EQ)
             continue;
         if (!labels_get(ret, ms[i].name) &&
-            promql_value_set(ev->sa, ret, ms[i].name, ms[i].value, ret) < 0)
+            promql_value_set(a, ret, ms[i].name, ms[i].value, ret) < 0)
             return promql_engine_oom(ev);
     }
     for (size_t i = 0; i < n; i++) {
@@ -274,8 +285,7 @@ static int absent_labels(struct promql_ev *ev, const struct promql_expr *arg, st
         int dup = 0;
         for (size_t j = 0; j < i; j++)
             dup |= strcmp(ms[j].name, ms[i].name) == 0 && ms[j].type == MATCH_EQ;
-        if ((ms[i].type != MATCH_EQ || dup) &&
-            promql_value_set(ev->sa, ret, ms[i].name, "", ret) < 0)
+        if ((ms[i].type != MATCH_EQ || dup) && promql_value_set(a, ret, ms[i].name, "", ret) < 0)
             return promql_engine_oom(ev);
     }
     return 0;
@@ -295,7 +305,7 @@ static int eval_range_fn(struct promql_ev *ev, const struct promql_expr *x,
     enum promql_fn id = x->u.call.f->id;
     size_t mi = id == FN_QUANTILE_OVER_TIME ? 1 : 0;
     const struct promql_val *m = &args[mi];
-    struct rng w = window_of(ev, x->u.call.args[mi], t);
+    struct promql_window w = window_of(ev, x->u.call.args[mi], t);
     size_t cap = 0;
     *ret = (struct promql_val){.type = PROMQL_VECTOR};
     if (id == FN_ABSENT_OVER_TIME) {
@@ -303,8 +313,9 @@ static int eval_range_fn(struct promql_ev *ev, const struct promql_expr *x,
         int r;
         if (m->n > 0)
             return 0;
-        return (r = absent_labels(ev, x->u.call.args[0], &ls)) < 0 ? r
-                                                                   : one_sample(ev, &ls, t, 1, ret);
+        return (r = promql_functions_absent_labels(ev, ev->sa, x->u.call.args[0], &ls)) < 0
+                   ? r
+                   : one_sample(ev, &ls, t, 1, ret);
     }
     if (id == FN_HOLT_WINTERS) {
         double sf = args[1].scalar, tf = args[2].scalar;
@@ -319,7 +330,8 @@ static int eval_range_fn(struct promql_ev *ev, const struct promql_expr *x,
     }
     for (size_t i = 0; i < m->n; i++) {
         double v;
-        int r = range_fn(ev, id, m->mat[i].points, m->mat[i].n_points, w, args, t, &v);
+        int r = promql_functions_range(ev, id, m->mat[i].points, m->mat[i].n_points, w, args, t,
+                                       &v);
         if (r < 0)
             return r;
         if (r == 0)
@@ -335,7 +347,7 @@ static int eval_range_fn(struct promql_ev *ev, const struct promql_expr *x,
 
 /* ---- instant-vector functions ---- */
 
-static double simple(enum promql_fn id, double v, const struct promql_val *args)
+double promql_functions_simple(enum promql_fn id, double v, const struct promql_val *args)
 {
     switch (id) {
     case FN_ABS: return fabs(v);
@@ -373,7 +385,7 @@ static double simple(enum promql_fn id, double v, const struct promql_val *args)
     }
 }
 
-static double date_part(enum promql_fn id, double secs)
+double promql_functions_date_part(enum promql_fn id, double secs)
 {
     if (isnan(secs) || isinf(secs) || fabs(secs) > 6.7e16)
         return (double) NAN;
@@ -458,10 +470,11 @@ static char *expand(struct arena *a, const char *tmpl, const char *src, const lo
 
 #define MAX_GROUPS 64
 
-static int label_replace(struct promql_ev *ev, const struct promql_expr *x,
-                         const struct promql_val *args, int64_t t, struct promql_val *ret)
+/* Checks label_replace()'s arguments and finds (or compiles, once per query) its regex. */
+int promql_functions_label_replace_prep(struct promql_ev *ev, const struct promql_expr *x,
+                                        const struct promql_val *args, struct re **ret)
 {
-    const char *dst = args[1].str, *repl = args[2].str, *src = args[3].str, *pat = args[4].str;
+    const char *dst = args[1].str, *pat = args[4].str;
     struct re *re = NULL;
     const struct promql_expr *node = x->u.call.args[4];
     for (struct promql_cached_re *c = ev->res; c; c = c->next)
@@ -486,21 +499,41 @@ static int label_replace(struct promql_ev *ev, const struct promql_expr *x,
     if (!label_name_ok(dst))
         return err_set(ev->e, ERR_EXEC, "invalid destination label name in label_replace(): %s",
                        dst);
+    *ret = re;
+    return 0;
+}
+
+/* One element's labels after label_replace(); new strings and arrays go to arena a. */
+int promql_functions_label_replace_one(struct arena *a, struct re *re,
+                                       const struct promql_val *args, struct labels *m)
+{
+    const char *dst = args[1].str, *repl = args[2].str, *src = args[3].str;
+    const char *sv = labels_get(m, src);
+    if (!sv)
+        sv = "";
+    long ov[2 * MAX_GROUPS];
+    int ng = re_match_groups(re, sv, strlen(sv), ov, MAX_GROUPS);
+    if (ng > 0) {
+        char *res = expand(a, repl, sv, ov, ng);
+        if (!res || promql_value_set(a, m, dst, res, m) < 0)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+static int label_replace(struct promql_ev *ev, const struct promql_expr *x,
+                         const struct promql_val *args, int64_t t, struct promql_val *ret)
+{
+    struct re *re;
+    int r = promql_functions_label_replace_prep(ev, x, args, &re);
+    if (r < 0)
+        return r;
     size_t cap = 0;
     *ret = (struct promql_val){.type = PROMQL_VECTOR};
     for (size_t i = 0; i < args[0].n; i++) {
         struct labels m = args[0].vec[i].metric;
-        const char *sv = labels_get(&m, src);
-        if (!sv)
-            sv = "";
-        long ov[2 * MAX_GROUPS];
-        int ng = re_match_groups(re, sv, strlen(sv), ov, MAX_GROUPS);
-        if (ng > 0) {
-            char *res = expand(ev->sa, repl, sv, ov, ng);
-            if (!res || promql_value_set(ev->sa, &m, dst, res, &m) < 0)
-                return promql_engine_oom(ev);
-        }
-        if (promql_value_push(ev->sa, ret, &cap, &m, t, args[0].vec[i].v) < 0)
+        if (promql_functions_label_replace_one(ev->sa, re, args, &m) < 0 ||
+            promql_value_push(ev->sa, ret, &cap, &m, t, args[0].vec[i].v) < 0)
             return promql_engine_oom(ev);
     }
     if (promql_value_check_unique(ev, ret) < 0)
@@ -508,10 +541,11 @@ static int label_replace(struct promql_ev *ev, const struct promql_expr *x,
     return 0;
 }
 
-static int label_join(struct promql_ev *ev, const struct promql_expr *x,
-                      const struct promql_val *args, int64_t t, struct promql_val *ret)
+/* Checks label_join()'s label names. */
+int promql_functions_label_join_prep(struct promql_ev *ev, const struct promql_expr *x,
+                                     const struct promql_val *args)
 {
-    const char *dst = args[1].str, *sep = args[2].str;
+    const char *dst = args[1].str;
     size_t ns = x->u.call.n_args - 3;
     for (size_t j = 0; j < ns; j++)
         if (!label_name_ok(args[3 + j].str))
@@ -519,43 +553,57 @@ static int label_join(struct promql_ev *ev, const struct promql_expr *x,
                            args[3 + j].str);
     if (!label_name_ok(dst))
         return err_set(ev->e, ERR_EXEC, "invalid destination label name in label_join(): %s", dst);
-    size_t cap = 0;
+    return 0;
+}
+
+/* One element's labels after label_join() of the n_src source labels in args[3..]. */
+int promql_functions_label_join_one(struct arena *a, const struct promql_val *args, size_t n_src,
+                                    struct labels *m)
+{
+    const char *dst = args[1].str, *sep = args[2].str;
+    size_t len = 0;
+    for (size_t j = 0; j < n_src; j++) {
+        const char *v = labels_get(m, args[3 + j].str);
+        len += (v ? strlen(v) : 0) + strlen(sep);
+    }
+    char *joined = arena_alloc(a, len + 1), *o = joined;
+    if (!joined)
+        return -ENOMEM;
+    *joined = 0;
+    for (size_t j = 0; j < n_src; j++) {
+        const char *v = labels_get(m, args[3 + j].str);
+        if (j > 0)
+            o = stpcpy(o, sep);
+        o = stpcpy(o, v ? v : "");
+    }
+    return promql_value_set(a, m, dst, joined, m) < 0 ? -ENOMEM : 0;
+}
+
+static int label_join(struct promql_ev *ev, const struct promql_expr *x,
+                      const struct promql_val *args, int64_t t, struct promql_val *ret)
+{
+    int r = promql_functions_label_join_prep(ev, x, args);
+    if (r < 0)
+        return r;
+    size_t cap = 0, ns = x->u.call.n_args - 3;
     *ret = (struct promql_val){.type = PROMQL_VECTOR};
     for (size_t i = 0; i < args[0].n; i++) {
         struct labels m = args[0].vec[i].metric;
-        size_t len = 0;
-        for (size_t j = 0; j < ns; j++) {
-            const char *v = labels_get(&m, args[3 + j].str);
-            len += (v ? strlen(v) : 0) + strlen(sep);
-        }
-        char *joined = arena_alloc(ev->sa, len + 1), *o = joined;
-        if (!joined)
-            return promql_engine_oom(ev);
-        *joined = 0;
-        for (size_t j = 0; j < ns; j++) {
-            const char *v = labels_get(&m, args[3 + j].str);
-            if (j > 0)
-                o = stpcpy(o, sep);
-            o = stpcpy(o, v ? v : "");
-        }
-        if (promql_value_set(ev->sa, &m, dst, joined, &m) < 0 ||
+        if (promql_functions_label_join_one(ev->sa, args, ns, &m) < 0 ||
             promql_value_push(ev->sa, ret, &cap, &m, t, args[0].vec[i].v) < 0)
             return promql_engine_oom(ev);
     }
     return promql_value_check_unique(ev, ret);
 }
 
-struct bucket {
-    double upper, count;
-};
-
 static int cmp_bucket(const void *a, const void *b)
 {
-    double x = ((const struct bucket *) a)->upper, y = ((const struct bucket *) b)->upper;
+    double x = ((const struct promql_bucket *) a)->upper;
+    double y = ((const struct promql_bucket *) b)->upper;
     return (x > y) - (x < y);
 }
 
-static double bucket_quantile(double q, struct bucket *b, size_t n)
+double promql_functions_bucket_quantile(double q, struct promql_bucket *b, size_t n)
 {
     if (isnan(q))
         return (double) NAN;
@@ -605,7 +653,7 @@ static double bucket_quantile(double q, struct bucket *b, size_t n)
 
 struct hist {
     struct labels metric;
-    struct bucket *b;
+    struct promql_bucket *b;
     size_t n, cap;
 };
 
@@ -649,17 +697,18 @@ static int histogram_quantile(struct promql_ev *ev, const struct promql_val *arg
         struct hist *g = &h[gi];
         if (g->n == g->cap) {
             size_t nc = g->cap ? g->cap * 2 : 8;
-            struct bucket *nb = arena_realloc(ev->sa, g->b, g->cap * sizeof *nb, nc * sizeof *nb);
+            struct promql_bucket *nb =
+                arena_realloc(ev->sa, g->b, g->cap * sizeof *nb, nc * sizeof *nb);
             if (!nb)
                 return promql_engine_oom(ev);
             g->b = nb;
             g->cap = nc;
         }
-        g->b[g->n++] = (struct bucket){upper, in->vec[i].v};
+        g->b[g->n++] = (struct promql_bucket){upper, in->vec[i].v};
     }
     for (size_t i = 0; i < nh; i++)
         if (promql_value_push(ev->sa, ret, &cap, &h[i].metric, t,
-                              bucket_quantile(args[0].scalar, h[i].b, h[i].n)) < 0)
+                              promql_functions_bucket_quantile(args[0].scalar, h[i].b, h[i].n)) < 0)
             return promql_engine_oom(ev);
     return promql_value_check_unique(ev, ret);
 }
@@ -671,7 +720,8 @@ static int sort_vec(struct promql_ev *ev, const struct promql_val *in, int desc,
     ret->vec = arena_alloc(ev->sa, (in->n ? in->n : 1) * sizeof *ret->vec);
     if (!ret->vec)
         return promql_engine_oom(ev);
-    memcpy(ret->vec, in->vec, in->n * sizeof *ret->vec);
+    if (in->n) /* an empty vector has no array (memcpy from NULL is undefined) */
+        memcpy(ret->vec, in->vec, in->n * sizeof *ret->vec);
     /* sort.Sort(sort.Reverse(heap)) with NaN last either way; insertion sort keeps it stable. */
     for (size_t i = 1; i < ret->n; i++) {
         for (size_t j = i; j > 0; j--) {
@@ -703,6 +753,14 @@ int promql_functions_eval(struct promql_ev *ev, const struct promql_expr *x, int
     for (int i = 0; i < f->n_args; i++)
         if (f->args[i] == PROMQL_MATRIX)
             return eval_range_fn(ev, x, args, t, ret);
+    return promql_functions_apply(ev, x, args, t, ret);
+}
+
+int promql_functions_apply(struct promql_ev *ev, const struct promql_expr *x,
+                           const struct promql_val *args, int64_t t, struct promql_val *ret)
+{
+    const struct promql_func *f = x->u.call.f;
+    size_t na = x->u.call.n_args;
     size_t cap = 0;
     *ret = (struct promql_val){.type = PROMQL_VECTOR};
     switch (f->id) {
@@ -723,8 +781,9 @@ int promql_functions_eval(struct promql_ev *ev, const struct promql_expr *x, int
         int r;
         if (args[0].n > 0)
             return 0;
-        return (r = absent_labels(ev, x->u.call.args[0], &ls)) < 0 ? r
-                                                                   : one_sample(ev, &ls, t, 1, ret);
+        return (r = promql_functions_absent_labels(ev, ev->sa, x->u.call.args[0], &ls)) < 0
+                   ? r
+                   : one_sample(ev, &ls, t, 1, ret);
     }
     case FN_SORT: return sort_vec(ev, &args[0], 0, ret);
     case FN_SORT_DESC: return sort_vec(ev, &args[0], 1, ret);
@@ -744,12 +803,14 @@ int promql_functions_eval(struct promql_ev *ev, const struct promql_expr *x, int
     case FN_YEAR:
         if (na == 0) {
             struct labels none = {0};
-            return one_sample(ev, &none, t, date_part(f->id, (double) (t / 1000)), ret);
+            double v = promql_functions_date_part(f->id, (double) (t / 1000));
+            return one_sample(ev, &none, t, v, ret);
         }
         for (size_t i = 0; i < args[0].n; i++) {
             struct labels m;
             if (promql_value_drop_name(ev->sa, &args[0].vec[i].metric, &m) < 0 ||
-                promql_value_push(ev->sa, ret, &cap, &m, t, date_part(f->id, args[0].vec[i].v)) < 0)
+                promql_value_push(ev->sa, ret, &cap, &m, t,
+                                  promql_functions_date_part(f->id, args[0].vec[i].v)) < 0)
                 return promql_engine_oom(ev);
         }
         return promql_value_one_name(x->u.call.args[0]) ? 0 : promql_value_check_unique(ev, ret);
@@ -771,7 +832,8 @@ int promql_functions_eval(struct promql_ev *ev, const struct promql_expr *x, int
     for (size_t i = 0; i < args[0].n; i++) {
         struct labels m;
         if (promql_value_drop_name(ev->sa, &args[0].vec[i].metric, &m) < 0 ||
-            promql_value_push(ev->sa, ret, &cap, &m, t, simple(f->id, args[0].vec[i].v, args)) < 0)
+            promql_value_push(ev->sa, ret, &cap, &m, t,
+                              promql_functions_simple(f->id, args[0].vec[i].v, args)) < 0)
             return promql_engine_oom(ev);
     }
     return promql_value_one_name(x->u.call.args[0]) ? 0 : promql_value_check_unique(ev, ret);

@@ -41,7 +41,8 @@ static void mod_window(const struct promql_ev *ev, const struct promql_mod *m, i
     *hi = promql_plan_sat_sub(*hi, m->offset_ms);
 }
 
-static int add_sel(struct promql_ev *ev, const struct promql_expr *vs, int64_t mint, int64_t maxt)
+static int add_sel(struct promql_ev *ev, const struct promql_expr *vs, int64_t mint, int64_t maxt,
+                   int in_range)
 {
     for (size_t i = 0; i < ev->n_sels; i++) {
         if (ev->sels[i].node == vs) {
@@ -61,7 +62,8 @@ static int add_sel(struct promql_ev *ev, const struct promql_expr *vs, int64_t m
         ev->sels = ns;
         ev->cap_sels = nc;
     }
-    ev->sels[ev->n_sels++] = (struct promql_loaded_sel){.node = vs, .mint = mint, .maxt = maxt};
+    ev->sels[ev->n_sels++] =
+        (struct promql_loaded_sel){.node = vs, .mint = mint, .maxt = maxt, .in_range = in_range};
     return 0;
 }
 
@@ -72,11 +74,11 @@ static int walk(struct promql_ev *ev, const struct promql_expr *x, int64_t lo, i
     case NODE_STRING: return 0;
     case NODE_VECTOR_SEL:
         mod_window(ev, &x->u.sel.mod, &lo, &hi);
-        return add_sel(ev, x, promql_plan_sat_sub(lo, ev->lookback_ms), hi);
+        return add_sel(ev, x, promql_plan_sat_sub(lo, ev->lookback_ms), hi, 0);
     case NODE_MATRIX_SEL: {
         const struct promql_expr *vs = x->u.matrix.vs;
         mod_window(ev, &vs->u.sel.mod, &lo, &hi);
-        return add_sel(ev, vs, promql_plan_sat_sub(lo, x->u.matrix.range_ms), hi);
+        return add_sel(ev, vs, promql_plan_sat_sub(lo, x->u.matrix.range_ms), hi, 1);
     }
     case NODE_SUBQUERY:
         mod_window(ev, &x->u.sub.mod, &lo, &hi);
@@ -112,30 +114,44 @@ struct scratch {
     size_t cap;
 };
 
+/* Decodes s's samples inside ls's window. The iterator is created and finished here, in one
+ * straight path: init, seek, next until past the window or an error, then done with it. */
 static int load_series(struct promql_ev *ev, struct scratch *sc, const struct tsdb_series *s,
                        struct promql_loaded_sel *ls, struct promql_loaded_series *out)
 {
+    static const uint64_t nan_bits = UINT64_C(0x7ff8000000000001); /* Prometheus' NaN */
     struct tsdb_iter it;
-    tsdb_iter_init(&it, s);
     size_t n = 0;
-    int stale = 0;
+    int stale = 0, oom = 0;
+    tsdb_iter_init(&it, s);
     int r = tsdb_iter_seek(&it, ls->mint);
     while (r == 1 && it.t <= ls->maxt) {
         if (n == sc->cap) {
             size_t nc = sc->cap ? sc->cap * 2 : 1024;
             struct promql_point *np = realloc(sc->p, nc * sizeof *np);
             if (!np) {
-                tsdb_iter_close(&it);
-                return err_set(ev->e, -ENOMEM, "out of memory in query execution");
+                oom = 1;
+                break;
             }
             sc->p = np;
             sc->cap = nc;
         }
-        sc->p[n++] = (struct promql_point){it.t, it.v};
-        stale |= num_is_stale(it.v);
+        int is_stale = num_is_stale(it.v);
+        /* A range never sees stale markers, so its selector does not keep them. */
+        if (!(is_stale && ls->in_range)) {
+            sc->p[n] = (struct promql_point){it.t, it.v};
+            /* The grid evaluator's "no value" pattern must not come from storage. */
+            if (promql_absent(it.v))
+                memcpy(&sc->p[n].v, &nan_bits, sizeof nan_bits);
+            n++;
+            stale |= is_stale;
+        }
         r = tsdb_iter_next(&it);
     }
+    /* The iterator is finished here on every path. */
     tsdb_iter_close(&it);
+    if (oom)
+        return err_set(ev->e, -ENOMEM, "out of memory in query execution");
     if (r < 0)
         return err_set(ev->e, r, "reading series %s: corrupt chunk",
                        labels_format(ev->qa, &s->labels));

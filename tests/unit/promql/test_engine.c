@@ -159,6 +159,17 @@ TEST(sample_limit)
     promql_engine_free(eng);
 }
 
+/* A million-step subquery: its points count (far under the limit), not its steps' scratch. */
+TEST(long_subquery_is_not_too_many_samples)
+{
+    setup();
+    promql_engine *eng = engine(0, 0);
+    size_t n;
+    ASSERT_DBL_EQ(one_value(eng, "count_over_time(vector(1)[1000s:1ms])", 0, &n), 1000001);
+    ASSERT_EQ(n, 1);
+    promql_engine_free(eng);
+}
+
 TEST(timeout)
 {
     setup();

@@ -1,0 +1,779 @@
+/* promql/grid.c — series-major evaluation: each node of a query is evaluated once over all of the
+ * query's steps (its grid; an instant query is a grid of one step), instead of the whole
+ * expression once per step. Grid values, selectors, range-vector functions over selectors,
+ * unary minus, the per-step adapter and the query's result; operators, aggregations and the
+ * other functions are in grid_ops.c.
+ *
+ * Why: evaluated step by step, a range query redid all label work at every step (dropping
+ * names, grouping keys, matching signatures, merging outputs by label set) and searched every
+ * series' samples at every step. On the grid that work happens once per series, range windows
+ * slide forward through the loaded samples with two indices, and aggregations add whole series
+ * into per-group arrays.
+ *
+ * A grid value (struct promql_gval, engine.h) holds, per series, its values over the steps it
+ * spans, with PROMQL_ABSENT_BITS where it has none. The semantics are the per-step evaluator's,
+ * step by step: an element is present at a step exactly when the per-step evaluator would have
+ * produced it there, and every per-step error check (duplicate label sets, matching
+ * cardinality) is made on the steps where both elements are present. Outputs that the per-step
+ * evaluator produced with equal label sets at different steps become one series, as the range
+ * query's merge by label set always made them. Operations without a series-major form (topk,
+ * quantile, count_values, ...) run the per-step code on one step's column at a time
+ * (promql_grid_stepwise).
+ *
+ * Memory: values live in heap blocks owned by their grid value and freed as soon as the parent
+ * has used them. While a value lives, its slots (steps spanned, per series) count against
+ * max_samples, as Prometheus counts each node's matrix, so memory is bounded by the sample
+ * limit. Every block is also on the evaluation's list, so any error path frees everything at
+ * the end of the query. Label sets made here live in the query arena: one per series. */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "promql/engine.h"
+#include "tsdb/base/base.h"
+
+#define BLOCK_MIN (64u << 10)
+
+struct promql_gblock {
+    struct promql_gblock *prev, *next; /* the evaluation's list of live blocks */
+    struct promql_gblock *vnext;       /* the owning value's blocks */
+    size_t used, cap;
+    max_align_t data[];
+};
+
+void *promql_grid_alloc(struct promql_ev *ev, struct promql_gval *v, size_t bytes)
+{
+    bytes = (bytes + 15) & ~(size_t) 15;
+    struct promql_gblock *b = v->mem;
+    if (!b || b->cap - b->used < bytes) {
+        size_t cap = bytes > BLOCK_MIN ? bytes : BLOCK_MIN;
+        if (b && cap < b->cap * 2 && b->cap < (16u << 20))
+            cap = b->cap * 2;
+        if (cap > SIZE_MAX - sizeof *b || !(b = malloc(sizeof *b + cap))) {
+            (void) err_set(ev->e, -ENOMEM, "out of memory in query execution");
+            return NULL;
+        }
+        b->used = 0;
+        b->cap = cap;
+        b->vnext = v->mem;
+        v->mem = b;
+        b->prev = NULL;
+        b->next = ev->g_blocks;
+        if (ev->g_blocks)
+            ev->g_blocks->prev = b;
+        ev->g_blocks = b;
+        ev->g_bytes += sizeof *b + cap;
+        if (ev->g_bytes > ev->g_peak)
+            ev->g_peak = ev->g_bytes;
+    }
+    void *p = (char *) b->data + b->used;
+    b->used += bytes;
+    return p;
+}
+
+static void block_unlink_free(struct promql_ev *ev, struct promql_gblock *b)
+{
+    if (b->prev)
+        b->prev->next = b->next;
+    else
+        ev->g_blocks = b->next;
+    if (b->next)
+        b->next->prev = b->prev;
+    ev->g_bytes -= sizeof *b + b->cap;
+    free(b);
+}
+
+void promql_grid_free(struct promql_ev *ev, struct promql_gval *v)
+{
+    for (struct promql_gblock *b = v->mem, *nb; b; b = nb) {
+        nb = b->vnext;
+        block_unlink_free(ev, b);
+    }
+    ev->samples -= v->slots < ev->samples ? v->slots : ev->samples;
+    memset(v, 0, sizeof *v);
+}
+
+/* Everything still held at the end of a query (error paths), and the scratch buffers. */
+static void grid_free_all(struct promql_ev *ev)
+{
+    while (ev->g_blocks)
+        block_unlink_free(ev, ev->g_blocks);
+    for (int i = 0; i < 4; i++) {
+        free(ev->g_scr[i]);
+        ev->g_scr[i] = NULL;
+        ev->g_scr_cap[i] = 0;
+    }
+}
+
+void *promql_grid_scratch(struct promql_ev *ev, int slot, size_t n)
+{
+    if (n > ev->g_scr_cap[slot]) {
+        size_t nc = n < 4096 ? 4096 : n;
+        void *p = realloc(ev->g_scr[slot], nc);
+        if (!p) {
+            (void) err_set(ev->e, -ENOMEM, "out of memory in query execution");
+            return NULL;
+        }
+        ev->g_scr[slot] = p;
+        ev->g_scr_cap[slot] = nc;
+    }
+    return ev->g_scr[slot];
+}
+
+static int series_reserve(struct promql_ev *ev, struct promql_gval *v, size_t want)
+{
+    if (want <= v->cap)
+        return 0;
+    size_t nc = v->cap ? v->cap * 2 : 16;
+    if (nc < want)
+        nc = want;
+    struct promql_gseries *ns = promql_grid_alloc(ev, v, nc * sizeof *ns);
+    if (!ns)
+        return -ENOMEM;
+    if (v->n)
+        memcpy(ns, v->s, v->n * sizeof *ns);
+    v->s = ns;
+    v->cap = nc;
+    return 0;
+}
+
+int promql_grid_vector(struct promql_ev *ev, struct promql_gval *v, size_t cap)
+{
+    memset(v, 0, sizeof *v);
+    v->type = PROMQL_VECTOR;
+    return series_reserve(ev, v, cap ? cap : 1);
+}
+
+int promql_grid_scalar(struct promql_ev *ev, struct promql_gval *v)
+{
+    memset(v, 0, sizeof *v);
+    v->type = PROMQL_SCALAR;
+    v->sc = promql_grid_alloc(ev, v, ev->g_n * sizeof *v->sc);
+    return v->sc ? 0 : -ENOMEM;
+}
+
+/* Slots taken by a new series: counted like samples, and over the limit is Prometheus' error. */
+static int take_slots(struct promql_ev *ev, struct promql_gval *v, uint64_t n)
+{
+    ev->samples += n;
+    v->slots += n;
+    if (ev->samples + ev->result_samples > ev->eng->o.max_samples)
+        return err_set(ev->e, ERR_LIMIT, MSG_TOO_MANY_SAMPLES);
+    return 0;
+}
+
+int promql_grid_put(struct promql_ev *ev, struct promql_gval *v, const struct labels *metric,
+                    const double *vals, size_t k0, size_t len)
+{
+    size_t lo = 0, hi = len;
+    while (lo < hi && promql_absent(vals[lo]))
+        lo++;
+    while (hi > lo && promql_absent(vals[hi - 1]))
+        hi--;
+    if (lo == hi)
+        return 0;
+    int r;
+    if ((r = take_slots(ev, v, hi - lo)) < 0)
+        return r;
+    double *cp = promql_grid_alloc(ev, v, (hi - lo) * sizeof *cp);
+    if (!cp || series_reserve(ev, v, v->n + 1) < 0)
+        return -ENOMEM;
+    memcpy(cp, vals + lo, (hi - lo) * sizeof *cp);
+    v->s[v->n++] = (struct promql_gseries){*metric, (uint32_t) (k0 + lo), (uint32_t) (hi - lo), cp};
+    return 0;
+}
+
+int promql_grid_drop_name(struct promql_ev *ev, const struct labels *in, struct labels *ret)
+{
+    if (!labels_get(in, LABEL_METRIC_NAME)) {
+        *ret = *in;
+        return 0;
+    }
+    return promql_value_drop_name(ev->qa, in, ret) < 0 ? promql_engine_oom(ev) : 0;
+}
+
+static double at(const struct promql_gseries *s, size_t k)
+{
+    return k >= s->k0 && k - s->k0 < s->len ? s->v[k - s->k0] : promql_absent_value();
+}
+
+static int overlap(const struct promql_gseries *a, const struct promql_gseries *b)
+{
+    size_t lo = a->k0 > b->k0 ? a->k0 : b->k0;
+    size_t hi = a->k0 + a->len < b->k0 + b->len ? a->k0 + a->len : b->k0 + b->len;
+    for (size_t k = lo; k < hi; k++)
+        if (!promql_absent(a->v[k - a->k0]) && !promql_absent(b->v[k - b->k0]))
+            return 1;
+    return 0;
+}
+
+/* Moves b's values into a (their present steps are disjoint); b is left empty. */
+static int merge_into(struct promql_ev *ev, struct promql_gval *v, struct promql_gseries *a,
+                      struct promql_gseries *b)
+{
+    size_t lo = a->k0 < b->k0 ? a->k0 : b->k0;
+    size_t hi = a->k0 + a->len > b->k0 + b->len ? a->k0 + a->len : b->k0 + b->len;
+    size_t grow = (hi - lo) - a->len - b->len;
+    if ((hi - lo) > a->len + b->len) {
+        int r = take_slots(ev, v, grow);
+        if (r < 0)
+            return r;
+    }
+    double *vals = promql_grid_alloc(ev, v, (hi - lo) * sizeof *vals);
+    if (!vals)
+        return -ENOMEM;
+    for (size_t k = lo; k < hi; k++) {
+        double x = at(a, k);
+        vals[k - lo] = promql_absent(x) ? at(b, k) : x;
+    }
+    /* The old arrays stay in the value's blocks until it is freed; their slots move here. */
+    a->k0 = (uint32_t) lo;
+    a->len = (uint32_t) (hi - lo);
+    a->v = vals;
+    b->len = 0;
+    return 0;
+}
+
+int promql_grid_merge_same(struct promql_ev *ev, struct promql_gval *v, int check,
+                           size_t *ret_first, size_t *ret_second)
+{
+    if (v->n < 2)
+        return 0;
+    struct promql_hidx idx = {.a = ev->qa};
+    int merged = 0;
+    for (size_t i = 0; i < v->n; i++) {
+        uint64_t h = promql_value_hash(&v->s[i].metric, NULL, 0, PROMQL_LS_ALL);
+        size_t cur = 0, j;
+        int found = 0;
+        while (!found && promql_hidx_next(&idx, h, &cur, &j))
+            found = labels_equal(&v->s[j].metric, &v->s[i].metric);
+        if (!found) {
+            if (promql_hidx_add(&idx, h, i) < 0)
+                return promql_engine_oom(ev);
+            continue;
+        }
+        if (overlap(&v->s[j], &v->s[i])) {
+            if (check) {
+                *ret_first = j;
+                *ret_second = i;
+                return 1;
+            }
+            continue; /* both stay: the per-step evaluator gave both at that step */
+        }
+        int r = merge_into(ev, v, &v->s[j], &v->s[i]);
+        if (r < 0)
+            return r;
+        merged = 1;
+    }
+    if (merged) {
+        size_t o = 0;
+        for (size_t i = 0; i < v->n; i++)
+            if (v->s[i].len)
+                v->s[o++] = v->s[i];
+        v->n = o;
+    }
+    return 0;
+}
+
+int promql_grid_unique(struct promql_ev *ev, struct promql_gval *v, int check, const char *msg)
+{
+    size_t a, b;
+    int r = promql_grid_merge_same(ev, v, check, &a, &b);
+    if (r == 1)
+        return err_set(ev->e, ERR_EXEC, "%s", msg);
+    return r;
+}
+
+/* ---- selectors ---- */
+
+int promql_grid_selector(struct promql_ev *ev, const struct promql_expr *x, int want_ts,
+                         struct promql_gval *ret)
+{
+    struct promql_loaded_sel *ls = promql_plan_find(ev, x);
+    if (NEVER(!ls))
+        return err_set(ev->e, ERR_INTERNAL, "selector was not planned");
+    int r = promql_grid_vector(ev, ret, ls->n);
+    double *d = promql_grid_scratch(ev, 0, ev->g_n * sizeof *d);
+    if (r < 0 || !d)
+        return -ENOMEM;
+    const struct promql_mod *m = &x->u.sel.mod;
+    const double none = promql_absent_value();
+    for (size_t i = 0; i < ls->n; i++) {
+        const struct promql_loaded_series *s = &ls->series[i];
+        size_t j = 0; /* samples with t <= ref: the reference time only moves forward */
+        size_t lo = ev->g_n, hi = 0;
+        if ((i & 1023) == 1023 && (r = promql_engine_check(ev)) < 0)
+            return r;
+        for (size_t k = 0; k < ev->g_n; k++) {
+            int64_t ref = promql_engine_at_ref(ev, m, promql_grid_t(ev, k));
+            while (j < s->n && s->p[j].t <= ref)
+                j++;
+            d[k] = none;
+            if (j == 0)
+                continue;
+            const struct promql_point *p = &s->p[j - 1];
+            /* A stale marker as the newest sample ends the series' lookback. */
+            if (p->t < promql_plan_sat_sub(ref, ev->lookback_ms) || num_is_stale(p->v))
+                continue;
+            d[k] = want_ts ? (double) p->t / 1000 : p->v;
+            if (k < lo)
+                lo = k;
+            hi = k + 1;
+        }
+        if (lo < hi && (r = promql_grid_put(ev, ret, &s->metric, d + lo, lo, hi - lo)) < 0)
+            return r;
+    }
+    return 0;
+}
+
+/* ---- range-vector functions over a range selector ---- */
+
+/* rate, increase and delta without re-reading the window: without a counter reset inside the
+ * window (and a first value >= 0, which the reset check also looks at), Prometheus' loop adds
+ * nothing, so last - first is its exact result. Reset positions are found once per series. */
+struct resets {
+    size_t *at; /* i where p[i].v < p[i - 1].v, ascending */
+    size_t n, next;
+};
+
+static int find_resets(struct promql_ev *ev, const struct promql_loaded_series *s,
+                       struct resets *rs)
+{
+    rs->n = rs->next = 0;
+    for (size_t i = 1; i < s->n; i++) {
+        if (!(s->p[i].v < s->p[i - 1].v))
+            continue;
+        if (!rs->at || rs->n == ev->g_scr_cap[1] / sizeof *rs->at) {
+            rs->at = promql_grid_scratch(ev, 1, (rs->n + 1) * 2 * sizeof *rs->at);
+            if (!rs->at)
+                return -ENOMEM;
+        }
+        rs->at[rs->n++] = i;
+    }
+    return 0;
+}
+
+static int fast_delta(enum promql_fn id, const struct promql_point *p, size_t lo, size_t hi,
+                      struct resets *rs, struct promql_window w, double *ret)
+{
+    size_t n = hi - lo;
+    if (n < 2)
+        return 0;
+    int counter = id != FN_DELTA;
+    double result;
+    while (rs->next < rs->n && rs->at[rs->next] <= lo)
+        rs->next++;
+    if (!counter || (p[lo].v >= 0 && (rs->next == rs->n || rs->at[rs->next] >= hi)))
+        result = p[hi - 1].v - p[lo].v;
+    else
+        result = promql_functions_raw_delta(p + lo, n, counter);
+    *ret = promql_functions_extrapolate(p + lo, n, result, w, counter, id == FN_RATE);
+    return 1;
+}
+
+static const struct promql_expr *unparen(const struct promql_expr *x)
+{
+    while (x->kind == NODE_PAREN)
+        x = x->u.paren;
+    return x;
+}
+
+int promql_grid_range_call(struct promql_ev *ev, const struct promql_expr *x,
+                           struct promql_gval *args, struct promql_gval *ret)
+{
+    enum promql_fn id = x->u.call.f->id;
+    size_t mi = id == FN_QUANTILE_OVER_TIME ? 1 : 0, na = x->u.call.n_args;
+    const struct promql_expr *mx = unparen(x->u.call.args[mi]);
+    if (NEVER(mx->kind != NODE_MATRIX_SEL))
+        return err_set(ev->e, ERR_INTERNAL, "range function without a range selector");
+    const struct promql_expr *vs = mx->u.matrix.vs;
+    struct promql_loaded_sel *ls = promql_plan_find(ev, vs);
+    if (NEVER(!ls))
+        return err_set(ev->e, ERR_INTERNAL, "selector was not planned");
+    int64_t range = mx->u.matrix.range_ms;
+    size_t n = ev->g_n;
+    int r;
+    if (id == FN_HOLT_WINTERS) {
+        for (size_t k = 0; k < n; k++) {
+            double sf = args[1].sc[k], tf = args[2].sc[k];
+            if (!(sf > 0 && sf < 1))
+                return err_set(ev->e, ERR_EXEC,
+                               "invalid smoothing factor. Expected: 0 < sf < 1, got: %f", sf);
+            if (!(tf > 0 && tf < 1))
+                return err_set(ev->e, ERR_EXEC,
+                               "invalid trend factor. Expected: 0 < tf < 1, got: %f", tf);
+        }
+    }
+    double *d = promql_grid_scratch(ev, 0, n * sizeof *d);
+    struct promql_val *argk = arena_calloc(ev->qa, na + 3, sizeof *argk);
+    if (!d || !argk || promql_grid_vector(ev, ret, id == FN_ABSENT_OVER_TIME ? 1 : ls->n) < 0)
+        return -ENOMEM;
+    const double none = promql_absent_value();
+    int fast = id == FN_RATE || id == FN_INCREASE || id == FN_DELTA;
+    struct resets rs = {0};
+    if (id == FN_ABSENT_OVER_TIME)
+        for (size_t k = 0; k < n; k++)
+            d[k] = 1; /* cleared below at steps where some window is not empty */
+    for (size_t i = 0; i < ls->n; i++) {
+        const struct promql_loaded_series *s = &ls->series[i];
+        const struct promql_point *p = s->p;
+        size_t lo = 0, hi = 0; /* window p[lo..hi): both ends only move forward */
+        size_t first = n, last = 0;
+        if ((i & 255) == 255 && (r = promql_engine_check(ev)) < 0)
+            return r;
+        if (fast && id != FN_DELTA && (r = find_resets(ev, s, &rs)) < 0)
+            return r;
+        for (size_t k = 0; k < n; k++) {
+            int64_t t = promql_grid_t(ev, k);
+            int64_t ref = promql_engine_at_ref(ev, &vs->u.sel.mod, t);
+            int64_t from = promql_plan_sat_sub(ref, range);
+            while (hi < s->n && p[hi].t <= ref)
+                hi++;
+            while (lo < hi && p[lo].t < from)
+                lo++;
+            if (id != FN_ABSENT_OVER_TIME)
+                d[k] = none;
+            if (lo == hi)
+                continue;
+            if (id == FN_ABSENT_OVER_TIME) {
+                d[k] = none;
+                continue;
+            }
+            /* The window is held while the function runs, as the per-step evaluator held it. */
+            if (ev->samples + ev->result_samples + (hi - lo) > ev->eng->o.max_samples)
+                return err_set(ev->e, ERR_LIMIT, MSG_TOO_MANY_SAMPLES);
+            struct promql_window w = {ref - range, ref, range};
+            double v;
+            if (fast) {
+                r = fast_delta(id, p, lo, hi, &rs, w, &v);
+            } else {
+                for (size_t j = 0; j < na; j++)
+                    if (args[j].type == PROMQL_SCALAR)
+                        argk[j] = (struct promql_val){.type = PROMQL_SCALAR,
+                                                      .scalar = args[j].sc[k]};
+                r = promql_functions_range(ev, id, p + lo, hi - lo, w, argk, t, &v);
+            }
+            if (r < 0)
+                return r;
+            if (r == 0)
+                continue;
+            d[k] = v;
+            if (k < first)
+                first = k;
+            last = k + 1;
+        }
+        if (id == FN_QUANTILE_OVER_TIME)
+            arena_reset(ev->sa); /* its per-window copies */
+        if (id == FN_ABSENT_OVER_TIME || first == n)
+            continue;
+        struct labels m = s->metric;
+        if (id != FN_LAST_OVER_TIME && (r = promql_grid_drop_name(ev, &m, &m)) < 0)
+            return r;
+        if ((r = promql_grid_put(ev, ret, &m, d + first, first, last - first)) < 0)
+            return r;
+    }
+    if (id == FN_ABSENT_OVER_TIME) {
+        struct labels m;
+        if ((r = promql_functions_absent_labels(ev, ev->qa, x->u.call.args[0], &m)) < 0)
+            return r;
+        return promql_grid_put(ev, ret, &m, d, 0, n);
+    }
+    return promql_grid_unique(ev, ret, !promql_value_one_name(mx),
+                              "vector cannot contain metrics with the same labelset");
+}
+
+/* ---- the per-step adapter ---- */
+
+int promql_grid_stepwise(struct promql_ev *ev, const struct promql_expr *x, int which,
+                         struct promql_gval *args, size_t n_args, struct promql_gval *ret)
+{
+    size_t n = ev->g_n;
+    struct promql_val *sv = arena_calloc(ev->qa, n_args + 3, sizeof *sv);
+    struct promql_hidx idx = {.a = ev->qa};
+    struct promql_gval acc; /* full-grid arrays, one per output series */
+    int r = promql_grid_vector(ev, &acc, 16);
+    if (!sv || r < 0)
+        return -ENOMEM;
+    uint64_t held = ev->samples;
+    const double none = promql_absent_value();
+    int scalar_out = 0;
+    for (size_t k = 0; k < n; k++) {
+        int64_t t = promql_grid_t(ev, k);
+        if ((k & 63) == 63 && (r = promql_engine_check(ev)) < 0)
+            goto out;
+        size_t used = arena_used(ev->sa);
+        if (used > ev->step_peak)
+            ev->step_peak = used;
+        arena_reset(ev->sa);
+        for (size_t a = 0; a < n_args; a++) {
+            struct promql_gval *g = &args[a];
+            sv[a] = (struct promql_val){.type = g->type, .str = g->str};
+            if (g->type == PROMQL_SCALAR) {
+                sv[a].scalar = g->sc[k];
+            } else if (g->type == PROMQL_VECTOR) {
+                size_t cap = 0;
+                for (size_t i = 0; i < g->n; i++) {
+                    double v = at(&g->s[i], k);
+                    if (!promql_absent(v) &&
+                        promql_value_push(ev->sa, &sv[a], &cap, &g->s[i].metric, t, v) < 0) {
+                        r = promql_engine_oom(ev);
+                        goto out;
+                    }
+                }
+            }
+        }
+        struct promql_val o;
+        if (which == 'b')
+            r = promql_binops_eval(ev, x, &sv[0], &sv[1], t, &o);
+        else if (which == 'a')
+            r = promql_aggregations_eval(ev, x, &sv[0], &sv[1], t, &o);
+        else
+            r = promql_functions_apply(ev, x, sv, t, &o);
+        ev->samples = held; /* what the step held is gone after it */
+        if (r < 0)
+            goto out;
+        if (o.type == PROMQL_SCALAR) {
+            if (!scalar_out) {
+                struct promql_gval sc;
+                if ((r = promql_grid_scalar(ev, &sc)) < 0)
+                    goto out;
+                promql_grid_free(ev, ret);
+                *ret = sc;
+                scalar_out = 1;
+            }
+            ret->sc[k] = o.scalar;
+            continue;
+        }
+        for (size_t i = 0; i < o.n; i++) {
+            const struct labels *m = &o.vec[i].metric;
+            uint64_t h = promql_value_hash(m, NULL, 0, PROMQL_LS_ALL);
+            size_t cur = 0, j;
+            int found = 0;
+            /* The same label set twice in one step stays two series, as it was two elements. */
+            while (!found && promql_hidx_next(&idx, h, &cur, &j))
+                found = labels_equal(&acc.s[j].metric, m) && promql_absent(acc.s[j].v[k]);
+            if (!found) {
+                struct labels cp;
+                double *vals;
+                if ((r = take_slots(ev, &acc, n)) < 0)
+                    goto out;
+                held += n;
+                if (labels_copy(ev->qa, m, &cp) < 0 || promql_hidx_add(&idx, h, acc.n) < 0 ||
+                    series_reserve(ev, &acc, acc.n + 1) < 0 ||
+                    !(vals = promql_grid_alloc(ev, &acc, n * sizeof *vals))) {
+                    r = promql_engine_oom(ev);
+                    goto out;
+                }
+                for (size_t q = 0; q < n; q++)
+                    vals[q] = none;
+                j = acc.n++;
+                acc.s[j] = (struct promql_gseries){cp, 0, (uint32_t) n, vals};
+            }
+            acc.s[j].v[k] = o.vec[i].v;
+        }
+    }
+    r = 0;
+    if (!scalar_out) {
+        if ((r = promql_grid_vector(ev, ret, acc.n)) < 0)
+            goto out;
+        for (size_t i = 0; i < acc.n && r >= 0; i++)
+            r = promql_grid_put(ev, ret, &acc.s[i].metric, acc.s[i].v, 0, n);
+    }
+out:
+    promql_grid_free(ev, &acc);
+    return r;
+}
+
+/* ---- unary minus and dispatch ---- */
+
+static int grid_unary(struct promql_ev *ev, const struct promql_expr *x, struct promql_gval *ret)
+{
+    struct promql_gval in;
+    int r = promql_grid_eval(ev, x->u.unary.x, &in);
+    if (r < 0 || x->u.unary.op != OP_SUB) {
+        *ret = in;
+        return r;
+    }
+    if (in.type == PROMQL_SCALAR) {
+        for (size_t k = 0; k < ev->g_n; k++)
+            in.sc[k] = -in.sc[k];
+        *ret = in;
+        return 0;
+    }
+    /* In place: the input is this node's alone. */
+    for (size_t i = 0; i < in.n; i++) {
+        struct promql_gseries *s = &in.s[i];
+        for (size_t k = 0; k < s->len; k++)
+            if (!promql_absent(s->v[k]))
+                s->v[k] = -s->v[k];
+        if ((r = promql_grid_drop_name(ev, &s->metric, &s->metric)) < 0)
+            break;
+    }
+    *ret = in;
+    if (r < 0)
+        return r;
+    return promql_grid_unique(ev, ret, !promql_value_one_name(x->u.unary.x),
+                              "vector cannot contain metrics with the same labelset");
+}
+
+int promql_grid_eval(struct promql_ev *ev, const struct promql_expr *x, struct promql_gval *ret)
+{
+    int r = promql_engine_check(ev);
+    memset(ret, 0, sizeof *ret);
+    if (r < 0)
+        return r;
+    switch (x->kind) {
+    case NODE_NUMBER:
+        if ((r = promql_grid_scalar(ev, ret)) < 0)
+            return r;
+        for (size_t k = 0; k < ev->g_n; k++)
+            ret->sc[k] = x->u.num;
+        return 0;
+    case NODE_STRING:
+        ret->type = PROMQL_STRING;
+        ret->str = x->u.str;
+        return 0;
+    case NODE_PAREN: return promql_grid_eval(ev, x->u.paren, ret);
+    case NODE_UNARY: return grid_unary(ev, x, ret);
+    case NODE_VECTOR_SEL: return promql_grid_selector(ev, x, 0, ret);
+    case NODE_BINARY: {
+        struct promql_gval l, rv = {0};
+        if ((r = promql_grid_eval(ev, x->u.bin.l, &l)) >= 0 &&
+            (r = promql_grid_eval(ev, x->u.bin.r, &rv)) >= 0)
+            r = promql_grid_binop(ev, x, &l, &rv, ret);
+        promql_grid_free(ev, &l);
+        promql_grid_free(ev, &rv);
+        return r;
+    }
+    case NODE_AGG: {
+        struct promql_gval param = {0}, in = {0};
+        if ((!x->u.agg.param || (r = promql_grid_eval(ev, x->u.agg.param, &param)) >= 0) &&
+            (r = promql_grid_eval(ev, x->u.agg.x, &in)) >= 0)
+            r = promql_grid_agg(ev, x, &param, &in, ret);
+        promql_grid_free(ev, &param);
+        promql_grid_free(ev, &in);
+        return r;
+    }
+    case NODE_CALL: return promql_grid_call(ev, x, ret);
+    case NODE_MATRIX_SEL:
+    case NODE_SUBQUERY: break;
+    }
+    return err_set(ev->e, ERR_INTERNAL, "node %d cannot be evaluated on the grid", (int) x->kind);
+}
+
+int promql_grid_supported(const struct promql_expr *x)
+{
+    switch (x->kind) {
+    case NODE_NUMBER:
+    case NODE_STRING:
+    case NODE_VECTOR_SEL: return 1;
+    case NODE_MATRIX_SEL:
+    case NODE_SUBQUERY: return 0; /* only as a range function's argument, below */
+    case NODE_PAREN: return promql_grid_supported(x->u.paren);
+    case NODE_UNARY: return promql_grid_supported(x->u.unary.x);
+    case NODE_BINARY: return promql_grid_supported(x->u.bin.l) && promql_grid_supported(x->u.bin.r);
+    case NODE_AGG:
+        return (!x->u.agg.param || promql_grid_supported(x->u.agg.param)) &&
+               promql_grid_supported(x->u.agg.x);
+    case NODE_CALL:
+        for (size_t i = 0; i < x->u.call.n_args; i++) {
+            const struct promql_expr *a = x->u.call.args[i];
+            if (x->u.call.f->args[i < (size_t) x->u.call.f->n_args ? i : 0] == PROMQL_MATRIX) {
+                if (unparen(a)->kind != NODE_MATRIX_SEL)
+                    return 0;
+            } else if (!promql_grid_supported(a)) {
+                return 0;
+            }
+        }
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- the query's result ---- */
+
+static int cmp_series(const void *a, const void *b)
+{
+    return labels_cmp(&((const struct promql_series *) a)->metric,
+                      &((const struct promql_series *) b)->metric);
+}
+
+static int to_result(struct promql_ev *ev, const struct promql_gval *v, int range,
+                     struct promql_result *ret)
+{
+    size_t n = ev->g_n;
+    if (v->type == PROMQL_STRING) {
+        ret->type = PROMQL_STRING;
+        ret->u.string.s = arena_strdup(ev->qa, v->str);
+        ret->u.string.t = ev->g_start;
+        return ret->u.string.s ? 0 : promql_engine_oom(ev);
+    }
+    if (!range && v->type == PROMQL_SCALAR) {
+        ret->type = PROMQL_SCALAR;
+        ret->u.scalar = (struct promql_point){ev->g_start, v->sc[0]};
+        return 0;
+    }
+    if (!range) {
+        struct promql_sample *out = arena_alloc(ev->qa, (v->n ? v->n : 1) * sizeof *out);
+        if (!out)
+            return promql_engine_oom(ev);
+        size_t m = 0;
+        for (size_t i = 0; i < v->n; i++) {
+            /* Deep copies: labels may point into the query's syntax tree, which the caller may
+         * free before the result (rules keep one tree for many evaluations). */
+            if (labels_copy(ev->qa, &v->s[i].metric, &out[m].metric) < 0)
+                return promql_engine_oom(ev);
+            out[m].t = ev->g_start;
+            out[m++].v = v->s[i].v[0];
+        }
+        ret->type = PROMQL_VECTOR;
+        ret->u.vector.v = out;
+        ret->u.vector.n = m;
+        return 0;
+    }
+    size_t ns = v->type == PROMQL_SCALAR ? 1 : v->n;
+    struct promql_series *out = arena_alloc(ev->qa, (ns ? ns : 1) * sizeof *out);
+    if (!out)
+        return promql_engine_oom(ev);
+    uint64_t points = 0;
+    for (size_t i = 0; i < ns; i++) {
+        const struct promql_gseries *s = v->type == PROMQL_SCALAR ? NULL : &v->s[i];
+        size_t k0 = s ? s->k0 : 0, len = s ? s->len : n, cnt = 0;
+        const double *vals = s ? s->v : v->sc;
+        for (size_t k = 0; k < len; k++)
+            cnt += !promql_absent(vals[k]);
+        struct promql_point *p = arena_alloc(ev->qa, (cnt ? cnt : 1) * sizeof *p);
+        if (!p)
+            return promql_engine_oom(ev);
+        out[i] = (struct promql_series){.points = p, .n_points = cnt};
+        if (s && labels_copy(ev->qa, &s->metric, &out[i].metric) < 0)
+            return promql_engine_oom(ev);
+        for (size_t k = 0, o = 0; k < len; k++)
+            if (!promql_absent(vals[k]))
+                p[o++] = (struct promql_point){promql_grid_t(ev, k0 + k), vals[k]};
+        points += cnt;
+    }
+    ev->result_samples = points;
+    if (ns > 1)
+        qsort(out, ns, sizeof *out, cmp_series);
+    ret->type = PROMQL_MATRIX;
+    ret->u.matrix.v = out;
+    ret->u.matrix.n = ns;
+    return 0;
+}
+
+int promql_grid_run(struct promql_ev *ev, const struct promql_expr *x, int range,
+                    struct promql_result *ret)
+{
+    struct promql_gval v;
+    int r = promql_grid_eval(ev, x, &v);
+    if (r >= 0)
+        r = to_result(ev, &v, range, ret);
+    if (r == -ENOMEM && !ev->e->msg[0])
+        r = promql_engine_oom(ev);
+    promql_grid_free(ev, &v);
+    grid_free_all(ev);
+    return r;
+}
+

@@ -1,0 +1,920 @@
+/* promql/grid_ops.c — operators, aggregations and functions on the step grid (see grid.c): the
+ * per-step semantics of binops.c, aggregations.c and functions.c, with the label work done once
+ * per series. Matching signatures and grouping keys are computed once per series and turned
+ * into small integer ids; values are then combined step by step in plain arrays. Aggregations
+ * and functions without a series-major form here go through promql_grid_stepwise(). */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "promql/engine.h"
+#include "tsdb/base/base.h"
+
+#define MSG_SAME_LABELSET "vector cannot contain metrics with the same labelset"
+
+static const struct promql_expr *unparen(const struct promql_expr *x)
+{
+    while (x->kind == NODE_PAREN)
+        x = x->u.paren;
+    return x;
+}
+
+static double at(const struct promql_gseries *s, size_t k)
+{
+    return k >= s->k0 && k - s->k0 < s->len ? s->v[k - s->k0] : promql_absent_value();
+}
+
+static double *dense(struct promql_ev *ev)
+{
+    return promql_grid_scratch(ev, 0, ev->g_n * sizeof(double));
+}
+
+/* Scratch memory that lives until promql_grid_free(tmp), counted like a value's slots so that
+ * per-group and per-signature arrays stay under the sample limit too. */
+static void *tmp_alloc(struct promql_ev *ev, struct promql_gval *tmp, size_t n, size_t size)
+{
+    if (n && size > SIZE_MAX / n) {
+        (void) err_set(ev->e, -ENOMEM, "out of memory in query execution");
+        return NULL;
+    }
+    /* Counted as slots of 8 bytes, like values. */
+    uint64_t slots = (n * size + 7) / 8;
+    ev->samples += slots;
+    tmp->slots += slots;
+    if (ev->samples + ev->result_samples > ev->eng->o.max_samples) {
+        (void) err_set(ev->e, ERR_LIMIT, MSG_TOO_MANY_SAMPLES);
+        return NULL;
+    }
+    return promql_grid_alloc(ev, tmp, n * size);
+}
+
+/* ---- binary operators ---- */
+
+static int scalar_scalar(struct promql_ev *ev, const struct promql_expr *x,
+                         const struct promql_gval *l, const struct promql_gval *r,
+                         struct promql_gval *ret)
+{
+    enum promql_op op = x->u.bin.op;
+    int rv = promql_grid_scalar(ev, ret);
+    if (rv < 0)
+        return rv;
+    for (size_t k = 0; k < ev->g_n; k++) {
+        int keep;
+        double v = promql_binops_scalar(op, l->sc[k], r->sc[k], &keep);
+        if (promql_op_is_comparison(op))
+            v = keep ? 1 : 0;
+        ret->sc[k] = v;
+    }
+    return 0;
+}
+
+static int vector_scalar(struct promql_ev *ev, const struct promql_expr *x,
+                         const struct promql_gval *vec, const struct promql_gval *sc,
+                         int scalar_left, struct promql_gval *ret)
+{
+    enum promql_op op = x->u.bin.op;
+    int rb = x->u.bin.return_bool, cmp = promql_op_is_comparison(op);
+    int dn = promql_binops_drops_name(op) || rb;
+    double *d = dense(ev);
+    int r = promql_grid_vector(ev, ret, vec->n);
+    if (!d || r < 0)
+        return -ENOMEM;
+    const double none = promql_absent_value();
+    for (size_t i = 0; i < vec->n; i++) {
+        const struct promql_gseries *s = &vec->s[i];
+        for (size_t j = 0; j < s->len; j++) {
+            size_t k = s->k0 + j;
+            d[k] = none;
+            if (promql_absent(s->v[j]))
+                continue;
+            double lv = s->v[j], rv = sc->sc[k];
+            if (scalar_left) {
+                lv = sc->sc[k];
+                rv = s->v[j];
+            }
+            int keep;
+            double v = promql_binops_scalar(op, lv, rv, &keep);
+            /* A comparison always yields the vector element's value, whichever side it is on. */
+            if (cmp && scalar_left)
+                v = rv;
+            if (rb) {
+                v = keep ? 1 : 0;
+                keep = 1;
+            }
+            if (keep)
+                d[k] = v;
+        }
+        struct labels m = s->metric;
+        if (dn && (r = promql_grid_drop_name(ev, &m, &m)) < 0)
+            return r;
+        if ((r = promql_grid_put(ev, ret, &m, d + s->k0, s->k0, s->len)) < 0)
+            return r;
+    }
+    const struct promql_expr *vx = scalar_left ? x->u.bin.r : x->u.bin.l;
+    return promql_grid_unique(ev, ret, !promql_value_one_name(vx), MSG_SAME_LABELSET);
+}
+
+/* Matching signatures of both sides as ids: equal signatures, equal ids (0 .. *ret_n - 1). */
+static int sig_ids(struct promql_ev *ev, const struct promql_matching *vm,
+                   const struct promql_gval *l, const struct promql_gval *r, uint32_t **ret_l,
+                   uint32_t **ret_r, size_t *ret_n)
+{
+    struct promql_hidx idx = {.a = ev->qa};
+    size_t total = l->n + r->n, n = 0;
+    const struct labels **rep = arena_alloc(ev->qa, (total ? total : 1) * sizeof *rep);
+    uint32_t *ids = arena_alloc(ev->qa, (total ? total : 1) * sizeof *ids);
+    if (!rep || !ids)
+        return promql_engine_oom(ev);
+    for (size_t i = 0; i < total; i++) {
+        const struct labels *m = i < l->n ? &l->s[i].metric : &r->s[i - l->n].metric;
+        uint64_t h = promql_binops_sig_hash(vm, m);
+        size_t cur = 0, j;
+        int found = 0;
+        while (!found && promql_hidx_next(&idx, h, &cur, &j))
+            found = promql_binops_sig_equal(vm, rep[j], m);
+        if (!found) {
+            j = n++;
+            rep[j] = m;
+            if (promql_hidx_add(&idx, h, j) < 0)
+                return promql_engine_oom(ev);
+        }
+        ids[i] = (uint32_t) j;
+    }
+    *ret_l = ids;
+    *ret_r = ids + l->n;
+    *ret_n = n;
+    return 0;
+}
+
+/* and, or, unless: which elements pass depends only on which signatures the other side has at
+ * that step, so each side's presence is gathered per signature first. */
+static int set_op(struct promql_ev *ev, const struct promql_expr *x, const struct promql_gval *l,
+                  const struct promql_gval *r, struct promql_gval *ret)
+{
+    enum promql_op op = x->u.bin.op;
+    size_t n = ev->g_n, n_sigs;
+    uint32_t *lid, *rid;
+    int rv = sig_ids(ev, x->u.bin.vm, l, r, &lid, &rid, &n_sigs);
+    if (rv < 0)
+        return rv;
+    struct promql_gval tmp = {0};
+    /* Presence per signature of the side that decides: the right for and/unless, the left for
+     * or. NULL: no element has that signature. */
+    const struct promql_gval *by = op == OP_OR ? l : r;
+    const uint32_t *by_id = op == OP_OR ? lid : rid;
+    uint8_t **pres = tmp_alloc(ev, &tmp, n_sigs ? n_sigs : 1, sizeof *pres);
+    double *d = dense(ev);
+    if (!pres || !d) {
+        rv = -ENOMEM;
+        goto out;
+    }
+    memset(pres, 0, (n_sigs ? n_sigs : 1) * sizeof *pres);
+    for (size_t i = 0; i < by->n; i++) {
+        const struct promql_gseries *s = &by->s[i];
+        uint8_t *p = pres[by_id[i]];
+        if (!p) {
+            if (!(p = tmp_alloc(ev, &tmp, n, 1))) {
+                rv = -ENOMEM;
+                goto out;
+            }
+            memset(p, 0, n);
+            pres[by_id[i]] = p;
+        }
+        for (size_t j = 0; j < s->len; j++)
+            if (!promql_absent(s->v[j]))
+                p[s->k0 + j] = 1;
+    }
+    if ((rv = promql_grid_vector(ev, ret, l->n + (op == OP_OR ? r->n : 0))) < 0)
+        goto out;
+    const double none = promql_absent_value();
+    for (int side = 0; side < (op == OP_OR ? 2 : 1); side++) {
+        const struct promql_gval *v = side ? r : l;
+        const uint32_t *ids = side ? rid : lid;
+        for (size_t i = 0; i < v->n; i++) {
+            const struct promql_gseries *s = &v->s[i];
+            const uint8_t *p = pres[ids[i]];
+            for (size_t j = 0; j < s->len; j++) {
+                size_t k = s->k0 + j;
+                int hit = p && p[k];
+                int pass = op == OP_AND ? hit : op == OP_UNLESS ? !hit : side == 0 || !hit;
+                d[k] = pass ? s->v[j] : none;
+            }
+            if ((rv = promql_grid_put(ev, ret, &s->metric, d + s->k0, s->k0, s->len)) < 0)
+                goto out;
+        }
+    }
+    if (op == OP_OR)
+        rv = promql_grid_unique(ev, ret, 0, MSG_SAME_LABELSET);
+out:
+    promql_grid_free(ev, &tmp);
+    return rv;
+}
+
+/* Arithmetic and comparisons between two vectors, one-to-one or many-to-one. Per step, as
+ * Prometheus: the "one" side may not have two elements with a signature, each "many" element
+ * meets the "one" element of its signature, one-to-one allows one match per signature, and
+ * many-to-one output label sets are unique within a signature and overall. Here the pairs are
+ * found per series; the checks look at the steps where both elements are present. */
+static int vector_vector(struct promql_ev *ev, const struct promql_expr *x,
+                         const struct promql_gval *l, const struct promql_gval *r,
+                         struct promql_gval *ret)
+{
+    const struct promql_matching *vm = x->u.bin.vm;
+    enum promql_op op = x->u.bin.op;
+    int swap = vm->card == CARD_ONE_TO_MANY, rb = x->u.bin.return_bool;
+    const struct promql_gval *many = swap ? r : l, *one = swap ? l : r;
+    size_t n = ev->g_n, n_sigs;
+    uint32_t *lid, *rid;
+    int rv = sig_ids(ev, vm, l, r, &lid, &rid, &n_sigs);
+    if (rv < 0)
+        return rv;
+    const uint32_t *many_id = swap ? rid : lid, *one_id = swap ? lid : rid;
+    struct promql_gval tmp = {0};
+    size_t ns = n_sigs ? n_sigs : 1;
+    /* The "one" elements of each signature as a list: first_one[sig], next_one[i]; counts of
+     * both sides' elements per signature. */
+    int32_t *first_one = tmp_alloc(ev, &tmp, ns, sizeof *first_one);
+    int32_t *next_one = tmp_alloc(ev, &tmp, one->n ? one->n : 1, sizeof *next_one);
+    uint32_t *n_one = tmp_alloc(ev, &tmp, ns, sizeof *n_one);
+    uint32_t *n_many = tmp_alloc(ev, &tmp, ns, sizeof *n_many);
+    int32_t **owner = tmp_alloc(ev, &tmp, ns, sizeof *owner); /* per step: who holds the sig */
+    double *d = dense(ev);
+    int32_t *who = promql_grid_scratch(ev, 2, n * sizeof *who);
+    if (!first_one || !next_one || !n_one || !n_many || !owner || !d || !who) {
+        rv = -ENOMEM;
+        goto out;
+    }
+    for (size_t g = 0; g < ns; g++) {
+        first_one[g] = -1;
+        n_one[g] = n_many[g] = 0;
+        owner[g] = NULL;
+    }
+    for (size_t i = one->n; i-- > 0;) {
+        next_one[i] = first_one[one_id[i]];
+        first_one[one_id[i]] = (int32_t) i;
+        n_one[one_id[i]]++;
+    }
+    for (size_t i = 0; i < many->n; i++)
+        n_many[many_id[i]]++;
+    /* Two "one" elements with a signature at the same step: many-to-many. */
+    for (size_t i = 0; i < one->n; i++) {
+        uint32_t g = one_id[i];
+        const struct promql_gseries *s = &one->s[i];
+        if (n_one[g] < 2)
+            continue;
+        if (!owner[g]) {
+            if (!(owner[g] = tmp_alloc(ev, &tmp, n, sizeof **owner))) {
+                rv = -ENOMEM;
+                goto out;
+            }
+            for (size_t k = 0; k < n; k++)
+                owner[g][k] = -1;
+        }
+        for (size_t j = 0; j < s->len; j++) {
+            size_t k = s->k0 + j;
+            if (promql_absent(s->v[j]))
+                continue;
+            if (owner[g][k] >= 0) {
+                const struct labels *dup = &one->s[owner[g][k]].metric;
+                struct labels ml;
+                if (promql_value_filter(ev->sa, &s->metric, vm->labels, vm->n_labels, vm->on,
+                                        &ml) < 0) {
+                    rv = promql_engine_oom(ev);
+                    goto out;
+                }
+                rv = err_set(ev->e, ERR_EXEC,
+                             "found duplicate series for the match group %s on the %s hand-side "
+                             "of the operation: [%s, %s];many-to-many matching not allowed: "
+                             "matching labels must be unique on one side",
+                             labels_format(ev->sa, &ml), swap ? "left" : "right",
+                             labels_format(ev->sa, &s->metric), labels_format(ev->sa, dup));
+                goto out;
+            }
+            owner[g][k] = (int32_t) i;
+        }
+    }
+    /* From here owner[] tracks, one-to-one, which "many" element matched a signature. */
+    for (size_t g = 0; g < ns; g++)
+        owner[g] = NULL;
+    size_t max_out = 0;
+    for (size_t i = 0; i < many->n; i++)
+        max_out += n_one[many_id[i]];
+    uint32_t *out_sig = tmp_alloc(ev, &tmp, max_out ? max_out : 1, sizeof *out_sig);
+    if (!out_sig || (rv = promql_grid_vector(ev, ret, max_out)) < 0) {
+        rv = -ENOMEM;
+        goto out;
+    }
+    const double none = promql_absent_value();
+    for (size_t i = 0; i < many->n; i++) {
+        const struct promql_gseries *s = &many->s[i];
+        uint32_t g = many_id[i];
+        if (first_one[g] < 0)
+            continue;
+        if ((i & 255) == 255 && (rv = promql_engine_check(ev)) < 0)
+            goto out;
+        int32_t only = -2; /* the one candidate every match used; -1 once they differ */
+        size_t lo = s->k0 + s->len, hi = 0;
+        for (size_t j = 0; j < s->len; j++) {
+            size_t k = s->k0 + j;
+            d[k] = none;
+            who[k] = -1;
+            if (promql_absent(s->v[j]))
+                continue;
+            int32_t c = first_one[g];
+            double ov = none;
+            for (; c >= 0; c = next_one[c])
+                if (!promql_absent(ov = at(&one->s[c], k)))
+                    break;
+            if (c < 0)
+                continue;
+            double vl = s->v[j], vr = ov;
+            if (swap) {
+                vl = ov;
+                vr = s->v[j];
+            }
+            int keep;
+            double v = promql_binops_scalar(op, vl, vr, &keep);
+            if (rb)
+                v = keep ? 1 : 0;
+            else if (!keep)
+                continue;
+            if (vm->card == CARD_ONE_TO_ONE && n_many[g] > 1) {
+                if (!owner[g]) {
+                    if (!(owner[g] = tmp_alloc(ev, &tmp, n, sizeof **owner))) {
+                        rv = -ENOMEM;
+                        goto out;
+                    }
+                    for (size_t q = 0; q < n; q++)
+                        owner[g][q] = -1;
+                }
+                if (owner[g][k] >= 0) {
+                    rv = err_set(ev->e, ERR_EXEC,
+                                 "multiple matches for labels: many-to-one matching must be "
+                                 "explicit (group_left/group_right)");
+                    goto out;
+                }
+                owner[g][k] = (int32_t) i;
+            }
+            d[k] = v;
+            who[k] = c;
+            only = only == -2 || only == c ? c : -1;
+            if (k < lo)
+                lo = k;
+            hi = k + 1;
+        }
+        if (lo >= hi)
+            continue;
+        /* One output series per "one" element met (usually exactly one). */
+        for (int32_t c = first_one[g]; c >= 0; c = next_one[c]) {
+            if (only >= 0 && c != only)
+                continue;
+            double *dc = d;
+            if (only < 0) {
+                if (!(dc = promql_grid_scratch(ev, 3, n * sizeof *dc))) {
+                    rv = -ENOMEM;
+                    goto out;
+                }
+                for (size_t k = lo; k < hi; k++)
+                    dc[k] = who[k] == c ? d[k] : none;
+            }
+            struct labels m;
+            if (promql_binops_result_metric(ev->qa, x, &s->metric, &one->s[c].metric, &m) < 0) {
+                rv = promql_engine_oom(ev);
+                goto out;
+            }
+            size_t before = ret->n;
+            if ((rv = promql_grid_put(ev, ret, &m, dc + lo, lo, hi - lo)) < 0)
+                goto out;
+            if (ret->n > before)
+                out_sig[before] = g;
+        }
+    }
+    size_t a, b;
+    rv = promql_grid_merge_same(ev, ret, 1, &a, &b);
+    if (rv == 1)
+        rv = err_set(ev->e, ERR_EXEC, "%s",
+                     vm->card != CARD_ONE_TO_ONE && out_sig[a] == out_sig[b]
+                         ? "multiple matches for labels: grouping labels must ensure unique "
+                           "matches"
+                         : MSG_SAME_LABELSET);
+out:
+    promql_grid_free(ev, &tmp);
+    return rv;
+}
+
+int promql_grid_binop(struct promql_ev *ev, const struct promql_expr *x, struct promql_gval *l,
+                      struct promql_gval *r, struct promql_gval *ret)
+{
+    if (l->type == PROMQL_SCALAR && r->type == PROMQL_SCALAR)
+        return scalar_scalar(ev, x, l, r, ret);
+    if (l->type == PROMQL_VECTOR && r->type == PROMQL_SCALAR)
+        return vector_scalar(ev, x, l, r, 0, ret);
+    if (l->type == PROMQL_SCALAR && r->type == PROMQL_VECTOR)
+        return vector_scalar(ev, x, r, l, 1, ret);
+    if (NEVER(!x->u.bin.vm))
+        return err_set(ev->e, ERR_INTERNAL, "vector operation without matching");
+    if (promql_op_is_set(x->u.bin.op))
+        return set_op(ev, x, l, r, ret);
+    return vector_vector(ev, x, l, r, ret);
+}
+
+/* ---- aggregations ---- */
+
+/* One group of an aggregation: its output labels and arrays over the steps [k0, k0 + len). */
+struct agroup {
+    struct labels src, metric;
+    size_t k0, end;
+    double *val, *mean, *cnt;
+};
+
+int promql_grid_agg(struct promql_ev *ev, const struct promql_expr *x, struct promql_gval *param,
+                    struct promql_gval *in, struct promql_gval *ret)
+{
+    enum promql_agg op = x->u.agg.op;
+    if (op == AGG_TOPK || op == AGG_BOTTOMK || op == AGG_COUNT_VALUES || op == AGG_QUANTILE) {
+        struct promql_gval args[2] = {*param, *in};
+        return promql_grid_stepwise(ev, x, 'a', args, 2, ret);
+    }
+    const char **grouping = x->u.agg.grouping;
+    size_t ng = x->u.agg.n_grouping;
+    int without = x->u.agg.without, mode = without ? PROMQL_LS_DROP : PROMQL_LS_KEEP;
+    struct promql_gval tmp = {0};
+    struct promql_hidx idx = {.a = ev->qa};
+    struct agroup *gs = tmp_alloc(ev, &tmp, in->n ? in->n : 1, sizeof *gs);
+    uint32_t *gid = tmp_alloc(ev, &tmp, in->n ? in->n : 1, sizeof *gid);
+    size_t n_groups = 0;
+    int r = 0;
+    if (!gs || !gid) {
+        r = -ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < in->n; i++) {
+        const struct promql_gseries *s = &in->s[i];
+        uint64_t h = promql_value_hash(&s->metric, grouping, ng, mode);
+        size_t cur = 0, g;
+        int found = 0;
+        while (!found && promql_hidx_next(&idx, h, &cur, &g))
+            found = promql_value_equal(&gs[g].src, &s->metric, grouping, ng, mode);
+        if (!found) {
+            g = n_groups++;
+            gs[g] = (struct agroup){.src = s->metric, .k0 = s->k0, .end = s->k0 + s->len};
+            if (promql_hidx_add(&idx, h, g) < 0 ||
+                promql_value_filter(ev->qa, &s->metric, grouping, ng, !without, &gs[g].metric) <
+                    0) {
+                r = promql_engine_oom(ev);
+                goto out;
+            }
+        }
+        if (s->k0 < gs[g].k0)
+            gs[g].k0 = s->k0;
+        if (s->k0 + s->len > gs[g].end)
+            gs[g].end = s->k0 + s->len;
+        gid[i] = (uint32_t) g;
+    }
+    const double none = promql_absent_value();
+    int with_mean = op == AGG_AVG || op == AGG_STDDEV || op == AGG_STDVAR;
+    for (size_t g = 0; g < n_groups; g++) {
+        struct agroup *G = &gs[g];
+        size_t len = G->end - G->k0;
+        if (!(G->val = tmp_alloc(ev, &tmp, len, sizeof *G->val)) ||
+            (with_mean && (!(G->mean = tmp_alloc(ev, &tmp, len, sizeof *G->mean)) ||
+                           !(G->cnt = tmp_alloc(ev, &tmp, len, sizeof *G->cnt))))) {
+            r = -ENOMEM;
+            goto out;
+        }
+        for (size_t k = 0; k < len; k++)
+            G->val[k] = none;
+    }
+    /* Elements in input order at every step: the per-step evaluator's order of operations. */
+    for (size_t i = 0; i < in->n; i++) {
+        const struct promql_gseries *s = &in->s[i];
+        struct agroup *G = &gs[gid[i]];
+        double *val = G->val + (s->k0 - G->k0);
+        double *mean = G->mean ? G->mean + (s->k0 - G->k0) : NULL;
+        double *cnt = G->cnt ? G->cnt + (s->k0 - G->k0) : NULL;
+        for (size_t j = 0; j < s->len; j++) {
+            double v = s->v[j];
+            if (promql_absent(v))
+                continue;
+            if (promql_absent(val[j])) { /* the group's first element at this step */
+                switch (op) {
+                case AGG_AVG:
+                    mean[j] = v;
+                    cnt[j] = 1;
+                    val[j] = 0;
+                    break;
+                case AGG_COUNT:
+                case AGG_GROUP: val[j] = 1; break;
+                case AGG_STDDEV:
+                case AGG_STDVAR:
+                    mean[j] = v;
+                    cnt[j] = 1;
+                    val[j] = 0;
+                    break;
+                default: val[j] = v; break;
+                }
+                continue;
+            }
+            switch (op) {
+            case AGG_SUM: val[j] += v; break;
+            case AGG_AVG:
+                cnt[j]++;
+                if (isinf(mean[j])) {
+                    if (isinf(v) && (mean[j] > 0) == (v > 0))
+                        break;
+                    if (!isinf(v) && !isnan(v))
+                        break;
+                }
+                /* Divide both terms by the count first so huge values do not overflow. */
+                mean[j] += v / cnt[j] - mean[j] / cnt[j];
+                break;
+            case AGG_MAX:
+                if (val[j] < v || isnan(val[j]))
+                    val[j] = v;
+                break;
+            case AGG_MIN:
+                if (val[j] > v || isnan(val[j]))
+                    val[j] = v;
+                break;
+            case AGG_COUNT: val[j]++; break;
+            case AGG_STDDEV:
+            case AGG_STDVAR: {
+                cnt[j]++;
+                double dl = v - mean[j];
+                mean[j] += dl / cnt[j];
+                val[j] += dl * (v - mean[j]);
+                break;
+            }
+            default: break;
+            }
+        }
+    }
+    double *d = dense(ev);
+    if (!d || (r = promql_grid_vector(ev, ret, n_groups)) < 0) {
+        r = -ENOMEM;
+        goto out;
+    }
+    for (size_t g = 0; g < n_groups && r >= 0; g++) {
+        struct agroup *G = &gs[g];
+        for (size_t k = G->k0; k < G->end; k++) {
+            size_t j = k - G->k0;
+            double v = G->val[j];
+            if (!promql_absent(v)) {
+                switch (op) {
+                case AGG_AVG: v = G->mean[j]; break;
+                case AGG_STDVAR: v = v / G->cnt[j]; break;
+                case AGG_STDDEV: v = sqrt(v / G->cnt[j]); break;
+                default: break;
+                }
+            }
+            d[k] = v;
+        }
+        r = promql_grid_put(ev, ret, &G->metric, d + G->k0, G->k0, G->end - G->k0);
+    }
+out:
+    promql_grid_free(ev, &tmp);
+    return r;
+}
+
+/* ---- functions ---- */
+
+/* Per-step scalar arguments of simple functions, as promql_functions_simple() reads them. */
+static void step_args(const struct promql_gval *args, size_t na, size_t k, struct promql_val *sv)
+{
+    for (size_t j = 0; j < na; j++) {
+        sv[j] = (struct promql_val){.type = args[j].type, .str = args[j].str};
+        if (args[j].type == PROMQL_SCALAR)
+            sv[j].scalar = args[j].sc[k];
+    }
+}
+
+/* Element-wise functions: math, clamping, rounding, dates of values, timestamp of samples. */
+static int elementwise(struct promql_ev *ev, const struct promql_expr *x,
+                       const struct promql_gval *args, size_t na, struct promql_gval *in,
+                       struct promql_gval *ret)
+{
+    enum promql_fn id = x->u.call.f->id;
+    struct promql_val *sv = arena_calloc(ev->qa, na + 3, sizeof *sv);
+    double *d = dense(ev);
+    int r = promql_grid_vector(ev, ret, in->n);
+    if (!sv)
+        return promql_engine_oom(ev);
+    if (!d || r < 0)
+        return -ENOMEM;
+    const double none = promql_absent_value();
+    for (size_t i = 0; i < in->n; i++) {
+        const struct promql_gseries *s = &in->s[i];
+        for (size_t j = 0; j < s->len; j++) {
+            size_t k = s->k0 + j;
+            double v = s->v[j];
+            d[k] = none;
+            if (promql_absent(v))
+                continue;
+            switch (id) {
+            case FN_TIMESTAMP: d[k] = (double) promql_grid_t(ev, k) / 1000; break;
+            case FN_MINUTE:
+            case FN_HOUR:
+            case FN_DAY_OF_WEEK:
+            case FN_DAY_OF_MONTH:
+            case FN_DAY_OF_YEAR:
+            case FN_DAYS_IN_MONTH:
+            case FN_MONTH:
+            case FN_YEAR: d[k] = promql_functions_date_part(id, v); break;
+            default:
+                step_args(args, na, k, sv);
+                if (id == FN_CLAMP && sv[2].scalar < sv[1].scalar)
+                    break; /* an empty vector at this step */
+                d[k] = promql_functions_simple(id, v, sv);
+            }
+        }
+        struct labels m;
+        if ((r = promql_grid_drop_name(ev, &s->metric, &m)) < 0 ||
+            (r = promql_grid_put(ev, ret, &m, d + s->k0, s->k0, s->len)) < 0)
+            return r;
+    }
+    return promql_grid_unique(ev, ret, !promql_value_one_name(x->u.call.args[0]),
+                              MSG_SAME_LABELSET);
+}
+
+/* label_replace and label_join: new label sets once per series. */
+static int relabel(struct promql_ev *ev, const struct promql_expr *x,
+                   const struct promql_gval *args, size_t na, struct promql_gval *in,
+                   struct promql_gval *ret)
+{
+    enum promql_fn id = x->u.call.f->id;
+    struct promql_val *sv = arena_calloc(ev->qa, na + 3, sizeof *sv);
+    struct re *re = NULL;
+    if (!sv)
+        return promql_engine_oom(ev);
+    step_args(args, na, 0, sv);
+    int r = id == FN_LABEL_REPLACE ? promql_functions_label_replace_prep(ev, x, sv, &re)
+                                   : promql_functions_label_join_prep(ev, x, sv);
+    if (r < 0)
+        return r;
+    if ((r = promql_grid_vector(ev, ret, in->n)) < 0)
+        return r;
+    for (size_t i = 0; i < in->n; i++) {
+        const struct promql_gseries *s = &in->s[i];
+        struct labels m = s->metric;
+        r = id == FN_LABEL_REPLACE ? promql_functions_label_replace_one(ev->qa, re, sv, &m)
+                                   : promql_functions_label_join_one(ev->qa, sv, na - 3, &m);
+        if (r < 0)
+            return promql_engine_oom(ev);
+        if ((r = promql_grid_put(ev, ret, &m, s->v, s->k0, s->len)) < 0)
+            return r;
+    }
+    return promql_grid_unique(ev, ret, 1,
+                              id == FN_LABEL_REPLACE
+                                  ? "duplicated label set in output of label_replace()"
+                                  : MSG_SAME_LABELSET);
+}
+
+/* Buckets grouped by their labels without le (and per metric name), once per series. */
+struct hgroup {
+    struct labels src, metric;
+    const char *name;
+    size_t first, k0, end;
+};
+
+static int histogram_quantile(struct promql_ev *ev, const struct promql_gval *q,
+                              const struct promql_gval *in, struct promql_gval *ret)
+{
+    static const char *le[] = {"le"};
+    struct promql_gval tmp = {0};
+    struct promql_hidx idx = {.a = ev->qa};
+    size_t nin = in->n ? in->n : 1, n_groups = 0;
+    struct hgroup *gs = tmp_alloc(ev, &tmp, nin, sizeof *gs);
+    int32_t *gid = tmp_alloc(ev, &tmp, nin, sizeof *gid);
+    double *upper = tmp_alloc(ev, &tmp, nin, sizeof *upper);
+    int32_t *next = tmp_alloc(ev, &tmp, nin, sizeof *next); /* members in input order */
+    int32_t *last = tmp_alloc(ev, &tmp, nin, sizeof *last);
+    struct promql_bucket *b = tmp_alloc(ev, &tmp, nin, sizeof *b);
+    int r = 0;
+    if (!gs || !gid || !upper || !next || !last || !b) {
+        r = -ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < in->n; i++) {
+        const struct promql_gseries *s = &in->s[i];
+        const char *les = labels_get(&s->metric, "le");
+        gid[i] = -1;
+        next[i] = -1;
+        if (!les || num_parse_float(les, strlen(les), &upper[i]) < 0)
+            continue;
+        const char *name = labels_get(&s->metric, LABEL_METRIC_NAME);
+        uint64_t h = promql_value_hash(&s->metric, le, 1, PROMQL_LS_DROP) ^
+                     (name ? hash_bytes(name, strlen(name)) : 0);
+        size_t cur = 0, g;
+        int found = 0;
+        while (!found && promql_hidx_next(&idx, h, &cur, &g))
+            found = promql_value_equal(&gs[g].src, &s->metric, le, 1, PROMQL_LS_DROP) &&
+                    (gs[g].name && name ? strcmp(gs[g].name, name) == 0 : gs[g].name == name);
+        if (!found) {
+            g = n_groups++;
+            gs[g] = (struct hgroup){.src = s->metric, .name = name, .first = i, .k0 = s->k0,
+                                    .end = s->k0 + s->len};
+            last[g] = (int32_t) i;
+            if (promql_hidx_add(&idx, h, g) < 0 ||
+                promql_value_filter(ev->qa, &s->metric, le, 1, 0, &gs[g].metric) < 0) {
+                r = promql_engine_oom(ev);
+                goto out;
+            }
+        } else {
+            next[last[g]] = (int32_t) i;
+            last[g] = (int32_t) i;
+        }
+        if (s->k0 < gs[g].k0)
+            gs[g].k0 = s->k0;
+        if (s->k0 + s->len > gs[g].end)
+            gs[g].end = s->k0 + s->len;
+        gid[i] = (int32_t) g;
+    }
+    double *d = dense(ev);
+    if (!d || (r = promql_grid_vector(ev, ret, n_groups)) < 0) {
+        r = -ENOMEM;
+        goto out;
+    }
+    const double none = promql_absent_value();
+    for (size_t g = 0; g < n_groups; g++) {
+        const struct hgroup *G = &gs[g];
+        for (size_t k = G->k0; k < G->end; k++) {
+            size_t nb = 0;
+            for (int32_t i = (int32_t) G->first; i >= 0; i = next[i]) {
+                double v = at(&in->s[i], k);
+                if (!promql_absent(v))
+                    b[nb++] = (struct promql_bucket){upper[i], v};
+            }
+            d[k] = nb ? promql_functions_bucket_quantile(q->sc[k], b, nb) : none;
+        }
+        if ((r = promql_grid_put(ev, ret, &G->metric, d + G->k0, G->k0, G->end - G->k0)) < 0)
+            goto out;
+    }
+    r = promql_grid_unique(ev, ret, 1, MSG_SAME_LABELSET);
+out:
+    promql_grid_free(ev, &tmp);
+    return r;
+}
+
+/* A vector of one series without labels (vector(), absent(), date functions without argument):
+ * values d[0..n), absent steps left out. */
+static int one_series(struct promql_ev *ev, const struct labels *m, const double *d,
+                      struct promql_gval *ret)
+{
+    int r = promql_grid_vector(ev, ret, 1);
+    return r < 0 ? r : promql_grid_put(ev, ret, m, d, 0, ev->g_n);
+}
+
+/* Present elements per step. */
+static void count_present(const struct promql_gval *v, double *d, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        d[k] = 0;
+    for (size_t i = 0; i < v->n; i++)
+        for (size_t j = 0; j < v->s[i].len; j++)
+            d[v->s[i].k0 + j] += !promql_absent(v->s[i].v[j]);
+}
+
+/* sort() and sort_desc() order an instant query's vector; a range query's series come out
+ * sorted by labels whatever their order, as in Prometheus. */
+static void sort_instant(struct promql_gval *v, int desc)
+{
+    for (size_t i = 1; i < v->n; i++) {
+        for (size_t j = i; j > 0; j--) {
+            double a = v->s[j - 1].v[0], b = v->s[j].v[0];
+            int less = isnan(a) || (desc ? a < b : a > b);
+            if (!less)
+                break;
+            struct promql_gseries t = v->s[j];
+            v->s[j] = v->s[j - 1];
+            v->s[j - 1] = t;
+        }
+    }
+}
+
+int promql_grid_call(struct promql_ev *ev, const struct promql_expr *x, struct promql_gval *ret)
+{
+    const struct promql_func *f = x->u.call.f;
+    enum promql_fn id = f->id;
+    size_t na = x->u.call.n_args, n = ev->g_n;
+    int has_matrix = 0, r = 0;
+    for (int i = 0; i < f->n_args; i++)
+        has_matrix |= f->args[i] == PROMQL_MATRIX;
+    struct promql_gval *args = arena_calloc(ev->qa, na + 3, sizeof *args);
+    if (!args)
+        return promql_engine_oom(ev);
+    memset(ret, 0, sizeof *ret);
+    for (size_t i = 0; i < na && r >= 0; i++) {
+        const struct promql_expr *a = unparen(x->u.call.args[i]);
+        if (a->kind == NODE_MATRIX_SEL)
+            continue; /* read from the loaded samples by the range function */
+        if (id == FN_TIMESTAMP && a->kind == NODE_VECTOR_SEL)
+            r = promql_grid_selector(ev, a, 1, &args[i]); /* the samples' own times */
+        else
+            r = promql_grid_eval(ev, x->u.call.args[i], &args[i]);
+    }
+    double *d = r >= 0 ? dense(ev) : NULL;
+    if (r < 0 || !d)
+        goto out;
+    if (has_matrix) {
+        r = promql_grid_range_call(ev, x, args, ret);
+        goto out;
+    }
+    switch (id) {
+    case FN_TIME:
+    case FN_PI:
+        if ((r = promql_grid_scalar(ev, ret)) >= 0)
+            for (size_t k = 0; k < n; k++)
+                ret->sc[k] = id == FN_PI ? M_PI : (double) promql_grid_t(ev, k) / 1000;
+        break;
+    case FN_SCALAR: {
+        if ((r = promql_grid_scalar(ev, ret)) < 0)
+            break;
+        for (size_t k = 0; k < n; k++)
+            ret->sc[k] = (double) NAN;
+        /* The one present element's value where there is exactly one. */
+        double *cnt = promql_grid_scratch(ev, 1, n * sizeof *cnt);
+        if (!cnt) {
+            r = -ENOMEM;
+            break;
+        }
+        count_present(&args[0], cnt, n);
+        for (size_t i = 0; i < args[0].n; i++)
+            for (size_t j = 0; j < args[0].s[i].len; j++) {
+                size_t k = args[0].s[i].k0 + j;
+                if (cnt[k] == 1 && !promql_absent(args[0].s[i].v[j]))
+                    ret->sc[k] = args[0].s[i].v[j];
+            }
+        break;
+    }
+    case FN_VECTOR: {
+        struct labels none = {0};
+        r = one_series(ev, &none, args[0].sc, ret);
+        break;
+    }
+    case FN_ABSENT: {
+        struct labels m;
+        if ((r = promql_functions_absent_labels(ev, ev->qa, x->u.call.args[0], &m)) < 0)
+            break;
+        count_present(&args[0], d, n);
+        for (size_t k = 0; k < n; k++)
+            d[k] = d[k] == 0 ? 1 : promql_absent_value();
+        r = one_series(ev, &m, d, ret);
+        break;
+    }
+    case FN_SORT:
+    case FN_SORT_DESC:
+        *ret = args[0]; /* taken over */
+        memset(&args[0], 0, sizeof args[0]);
+        if (n == 1)
+            sort_instant(ret, id == FN_SORT_DESC);
+        break;
+    case FN_LABEL_REPLACE:
+    case FN_LABEL_JOIN: r = relabel(ev, x, args, na, &args[0], ret); break;
+    case FN_HISTOGRAM_QUANTILE: r = histogram_quantile(ev, &args[0], &args[1], ret); break;
+    case FN_HISTOGRAM_COUNT:
+    case FN_HISTOGRAM_SUM:
+    case FN_HISTOGRAM_FRACTION: r = promql_grid_vector(ev, ret, 1); break;
+    case FN_MINUTE:
+    case FN_HOUR:
+    case FN_DAY_OF_WEEK:
+    case FN_DAY_OF_MONTH:
+    case FN_DAY_OF_YEAR:
+    case FN_DAYS_IN_MONTH:
+    case FN_MONTH:
+    case FN_YEAR:
+        if (na == 0) {
+            struct labels none = {0};
+            for (size_t k = 0; k < n; k++)
+                d[k] = promql_functions_date_part(id, (double) (promql_grid_t(ev, k) / 1000));
+            r = one_series(ev, &none, d, ret);
+            break;
+        }
+        r = elementwise(ev, x, args, na, &args[0], ret);
+        break;
+    case FN_TIMESTAMP:
+        if (unparen(x->u.call.args[0])->kind == NODE_VECTOR_SEL) {
+            /* Already the samples' times: only the name goes. */
+            struct promql_gval *in = &args[0];
+            if ((r = promql_grid_vector(ev, ret, in->n)) < 0)
+                break;
+            for (size_t i = 0; i < in->n && r >= 0; i++) {
+                struct labels m;
+                const struct promql_gseries *s = &in->s[i];
+                if ((r = promql_grid_drop_name(ev, &s->metric, &m)) >= 0)
+                    r = promql_grid_put(ev, ret, &m, s->v, s->k0, s->len);
+            }
+            if (r >= 0)
+                r = promql_grid_unique(ev, ret, !promql_value_one_name(x->u.call.args[0]),
+                                       MSG_SAME_LABELSET);
+            break;
+        }
+        r = elementwise(ev, x, args, na, &args[0], ret);
+        break;
+    default: r = elementwise(ev, x, args, na, &args[0], ret); break;
+    }
+out:
+    for (size_t i = 0; i < na; i++)
+        promql_grid_free(ev, &args[i]);
+    return r;
+}
