@@ -381,10 +381,10 @@ int block_open(const char *dir, struct block **ret, struct err *e)
         rc = read_meta(b, e);
     if (rc == 0)
         rc = map_file(path, &b->index, &b->size_bytes, e);
-    if (rc == 0 && (rc = index_reader_open(b->index.p, b->index.len, &b->ix, e)) < 0)
-        (void) err_prefix(e, "%s: ", path);
+    if (rc == 0)
+        rc = index_reader_open(b->index.p, b->index.len, &b->ix, e); /* "index: ..." */
     if (rc == 0 && index_n_series(b->ix) != b->meta.n_series)
-        rc = err_set(e, ERR_CORRUPT, "%s: %" PRIu64 " series, meta.json says %" PRIu64, path,
+        rc = err_set(e, ERR_CORRUPT, "index: %" PRIu64 " series, meta.json says %" PRIu64,
                      index_n_series(b->ix), b->meta.n_series);
     if (rc == 0)
         rc = map_chunks(b, e);

@@ -40,10 +40,17 @@
 #include "chunk_dense.h"
 
 #include <errno.h>
+#include <float.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The decimal form relies on every double operation rounding once, to binary64, as on x86-64
+ * (SSE2) and arm64; x87 excess precision could make encoder and decoder disagree. */
+#if !defined(FLT_EVAL_METHOD) || FLT_EVAL_METHOD != 0
+#error "chunk_dense.c needs FLT_EVAL_METHOD == 0 (binary64 arithmetic without excess precision)"
+#endif
 
 enum { PRED_LINEAR, PRED_DELTA, PRED_DOD, PRED_GRID };
 enum { MODE_DECIMAL, MODE_XOR };

@@ -147,6 +147,8 @@ int index_reader_open(const uint8_t *p, size_t n, struct index_reader **ret, str
 {
     if (n < INDEX_HEADER_LEN + INDEX_TOC_LEN)
         return corrupt(e, "%zu bytes is too short", n);
+    if (memcmp(p, "\xba\xaa\xd7\x00", 4) == 0)
+        return corrupt(e, "a Prometheus index, not an ember one (blocks are not interchangeable)");
     if (memcmp(p, INDEX_MAGIC, 4) != 0)
         return corrupt(e, "not an ember index (bad magic)");
     if (p[4] != INDEX_VERSION)

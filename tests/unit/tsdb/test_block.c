@@ -381,6 +381,9 @@ TEST(damaged_index_fails_to_open)
     copy[0] = 'X';
     ASSERT_EQ(index_reader_open(copy, len, &ir, &e), ERR_CORRUPT);
     ASSERT_STR_CONTAINS(e.msg, "magic");
+    memcpy(copy, "\xba\xaa\xd7\x00\x02", 5); /* Prometheus' index magic and version 2 */
+    ASSERT_EQ(index_reader_open(copy, len, &ir, &e), ERR_CORRUPT);
+    ASSERT_STR_CONTAINS(e.msg, "Prometheus");
     memcpy(copy, orig, len);
     copy[4] = 9;
     ASSERT_EQ(index_reader_open(copy, len, &ir, &e), ERR_CORRUPT);
