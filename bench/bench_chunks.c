@@ -5,17 +5,8 @@
  *   bench_chunks [series [hours [chunk_samples [zstd_level [jittered]]]]]
  *                                                     defaults 10000 24 480 3 10
  *
- * The dataset (deterministic): 20 scrape targets at 15 s, each with a random phase; the last
- * `jittered` targets (of 20) add 0-3 ms of scheduling delay to every scrape, and every target
- * misses ~1 scrape in 2000. Series kinds (share of series), after the make-up of a node exporter's ~1000 series
- * plus a web service's: constant 30% (info metrics, sizes and limits, error counters at 0,
- * collector success), rarely changing 25% (counters that step now and then, small gauges),
- * cpu-seconds counters with 2 decimals 5%, byte counters 4% (30% of them idle), operation
- * counters 8%, page-sized memory gauges 5%, gauges with 1-2 decimals 4% (load, temperatures),
- * request histograms 12% (12 buckets, _sum a raw float sum, _count), float gauges with 9
- * decimals or 5 significant digits 7% (collector and GC durations). One sample in 10000 is a
- * stale marker. Figures are printed per kind and per timestamp regime, so other mixes can be
- * worked out from them. */
+ * The dataset is bench/dataset.c's (deterministic); figures are printed per series kind and per
+ * timestamp regime, so other mixes can be worked out from them. */
 #include <dirent.h>
 #include <inttypes.h>
 #include <math.h>
@@ -29,204 +20,7 @@
 #include "tsdb/chunk_dense.h"
 #include "tsdb/chunk_xor.h"
 
-#define STEP_MS 15000
-#define TARGETS 20
-#define HIST_BUCKETS 12
-
-enum kind {
-    K_CONST, K_RARE, K_CPU, K_BYTES, K_OPS, K_MEM, K_GAUGE, K_HIST, K_FLOAT, K_MAX
-};
-static const char *const kind_names[K_MAX] = {
-    "constant", "rare-change", "cpu-seconds", "byte-counter", "op-counter",
-    "memory-gauge", "decimal-gauge", "histogram", "float-gauge",
-};
-static const int kind_share[K_MAX] = {30, 25, 5, 4, 8, 5, 4, 12, 7};
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15u;
-static uint64_t rnd(void)
-{
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15u);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
-static double unif(void) /* [0, 1) */
-{
-    return (double) (rnd() >> 11) * 0x1p-53;
-}
-static double gauss(void)
-{
-    double u = unif() + 0x1p-60, w = unif();
-    return sqrt(-2 * log(u)) * cos(6.283185307179586 * w);
-}
-static uint64_t poisson(double lambda)
-{
-    if (lambda > 30) {
-        double x = lambda + sqrt(lambda) * gauss();
-        return x < 0 ? 0 : (uint64_t) llround(x);
-    }
-    double l = exp(-lambda), p = 1;
-    uint64_t k = 0;
-    do {
-        k++;
-        p *= unif();
-    } while (p > l);
-    return k - 1;
-}
-/* The double a scrape parser produces for m / 10^d printed with d decimals. */
-static double dec(int64_t m, int d)
-{
-    static const double p[] = {1, 10, 100, 1000, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
-    return (double) m / p[d];
-}
-
-static int jittered = TARGETS / 2; /* targets with scrape delays */
-
-struct target {
-    int64_t *t;
-    uint32_t n;
-};
-
-/* One group of series sharing a generator (a histogram is 14 series); v[k][i]. */
-struct group {
-    enum kind kind;
-    uint32_t n_series;
-    double *v[HIST_BUCKETS + 2];
-};
-
-static void gen_target(struct target *tg, int idx, uint32_t n_max)
-{
-    int64_t t0 = 1700000000000 + (int64_t) (rnd() % STEP_MS);
-    tg->n = 0;
-    for (uint32_t i = 0; i < n_max; i++) {
-        if (rnd() % 2000 == 0)
-            continue; /* missed scrape */
-        int64_t jitter = idx >= TARGETS - jittered ? (int64_t) (rnd() % 4) : 0;
-        tg->t[tg->n++] = t0 + (int64_t) i * STEP_MS + jitter;
-    }
-}
-
-static void gen_group(struct group *g, uint32_t n)
-{
-    double *v = g->v[0];
-    g->n_series = 1;
-    switch (g->kind) {
-    case K_CONST: {
-        static const double consts[] = {1, 0, 8589934592.0, 1500, 4, 0.5, 1e9, 65536};
-        double c = consts[rnd() % 8];
-        for (uint32_t i = 0; i < n; i++)
-            v[i] = c;
-        break;
-    }
-    case K_RARE: {
-        int64_t x = (int64_t) (rnd() % 100);
-        int counter = rnd() & 1;
-        for (uint32_t i = 0; i < n; i++) {
-            if (unif() < 0.002)
-                x += counter ? 1 + (int64_t) (rnd() % 3) : (rnd() & 1 ? 1 : -1);
-            v[i] = (double) x;
-        }
-        break;
-    }
-    case K_CPU: {
-        /* node_cpu_seconds_total: USER_HZ ticks shown with 2 decimals. */
-        double rate = unif() < 0.15 ? 0.9 + 0.09 * unif() : 0.001 + 0.3 * unif() * unif();
-        int64_t ticks = (int64_t) (rnd() % 100000000);
-        for (uint32_t i = 0; i < n; i++) {
-            double inc = rate * 1500 + sqrt(rate * 1500) * gauss();
-            ticks += inc > 0 ? (int64_t) llround(inc) : 0;
-            v[i] = dec(ticks, 2);
-        }
-        break;
-    }
-    case K_BYTES: {
-        int idle = unif() < 0.3;
-        double mu = log(1e3) + unif() * (log(1e6) - log(1e3));
-        uint64_t x = rnd() % 1000000000000u;
-        for (uint32_t i = 0; i < n; i++) {
-            if (!idle)
-                x += (uint64_t) exp(mu + 0.5 * gauss());
-            else if (unif() < 0.05)
-                x += 64 * (1 + rnd() % 20);
-            v[i] = (double) x;
-        }
-        break;
-    }
-    case K_OPS: {
-        double lambda = 0.5 + 200 * unif() * unif();
-        uint64_t x = rnd() % 10000000;
-        for (uint32_t i = 0; i < n; i++) {
-            x += poisson(lambda * (1 + 0.2 * sin(i / 400.0)));
-            v[i] = (double) x;
-        }
-        break;
-    }
-    case K_MEM: {
-        double sigma = 1 + 300 * unif() * unif();
-        int64_t pages = 100000 + (int64_t) (rnd() % 4000000);
-        for (uint32_t i = 0; i < n; i++) {
-            pages += (int64_t) llround(sigma * gauss());
-            if (pages < 0)
-                pages = 0;
-            v[i] = (double) (pages * 4096);
-        }
-        break;
-    }
-    case K_GAUGE: {
-        int d = 1 + (int) (rnd() % 2);
-        double level = d == 1 ? 45 : 1.5, x = level;
-        for (uint32_t i = 0; i < n; i++) {
-            x += 0.05 * (level - x) + (d == 1 ? 0.3 : 0.1) * gauss();
-            if (x < 0)
-                x = 0;
-            v[i] = dec((int64_t) llround(x * (d == 1 ? 10 : 100)), d);
-        }
-        break;
-    }
-    case K_HIST: {
-        static const double le[HIST_BUCKETS - 1] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-                                                    0.5,   1,    2.5,   5,    10};
-        double lambda = 0.2 + 100 * unif() * unif(), med = 0.02 + 0.2 * unif();
-        uint64_t cnt[HIST_BUCKETS] = {0}, total = 0;
-        double sum = 0;
-        g->n_series = HIST_BUCKETS + 2;
-        for (uint32_t i = 0; i < n; i++) {
-            uint64_t k = poisson(lambda);
-            for (uint64_t j = 0; j < k; j++) {
-                double lat = med * exp(0.8 * gauss());
-                sum += lat;
-                for (int b = 0; b < HIST_BUCKETS; b++)
-                    if (b == HIST_BUCKETS - 1 || lat <= le[b])
-                        cnt[b]++;
-            }
-            total += k;
-            for (int b = 0; b < HIST_BUCKETS; b++)
-                g->v[b][i] = (double) cnt[b];
-            g->v[HIST_BUCKETS][i] = sum;
-            g->v[HIST_BUCKETS + 1][i] = (double) total;
-        }
-        break;
-    }
-    case K_FLOAT: {
-        int style = (int) (rnd() % 3);
-        for (uint32_t i = 0; i < n; i++) {
-            if (style == 0) /* scrape_duration_seconds: ns resolution */
-                v[i] = dec((int64_t) (3000000 + 2000000 * unif()), 9);
-            else if (style == 1) /* a quantile printed like 4.2135e-05 */
-                v[i] = dec((int64_t) (10000 + 90000 * unif()), 9);
-            else /* a process_resident_memory-like gauge in MB with 6 decimals */
-                v[i] = dec((int64_t) (2.0e8 + 1.0e6 * gauss()), 6);
-        }
-        break;
-    }
-    default:
-        break;
-    }
-    for (uint32_t k = 0; k < g->n_series; k++)
-        for (uint32_t i = 0; i < n; i++)
-            if (rnd() % 10000 == 0)
-                g->v[k][i] = num_stale_nan();
-}
+#include "dataset.h"
 
 struct stats {
     uint64_t samples, bytes, dense_bytes, xor_bytes, chunks, zstd_chunks;
@@ -243,14 +37,6 @@ struct sinfo {
     int kind, target;
 };
 
-static const char *const metric_stem[K_MAX] = {
-    "node_info", "node_errors_total", "node_cpu_seconds_total", "node_network_bytes_total",
-    "node_disk_ops_total", "node_memory_bytes", "node_load", "http_request_duration_seconds",
-    "node_scrape_collector_duration_seconds",
-};
-static const char *const le_names[HIST_BUCKETS] = {"0.005", "0.01", "0.025", "0.05", "0.1",
-                                                   "0.25",  "0.5",  "1",     "2.5",  "5",
-                                                   "10",    "+Inf"};
 static struct labels *sort_ls;
 static int by_labels(const void *a, const void *b)
 {
@@ -298,21 +84,7 @@ static int block_figures(const struct buf *all, const struct crec *rec, const st
     struct err e;
     for (uint32_t i = 0; i < n_series; i++) {
         const struct sinfo *x = &si[i];
-        struct label *l = arena_alloc(a, 5 * sizeof *l);
-        const char *suffix = x->kind != K_HIST ? ""
-                             : x->sub < HIST_BUCKETS ? "_bucket"
-                             : x->sub == HIST_BUCKETS ? "_sum"
-                                                      : "_count";
-        uint32_t k = 0;
-        /* ~100 metric names; id keeps series apart as cpu, device or handler labels would */
-        l[k++] = (struct label){"__name__", arena_printf(a, "%s_%u%s", metric_stem[x->kind],
-                                                         x->group % 12, suffix)};
-        l[k++] = (struct label){"id", arena_printf(a, "%u", x->group)};
-        l[k++] = (struct label){"instance", arena_printf(a, "host%02d:9100", x->target)};
-        l[k++] = (struct label){"job", x->kind == K_HIST ? "api" : "node"};
-        if (x->kind == K_HIST && x->sub < HIST_BUCKETS)
-            l[k++] = (struct label){"le", le_names[x->sub]};
-        ls[i] = (struct labels){l, k};
+        ls[i] = series_labels(a, (enum kind) x->kind, x->group, x->sub, x->target);
         order[i] = i;
     }
     sort_ls = ls;
@@ -430,17 +202,9 @@ int main(int argc, char **argv)
     struct err e;
     int64_t enc_ns = 0;
     uint32_t done = 0, gi = 0;
-    /* Group kinds drawn so that series shares match kind_share (a histogram group is 14). */
-    double wsum = 0, w[K_MAX];
-    for (int k = 0; k < K_MAX; k++)
-        wsum += w[k] = kind_share[k] / (k == K_HIST ? HIST_BUCKETS + 2.0 : 1.0);
     struct buf dense = BUF_INIT;
     while (done < n_series) {
-        double u = unif() * wsum;
-        int kk = 0;
-        while (kk < K_MAX - 1 && u >= w[kk])
-            u -= w[kk++];
-        g.kind = (enum kind) kk;
+        g.kind = draw_kind();
         int ti = (int) (gi++ % TARGETS);
         struct target *T = &tg[ti];
         gen_group(&g, T->n);

@@ -1,0 +1,408 @@
+/* bench/bench_storage.c — the storage engine end to end on disk, on bench/dataset.c's data.
+ * Not a test: it prints figures.
+ *
+ *   bench_storage [series [hours]]          defaults 10000 24
+ *   bench_storage --head-rss N              resident memory per series at N head series
+ *   bench_storage --query-rss DIR           resident memory after a dashboard workload on DIR
+ *
+ * Phases of the default run, in a fresh directory under /tmp:
+ *   ingest   every sample through appenders (one commit per target and scrape, like scrape
+ *            loops; WAL on; the storage thread cutting blocks meanwhile): samples/s
+ *   settle   the remaining head ranges cut, compactions run to the end
+ *   disk     block bytes / samples in blocks (the WAL is reported apart)
+ *   decode   every series selected and iterated through a querier: samples/s
+ *   backfill the same data as OpenMetrics text through `tsdb import`'s path (parse, encode,
+ *            write blocks): samples/s
+ *   memory   two child processes: RSS per head series at 100k series, and RSS after a
+ *            dashboard query workload over the whole dataset, as the issue measures them. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "promql/promql.h"
+#include "scrape/textparse.h"
+#include "tsdb/block.h"
+#include "tsdb/db.h"
+#include "tsdb/fsutil.h"
+#include "tsdb/tsdb.h"
+
+#include "dataset.h"
+
+static double secs_since(int64_t t0)
+{
+    return (double) (time_mono_ns() - t0) / 1e9;
+}
+
+static long rss_kib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kib = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "VmRSS:", 6) == 0)
+            kib = strtol(line + 6, NULL, 10);
+    if (f)
+        fclose(f);
+    return kib;
+}
+
+static tsdb *open_db(const char *dir, int64_t tick_ms)
+{
+    struct tsdb_opts o = {.dir = dir, .tick_ms = tick_ms};
+    tsdb *db;
+    struct err e = {0};
+    if (tsdb_open(&o, &db, &e) < 0) {
+        fprintf(stderr, "open %s: %s\n", dir, e.msg);
+        exit(1);
+    }
+    return db;
+}
+
+/* Scrape order: for each step, each target commits its series' samples at that step. */
+static void ingest(tsdb *db, const struct dataset *d)
+{
+    uint64_t *refs = calloc(d->n_series, sizeof *refs);
+    uint32_t *pos = calloc(d->n_series, sizeof *pos);
+    uint32_t max_n = 0;
+    for (int k = 0; k < TARGETS; k++)
+        max_n = d->tg[k].n > max_n ? d->tg[k].n : max_n;
+    struct err e = {0};
+    for (uint32_t i = 0; i < max_n; i++) {
+        for (int k = 0; k < TARGETS; k++) {
+            if (i >= d->tg[k].n)
+                continue;
+            tsdb_appender *a = tsdb_appender_new(db);
+            for (uint32_t s = 0; s < d->n_series; s++) {
+                if (d->s[s].t != d->tg[k].t)
+                    continue;
+                if (tsdb_appender_add(a, &refs[s], refs[s] ? NULL : &d->s[s].labels,
+                                      d->tg[k].t[i], d->s[s].v[i], &e) < 0) {
+                    fprintf(stderr, "append: %s\n", e.msg);
+                    exit(1);
+                }
+            }
+            if (tsdb_appender_commit(a, &e) < 0) {
+                fprintf(stderr, "commit: %s\n", e.msg);
+                exit(1);
+            }
+        }
+    }
+    free(refs);
+    free(pos);
+}
+
+/* Cuts what the storage thread has not, then compacts to the end. */
+static void settle(tsdb *db)
+{
+    int64_t range = db_block_range(db);
+    struct tsdb_stats st;
+    struct err e = {0};
+    for (;;) {
+        tsdb_stats_get(db, &st);
+        if (st.head_mint_ms == INT64_MAX || st.head_maxt_ms - st.head_mint_ms <= range / 2 * 3)
+            break;
+        int64_t lo = st.head_mint_ms - st.head_mint_ms % range;
+        if (db_cut_head(db, lo, lo + range - 1, &e) < 0) {
+            fprintf(stderr, "cut: %s\n", e.msg);
+            exit(1);
+        }
+    }
+    int r;
+    while ((r = db_compact(db, &e)) == 1)
+        ;
+    if (r < 0) {
+        fprintf(stderr, "compact: %s\n", e.msg);
+        exit(1);
+    }
+}
+
+static uint64_t block_samples(tsdb *db)
+{
+    struct db_block **v;
+    size_t n;
+    uint64_t total = 0;
+    if (db_blocks_acquire(db, INT64_MIN, INT64_MAX, &v, &n) < 0)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        total += block_meta(v[i]->b)->n_samples;
+    db_blocks_release(v, n);
+    return total;
+}
+
+/* Every sample of every series through a querier, best of three. */
+static void decode_all(tsdb *db, double *ret_rate, uint64_t *ret_n)
+{
+    double best = 0;
+    for (int rep = 0; rep < 3; rep++) {
+        struct arena *a = arena_new(0);
+        struct matcher m;
+        struct err e = {0};
+        matcher_init(a, &m, MATCH_RE, "__name__", ".+", &e);
+        int64_t t0 = time_mono_ns();
+        tsdb_querier *q;
+        struct tsdb_series *s;
+        size_t n;
+        uint64_t got = 0;
+        double sink = 0;
+        if (tsdb_querier_open(db, INT64_MIN, INT64_MAX, &q, &e) < 0 ||
+            tsdb_querier_select(q, a, &m, 1, &s, &n, &e) < 0) {
+            fprintf(stderr, "select: %s\n", e.msg);
+            exit(1);
+        }
+        for (size_t i = 0; i < n; i++) {
+            struct tsdb_iter it;
+            tsdb_iter_init(&it, &s[i]);
+            while (tsdb_iter_next(&it) == 1) {
+                sink += it.v;
+                got++;
+            }
+            tsdb_iter_close(&it);
+        }
+        tsdb_querier_close(q);
+        double rate = (double) got / secs_since(t0);
+        if (rate > best)
+            best = rate;
+        *ret_n = got + (sink == 0.123 ? 1 : 0);
+        arena_free(a);
+    }
+    *ret_rate = best;
+}
+
+/* The dataset as OpenMetrics text, series after series, as an export would write it. */
+static char *to_openmetrics(const struct dataset *d, size_t *ret_len)
+{
+    struct buf b = BUF_INIT;
+    struct arena *a = arena_new(0);
+    for (uint32_t s = 0; s < d->n_series; s++) {
+        arena_reset(a);
+        const struct labels *ls = &d->s[s].labels;
+        struct buf head = BUF_INIT;
+        buf_puts(&head, labels_get(ls, "__name__"));
+        buf_putc(&head, '{');
+        int first = 1;
+        for (uint32_t k = 0; k < ls->n; k++) {
+            if (strcmp(ls->v[k].name, "__name__") == 0)
+                continue;
+            buf_printf(&head, "%s%s=\"%s\"", first ? "" : ",", ls->v[k].name, ls->v[k].value);
+            first = 0;
+        }
+        buf_puts(&head, "} ");
+        for (uint32_t i = 0; i < d->s[s].n; i++) {
+            char num[NUM_FLOAT_MAX];
+            double v = d->s[s].v[i];
+            if (num_is_stale(v))
+                continue; /* the text formats cannot carry a stale marker */
+            num_format(num, v, 'g');
+            buf_append(&b, head.p, head.len);
+            int64_t t = d->s[s].t[i];
+            buf_printf(&b, "%s %" PRId64 ".%03d\n", num, t / 1000, (int) (t % 1000));
+        }
+        buf_free(&head);
+    }
+    buf_puts(&b, "# EOF\n");
+    arena_free(a);
+    size_t n;
+    char *p = (char *) buf_take(&b, &n);
+    *ret_len = n;
+    return p;
+}
+
+static void backfill(const char *dir, const char *text, size_t len, uint64_t *ret_samples,
+                     double *ret_secs, uint64_t *ret_bytes)
+{
+    tsdb_backfill *bf;
+    struct err e = {0};
+    int64_t t0 = time_mono_ns();
+    if (tsdb_backfill_new(dir, 0, &bf, &e) < 0)
+        exit(1);
+    struct textparse p;
+    textparse_init(&p, text, len, TEXTPARSE_OPENMETRICS);
+    struct arena *a = arena_new(0);
+    int r;
+    while ((r = textparse_next(&p, &e)) > 0) {
+        if (r != TEXTPARSE_SERIES)
+            continue;
+        struct labels ls;
+        arena_reset(a);
+        if (textparse_labels(&p, a, &ls, &e) < 0 ||
+            tsdb_backfill_add(bf, &ls, p.t_ms, p.value, &e) < 0)
+            break;
+    }
+    struct tsdb_backfill_stats st;
+    if (r < 0 || tsdb_backfill_finish(bf, &st, &e) < 0) {
+        fprintf(stderr, "backfill: %s\n", e.msg);
+        exit(1);
+    }
+    *ret_secs = secs_since(t0);
+    *ret_samples = st.samples;
+    tsdb_backfill_free(bf);
+    arena_free(a);
+    *ret_bytes = fs_tree_bytes(dir);
+}
+
+/* Child: n series of the dataset's shape in a fresh on-disk database, 4h of samples (so the
+ * head has been cut once and holds what a running server holds), RSS per series. */
+static int head_rss(uint32_t n)
+{
+    struct dataset d;
+    if (dataset_build(&d, n, 4) < 0)
+        return 1;
+    char dir[] = "/tmp/bench_storage_rss.XXXXXX";
+    if (!mkdtemp(dir))
+        return 1;
+    long before = rss_kib();
+    tsdb *db = open_db(dir, 1000);
+    ingest(db, &d);
+    settle(db);
+    /* The dataset's own arrays are not the database's: subtract what they hold. */
+    long after = rss_kib();
+    struct tsdb_stats st;
+    tsdb_stats_get(db, &st);
+    printf("head: %" PRIu64 " series, %" PRIu64 " chunks, %.1f MiB of chunk bytes, head spans "
+           "%.1f h\n",
+           st.head_series, st.head_chunks, (double) st.head_bytes / 1048576.0,
+           (double) (st.head_maxt_ms - st.head_mint_ms) / 3600000.0);
+    printf("resident memory per head series: %.0f bytes (RSS %ld -> %ld KiB over %u series)\n",
+           (double) (after - before) * 1024.0 / n, before, after, n);
+    tsdb_close(db);
+    dataset_free(&d);
+    struct err e = {0};
+    fs_remove_tree(dir, &e);
+    return 0;
+}
+
+/* Child: opens DIR as a server would and runs dashboard-style queries over the last 24h
+ * (instant and at 60 s steps), then reports RSS. */
+static int query_rss(const char *dir)
+{
+    tsdb *db = open_db(dir, 3600000);
+    struct tsdb_stats st;
+    tsdb_stats_get(db, &st);
+    int64_t end = st.head_maxt_ms != INT64_MIN ? st.head_maxt_ms : st.blocks_mint_ms;
+    struct promql_engine_opts eo = {0};
+    promql_engine *eng;
+    struct err ee = {0};
+    if (promql_engine_new(db, &eo, &eng, &ee) < 0)
+        return 1;
+    static const char *const queries[] = {
+        "rate({__name__=~\"node_cpu_seconds_total_.+\"}[5m])",
+        "sum by (instance) (rate({__name__=~\"node_network_bytes_total_.+\"}[5m]))",
+        "histogram_quantile(0.95, sum by (le, instance) "
+        "(rate({__name__=~\"http_request_duration_seconds_.+_bucket\"}[5m])))",
+        "topk(5, rate({__name__=~\"node_disk_ops_total_.+\"}[5m]))",
+        "{__name__=~\"node_memory_bytes_.+\", instance=~\"host1.*\"}",
+        "avg_over_time({__name__=~\"node_load_.+\"}[5m])",
+    };
+    long before = rss_kib();
+    int64_t t0 = time_mono_ns();
+    uint64_t series_out = 0;
+    for (size_t i = 0; i < sizeof queries / sizeof *queries; i++) {
+        for (int range = 0; range < 2; range++) {
+            struct arena *a = arena_new(256u << 20);
+            struct promql_expr *x;
+            struct promql_result res;
+            struct err e = {0};
+            int r = promql_parse(a, queries[i], strlen(queries[i]), &x, &e);
+            if (r == 0)
+                r = range ? promql_eval_range(eng, a, x, end - 6 * 3600000, end, 60000, &res, &e)
+                          : promql_eval_instant(eng, a, x, end, &res, &e);
+            if (r < 0)
+                fprintf(stderr, "query %s: %s\n", queries[i], e.msg);
+            else
+                series_out += res.type == PROMQL_VECTOR   ? res.u.vector.n
+                              : res.type == PROMQL_MATRIX ? res.u.matrix.n
+                                                          : 1;
+            arena_free(a);
+        }
+    }
+    printf("dashboard workload (%zu queries, instant + 6h range at 60 s, %" PRIu64
+           " result series): %.2f s, RSS %ld KiB before, %ld KiB after\n",
+           sizeof queries / sizeof *queries * 2, series_out, secs_since(t0), before, rss_kib());
+    promql_engine_free(eng);
+    tsdb_close(db);
+    return 0;
+}
+
+static int run_child(const char *self, const char *mode, const char *arg)
+{
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "'%s' %s '%s'", self, mode, arg);
+    fflush(stdout);
+    return system(cmd);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "--head-rss") == 0)
+        return head_rss((uint32_t) atoi(argv[2]));
+    if (argc == 3 && strcmp(argv[1], "--query-rss") == 0)
+        return query_rss(argv[2]);
+    uint32_t n_series = argc > 1 ? (uint32_t) atoi(argv[1]) : 10000;
+    double hours = argc > 2 ? atof(argv[2]) : 24;
+    if (n_series == 0 || hours <= 0) {
+        fprintf(stderr, "usage: %s [series [hours]] | --head-rss N | --query-rss DIR\n", argv[0]);
+        return 2;
+    }
+    log_setup(LOG_LEVEL_WARN, LOG_FORMAT_LOGFMT, 2);
+    struct dataset d;
+    int64_t t0 = time_mono_ns();
+    if (dataset_build(&d, n_series, hours) < 0)
+        return 1;
+    printf("dataset: %u series x %.1f h at 15 s (bench/dataset.c), %" PRIu64
+           " samples, built in %.1f s\n",
+           d.n_series, hours, d.n_samples, secs_since(t0));
+
+    char dir[] = "/tmp/bench_storage.XXXXXX";
+    if (!mkdtemp(dir))
+        return 1;
+    tsdb *db = open_db(dir, 1000);
+    t0 = time_mono_ns();
+    ingest(db, &d);
+    double ingest_s = secs_since(t0);
+    printf("ingest (appenders, WAL, storage thread cutting): %.2f M samples/s (%.1f s)\n",
+           (double) d.n_samples / ingest_s / 1e6, ingest_s);
+    t0 = time_mono_ns();
+    settle(db);
+    struct tsdb_stats st;
+    tsdb_stats_get(db, &st);
+    uint64_t in_blocks = block_samples(db);
+    printf("settle: %.1f s; %" PRIu64 " blocks after %" PRIu64 " cuts and %" PRIu64
+           " compactions\n",
+           secs_since(t0), st.blocks, st.head_cuts, st.compactions);
+    printf("disk: blocks %.1f MiB for %" PRIu64 " samples = %.3f bytes/sample; WAL %.1f MiB; "
+           "head keeps %" PRIu64 " series\n",
+           (double) st.block_bytes / 1048576.0, in_blocks,
+           (double) st.block_bytes / (double) in_blocks, (double) st.wal_bytes / 1048576.0,
+           st.head_series);
+    double rate;
+    uint64_t got;
+    decode_all(db, &rate, &got);
+    printf("decode through a querier (all series, blocks + head): %.1f M samples/s (%" PRIu64
+           " samples, best of 3)\n",
+           rate / 1e6, got);
+    tsdb_close(db);
+
+    size_t len;
+    char *text = to_openmetrics(&d, &len);
+    char bdir[] = "/tmp/bench_storage_bf.XXXXXX";
+    if (!mkdtemp(bdir))
+        return 1;
+    uint64_t bf_samples, bf_bytes;
+    double bf_secs;
+    backfill(bdir, text, len, &bf_samples, &bf_secs, &bf_bytes);
+    printf("backfill (`ember tsdb import` path: OpenMetrics %.0f MiB parsed, encoded, blocks "
+           "written): %.2f M samples/s (%.1f s), %.3f bytes/sample on disk\n",
+           (double) len / 1048576.0, (double) bf_samples / bf_secs / 1e6, bf_secs,
+           (double) bf_bytes / (double) bf_samples);
+    free(text);
+    dataset_free(&d);
+
+    run_child(argv[0], "--query-rss", dir);
+    run_child(argv[0], "--head-rss", "100000");
+    struct err e = {0};
+    fs_remove_tree(dir, &e);
+    fs_remove_tree(bdir, &e);
+    return 0;
+}
