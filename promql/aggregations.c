@@ -61,27 +61,37 @@ static void heap_down(struct promql_sample *h, size_t i, size_t n, int rev)
     }
 }
 
-static void heap_offer(struct group *g, const struct promql_sample *s, size_t k, int rev)
+void promql_aggregations_heap_offer(struct promql_sample *heap, size_t *n,
+                                    const struct promql_sample *s, size_t k, int rev)
 {
-    int better = rev ? g->heap[0].v > s->v : g->heap[0].v < s->v;
-    if (!(g->n_heap < k || better || isnan(g->heap[0].v)))
+    if (*n == 0) { /* the group's first element */
+        heap[(*n)++] = *s;
         return;
-    if (g->n_heap == k) {
+    }
+    int better = rev ? heap[0].v > s->v : heap[0].v < s->v;
+    if (!(*n < k || better || isnan(heap[0].v)))
+        return;
+    if (*n == k) {
         if (k == 1) {
-            g->heap[0] = *s;
+            heap[0] = *s;
             return;
         }
         /* heap.Pop: move the top to the end, restore the heap, drop the end. */
-        heap_swap(g->heap, 0, g->n_heap - 1);
-        heap_down(g->heap, 0, g->n_heap - 1, rev);
-        g->n_heap--;
+        heap_swap(heap, 0, *n - 1);
+        heap_down(heap, 0, *n - 1, rev);
+        (*n)--;
     }
-    g->heap[g->n_heap++] = *s;
-    heap_up(g->heap, g->n_heap - 1, rev);
+    heap[(*n)++] = *s;
+    heap_up(heap, *n - 1, rev);
+}
+
+static void heap_offer(struct group *g, const struct promql_sample *s, size_t k, int rev)
+{
+    promql_aggregations_heap_offer(g->heap, &g->n_heap, s, k, rev);
 }
 
 /* sort.Sort(sort.Reverse(heap)): Go's insertion sort for small inputs is stable; keep it so. */
-static void sort_reversed(struct promql_sample *h, size_t n, int rev)
+void promql_aggregations_heap_sort(struct promql_sample *h, size_t n, int rev)
 {
     for (size_t i = 1; i < n; i++)
         for (size_t j = i; j > 0 && heap_less(h, j - 1, j, rev); j--)
@@ -272,7 +282,7 @@ int promql_aggregations_eval(struct promql_ev *ev, const struct promql_expr *x,
             break;
         case AGG_TOPK:
         case AGG_BOTTOMK:
-            sort_reversed(g->heap, g->n_heap, op == AGG_BOTTOMK);
+            promql_aggregations_heap_sort(g->heap, g->n_heap, op == AGG_BOTTOMK);
             for (size_t j = 0; j < g->n_heap; j++)
                 if (promql_value_push(ev->sa, ret, &cap, &g->heap[j].metric, t, g->heap[j].v) < 0)
                     return promql_engine_oom(ev);

@@ -401,13 +401,15 @@ int promql_eval_instant(promql_engine *eng, struct arena *a, const struct promql
     struct promql_val v;
     struct promql_result res = {0};
     int grid = !eng->step_only && promql_grid_supported(x);
-    if ((r = promql_engine_check(&ev)) >= 0 && (r = promql_plan_load(&ev, x, t_ms, t_ms)) >= 0 &&
-        grid) {
+    if ((r = promql_engine_check(&ev)) >= 0 && grid) {
         ev.g_start = t_ms;
         ev.g_step = 1;
         ev.g_n = 1;
-        r = promql_grid_run(&ev, x, 0, &res);
-    } else if (r >= 0 && (r = promql_engine_eval(&ev, x, t_ms, &v)) >= 0) {
+        if ((r = promql_plan_walk(&ev, x, t_ms, t_ms)) >= 0 && (r = promql_plan_open(&ev)) >= 0)
+            r = promql_grid_run(&ev, x, 0, &res);
+        promql_plan_close(&ev);
+    } else if (r >= 0 && (r = promql_plan_load(&ev, x, t_ms, t_ms)) >= 0 &&
+               (r = promql_engine_eval(&ev, x, t_ms, &v)) >= 0) {
         res.type = v.type;
         switch (v.type) {
         case PROMQL_SCALAR: res.u.scalar = (struct promql_point){t_ms, v.scalar}; break;
@@ -424,7 +426,7 @@ int promql_eval_instant(promql_engine *eng, struct arena *a, const struct promql
     }
     note_step_peak(&ev);
     arena_free(ev.sa);
-    res.peak_bytes = arena_used(a) - used0 + ev.step_peak + ev.g_peak;
+    res.peak_bytes = arena_used(a) - used0 + ev.step_peak + ev.g_peak + ev.ld_peak;
     if (r >= 0)
         *ret = res;
     return r < 0 ? r : 0;
@@ -532,20 +534,23 @@ int promql_eval_range(promql_engine *eng, struct arena *a, const struct promql_e
     ev.step_ms = step_ms;
     struct range_acc acc = {.idx = {.a = a}};
     struct promql_series *out = NULL;
-    r = promql_plan_load(&ev, x, start_ms, end_ms);
     uint64_t steps = ((uint64_t) end_ms - (uint64_t) start_ms) / (uint64_t) step_ms + 1;
-    if (r >= 0 && !eng->step_only && steps <= PROMQL_GRID_MAX_STEPS && promql_grid_supported(x)) {
+    if (!eng->step_only && steps <= PROMQL_GRID_MAX_STEPS && promql_grid_supported(x)) {
         ev.g_start = start_ms;
         ev.g_step = step_ms;
         ev.g_n = (size_t) steps;
-        r = promql_grid_run(&ev, x, 1, ret);
+        if ((r = promql_plan_walk(&ev, x, start_ms, end_ms)) >= 0 &&
+            (r = promql_plan_open(&ev)) >= 0)
+            r = promql_grid_run(&ev, x, 1, ret);
+        promql_plan_close(&ev);
         note_step_peak(&ev);
         arena_free(ev.sa);
         if (r < 0)
             return r;
-        ret->peak_bytes = arena_used(a) - used0 + ev.step_peak + ev.g_peak;
+        ret->peak_bytes = arena_used(a) - used0 + ev.step_peak + ev.g_peak + ev.ld_peak;
         return 0;
     }
+    r = promql_plan_load(&ev, x, start_ms, end_ms);
     for (int64_t t = start_ms; r >= 0 && t <= end_ms; t = promql_plan_sat_add(t, step_ms)) {
         note_step_peak(&ev);
         arena_reset(ev.sa);

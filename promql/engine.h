@@ -75,6 +75,9 @@ struct promql_ev {
     struct promql_loaded_sel *sels;
     size_t n_sels, cap_sels;
     struct promql_cached_re *res; /* label_replace regexes, compiled once per query */
+    tsdb_querier *q;              /* open while selectors are read (plan.c) */
+    struct promql_point *ld_p;    /* decode scratch of plan.c's reads (heap) */
+    size_t ld_cap, ld_peak;
     /* grid evaluation (grid.c): step k is at g_start + k * g_step, k < g_n */
     int64_t g_start, g_step;
     size_t g_n;
@@ -186,9 +189,23 @@ int promql_engine_count(struct promql_ev *ev, uint64_t n); /* account samples ag
 int promql_engine_check(struct promql_ev *ev);             /* deadline passed or canceled: < 0 */
 int64_t promql_engine_at_ref(const struct promql_ev *ev, const struct promql_mod *m, int64_t t);
 
-/* plan.c */
+/* plan.c: per-step evaluation loads every selector's samples into the query arena up front
+ * (promql_plan_load: the querier is open only meanwhile). The grid evaluator reads each
+ * selector once, series by series, from a querier open during the evaluation: promql_plan_walk
+ * (windows only), _open, then _select and _read per selector, and _close at the end. */
 int promql_plan_load(struct promql_ev *ev, const struct promql_expr *root, int64_t mint,
                      int64_t maxt);
+int promql_plan_walk(struct promql_ev *ev, const struct promql_expr *root, int64_t mint,
+                     int64_t maxt);
+int promql_plan_open(struct promql_ev *ev);
+void promql_plan_close(struct promql_ev *ev); /* also frees the read scratch; idempotent */
+/* The selector's series (their labels valid until promql_plan_close), sorted by labels. */
+int promql_plan_select(struct promql_ev *ev, const struct promql_loaded_sel *ls,
+                       struct tsdb_series **ret, size_t *ret_n);
+/* One series' samples in the selector's window, valid until the next read. */
+int promql_plan_read(struct promql_ev *ev, const struct promql_loaded_sel *ls,
+                     const struct tsdb_series *s, const struct promql_point **ret,
+                     size_t *ret_n);
 struct promql_loaded_sel *promql_plan_find(const struct promql_ev *ev,
                                                  const struct promql_expr *vs);
 int64_t promql_plan_sat_add(int64_t a, int64_t b);
@@ -208,6 +225,11 @@ int promql_binops_result_metric(struct arena *a, const struct promql_expr *x,
                                 struct labels *ret);
 
 /* aggregations.c */
+/* topk/bottomk (rev): offer s to a heap of at most k of a group's elements (only .v is
+ * compared), laid out as Go's container/heap does; then the heap in output order. */
+void promql_aggregations_heap_offer(struct promql_sample *heap, size_t *n,
+                                    const struct promql_sample *s, size_t k, int rev);
+void promql_aggregations_heap_sort(struct promql_sample *heap, size_t n, int rev);
 int promql_aggregations_eval(struct promql_ev *ev, const struct promql_expr *x,
                              struct promql_val *param, struct promql_val *in, int64_t t,
                              struct promql_val *ret);

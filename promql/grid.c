@@ -287,41 +287,73 @@ int promql_grid_unique(struct promql_ev *ev, struct promql_gval *v, int check, c
 
 /* ---- selectors ---- */
 
+/* Per step: the reference time of a selector with modifier m (offset, @), and that minus
+ * back (lookback or range), the start of its window. Two scratch arrays, slots 2 and 3. */
+static int step_refs(struct promql_ev *ev, const struct promql_mod *m, int64_t back,
+                     int64_t **ret_ref, int64_t **ret_from)
+{
+    int64_t *ref = promql_grid_scratch(ev, 2, ev->g_n * sizeof *ref);
+    int64_t *from = promql_grid_scratch(ev, 3, ev->g_n * sizeof *from);
+    if (!ref || !from)
+        return -ENOMEM;
+    for (size_t k = 0; k < ev->g_n; k++) {
+        ref[k] = promql_engine_at_ref(ev, m, promql_grid_t(ev, k));
+        from[k] = promql_plan_sat_sub(ref[k], back);
+    }
+    *ret_ref = ref;
+    *ret_from = from;
+    return 0;
+}
+
+static int is_stale(double v)
+{
+    uint64_t b;
+    memcpy(&b, &v, sizeof b);
+    return b == STALE_NAN_BITS;
+}
+
 int promql_grid_selector(struct promql_ev *ev, const struct promql_expr *x, int want_ts,
                          struct promql_gval *ret)
 {
     struct promql_loaded_sel *ls = promql_plan_find(ev, x);
+    struct tsdb_series *ss;
+    size_t ns;
     if (NEVER(!ls))
         return err_set(ev->e, ERR_INTERNAL, "selector was not planned");
-    int r = promql_grid_vector(ev, ret, ls->n);
+    int r = promql_plan_select(ev, ls, &ss, &ns);
+    if (r < 0)
+        return r;
     double *d = promql_grid_scratch(ev, 0, ev->g_n * sizeof *d);
-    if (r < 0 || !d)
+    int64_t *refs, *froms;
+    if (!d || (r = promql_grid_vector(ev, ret, ns)) < 0 ||
+        (r = step_refs(ev, &x->u.sel.mod, ev->lookback_ms, &refs, &froms)) < 0)
         return -ENOMEM;
-    const struct promql_mod *m = &x->u.sel.mod;
     const double none = promql_absent_value();
-    for (size_t i = 0; i < ls->n; i++) {
-        const struct promql_loaded_series *s = &ls->series[i];
-        size_t j = 0; /* samples with t <= ref: the reference time only moves forward */
+    for (size_t i = 0; i < ns; i++) {
+        const struct promql_point *p;
+        size_t np, j = 0; /* samples with t <= ref: the reference time only moves forward */
         size_t lo = ev->g_n, hi = 0;
-        if ((i & 1023) == 1023 && (r = promql_engine_check(ev)) < 0)
+        if ((i & 255) == 255 && (r = promql_engine_check(ev)) < 0)
             return r;
-        for (size_t k = 0; k < ev->g_n; k++) {
-            int64_t ref = promql_engine_at_ref(ev, m, promql_grid_t(ev, k));
-            while (j < s->n && s->p[j].t <= ref)
+        if ((r = promql_plan_read(ev, ls, &ss[i], &p, &np)) < 0)
+            return r;
+        for (size_t k = 0; k < ev->g_n && np; k++) {
+            int64_t ref = refs[k];
+            while (j < np && p[j].t <= ref)
                 j++;
             d[k] = none;
             if (j == 0)
                 continue;
-            const struct promql_point *p = &s->p[j - 1];
+            const struct promql_point *q = &p[j - 1];
             /* A stale marker as the newest sample ends the series' lookback. */
-            if (p->t < promql_plan_sat_sub(ref, ev->lookback_ms) || num_is_stale(p->v))
+            if (q->t < froms[k] || is_stale(q->v))
                 continue;
-            d[k] = want_ts ? (double) p->t / 1000 : p->v;
+            d[k] = want_ts ? (double) q->t / 1000 : q->v;
             if (k < lo)
                 lo = k;
             hi = k + 1;
         }
-        if (lo < hi && (r = promql_grid_put(ev, ret, &s->metric, d + lo, lo, hi - lo)) < 0)
+        if (lo < hi && (r = promql_grid_put(ev, ret, &ss[i].labels, d + lo, lo, hi - lo)) < 0)
             return r;
     }
     return 0;
@@ -337,12 +369,12 @@ struct resets {
     size_t n, next;
 };
 
-static int find_resets(struct promql_ev *ev, const struct promql_loaded_series *s,
+static int find_resets(struct promql_ev *ev, const struct promql_point *p, size_t n,
                        struct resets *rs)
 {
     rs->n = rs->next = 0;
-    for (size_t i = 1; i < s->n; i++) {
-        if (!(s->p[i].v < s->p[i - 1].v))
+    for (size_t i = 1; i < n; i++) {
+        if (!(p[i].v < p[i - 1].v))
             continue;
         if (!rs->at || rs->n == ev->g_scr_cap[1] / sizeof *rs->at) {
             rs->at = promql_grid_scratch(ev, 1, (rs->n + 1) * 2 * sizeof *rs->at);
@@ -389,6 +421,8 @@ int promql_grid_range_call(struct promql_ev *ev, const struct promql_expr *x,
         return err_set(ev->e, ERR_INTERNAL, "range function without a range selector");
     const struct promql_expr *vs = mx->u.matrix.vs;
     struct promql_loaded_sel *ls = promql_plan_find(ev, vs);
+    struct tsdb_series *ss;
+    size_t ns;
     if (NEVER(!ls))
         return err_set(ev->e, ERR_INTERNAL, "selector was not planned");
     int64_t range = mx->u.matrix.range_ms;
@@ -405,9 +439,15 @@ int promql_grid_range_call(struct promql_ev *ev, const struct promql_expr *x,
                                "invalid trend factor. Expected: 0 < tf < 1, got: %f", tf);
         }
     }
+    if ((r = promql_plan_select(ev, ls, &ss, &ns)) < 0)
+        return r;
     double *d = promql_grid_scratch(ev, 0, n * sizeof *d);
     struct promql_val *argk = arena_calloc(ev->qa, na + 3, sizeof *argk);
-    if (!d || !argk || promql_grid_vector(ev, ret, id == FN_ABSENT_OVER_TIME ? 1 : ls->n) < 0)
+    if (!argk)
+        return promql_engine_oom(ev);
+    int64_t *refs, *froms;
+    if (!d || promql_grid_vector(ev, ret, id == FN_ABSENT_OVER_TIME ? 1 : ns) < 0 ||
+        step_refs(ev, &vs->u.sel.mod, range, &refs, &froms) < 0)
         return -ENOMEM;
     const double none = promql_absent_value();
     int fast = id == FN_RATE || id == FN_INCREASE || id == FN_DELTA;
@@ -415,20 +455,21 @@ int promql_grid_range_call(struct promql_ev *ev, const struct promql_expr *x,
     if (id == FN_ABSENT_OVER_TIME)
         for (size_t k = 0; k < n; k++)
             d[k] = 1; /* cleared below at steps where some window is not empty */
-    for (size_t i = 0; i < ls->n; i++) {
-        const struct promql_loaded_series *s = &ls->series[i];
-        const struct promql_point *p = s->p;
-        size_t lo = 0, hi = 0; /* window p[lo..hi): both ends only move forward */
+    for (size_t i = 0; i < ns; i++) {
+        const struct promql_point *p;
+        size_t np, lo = 0, hi = 0; /* window p[lo..hi): both ends only move forward */
         size_t first = n, last = 0;
         if ((i & 255) == 255 && (r = promql_engine_check(ev)) < 0)
             return r;
-        if (fast && id != FN_DELTA && (r = find_resets(ev, s, &rs)) < 0)
+        if ((r = promql_plan_read(ev, ls, &ss[i], &p, &np)) < 0)
+            return r;
+        if (np == 0)
+            continue;
+        if (fast && id != FN_DELTA && (r = find_resets(ev, p, np, &rs)) < 0)
             return r;
         for (size_t k = 0; k < n; k++) {
-            int64_t t = promql_grid_t(ev, k);
-            int64_t ref = promql_engine_at_ref(ev, &vs->u.sel.mod, t);
-            int64_t from = promql_plan_sat_sub(ref, range);
-            while (hi < s->n && p[hi].t <= ref)
+            int64_t t = promql_grid_t(ev, k), ref = refs[k], from = froms[k];
+            while (hi < np && p[hi].t <= ref)
                 hi++;
             while (lo < hi && p[lo].t < from)
                 lo++;
@@ -467,7 +508,7 @@ int promql_grid_range_call(struct promql_ev *ev, const struct promql_expr *x,
             arena_reset(ev->sa); /* its per-window copies */
         if (id == FN_ABSENT_OVER_TIME || first == n)
             continue;
-        struct labels m = s->metric;
+        struct labels m = ss[i].labels;
         if (id != FN_LAST_OVER_TIME && (r = promql_grid_drop_name(ev, &m, &m)) < 0)
             return r;
         if ((r = promql_grid_put(ev, ret, &m, d + first, first, last - first)) < 0)

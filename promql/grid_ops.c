@@ -424,31 +424,24 @@ int promql_grid_binop(struct promql_ev *ev, const struct promql_expr *x, struct 
 /* One group of an aggregation: its output labels and arrays over the steps [k0, k0 + len). */
 struct agroup {
     struct labels src, metric;
-    size_t k0, end;
+    size_t k0, end, size; /* size: member series */
     double *val, *mean, *cnt;
 };
 
-int promql_grid_agg(struct promql_ev *ev, const struct promql_expr *x, struct promql_gval *param,
-                    struct promql_gval *in, struct promql_gval *ret)
+/* Groups of in's series by x's by/without labels, in order of first appearance: gid[i] for
+ * each series, the groups' spans and output labels in gs[0..*ret_n). */
+static int group_series(struct promql_ev *ev, const struct promql_expr *x,
+                        const struct promql_gval *in, struct promql_gval *tmp,
+                        struct agroup **ret_gs, uint32_t **ret_gid, size_t *ret_n)
 {
-    enum promql_agg op = x->u.agg.op;
-    if (op == AGG_TOPK || op == AGG_BOTTOMK || op == AGG_COUNT_VALUES || op == AGG_QUANTILE) {
-        struct promql_gval args[2] = {*param, *in};
-        return promql_grid_stepwise(ev, x, 'a', args, 2, ret);
-    }
     const char **grouping = x->u.agg.grouping;
-    size_t ng = x->u.agg.n_grouping;
+    size_t ng = x->u.agg.n_grouping, n_groups = 0;
     int without = x->u.agg.without, mode = without ? PROMQL_LS_DROP : PROMQL_LS_KEEP;
-    struct promql_gval tmp = {0};
     struct promql_hidx idx = {.a = ev->qa};
-    struct agroup *gs = tmp_alloc(ev, &tmp, in->n ? in->n : 1, sizeof *gs);
-    uint32_t *gid = tmp_alloc(ev, &tmp, in->n ? in->n : 1, sizeof *gid);
-    size_t n_groups = 0;
-    int r = 0;
-    if (!gs || !gid) {
-        r = -ENOMEM;
-        goto out;
-    }
+    struct agroup *gs = tmp_alloc(ev, tmp, in->n ? in->n : 1, sizeof *gs);
+    uint32_t *gid = tmp_alloc(ev, tmp, in->n ? in->n : 1, sizeof *gid);
+    if (!gs || !gid)
+        return -ENOMEM;
     for (size_t i = 0; i < in->n; i++) {
         const struct promql_gseries *s = &in->s[i];
         uint64_t h = promql_value_hash(&s->metric, grouping, ng, mode);
@@ -461,17 +454,124 @@ int promql_grid_agg(struct promql_ev *ev, const struct promql_expr *x, struct pr
             gs[g] = (struct agroup){.src = s->metric, .k0 = s->k0, .end = s->k0 + s->len};
             if (promql_hidx_add(&idx, h, g) < 0 ||
                 promql_value_filter(ev->qa, &s->metric, grouping, ng, !without, &gs[g].metric) <
-                    0) {
-                r = promql_engine_oom(ev);
-                goto out;
-            }
+                    0)
+                return promql_engine_oom(ev);
         }
         if (s->k0 < gs[g].k0)
             gs[g].k0 = s->k0;
         if (s->k0 + s->len > gs[g].end)
             gs[g].end = s->k0 + s->len;
+        gs[g].size++;
         gid[i] = (uint32_t) g;
     }
+    *ret_gs = gs;
+    *ret_gid = gid;
+    *ret_n = n_groups;
+    return 0;
+}
+
+/* topk and bottomk, step by step over the precomputed groups: at each step every present
+ * element is offered, in input order, to its group's heap (aggregations.c's, so ties pick the
+ * same elements); the selected elements keep their own series and labels. */
+static int topk(struct promql_ev *ev, const struct promql_expr *x, const struct promql_gval *param,
+                const struct promql_gval *in, struct promql_gval *ret)
+{
+    int rev = x->u.agg.op == AGG_BOTTOMK, r;
+    size_t n = ev->g_n, n_groups;
+    struct promql_gval tmp = {0};
+    struct agroup *gs;
+    uint32_t *gid;
+    for (size_t k = 0; k < n; k++) {
+        double f = param->sc[k];
+        if (!(f >= -9223372036854775808.0 && f < 9223372036854775808.0))
+            return err_set(ev->e, ERR_EXEC, "Scalar value %g overflows int64", f);
+    }
+    if ((r = group_series(ev, x, in, &tmp, &gs, &gid, &n_groups)) < 0)
+        goto out;
+    /* Each group's heap has room for all its members; groups' heaps follow each other. */
+    size_t *off = tmp_alloc(ev, &tmp, n_groups + 1, sizeof *off);
+    size_t *fill = tmp_alloc(ev, &tmp, n_groups ? n_groups : 1, sizeof *fill);
+    struct promql_sample *heap = tmp_alloc(ev, &tmp, in->n ? in->n : 1, sizeof *heap);
+    double **out = tmp_alloc(ev, &tmp, in->n ? in->n : 1, sizeof *out); /* per input series */
+    uint32_t *order = tmp_alloc(ev, &tmp, in->n ? in->n : 1, sizeof *order);
+    double *cnt = promql_grid_scratch(ev, 1, n * sizeof *cnt);
+    size_t n_out = 0;
+    if (!off || !fill || !heap || !out || !order || !cnt) {
+        r = -ENOMEM;
+        goto out;
+    }
+    off[0] = 0;
+    for (size_t g = 0; g < n_groups; g++)
+        off[g + 1] = off[g] + gs[g].size;
+    for (size_t i = 0; i < in->n; i++)
+        out[i] = NULL;
+    for (size_t k = 0; k < n; k++) /* elements present at each step */
+        cnt[k] = 0;
+    for (size_t i = 0; i < in->n; i++)
+        for (size_t j = 0; j < in->s[i].len; j++)
+            cnt[in->s[i].k0 + j] += !promql_absent(in->s[i].v[j]);
+    const double none = promql_absent_value();
+    for (size_t k = 0; k < n; k++) {
+        int64_t kk = (int64_t) param->sc[k];
+        if (kk < 1 || cnt[k] == 0)
+            continue;
+        size_t cap = (size_t) kk > (size_t) cnt[k] ? (size_t) cnt[k] : (size_t) kk;
+        if ((k & 63) == 63 && (r = promql_engine_check(ev)) < 0)
+            goto out;
+        for (size_t g = 0; g < n_groups; g++)
+            fill[g] = 0;
+        for (size_t i = 0; i < in->n; i++) {
+            const struct promql_gseries *s = &in->s[i];
+            if (k < s->k0 || k - s->k0 >= s->len || promql_absent(s->v[k - s->k0]))
+                continue;
+            struct promql_sample e = {.t = (int64_t) i, .v = s->v[k - s->k0]};
+            uint32_t g = gid[i];
+            promql_aggregations_heap_offer(heap + off[g], &fill[g], &e, cap, rev);
+        }
+        for (size_t g = 0; g < n_groups; g++) {
+            struct promql_sample *h = heap + off[g];
+            promql_aggregations_heap_sort(h, fill[g], rev);
+            for (size_t j = 0; j < fill[g]; j++) {
+                size_t i = (size_t) h[j].t;
+                if (!out[i]) {
+                    if (!(out[i] = tmp_alloc(ev, &tmp, n, sizeof **out))) {
+                        r = -ENOMEM;
+                        goto out;
+                    }
+                    for (size_t q = 0; q < n; q++)
+                        out[i][q] = none;
+                    order[n_out++] = (uint32_t) i; /* an instant query's output order */
+                }
+                out[i][k] = h[j].v;
+            }
+        }
+    }
+    if ((r = promql_grid_vector(ev, ret, n_out)) < 0)
+        goto out;
+    for (size_t j = 0; j < n_out && r >= 0; j++)
+        r = promql_grid_put(ev, ret, &in->s[order[j]].metric, out[order[j]], 0, n);
+out:
+    promql_grid_free(ev, &tmp);
+    return r;
+}
+
+int promql_grid_agg(struct promql_ev *ev, const struct promql_expr *x, struct promql_gval *param,
+                    struct promql_gval *in, struct promql_gval *ret)
+{
+    enum promql_agg op = x->u.agg.op;
+    if (op == AGG_TOPK || op == AGG_BOTTOMK)
+        return topk(ev, x, param, in, ret);
+    if (op == AGG_COUNT_VALUES || op == AGG_QUANTILE) {
+        struct promql_gval args[2] = {*param, *in};
+        return promql_grid_stepwise(ev, x, 'a', args, 2, ret);
+    }
+    struct promql_gval tmp = {0};
+    struct agroup *gs;
+    uint32_t *gid;
+    size_t n_groups;
+    int r = group_series(ev, x, in, &tmp, &gs, &gid, &n_groups);
+    if (r < 0)
+        goto out;
     const double none = promql_absent_value();
     int with_mean = op == AGG_AVG || op == AGG_STDDEV || op == AGG_STDVAR;
     for (size_t g = 0; g < n_groups; g++) {

@@ -107,17 +107,11 @@ static int walk(struct promql_ev *ev, const struct promql_expr *x, int64_t lo, i
     return 0;
 }
 
-/* Decode scratch shared by all series of one load: grows on the heap, so each series' array in
- * the query arena is allocated once at its exact size. */
-struct scratch {
-    struct promql_point *p;
-    size_t cap;
-};
-
-/* Decodes s's samples inside ls's window. The iterator is created and finished here, in one
- * straight path: init, seek, next until past the window or an error, then done with it. */
-static int load_series(struct promql_ev *ev, struct scratch *sc, const struct tsdb_series *s,
-                       struct promql_loaded_sel *ls, struct promql_loaded_series *out)
+/* Decodes s's samples inside ls's window into ev's scratch (valid until the next read); stale
+ * markers are dropped for a range's selector. The iterator is created and finished here, in
+ * one straight path: init, seek, next until past the window or an error, then close. */
+static int read_series(struct promql_ev *ev, const struct promql_loaded_sel *ls,
+                       const struct tsdb_series *s, size_t *ret_n, int *ret_stale)
 {
     static const uint64_t nan_bits = UINT64_C(0x7ff8000000000001); /* Prometheus' NaN */
     struct tsdb_iter it;
@@ -126,23 +120,25 @@ static int load_series(struct promql_ev *ev, struct scratch *sc, const struct ts
     tsdb_iter_init(&it, s);
     int r = tsdb_iter_seek(&it, ls->mint);
     while (r == 1 && it.t <= ls->maxt) {
-        if (n == sc->cap) {
-            size_t nc = sc->cap ? sc->cap * 2 : 1024;
-            struct promql_point *np = realloc(sc->p, nc * sizeof *np);
+        if (n == ev->ld_cap) {
+            size_t nc = ev->ld_cap ? ev->ld_cap * 2 : 1024;
+            struct promql_point *np = realloc(ev->ld_p, nc * sizeof *np);
             if (!np) {
                 oom = 1;
                 break;
             }
-            sc->p = np;
-            sc->cap = nc;
+            ev->ld_p = np;
+            ev->ld_cap = nc;
         }
-        int is_stale = num_is_stale(it.v);
+        uint64_t bits;
+        memcpy(&bits, &it.v, sizeof bits);
+        int is_stale = bits == STALE_NAN_BITS;
         /* A range never sees stale markers, so its selector does not keep them. */
         if (!(is_stale && ls->in_range)) {
-            sc->p[n] = (struct promql_point){it.t, it.v};
+            ev->ld_p[n] = (struct promql_point){it.t, it.v};
             /* The grid evaluator's "no value" pattern must not come from storage. */
-            if (promql_absent(it.v))
-                memcpy(&sc->p[n].v, &nan_bits, sizeof nan_bits);
+            if (bits == PROMQL_ABSENT_BITS)
+                memcpy(&ev->ld_p[n].v, &nan_bits, sizeof nan_bits);
             n++;
             stale |= is_stale;
         }
@@ -155,13 +151,79 @@ static int load_series(struct promql_ev *ev, struct scratch *sc, const struct ts
     if (r < 0)
         return err_set(ev->e, r, "reading series %s: corrupt chunk",
                        labels_format(ev->qa, &s->labels));
+    *ret_n = n;
+    *ret_stale = stale;
+    return 0;
+}
+
+/* Step-by-step evaluation: s's samples copied into the query arena at their exact size. */
+static int load_series(struct promql_ev *ev, const struct tsdb_series *s,
+                       struct promql_loaded_sel *ls, struct promql_loaded_series *out)
+{
+    size_t n;
+    int stale;
+    int r = read_series(ev, ls, s, &n, &stale);
+    if (r < 0)
+        return r;
     *out = (struct promql_loaded_series){s->labels, NULL, n, stale, {0, 0}};
     if (n == 0)
         return 0;
     if (!(out->p = arena_alloc(ev->qa, n * sizeof *out->p)))
         return promql_engine_oom(ev);
-    memcpy(out->p, sc->p, n * sizeof *out->p);
+    memcpy(out->p, ev->ld_p, n * sizeof *out->p);
     return 0;
+}
+
+int promql_plan_walk(struct promql_ev *ev, const struct promql_expr *root, int64_t mint,
+                     int64_t maxt)
+{
+    return walk(ev, root, mint, maxt);
+}
+
+int promql_plan_open(struct promql_ev *ev)
+{
+    if (ev->n_sels == 0 || ev->q)
+        return 0;
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (size_t i = 0; i < ev->n_sels; i++) {
+        if (ev->sels[i].mint < lo)
+            lo = ev->sels[i].mint;
+        if (ev->sels[i].maxt > hi)
+            hi = ev->sels[i].maxt;
+    }
+    return tsdb_querier_open(ev->eng->db, lo, hi, &ev->q, ev->e);
+}
+
+void promql_plan_close(struct promql_ev *ev)
+{
+    tsdb_querier_close(ev->q);
+    ev->q = NULL;
+    if (ev->ld_cap * sizeof *ev->ld_p > ev->ld_peak)
+        ev->ld_peak = ev->ld_cap * sizeof *ev->ld_p;
+    free(ev->ld_p);
+    ev->ld_p = NULL;
+    ev->ld_cap = 0;
+}
+
+int promql_plan_select(struct promql_ev *ev, const struct promql_loaded_sel *ls,
+                       struct tsdb_series **ret, size_t *ret_n)
+{
+    if (NEVER(!ev->q))
+        return err_set(ev->e, ERR_INTERNAL, "selector read without a querier");
+    int r = tsdb_querier_select(ev->q, ev->qa, ls->node->u.sel.ms, ls->node->u.sel.n_ms, ret,
+                                ret_n, ev->e);
+    if (r < 0 && (r == ERR_LIMIT || arena_over_cap(ev->qa)))
+        r = promql_engine_oom(ev);
+    return r < 0 ? r : 0;
+}
+
+int promql_plan_read(struct promql_ev *ev, const struct promql_loaded_sel *ls,
+                     const struct tsdb_series *s, const struct promql_point **ret, size_t *ret_n)
+{
+    int stale;
+    int r = read_series(ev, ls, s, ret_n, &stale);
+    *ret = ev->ld_p;
+    return r;
 }
 
 int promql_plan_load(struct promql_ev *ev, const struct promql_expr *root, int64_t mint,
@@ -170,28 +232,14 @@ int promql_plan_load(struct promql_ev *ev, const struct promql_expr *root, int64
     int r = walk(ev, root, mint, maxt);
     if (r < 0 || ev->n_sels == 0)
         return r;
-    int64_t lo = INT64_MAX, hi = INT64_MIN;
-    for (size_t i = 0; i < ev->n_sels; i++) {
-        if (ev->sels[i].mint < lo)
-            lo = ev->sels[i].mint;
-        if (ev->sels[i].maxt > hi)
-            hi = ev->sels[i].maxt;
-    }
-    tsdb_querier *q = NULL;
-    struct scratch sc = {0};
-    if ((r = tsdb_querier_open(ev->eng->db, lo, hi, &q, ev->e)) < 0)
+    if ((r = promql_plan_open(ev)) < 0)
         return r;
     for (size_t i = 0; i < ev->n_sels && r >= 0; i++) {
         struct promql_loaded_sel *ls = &ev->sels[i];
         struct tsdb_series *ss;
         size_t n;
-        r = tsdb_querier_select(q, ev->qa, ls->node->u.sel.ms, ls->node->u.sel.n_ms, &ss, &n,
-                                ev->e);
-        if (r < 0) {
-            if (r == ERR_LIMIT || arena_over_cap(ev->qa))
-                r = promql_engine_oom(ev);
+        if ((r = promql_plan_select(ev, ls, &ss, &n)) < 0)
             break;
-        }
         ls->series = arena_calloc(ev->qa, n ? n : 1, sizeof *ls->series);
         if (!ls->series) {
             r = promql_engine_oom(ev);
@@ -202,7 +250,7 @@ int promql_plan_load(struct promql_ev *ev, const struct promql_expr *root, int64
             /* Loading can be most of a query's work: honour the timeout while doing it. */
             if ((j & 1023) == 1023 && (r = promql_engine_check(ev)) < 0)
                 break;
-            r = load_series(ev, &sc, &ss[j], ls, &out);
+            r = load_series(ev, &ss[j], ls, &out);
             if (r >= 0 && out.n > 0) {
                 /* Labels outlive the querier, which closes below. */
                 struct labels cp;
@@ -215,8 +263,7 @@ int promql_plan_load(struct promql_ev *ev, const struct promql_expr *root, int64
             }
         }
     }
-    tsdb_querier_close(q);
-    free(sc.p);
+    promql_plan_close(ev);
     return r < 0 ? r : 0;
 }
 
