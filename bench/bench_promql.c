@@ -2,10 +2,18 @@
  * dashboard-style queries as instant queries and as 6-hour range queries at a 60 s step. Not a
  * test: it prints figures (median wall and CPU time of a few runs, and memory).
  *
- *   bench_promql [runs [hours [filter]]]    defaults 5 6; filter: run only queries containing it
+ *   bench_promql [runs [hours [filter [blocks]]]]   defaults 5 6 ""; filter: only queries
+ *                                                   containing it; "blocks": on-disk layout
+ *   bench_promql --queries                          the queries, one per line
+ *   bench_promql --openmetrics FILE [hours]         the dataset as OpenMetrics text
+ * With BENCH_PROMQL_CHECK set, a "check" line per query repeats its times and gives its
+ * results' series, points and value sum (bench/prom_compare.py compares them with Prometheus').
  *
  * hours is the length of the dataset; instant queries run at its end and range queries cover its
  * last 6 hours (all of it when shorter), so "5 24" is the 10k series x 24 h shape of the goal.
+ * By default all data is in the in-memory head (XOR chunks); with "blocks" it sits in a
+ * temporary data directory as a server would hold it: older data in blocks (dense chunks,
+ * zstd), the last 1-3 hours in the head.
  *
  * Dataset (deterministic, 10,000 series at 15 s): 40 hosts in 4 node-exporter jobs with
  * node_cpu_seconds_total{cpu 0-7, mode × 8} (2,560 counters), load, memory, network, disk and
@@ -25,7 +33,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ftw.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "promql/promql.h"
@@ -242,7 +252,22 @@ static double sample(struct series *s, struct dataset *d, int k)
     return 0;
 }
 
-static void load(tsdb *db, struct dataset *d, int64_t t0, int scrapes)
+/* Writes the dataset and returns the open tsdb: all in the in-memory head (dir NULL), or laid
+ * out as a server's data directory holds it: everything before the last 2 h boundary that is
+ * at least an hour old in blocks (written by the backfill path), the rest in the head. */
+static void write_om(FILE *f, const struct series *s, int64_t t, double v)
+{
+    fputs(s->ls.v[0].value, f); /* __name__ sorts first: the other names are lower case */
+    for (uint32_t i = 1; i < s->ls.n; i++)
+        fprintf(f, "%c%s=\"%s\"", i == 1 ? '{' : ',', s->ls.v[i].name, s->ls.v[i].value);
+    char num[NUM_FLOAT_MAX];
+    num_format(num, v, 'g'); /* shortest text that reads back as v */
+    fprintf(f, "%s %s %" PRId64 ".%03d\n", s->ls.n > 1 ? "}" : "", num, t / 1000,
+            (int) (t % 1000));
+}
+
+/* om: write the samples as OpenMetrics text instead (for Prometheus' promtool; returns NULL). */
+static tsdb *load(struct dataset *d, int64_t t0, int scrapes, const char *dir, FILE *om)
 {
     struct err e = {0};
     for (size_t i = 0; i < d->n; i++)
@@ -250,13 +275,40 @@ static void load(tsdb *db, struct dataset *d, int64_t t0, int scrapes)
             d->s[i].reset_at = (int) (rnd() * scrapes);
         else if (d->s[i].kind == S_UP)
             d->s[i].reset_at = scrapes - 20 * 60000 / STEP_MS;
+    int64_t last = t0 + (int64_t) (scrapes - 1) * STEP_MS, two_h = 7200000;
+    int64_t cut = dir ? (last - 3600000) / two_h * two_h : INT64_MIN;
+    tsdb_backfill *bf = NULL;
+    tsdb *db = NULL;
+    if (dir && t0 < cut && tsdb_backfill_new(dir, 0, &bf, &e) < 0)
+        die("backfill", &e);
     for (int k = 0; k < scrapes; k++) {
         for (size_t g = 0; g < d->n_groups; g++)
             hist_step(&d->groups[g]);
+        int64_t t = t0 + (int64_t) k * STEP_MS;
+        if (om) {
+            for (size_t i = 0; i < d->n; i++)
+                write_om(om, &d->s[i], t, sample(&d->s[i], d, k));
+            continue;
+        }
+        if (!db && t >= cut) {
+            struct tsdb_backfill_stats st;
+            if (bf && tsdb_backfill_finish(bf, &st, &e) < 0)
+                die("backfill", &e);
+            tsdb_backfill_free(bf);
+            bf = NULL;
+            struct tsdb_opts o = {.dir = dir};
+            if (tsdb_open(&o, &db, &e) < 0)
+                die("tsdb_open", &e);
+        }
+        if (!db) {
+            for (size_t i = 0; i < d->n; i++)
+                if (tsdb_backfill_add(bf, &d->s[i].ls, t, sample(&d->s[i], d, k), &e) < 0)
+                    die("backfill", &e);
+            continue;
+        }
         tsdb_appender *app = tsdb_appender_new(db);
         if (!app)
             die("appender", NULL);
-        int64_t t = t0 + (int64_t) k * STEP_MS;
         for (size_t i = 0; i < d->n; i++)
             if (tsdb_appender_add(app, &d->s[i].ref, &d->s[i].ls, t, sample(&d->s[i], d, k),
                                   &e) < 0)
@@ -264,6 +316,17 @@ static void load(tsdb *db, struct dataset *d, int64_t t0, int scrapes)
         if (tsdb_appender_commit(app, &e) != 0)
             die("commit", &e);
     }
+    if (om)
+        fputs("# EOF\n", om);
+    return db;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void) sb;
+    (void) flag;
+    (void) ftw;
+    return remove(path);
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -283,7 +346,17 @@ struct run {
     size_t peak_bytes;
     long rss_grew_kib;
     size_t series, points;
+    double sum;     /* of the result's values that are not NaN: a check against other engines */
+    size_t n_nan;
 };
+
+static void add_value(struct run *r, double v)
+{
+    if (isnan(v))
+        r->n_nan++;
+    else
+        r->sum += v;
+}
 
 static int64_t cpu_ns(void) /* this thread's CPU time: robust against a busy machine */
 {
@@ -327,13 +400,23 @@ static struct run measure(promql_engine *eng, const char *q, int range, int64_t 
             die(q, &e);
         if (res.peak_bytes > out.peak_bytes)
             out.peak_bytes = res.peak_bytes;
+        out.sum = 0;
+        out.n_nan = 0;
         if (res.type == PROMQL_MATRIX) {
             out.series = res.u.matrix.n;
             out.points = 0;
-            for (size_t s = 0; s < res.u.matrix.n; s++)
+            for (size_t s = 0; s < res.u.matrix.n; s++) {
                 out.points += res.u.matrix.v[s].n_points;
-        } else {
+                for (size_t j = 0; j < res.u.matrix.v[s].n_points; j++)
+                    add_value(&out, res.u.matrix.v[s].points[j].v);
+            }
+        } else if (res.type == PROMQL_VECTOR) {
             out.series = out.points = res.u.vector.n;
+            for (size_t s = 0; s < res.u.vector.n; s++)
+                add_value(&out, res.u.vector.v[s].v);
+        } else {
+            out.series = out.points = 1;
+            add_value(&out, res.u.scalar.v);
         }
         arena_free(a);
     }
@@ -353,57 +436,90 @@ static void fmt_bytes(char *out, size_t cap, size_t b)
         snprintf(out, cap, "%.1f KiB", (double) b / 1024);
 }
 
+/* The first five are the original set (their geometric mean is printed separately so older
+ * figures stay comparable); the rest are other typical dashboard and alert shapes. */
+static const char *const queries[] = {
+    "rate(node_cpu_seconds_total[5m])",
+    "sum by (job) (rate(node_cpu_seconds_total[5m]))",
+    "histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket[5m])))",
+    "topk(5, rate(node_cpu_seconds_total[5m]))",
+    "node_cpu_seconds_total{instance=~\"host-1.*\"}",
+    "sum(rate(http_requests_total[5m])) by (instance)",
+    "avg_over_time(node_filesystem_avail_bytes[5m])",
+    "up == 0",
+    "increase(http_requests_total[1h])",
+    "rate(http_request_duration_seconds_sum[5m])"
+    " / rate(http_request_duration_seconds_count[5m])",
+    "1 - avg by (instance) (rate(node_cpu_seconds_total{mode=\"idle\"}[5m]))",
+    "histogram_quantile(0.99, sum by (handler, le) "
+    "(rate(http_request_duration_seconds_bucket[5m])))",
+};
+enum { NQ = sizeof queries / sizeof queries[0], NQ_ORIG = 5 };
+
+/* The data as OpenMetrics text, for bench/prom_compare.sh: promtool turns it into blocks. */
+static int dump_openmetrics(const char *path, int hours)
+{
+    struct dataset d = {.a = arena_new(0)};
+    FILE *f = fopen(path, "w");
+    if (!d.a || !f)
+        die(path, NULL);
+    build_series(&d);
+    int scrapes = hours * 3600000 / STEP_MS;
+    int64_t t0 = INT64_C(1700000000000), end = t0 + (int64_t) (scrapes - 1) * STEP_MS;
+    int range_hours = hours < 6 ? hours : 6;
+    (void) load(&d, t0, scrapes, NULL, f);
+    if (fclose(f) != 0)
+        die(path, NULL);
+    /* What the query runs use: instant at end, range over the last 6 h. */
+    printf("series=%zu instant_ms=%" PRId64 " range_start_ms=%" PRId64 " range_end_ms=%" PRId64
+           " step_ms=%d\n",
+           d.n, end, end - (int64_t) range_hours * 3600000, end, RANGE_STEP_MS);
+    free(d.groups);
+    free(d.s);
+    arena_free(d.a);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "--queries") == 0) {
+        for (int q = 0; q < NQ; q++)
+            printf("%s\n", queries[q]);
+        return 0;
+    }
+    if (argc > 2 && strcmp(argv[1], "--openmetrics") == 0)
+        return dump_openmetrics(argv[2], argc > 3 ? atoi(argv[3]) : 6);
     int runs = argc > 1 ? atoi(argv[1]) : 5;
     int hours = argc > 2 ? atoi(argv[2]) : 6;
     const char *filter = argc > 3 ? argv[3] : "";
-    if (runs < 1 || hours < 1) {
-        fprintf(stderr, "usage: bench_promql [runs [hours [filter]]]\n");
+    int blocks = argc > 4 && strcmp(argv[4], "blocks") == 0;
+    if (runs < 1 || hours < 1 || (argc > 4 && !blocks)) {
+        fprintf(stderr, "usage: bench_promql [runs [hours [filter [blocks]]]]\n");
         return 2;
     }
-    /* The first five are the original set (their geometric mean is printed separately so older
-     * figures stay comparable); the rest are other typical dashboard and alert shapes. */
-    static const char *const queries[] = {
-        "rate(node_cpu_seconds_total[5m])",
-        "sum by (job) (rate(node_cpu_seconds_total[5m]))",
-        "histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket[5m])))",
-        "topk(5, rate(node_cpu_seconds_total[5m]))",
-        "node_cpu_seconds_total{instance=~\"host-1.*\"}",
-        "sum(rate(http_requests_total[5m])) by (instance)",
-        "avg_over_time(node_filesystem_avail_bytes[5m])",
-        "up == 0",
-        "increase(http_requests_total[1h])",
-        "rate(http_request_duration_seconds_sum[5m])"
-        " / rate(http_request_duration_seconds_count[5m])",
-        "1 - avg by (instance) (rate(node_cpu_seconds_total{mode=\"idle\"}[5m]))",
-        "histogram_quantile(0.99, sum by (handler, le) "
-        "(rate(http_request_duration_seconds_bucket[5m])))",
-    };
-    enum { NQ = sizeof queries / sizeof queries[0], NQ_ORIG = 5 };
 
     struct dataset d = {.a = arena_new(0)};
     if (!d.a)
         die("arena", NULL);
     build_series(&d);
-    struct tsdb_opts o = {0};
-    tsdb *db;
     struct err e = {0};
-    if (tsdb_open(&o, &db, &e) < 0)
-        die("tsdb_open", &e);
+    char dir[] = "/tmp/bench_promql.XXXXXX";
+    if (blocks && !mkdtemp(dir))
+        die("mkdtemp", NULL);
     int scrapes = hours * 3600000 / STEP_MS;
     int range_hours = hours < 6 ? hours : 6;
     int64_t t0 = INT64_C(1700000000000), end = t0 + (int64_t) (scrapes - 1) * STEP_MS;
     int64_t start = end - (int64_t) range_hours * 3600000;
     int64_t load_ns = time_mono_ns();
-    load(db, &d, t0, scrapes);
+    tsdb *db = load(&d, t0, scrapes, blocks ? dir : NULL, NULL);
     load_ns = time_mono_ns() - load_ns;
     struct tsdb_stats st;
     tsdb_stats_get(db, &st);
-    printf("dataset: %zu series x %d samples (%d h at 15 s) = %" PRIu64 " samples in %.1f s; "
-           "head chunks %.1f MiB; maxrss %.1f MiB\n",
-           d.n, scrapes, hours, st.samples_appended, (double) load_ns / 1e9,
-           (double) st.head_bytes / (1 << 20), (double) maxrss_kib() / 1024);
+    printf("dataset: %zu series x %d samples (%d h at 15 s) in %.1f s; head: %" PRIu64
+           " samples, chunks %.1f MiB; blocks: %" PRIu64 ", %.1f MiB; maxrss %.1f MiB\n",
+           d.n, scrapes, hours, (double) load_ns / 1e9, st.samples_appended,
+           (double) st.head_bytes / (1 << 20), st.blocks, (double) st.block_bytes / (1 << 20),
+           (double) maxrss_kib() / 1024);
     printf("instant queries at the end; range queries: last %d h at step %d s (%" PRId64
            " steps); median of %d runs; parse + evaluate, no JSON\n\n",
            range_hours, RANGE_STEP_MS / 1000, (end - start) / RANGE_STEP_MS + 1, runs);
@@ -429,6 +545,11 @@ int main(int argc, char **argv)
         printf("%-92s %10.2f %8.2f %10s %8s | %10.2f %8.2f %10s %9s %zu/%zu\n", queries[q],
                in.median_ms, in.median_cpu_ms, pi, ri, rg.median_ms, rg.median_cpu_ms, pr, rr,
                rg.series, rg.points);
+        if (getenv("BENCH_PROMQL_CHECK")) /* for bench/prom_compare.py */
+            printf("check %d %.3f %.3f %.3f %.3f instant %zu %zu %.17g %zu range %zu %zu %.17g "
+                   "%zu\n",
+                   q, in.median_ms, in.median_cpu_ms, rg.median_ms, rg.median_cpu_ms, in.series,
+                   in.points, in.sum, in.n_nan, rg.series, rg.points, rg.sum, rg.n_nan);
         double v[4] = {in.median_ms, rg.median_ms, in.median_cpu_ms, rg.median_cpu_ms};
         for (int set = 0; set < 2; set++) {
             if (set == 0 && q >= NQ_ORIG)
@@ -451,6 +572,8 @@ int main(int argc, char **argv)
     }
     promql_engine_free(eng);
     tsdb_close(db);
+    if (blocks)
+        (void) nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     free(d.groups);
     free(d.s);
     arena_free(d.a);
