@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tsdb/block.h"
 #include "tsdb/symtab.h"
 
 #define DEFAULT_CHUNK_SAMPLES 120 /* Prometheus' target: ~120 samples per chunk */
@@ -272,24 +273,67 @@ int head_get_or_create(struct head *h, const struct labels *ls, struct mem_serie
 }
 
 /* Moves the open chunk to the closed list; series lock held. */
+/* The open chunk's samples in ember's dense block-chunk encoding: a closed chunk is read far
+ * more often than written and lives until the head is cut, so it is worth ~3x less memory than
+ * the XOR bit stream it was appended as. NULL when that does not work out (then XOR stays). */
+static uint8_t *densify(const struct xor_enc *x, uint32_t *ret_len)
+{
+    int64_t ts[256];
+    double vs[256];
+    int64_t *t = x->n <= 256 ? ts : malloc(x->n * sizeof *t);
+    double *v = x->n <= 256 ? vs : malloc(x->n * sizeof *v);
+    struct buf out = BUF_INIT;
+    struct err e = {0};
+    struct xor_dec d;
+    uint32_t n = 0;
+    uint8_t *ret = NULL;
+    xor_dec_init(&d, x->b.p, x->b.len, x->n);
+    while (t && v && n < x->n && xor_dec_next(&d, &t[n], &v[n]) == 1)
+        n++;
+    if (t && v && n == x->n && block_chunk_encode(&out, t, v, n, 1, &e) == 0 &&
+        out.len < x->b.len) {
+        size_t len;
+        ret = buf_take(&out, &len);
+        uint8_t *fit = realloc(ret, len);
+        ret = fit ? fit : ret;
+        *ret_len = (uint32_t) len;
+    }
+    buf_free(&out);
+    if (t != ts)
+        free(t);
+    if (v != vs)
+        free(v);
+    return ret;
+}
+
+/* Moves the open chunk to the closed list; series lock held. */
 static int cut_chunk(struct head *h, struct mem_series *s)
 {
     if (s->n_closed == s->cap_closed) {
-        uint32_t nc = s->cap_closed ? s->cap_closed * 2 : 4;
+        /* One more at a time: a series closes a chunk every ~30 minutes, and 100k series'
+         * half-empty doubled arrays would be a good part of the head's memory. */
+        uint32_t nc = s->cap_closed + 1;
         struct tsdb_chunk_ref *p = realloc(s->closed, nc * sizeof *p);
         if (!p)
             return -ENOMEM;
         s->closed = p;
         s->cap_closed = nc;
     }
-    size_t len;
-    uint8_t *data = buf_take(&s->open.b, &len);
-    /* Shrink to fit: closed chunks are long-lived, the buffer doubled while it grew. */
-    uint8_t *fit = realloc(data, len ? len : 1);
-    if (fit)
-        data = fit;
-    s->closed[s->n_closed++] = (struct tsdb_chunk_ref){data, (uint32_t) len, s->open.n,
-                                                       s->open_mint, s->maxt};
+    uint32_t len;
+    uint8_t enc = CHUNK_ENC_BLOCK;
+    uint8_t *data = densify(&s->open, &len);
+    if (!data) {
+        size_t n;
+        enc = CHUNK_ENC_XOR;
+        data = buf_take(&s->open.b, &n);
+        /* Shrink to fit: closed chunks are long-lived, the buffer doubled while it grew. */
+        uint8_t *fit = realloc(data, n ? n : 1);
+        data = fit ? fit : data;
+        len = (uint32_t) n;
+    }
+    s->closed[s->n_closed++] = (struct tsdb_chunk_ref){data, len, s->open.n, s->open_mint,
+                                                       s->maxt, enc};
+    xor_enc_done(&s->open);
     xor_enc_init(&s->open);
     atomic_fetch_add(&h->n_chunks, 1);
     atomic_fetch_add(&h->chunk_bytes, len);

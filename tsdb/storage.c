@@ -3,6 +3,7 @@
  * once the head spans 1.5 ranges (Prometheus' rule: the newest half range stays in memory for
  * late samples and queries), runs due compactions and applies retention. */
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,6 +227,7 @@ static void *storage_main(void *arg)
         struct err e = {0};
         if (wal_sync(db->wal, &e) < 0)
             LOG_RATELIMITED(LOG_LEVEL_ERROR, "tsdb", "WAL fsync failed", "err=\"%s\"", e.msg);
+        uint64_t work = atomic_load(&db->head_cuts) + atomic_load(&db->compactions);
         maybe_cut(db);
         for (int i = 0; i < 16 && !should_stop(db, 0); i++) {
             int r = db_compact(db, &e);
@@ -237,6 +239,10 @@ static void *storage_main(void *arg)
                 break;
         }
         db_apply_retention(db);
+        /* Cuts and compactions free big transient buffers; hand them back to the system so the
+         * resident size reflects what the server holds, not what it once needed. */
+        if (work != atomic_load(&db->head_cuts) + atomic_load(&db->compactions))
+            malloc_trim(0);
     }
     return NULL;
 }

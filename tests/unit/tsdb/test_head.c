@@ -127,12 +127,14 @@ TEST(iterate_across_chunks_within_window_and_seek)
     ASSERT_EQ(first, 15000);
     ASSERT_EQ(last, 61000);
     ASSERT_EQ(count, 47);
+    tsdb_iter_close(&it);
     tsdb_iter_init(&it, &s[0]);
     ASSERT_EQ(tsdb_iter_seek(&it, 42500), 1);
     ASSERT_EQ(it.t, 43000);
     ASSERT_EQ(tsdb_iter_seek(&it, 20000), 1); /* never moves backwards */
     ASSERT_EQ(it.t, 43000);
     ASSERT_EQ(tsdb_iter_seek(&it, 90000), 0);
+    tsdb_iter_close(&it);
     tsdb_querier_close(q);
     arena_free(a);
     tsdb_close(db);
@@ -246,6 +248,7 @@ TEST(concurrent_appends_and_reads)
                 ASSERT_TRUE(it.t > prev);
                 prev = it.t;
             }
+            tsdb_iter_close(&it);
         }
         arena_free(a);
     }
