@@ -2,15 +2,20 @@
  * timestamps and decimal values, byte-wise XOR for chunks whose values are not decimal.
  *
  * Byte format (uvarint = LEB128 as in tsdb/base/buf.h, zz = zigzag uvarint, LE = little endian):
- *   chunk   := hdr:u8 intseq(t[0..n)) values
- *   hdr     := value mode in bits 0-1: 0 decimal, 1 xor; bits 2-7 are 0
- *   values (decimal) := scale:zz nexc:uvarint vexc{nexc} intseq(m[0..n))
+ *   chunk   := hdr:u8 values intseq(t[0..n))
+ *   hdr     := value mode in bits 0-1: 0 decimal, 1 xor; bit 2: decimal with corrections;
+ *              bits 3-7 are 0. (Values come first: the decoder uses t[] as scratch for the
+ *              correction column before it decodes the timestamps into it.)
+ *   values (decimal) := scale:zz nexc:uvarint vexc{nexc} intseq(m[0..n)) [intseq(c[0..n))]
  *       v[i] = (double) m[i] / 10^scale (scale >= 0) or (double) m[i] * 10^-scale, |scale| <= 22
  *       (exact powers of ten, so a decimal written with up to ~15 digits comes back bit-exact;
  *       the encoder checks every value through this very computation)
+ *       with corrections (scale >= 0): then bits(v[i]) += c[i] (mod 2^64), for floats computed
+ *       from decimals with rounding errors (microseconds / 1e6, sums of durations): the
+ *       nearest short decimal plus a few units in the last place
  *       vexc := gap:uvarint bits:8 bytes LE: v[pos] has these bits instead (NaN and the stale
- *       marker, +-Inf, -0.0, values with no exact decimal form); pos = gap for the first,
- *       previous pos + 1 + gap after; m[pos] is filler that keeps the residuals small.
+ *       marker, +-Inf, -0.0, values with no decimal form); pos = gap for the first,
+ *       previous pos + 1 + gap after; m[pos] is filler that keeps the residuals small, c[pos] 0.
  *   values (xor) := ctl:u8[n] data: x[i] = bits(v[i]) ^ bits(v[i-1]) (bits(v[-1]) = 0);
  *       ctl = nb << 4 | tz: x[i] = (nb bytes of data, LE) << 8*tz, nb >= 1, nb + tz <= 8;
  *       ctl = 0: x[i] = 0. Control bytes first so that zstd finds their repetitions.
@@ -33,8 +38,10 @@
  *                 hi << w to z[pos] (pos as for vexc; hi != 0, hi << w fits in 64 bits)
  *       coded (varint) := count x z[j]:uvarint
  * The encoder tries linear (end-to-end slope and median step), delta (median step), dod and
- * grid (median step) and keeps the cheapest; w minimises the packed size with outliers (a missed scrape, a counter
- * reset) moved to the exception list; g removes common factors (page-sized memory gauges).
+ * grid (median step) and keeps the cheapest; w minimises the packed size with outliers (a
+ * missed scrape, a counter reset) moved to the exception list; g removes common factors
+ * (page-sized memory gauges). Values take the cheapest of exact decimals, decimals with
+ * corrections (tried when the exact form is long or missing) and xor.
  * On regular timestamps every residual is 0 (g = 0: two bytes for the whole column).
  * Decoding runs tight passes (unpack, patch, reconstruct, convert) over arrays. */
 #include "chunk_dense.h"
@@ -53,7 +60,7 @@
 #endif
 
 enum { PRED_LINEAR, PRED_DELTA, PRED_DOD, PRED_GRID };
-enum { MODE_DECIMAL, MODE_XOR };
+enum { MODE_DECIMAL, MODE_XOR, MODE_CORRECTED = 4 };
 #define CODER_VARINT 4u
 #define RES_OFFSET 8u
 #define SCALE_MAX 22
@@ -123,9 +130,10 @@ static inline size_t uvarint_len(uint64_t x)
 
 size_t chunk_dense_bound(uint32_t n)
 {
-    /* hdr 1; per intseq 43 + per residual at most 8 packed + 13 for an exception (the planner
-     * never picks exceptions costing more than packing them); decimal values add 21 + 11 per
-     * exception; xor values 9 per sample. 56 per sample covers every mix. */
+    /* An intseq is at most 45 header bytes + 9 per residual (8 packed; an exception is chosen
+     * only when its estimate, at most 1 byte short of its size, beats packing the value).
+     * Decimal values: 5 + 11 per exception (at most n/2) + two intseqs; xor values: 9 per
+     * sample; timestamps: one intseq. 1 + 5 + 5.5n + 2 (45 + 9n) + 45 + 9n < 128 + 56n. */
     return 128 + 56 * (size_t) n;
 }
 
@@ -532,27 +540,63 @@ static int encode_xor(struct buf *b, const double *v, uint32_t n)
     return 0;
 }
 
-/* Appends the decimal value part (scale, exceptions, intseq of m) for v[] at its chosen scale.
- * 1: done; 0: no decimal form worth using (out unchanged). */
-static int encode_decimal(struct buf *out, const double *v, uint32_t n, uint64_t *scratch,
-                          int64_t *m, int8_t *sc)
+/* Finds the smallest scale 0..12 at which at least 90% of (up to 64 sampled) values lie within
+ * 3 units in the last place of m / 10^scale: floats computed from decimals (microseconds / 1e6
+ * in two divisions, sums of durations) that have no short exact form. -1 when there is none. */
+static int approx_scale(const double *v, uint32_t n)
 {
-    int hint = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        int s = min_scale(v[i], dbits(v[i]), hint);
-        sc[i] = (int8_t) s;
-        if (s != SC_NONE)
-            hint = s;
+    uint32_t k = n < 64 ? n : 64;
+    for (int s = 0; s <= 12; s++) {
+        uint32_t good = 0, tot = 0;
+        for (uint32_t j = 0; j < k; j++) {
+            uint32_t i = (uint32_t) ((uint64_t) j * n / k);
+            uint64_t bits = dbits(v[i]);
+            if (dec_special(bits))
+                continue;
+            tot++;
+            double x = v[i] * p10[s];
+            if (!(x > -I64_LIMIT && x < I64_LIMIT))
+                continue;
+            double d = (double) (int64_t) llrint(x) / p10[s];
+            uint64_t c = bits - dbits(d);
+            good += c + 3 <= 6; /* |c| <= 3 */
+        }
+        if (tot && good * 10 >= tot * 9)
+            return s;
     }
-    int scale = pick_scale(sc, n);
-    if (scale == INT32_MIN)
-        return 0;
-    /* Exceptions get a filler m[] continuing the previous values' trend, so that they cost no
-     * residual bits; sc[i] becomes 1 for exceptions, 0 otherwise. */
+    return -1;
+}
+
+#define CORR_MAX (INT64_C(1) << 24)
+
+/* Appends the decimal value part at scale. approx (scale >= 0): every value is the nearest
+ * m / 10^scale plus a correction c in units in the last place, a column of its own; otherwise
+ * values must be exact. Values that fit neither become exceptions, with a filler m[] that
+ * continues the previous values' trend so they cost no residual bits. 1: done; 0: too many
+ * exceptions (out unchanged). scratch: 2n residuals; m, c: n each; exc: n flags. */
+static int encode_decimal(struct buf *out, const double *v, uint32_t n, int scale, int approx,
+                          uint64_t *scratch, int64_t *m, int64_t *c, uint8_t *exc)
+{
     uint32_t nexc = 0, first = n;
     for (uint32_t i = 0; i < n; i++) {
-        int ok = sc[i] != SC_NONE && sc[i] <= scale && dec_try(v[i], dbits(v[i]), scale, &m[i]);
-        sc[i] = (int8_t) !ok;
+        uint64_t bits = dbits(v[i]);
+        int ok = 0;
+        c[i] = 0;
+        if (dec_special(bits)) {
+            ok = 0;
+        } else if (!approx) {
+            ok = dec_try(v[i], bits, scale, &m[i]);
+        } else {
+            double x = v[i] * p10[scale];
+            if (x > -I64_LIMIT && x < I64_LIMIT) {
+                m[i] = (int64_t) llrint(x);
+                c[i] = (int64_t) (bits - dbits((double) m[i] / p10[scale]));
+                ok = c[i] >= -CORR_MAX && c[i] <= CORR_MAX;
+            }
+        }
+        exc[i] = (uint8_t) !ok;
+        if (!ok)
+            c[i] = 0;
         if (ok && first == n)
             first = i;
         nexc += !ok;
@@ -562,7 +606,7 @@ static int encode_decimal(struct buf *out, const double *v, uint32_t n, uint64_t
     for (uint32_t i = 0; i < first; i++)
         m[i] = m[first];
     for (uint32_t i = first + 1; i < n; i++)
-        if (sc[i])
+        if (exc[i])
             m[i] = i - first >= 2 ? (int64_t) (2 * (uint64_t) m[i - 1] - (uint64_t) m[i - 2])
                                   : m[i - 1];
     size_t start = out->len;
@@ -571,7 +615,7 @@ static int encode_decimal(struct buf *out, const double *v, uint32_t n, uint64_t
         r = buf_put_uvarint(out, nexc);
     uint32_t next = 0;
     for (uint32_t i = 0; i < n && r == 0 && nexc; i++) {
-        if (!sc[i])
+        if (!exc[i])
             continue;
         uint64_t bits = dbits(v[i]);
         uint8_t le[8];
@@ -584,11 +628,65 @@ static int encode_decimal(struct buf *out, const double *v, uint32_t n, uint64_t
     }
     if (r == 0)
         r = encode_seq(out, m, n, scratch);
+    if (r == 0 && approx)
+        r = encode_seq(out, c, n, scratch);
     if (r < 0) {
         out->len = start;
         return r;
     }
     return 1;
+}
+
+/* Appends the value part in its cheapest form: exact decimals, decimals with corrections, or
+ * xor; returns the header's mode bits or < 0. scratch as for encode_decimal plus 2n. */
+static int encode_values(struct buf *out, const double *v, uint32_t n, uint64_t *scratch)
+{
+    int64_t *m = (int64_t *) (scratch + 2 * (size_t) n), *c = m + n;
+    uint8_t *exc = (uint8_t *) (c + n);
+    int8_t *sc = (int8_t *) exc;
+    int hint = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        int s = min_scale(v[i], dbits(v[i]), hint);
+        sc[i] = (int8_t) s;
+        if (s != SC_NONE)
+            hint = s;
+    }
+    int scale = pick_scale(sc, n), mode = MODE_DECIMAL, r = 0;
+    size_t start = out->len, best = SIZE_MAX;
+    if (scale != INT32_MIN && (r = encode_decimal(out, v, n, scale, 0, scratch, m, c, exc)) > 0)
+        best = out->len - start;
+    if (r < 0)
+        return r;
+    /* Long or missing exact forms: try decimals with corrections, then xor. */
+    if (best > 2 * (size_t) n || scale > 9) {
+        int as = approx_scale(v, n);
+        if (as >= 0) {
+            struct buf tmp = BUF_INIT;
+            r = encode_decimal(&tmp, v, n, as, 1, scratch, m, c, exc);
+            if (r > 0 && tmp.len < best) {
+                out->len = start;
+                r = buf_append(out, tmp.p, tmp.len);
+                best = tmp.len;
+                mode = MODE_DECIMAL | MODE_CORRECTED;
+            }
+            buf_free(&tmp);
+            if (r < 0)
+                return r;
+        }
+        if (xor_size(v, n) < best) {
+            out->len = start;
+            if ((r = encode_xor(out, v, n)) < 0)
+                return r;
+            mode = MODE_XOR;
+        }
+    }
+    if (best == SIZE_MAX && mode != MODE_XOR) {
+        out->len = start;
+        if ((r = encode_xor(out, v, n)) < 0)
+            return r;
+        mode = MODE_XOR;
+    }
+    return mode;
 }
 
 int chunk_dense_encode(struct buf *out, const int64_t *t, const double *v, uint32_t n,
@@ -603,32 +701,19 @@ int chunk_dense_encode(struct buf *out, const int64_t *t, const double *v, uint3
                            " after %" PRId64 ")",
                            i, t[i], t[i - 1]);
     size_t start = out->len;
-    /* scratch: 2n residuals, n values of m, n scale bytes */
-    uint64_t *scratch = malloc(3 * (size_t) n * sizeof *scratch + n);
+    /* scratch: 2n residuals, n of m, n of corrections, n flag bytes */
+    uint64_t *scratch = malloc(4 * (size_t) n * sizeof *scratch + n);
     if (!scratch)
         return err_set(e, -ENOMEM, "dense encode: out of memory");
-    int64_t *m = (int64_t *) (scratch + 2 * (size_t) n);
-    int8_t *sc = (int8_t *) (scratch + 3 * (size_t) n);
-    int r = buf_putc(out, MODE_DECIMAL);
-    if (r == 0)
-        r = encode_seq(out, t, n, scratch);
-    size_t vstart = out->len;
-    if (r == 0)
-        r = encode_decimal(out, v, n, scratch, m, sc);
-    if (r >= 0) {
-        /* xor wins for values without a short decimal form (computed ratios, random floats) */
-        size_t xs = r == 0 || out->len - vstart > 2 * (size_t) n ? xor_size(v, n) : SIZE_MAX;
-        if (xs < out->len - vstart || r == 0) {
-            out->len = vstart;
-            out->p[start] = MODE_XOR;
-            r = encode_xor(out, v, n);
-        }
-    }
+    int r = buf_putc(out, 0);
+    int mode = r < 0 ? r : encode_values(out, v, n, scratch);
+    r = mode < 0 ? mode : encode_seq(out, t, n, scratch);
     free(scratch);
     if (r < 0) {
         out->len = start;
         return err_set(e, r, "dense encode: out of memory");
     }
+    out->p[start] = (uint8_t) mode;
     if (NEVER(out->len - start > chunk_dense_bound(n))) {
         size_t got = out->len - start;
         out->len = start;
@@ -851,16 +936,10 @@ int chunk_dense_decode(const uint8_t *p, size_t len, uint32_t n, int64_t *t, dou
     unsigned hdr;
     if (n == 0)
         return err_set(e, ERR_CORRUPT, "dense chunk: zero samples");
-    if (rd_byte(&rd, &hdr) < 0 || hdr > MODE_XOR)
+    if (rd_byte(&rd, &hdr) < 0 || (hdr & ~7u) || (hdr & 3) > MODE_XOR ||
+        hdr == (MODE_XOR | MODE_CORRECTED))
         return err_set(e, ERR_CORRUPT, "dense chunk: bad header");
-    if (decode_seq(&rd, n, t) < 0)
-        return err_set(e, ERR_CORRUPT, "dense chunk: malformed timestamps at byte %zu",
-                       (size_t) (rd.p - p));
-    for (uint32_t i = 1; i < n; i++)
-        if (t[i] <= t[i - 1])
-            return err_set(e, ERR_CORRUPT, "dense chunk: timestamps not ascending at sample %u",
-                           i);
-    if (hdr == MODE_XOR) {
+    if ((hdr & 3) == MODE_XOR) {
         if (decode_xor(&rd, n, v) < 0)
             return err_set(e, ERR_CORRUPT, "dense chunk: malformed xor values at byte %zu",
                            (size_t) (rd.p - p));
@@ -869,7 +948,7 @@ int chunk_dense_decode(const uint8_t *p, size_t len, uint32_t n, int64_t *t, dou
         if (rd_uvarint(&rd, &zs) < 0 || rd_uvarint(&rd, &nexc) < 0 || nexc > n)
             return err_set(e, ERR_CORRUPT, "dense chunk: malformed value header");
         int64_t scale = (int64_t) unzigzag(zs);
-        if (scale < -SCALE_MAX || scale > SCALE_MAX)
+        if (scale < -SCALE_MAX || scale > SCALE_MAX || ((hdr & MODE_CORRECTED) && scale < 0))
             return err_set(e, ERR_CORRUPT, "dense chunk: scale %" PRId64 " out of range", scale);
         struct rd exc = rd;
         uint64_t pos = 0;
@@ -880,7 +959,8 @@ int chunk_dense_decode(const uint8_t *p, size_t len, uint32_t n, int64_t *t, dou
             pos += gap + 1;
             rd.p += 8;
         }
-        if (decode_seq(&rd, n, v) < 0)
+        /* m into v's storage; corrections into t's, which the timestamps overwrite later. */
+        if (decode_seq(&rd, n, v) < 0 || ((hdr & MODE_CORRECTED) && decode_seq(&rd, n, t) < 0))
             return err_set(e, ERR_CORRUPT, "dense chunk: malformed values at byte %zu",
                            (size_t) (rd.p - p));
         if (scale > 0) {
@@ -895,6 +975,9 @@ int chunk_dense_decode(const uint8_t *p, size_t len, uint32_t n, int64_t *t, dou
             for (uint32_t i = 0; i < n; i++)
                 v[i] = (double) (int64_t) ld64(v, i);
         }
+        if (hdr & MODE_CORRECTED)
+            for (uint32_t i = 0; i < n; i++)
+                v[i] = bitsd(dbits(v[i]) + (uint64_t) t[i]);
         pos = 0;
         for (uint64_t k = 0; k < nexc; k++) {
             uint64_t gap;
@@ -905,6 +988,13 @@ int chunk_dense_decode(const uint8_t *p, size_t len, uint32_t n, int64_t *t, dou
             pos++;
         }
     }
+    if (decode_seq(&rd, n, t) < 0)
+        return err_set(e, ERR_CORRUPT, "dense chunk: malformed timestamps at byte %zu",
+                       (size_t) (rd.p - p));
+    for (uint32_t i = 1; i < n; i++)
+        if (t[i] <= t[i - 1])
+            return err_set(e, ERR_CORRUPT, "dense chunk: timestamps not ascending at sample %u",
+                           i);
     if (rd.p != rd.end)
         return err_set(e, ERR_CORRUPT, "dense chunk: %zu trailing bytes",
                        (size_t) (rd.end - rd.p));

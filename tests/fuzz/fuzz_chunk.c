@@ -17,7 +17,7 @@ static int64_t t[MAX_N], dt[MAX_N];
 static double v[MAX_N], dv[MAX_N];
 
 /* Samples from bytes: per sample a timestamp step byte, a value kind byte and, for some kinds,
- * 8 value bytes; kinds cover decimals, repeats, specials and raw bit patterns. */
+ * 8 value bytes; kinds cover decimals, near-decimals, repeats, specials and raw bit patterns. */
 static uint32_t samples_from(const uint8_t *p, size_t n)
 {
     static const double fixed[] = {0.0, -0.0, 1.0, 0.1, 1e22, 1e-22, 9.2233720368547758e18,
@@ -52,6 +52,10 @@ static uint32_t samples_from(const uint8_t *p, size_t n)
             break;
         case 4:
             d = (double) (k * (uint32_t) (kind >> 3));
+            memcpy(&bits, &d, 8);
+            break;
+        case 6: /* a float computed from a decimal: the corrected form */
+            d = (double) (int64_t) (kind * 123457 + k * 7919) / 1000.0 / 1000.0;
             memcpy(&bits, &d, 8);
             break;
         default:

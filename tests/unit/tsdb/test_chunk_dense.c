@@ -123,6 +123,38 @@ TEST(decimals_counters_gauges)
     }
 }
 
+/* Floats computed from decimals, with rounding errors: the corrected decimal form. */
+TEST(near_decimal_floats)
+{
+    int64_t t[480];
+    double v[480];
+    regular_ts(t, 480, 1700000000000, 15000);
+    uint64_t us = 30982580;
+    for (int i = 0; i < 480; i++) {
+        us += 9000 + rnd() % 3000;
+        v[i] = (double) us / 1000.0 / 1000.0; /* node_pressure_*_seconds_total */
+    }
+    v[100] = num_stale_nan();
+    struct buf b = BUF_INIT;
+    ASSERT_OK(chunk_dense_encode(&b, t, v, 480, NULL));
+    ASSERT_EQ(b.p[0] & 4, 4); /* with corrections */
+    size_t len = round_trip(t, v, 480);
+    ASSERT_TRUE(len < 480 * 3); /* xor needs ~6 bytes a sample */
+    double sum = 0;
+    for (int i = 0; i < 480; i++) {
+        sum += (double) (int64_t) (1000000 + rnd() % 5000000) / 1e9; /* a histogram's _sum */
+        v[i] = sum;
+    }
+    round_trip(t, v, 480);
+    for (int i = 0; i < 480; i++) /* corrections too large for the column: exceptions */
+        v[i] = i % 5 ? (double) i / 1000.0 / 1000.0 : from_bits(rnd() >> 2);
+    round_trip(t, v, 480);
+    for (int i = 0; i < 480; i++) /* negative and crossing zero */
+        v[i] = ((double) (int64_t) (rnd() % 2000000) - 1000000.0) / 1000.0 / 1000.0;
+    round_trip(t, v, 480);
+    buf_free(&b);
+}
+
 TEST(specials_survive)
 {
     int64_t t[300];
