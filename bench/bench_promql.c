@@ -453,6 +453,7 @@ static const char *const queries[] = {
     "1 - avg by (instance) (rate(node_cpu_seconds_total{mode=\"idle\"}[5m]))",
     "histogram_quantile(0.99, sum by (handler, le) "
     "(rate(http_request_duration_seconds_bucket[5m])))",
+    "max_over_time(rate(http_requests_total{code=\"500\"}[5m])[30m:1m])",
 };
 enum { NQ = sizeof queries / sizeof queries[0], NQ_ORIG = 5 };
 

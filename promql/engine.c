@@ -400,11 +400,11 @@ int promql_eval_instant(promql_engine *eng, struct arena *a, const struct promql
     ev.start_ms = ev.end_ms = t_ms;
     struct promql_val v;
     struct promql_result res = {0};
-    int grid = !eng->step_only && promql_grid_supported(x);
+    ev.g_start = t_ms;
+    ev.g_step = 1;
+    ev.g_n = 1;
+    int grid = !eng->step_only && promql_grid_supported(x) && promql_grid_fits(&ev, x);
     if ((r = promql_engine_check(&ev)) >= 0 && grid) {
-        ev.g_start = t_ms;
-        ev.g_step = 1;
-        ev.g_n = 1;
         if ((r = promql_plan_walk(&ev, x, t_ms, t_ms)) >= 0 && (r = promql_plan_open(&ev)) >= 0)
             r = promql_grid_run(&ev, x, 0, &res);
         promql_plan_close(&ev);
@@ -535,10 +535,10 @@ int promql_eval_range(promql_engine *eng, struct arena *a, const struct promql_e
     struct range_acc acc = {.idx = {.a = a}};
     struct promql_series *out = NULL;
     uint64_t steps = ((uint64_t) end_ms - (uint64_t) start_ms) / (uint64_t) step_ms + 1;
-    if (!eng->step_only && steps <= PROMQL_GRID_MAX_STEPS && promql_grid_supported(x)) {
-        ev.g_start = start_ms;
-        ev.g_step = step_ms;
-        ev.g_n = (size_t) steps;
+    ev.g_start = start_ms;
+    ev.g_step = step_ms;
+    ev.g_n = steps <= PROMQL_GRID_MAX_STEPS ? (size_t) steps : 0;
+    if (!eng->step_only && ev.g_n && promql_grid_supported(x) && promql_grid_fits(&ev, x)) {
         if ((r = promql_plan_walk(&ev, x, start_ms, end_ms)) >= 0 &&
             (r = promql_plan_open(&ev)) >= 0)
             r = promql_grid_run(&ev, x, 1, ret);

@@ -83,8 +83,8 @@ struct promql_ev {
     size_t g_n;
     struct promql_gblock *g_blocks; /* every live block of every grid value */
     size_t g_bytes, g_peak;         /* heap held by grid values: now and at most */
-    void *g_scr[4];                 /* reusable scratch buffers (promql_grid_scratch) */
-    size_t g_scr_cap[4];
+    void *g_scr[6];                 /* reusable scratch buffers (promql_grid_scratch) */
+    size_t g_scr_cap[6];
 };
 
 struct promql_cached_re {
@@ -135,6 +135,8 @@ static inline double promql_absent_value(void)
 int promql_grid_run(struct promql_ev *ev, const struct promql_expr *x, int range,
                     struct promql_result *ret);
 int promql_grid_supported(const struct promql_expr *x); /* x can be evaluated on the grid */
+/* The subqueries in x have grids of at most PROMQL_GRID_MAX_STEPS on ev's grid. */
+int promql_grid_fits(struct promql_ev *ev, const struct promql_expr *x);
 int promql_grid_eval(struct promql_ev *ev, const struct promql_expr *x, struct promql_gval *ret);
 void promql_grid_free(struct promql_ev *ev, struct promql_gval *v);
 int promql_grid_vector(struct promql_ev *ev, struct promql_gval *v, size_t cap);
@@ -147,7 +149,7 @@ int promql_grid_put(struct promql_ev *ev, struct promql_gval *v, const struct la
 void *promql_grid_alloc(struct promql_ev *ev, struct promql_gval *v, size_t bytes);
 /* Longer grids (a million steps) are evaluated step by step: scratch arrays are per step. */
 #define PROMQL_GRID_MAX_STEPS (1u << 20)
-/* Scratch buffer slot 0-3 of at least n bytes, kept between calls; NULL on ENOMEM. */
+/* Scratch buffer slot 0-5 of at least n bytes, kept between calls; NULL on ENOMEM. */
 void *promql_grid_scratch(struct promql_ev *ev, int slot, size_t n);
 /* Series of v with equal label sets: merged when they never have a value at the same step;
  * when they do and check is set, returns 1 with the two indices (the caller reports the error),
@@ -161,7 +163,7 @@ int promql_grid_unique(struct promql_ev *ev, struct promql_gval *v, int check, c
  * aggregation (args param, x), 'c' call (the call's arguments). */
 int promql_grid_stepwise(struct promql_ev *ev, const struct promql_expr *x, int which,
                          struct promql_gval *args, size_t n_args, struct promql_gval *ret);
-/* Range-vector function call x whose matrix argument is a range selector. */
+/* Range-vector function call x whose matrix argument is a range selector or a subquery. */
 int promql_grid_range_call(struct promql_ev *ev, const struct promql_expr *x,
                            struct promql_gval *args, struct promql_gval *ret);
 /* An instant-vector selector's values, or with want_ts the times of its samples in seconds. */

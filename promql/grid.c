@@ -99,7 +99,7 @@ static void grid_free_all(struct promql_ev *ev)
 {
     while (ev->g_blocks)
         block_unlink_free(ev, ev->g_blocks);
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 6; i++) {
         free(ev->g_scr[i]);
         ev->g_scr[i] = NULL;
         ev->g_scr_cap[i] = 0;
@@ -411,21 +411,134 @@ static const struct promql_expr *unparen(const struct promql_expr *x)
     return x;
 }
 
+/* The grid a subquery's expression is evaluated on: its steps (multiples of its step, as
+ * Prometheus aligns them) from the earliest window start to the latest reference time of the
+ * outer grid's steps; every window is a slice of it. *ret_n 0: no step. */
+static void sub_grid(const struct promql_ev *ev, const struct promql_expr *sq, int64_t *ret_start,
+                     int64_t *ret_step, uint64_t *ret_n)
+{
+    int64_t step = sq->u.sub.step_ms ? sq->u.sub.step_ms : ev->eng->o.default_step_ms;
+    int64_t lo = promql_engine_at_ref(ev, &sq->u.sub.mod, ev->g_start);
+    int64_t hi = promql_engine_at_ref(ev, &sq->u.sub.mod, promql_grid_t(ev, ev->g_n - 1));
+    int64_t from = promql_plan_sat_sub(lo, sq->u.sub.range_ms);
+    int64_t first = from / step * step;
+    if (first < from)
+        first = promql_plan_sat_add(first, step);
+    *ret_start = first;
+    *ret_step = step;
+    *ret_n = hi < first ? 0 : ((uint64_t) hi - (uint64_t) first) / (uint64_t) step + 1;
+}
+
+int promql_grid_fits(struct promql_ev *ev, const struct promql_expr *x)
+{
+    switch (x->kind) {
+    case NODE_PAREN: return promql_grid_fits(ev, x->u.paren);
+    case NODE_UNARY: return promql_grid_fits(ev, x->u.unary.x);
+    case NODE_BINARY: return promql_grid_fits(ev, x->u.bin.l) && promql_grid_fits(ev, x->u.bin.r);
+    case NODE_AGG:
+        return (!x->u.agg.param || promql_grid_fits(ev, x->u.agg.param)) &&
+               promql_grid_fits(ev, x->u.agg.x);
+    case NODE_CALL:
+        for (size_t i = 0; i < x->u.call.n_args; i++)
+            if (!promql_grid_fits(ev, x->u.call.args[i]))
+                return 0;
+        return 1;
+    case NODE_SUBQUERY: {
+        int64_t start, step, save_start = ev->g_start, save_step = ev->g_step;
+        size_t save_n = ev->g_n;
+        uint64_t n;
+        sub_grid(ev, x, &start, &step, &n);
+        if (n > PROMQL_GRID_MAX_STEPS)
+            return 0;
+        if (n == 0)
+            return 1;
+        ev->g_start = start;
+        ev->g_step = step;
+        ev->g_n = (size_t) n;
+        int ok = promql_grid_fits(ev, x->u.sub.x);
+        ev->g_start = save_start;
+        ev->g_step = save_step;
+        ev->g_n = save_n;
+        return ok;
+    }
+    default: return 1;
+    }
+}
+
+/* The samples a range function reads: a range selector's, series by series from storage, or a
+ * subquery's, its expression evaluated once on its own grid (sub_grid). */
+struct range_src {
+    struct promql_loaded_sel *ls; /* range selector */
+    struct tsdb_series *ss;
+    struct promql_gval inner; /* subquery */
+    int64_t start, step;
+    size_t n;
+};
+
+static int src_open(struct promql_ev *ev, const struct promql_expr *mx, struct range_src *src)
+{
+    memset(src, 0, sizeof *src);
+    if (mx->kind == NODE_MATRIX_SEL) {
+        src->ls = promql_plan_find(ev, mx->u.matrix.vs);
+        if (NEVER(!src->ls))
+            return err_set(ev->e, ERR_INTERNAL, "selector was not planned");
+        return promql_plan_select(ev, src->ls, &src->ss, &src->n);
+    }
+    uint64_t n;
+    sub_grid(ev, mx, &src->start, &src->step, &n);
+    if (n == 0)
+        return 0;
+    if (NEVER(n > PROMQL_GRID_MAX_STEPS))
+        return err_set(ev->e, ERR_INTERNAL, "subquery grid too long");
+    int64_t save_start = ev->g_start, save_step = ev->g_step;
+    size_t save_n = ev->g_n;
+    ev->g_start = src->start;
+    ev->g_step = src->step;
+    ev->g_n = (size_t) n;
+    int r = promql_grid_eval(ev, mx->u.sub.x, &src->inner);
+    ev->g_start = save_start;
+    ev->g_step = save_step;
+    ev->g_n = save_n;
+    if (r < 0)
+        return r;
+    src->n = src->inner.n;
+    return 0;
+}
+
+/* Series i's points in time order and its labels. */
+static int src_read(struct promql_ev *ev, struct range_src *src, size_t i,
+                    const struct promql_point **ret, size_t *ret_n, struct labels *ret_metric)
+{
+    if (src->ls) {
+        *ret_metric = src->ss[i].labels;
+        return promql_plan_read(ev, src->ls, &src->ss[i], ret, ret_n);
+    }
+    const struct promql_gseries *s = &src->inner.s[i];
+    struct promql_point *p = promql_grid_scratch(ev, 4, (s->len ? s->len : 1) * sizeof *p);
+    size_t n = 0;
+    if (!p)
+        return -ENOMEM;
+    for (size_t j = 0; j < s->len; j++)
+        if (!promql_absent(s->v[j]))
+            p[n++] = (struct promql_point){src->start + (int64_t) (s->k0 + j) * src->step,
+                                           s->v[j]};
+    *ret = p;
+    *ret_n = n;
+    *ret_metric = s->metric;
+    return 0;
+}
+
 int promql_grid_range_call(struct promql_ev *ev, const struct promql_expr *x,
                            struct promql_gval *args, struct promql_gval *ret)
 {
     enum promql_fn id = x->u.call.f->id;
     size_t mi = id == FN_QUANTILE_OVER_TIME ? 1 : 0, na = x->u.call.n_args;
     const struct promql_expr *mx = unparen(x->u.call.args[mi]);
-    if (NEVER(mx->kind != NODE_MATRIX_SEL))
-        return err_set(ev->e, ERR_INTERNAL, "range function without a range selector");
-    const struct promql_expr *vs = mx->u.matrix.vs;
-    struct promql_loaded_sel *ls = promql_plan_find(ev, vs);
-    struct tsdb_series *ss;
-    size_t ns;
-    if (NEVER(!ls))
-        return err_set(ev->e, ERR_INTERNAL, "selector was not planned");
-    int64_t range = mx->u.matrix.range_ms;
+    if (NEVER(mx->kind != NODE_MATRIX_SEL && mx->kind != NODE_SUBQUERY))
+        return err_set(ev->e, ERR_INTERNAL, "range function without a range");
+    int sub = mx->kind == NODE_SUBQUERY;
+    const struct promql_mod *mod = sub ? &mx->u.sub.mod : &mx->u.matrix.vs->u.sel.mod;
+    int64_t range = sub ? mx->u.sub.range_ms : mx->u.matrix.range_ms;
     size_t n = ev->g_n;
     int r;
     if (id == FN_HOLT_WINTERS) {
@@ -439,34 +552,41 @@ int promql_grid_range_call(struct promql_ev *ev, const struct promql_expr *x,
                                "invalid trend factor. Expected: 0 < tf < 1, got: %f", tf);
         }
     }
-    if ((r = promql_plan_select(ev, ls, &ss, &ns)) < 0)
-        return r;
+    struct range_src src;
+    if ((r = src_open(ev, mx, &src)) < 0)
+        goto out;
+    /* Scratch only after the subquery ran: its evaluation uses the same buffers. */
     double *d = promql_grid_scratch(ev, 0, n * sizeof *d);
     struct promql_val *argk = arena_calloc(ev->qa, na + 3, sizeof *argk);
-    if (!argk)
-        return promql_engine_oom(ev);
     int64_t *refs, *froms;
-    if (!d || promql_grid_vector(ev, ret, id == FN_ABSENT_OVER_TIME ? 1 : ns) < 0 ||
-        step_refs(ev, &vs->u.sel.mod, range, &refs, &froms) < 0)
-        return -ENOMEM;
+    if (!argk) {
+        r = promql_engine_oom(ev);
+        goto out;
+    }
+    if (!d || (r = promql_grid_vector(ev, ret, id == FN_ABSENT_OVER_TIME ? 1 : src.n)) < 0 ||
+        (r = step_refs(ev, mod, range, &refs, &froms)) < 0) {
+        r = -ENOMEM;
+        goto out;
+    }
     const double none = promql_absent_value();
     int fast = id == FN_RATE || id == FN_INCREASE || id == FN_DELTA;
     struct resets rs = {0};
     if (id == FN_ABSENT_OVER_TIME)
         for (size_t k = 0; k < n; k++)
             d[k] = 1; /* cleared below at steps where some window is not empty */
-    for (size_t i = 0; i < ns; i++) {
+    for (size_t i = 0; i < src.n; i++) {
         const struct promql_point *p;
+        struct labels m;
         size_t np, lo = 0, hi = 0; /* window p[lo..hi): both ends only move forward */
         size_t first = n, last = 0;
         if ((i & 255) == 255 && (r = promql_engine_check(ev)) < 0)
-            return r;
-        if ((r = promql_plan_read(ev, ls, &ss[i], &p, &np)) < 0)
-            return r;
+            goto out;
+        if ((r = src_read(ev, &src, i, &p, &np, &m)) < 0)
+            goto out;
         if (np == 0)
             continue;
         if (fast && id != FN_DELTA && (r = find_resets(ev, p, np, &rs)) < 0)
-            return r;
+            goto out;
         for (size_t k = 0; k < n; k++) {
             int64_t t = promql_grid_t(ev, k), ref = refs[k], from = froms[k];
             while (hi < np && p[hi].t <= ref)
@@ -482,8 +602,10 @@ int promql_grid_range_call(struct promql_ev *ev, const struct promql_expr *x,
                 continue;
             }
             /* The window is held while the function runs, as the per-step evaluator held it. */
-            if (ev->samples + ev->result_samples + (hi - lo) > ev->eng->o.max_samples)
-                return err_set(ev->e, ERR_LIMIT, MSG_TOO_MANY_SAMPLES);
+            if (ev->samples + ev->result_samples + (hi - lo) > ev->eng->o.max_samples) {
+                r = err_set(ev->e, ERR_LIMIT, MSG_TOO_MANY_SAMPLES);
+                goto out;
+            }
             struct promql_window w = {ref - range, ref, range};
             double v;
             if (fast) {
@@ -496,7 +618,7 @@ int promql_grid_range_call(struct promql_ev *ev, const struct promql_expr *x,
                 r = promql_functions_range(ev, id, p + lo, hi - lo, w, argk, t, &v);
             }
             if (r < 0)
-                return r;
+                goto out;
             if (r == 0)
                 continue;
             d[k] = v;
@@ -508,20 +630,22 @@ int promql_grid_range_call(struct promql_ev *ev, const struct promql_expr *x,
             arena_reset(ev->sa); /* its per-window copies */
         if (id == FN_ABSENT_OVER_TIME || first == n)
             continue;
-        struct labels m = ss[i].labels;
         if (id != FN_LAST_OVER_TIME && (r = promql_grid_drop_name(ev, &m, &m)) < 0)
-            return r;
+            goto out;
         if ((r = promql_grid_put(ev, ret, &m, d + first, first, last - first)) < 0)
-            return r;
+            goto out;
     }
     if (id == FN_ABSENT_OVER_TIME) {
         struct labels m;
-        if ((r = promql_functions_absent_labels(ev, ev->qa, x->u.call.args[0], &m)) < 0)
-            return r;
-        return promql_grid_put(ev, ret, &m, d, 0, n);
+        if ((r = promql_functions_absent_labels(ev, ev->qa, x->u.call.args[0], &m)) >= 0)
+            r = promql_grid_put(ev, ret, &m, d, 0, n);
+        goto out;
     }
-    return promql_grid_unique(ev, ret, !promql_value_one_name(mx),
-                              "vector cannot contain metrics with the same labelset");
+    r = promql_grid_unique(ev, ret, !promql_value_one_name(mx),
+                           "vector cannot contain metrics with the same labelset");
+out:
+    promql_grid_free(ev, &src.inner);
+    return r;
 }
 
 /* ---- the per-step adapter ---- */
@@ -721,7 +845,9 @@ int promql_grid_supported(const struct promql_expr *x)
         for (size_t i = 0; i < x->u.call.n_args; i++) {
             const struct promql_expr *a = x->u.call.args[i];
             if (x->u.call.f->args[i < (size_t) x->u.call.f->n_args ? i : 0] == PROMQL_MATRIX) {
-                if (unparen(a)->kind != NODE_MATRIX_SEL)
+                const struct promql_expr *m = unparen(a);
+                if (m->kind != NODE_MATRIX_SEL &&
+                    !(m->kind == NODE_SUBQUERY && promql_grid_supported(m->u.sub.x)))
                     return 0;
             } else if (!promql_grid_supported(a)) {
                 return 0;

@@ -906,8 +906,8 @@ int promql_grid_call(struct promql_ev *ev, const struct promql_expr *x, struct p
     memset(ret, 0, sizeof *ret);
     for (size_t i = 0; i < na && r >= 0; i++) {
         const struct promql_expr *a = unparen(x->u.call.args[i]);
-        if (a->kind == NODE_MATRIX_SEL)
-            continue; /* read from the loaded samples by the range function */
+        if (a->kind == NODE_MATRIX_SEL || a->kind == NODE_SUBQUERY)
+            continue; /* read by the range function */
         if (id == FN_TIMESTAMP && a->kind == NODE_VECTOR_SEL)
             r = promql_grid_selector(ev, a, 1, &args[i]); /* the samples' own times */
         else

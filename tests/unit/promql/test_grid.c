@@ -128,10 +128,30 @@ static int same_double(double a, double b)
     return memcmp(&a, &b, sizeof a) == 0 || (isnan(a) && isnan(b));
 }
 
-static void compare(const char *q, const struct promql_result *g, const struct promql_result *s,
+static int cmp_sample(const void *x, const void *y)
+{
+    const struct promql_sample *a = x, *b = y;
+    int c = labels_cmp(&a->metric, &b->metric);
+    return c ? c : (a->v > b->v) - (a->v < b->v);
+}
+
+/* Instant vectors are compared in order only where the order means something (sort, topk,
+ * bottomk at the top): elsewhere an instant query's order is unspecified (Prometheus' own comes
+ * from map iteration in places). */
+static int ordered(const char *q)
+{
+    return strncmp(q, "sort", 4) == 0 || strncmp(q, "topk", 4) == 0 ||
+           strncmp(q, "bottomk", 7) == 0;
+}
+
+static void compare(const char *q, struct promql_result *g, struct promql_result *s,
                     const char *mode, int64_t at)
 {
     struct arena *a = arena_new(0);
+    if (g->type == PROMQL_VECTOR && s->type == PROMQL_VECTOR && !ordered(q)) {
+        qsort(g->u.vector.v, g->u.vector.n, sizeof *g->u.vector.v, cmp_sample);
+        qsort(s->u.vector.v, s->u.vector.n, sizeof *s->u.vector.v, cmp_sample);
+    }
     if (g->type != s->type)
         MISMATCH("%s (%s %lld): type %d vs %d", q, mode, (long long) at,
                   g->type, s->type);
@@ -272,6 +292,15 @@ static const char *const queries[] = {
     "histogram_quantile(0.5, sum by (le, job) (rate(h_bucket[5m])))",
     "histogram_quantile(scalar(g{job=\"a\",inst=\"0\"}) / 5, rate(h_bucket[10m]))",
     "histogram_sum(g)",
+    /* subqueries */
+    "max_over_time(rate(c[5m])[30m:1m])", "avg_over_time(g[10m:30s])", "rate(c[10m:1m])",
+    "sum_over_time(sum by (job) (g)[15m:2m] offset 5m)", "count_over_time(g[20m:] @ 3000)",
+    "min_over_time((g > 0)[10m:17s])", "quantile_over_time(0.5, g[15m:1m])",
+    "absent_over_time(nothing[5m:1m])", "absent_over_time(g[5m:1m])",
+    "last_over_time(max_over_time(g[5m:1m])[10m:2m])", "deriv(g[10m:1m])",
+    "holt_winters(g[10m:1m], 0.3, 0.3)", "rate({__name__=~\"e|f\"}[10m:1m])",
+    "count_over_time(vector(1)[1h:1s])", "sum_over_time(vector(time())[5m:1m])",
+    "max_over_time(topk(2, g)[20m:1m])", "irate(c[3m:15s] offset -1m)",
     /* nesting */
     "sum by (job) (rate(c[5m])) / on(job) group_left sum by (job) (rate(c[10m]))",
     "max by (job) (avg_over_time(g[5m])) > bool 0", "topk(2, sum by (inst) (g))",
