@@ -129,7 +129,8 @@ static inline double promql_absent_value(void)
     return v;
 }
 
-/* grid.c */
+/* grid.c (values, dispatch, result), grid_range.c (selectors, range functions, subqueries),
+ * grid_ops.c (operators, aggregations), grid_functions.c (other functions) */
 /* Evaluates x on the grid and fills the caller's result as promql_eval_instant/_range do.
  * range: the result is a matrix sorted by labels; else the one step's value. */
 int promql_grid_run(struct promql_ev *ev, const struct promql_expr *x, int range,
@@ -175,8 +176,20 @@ static inline int64_t promql_grid_t(const struct promql_ev *ev, size_t k)
 {
     return ev->g_start + (int64_t) k * ev->g_step;
 }
+static inline double promql_grid_at(const struct promql_gseries *s, size_t k) /* any step */
+{
+    return k >= s->k0 && k - s->k0 < s->len ? s->v[k - s->k0] : promql_absent_value();
+}
+static inline const struct promql_expr *promql_unparen(const struct promql_expr *x)
+{
+    while (x->kind == NODE_PAREN)
+        x = x->u.paren;
+    return x;
+}
+/* Scratch memory until promql_grid_free(tmp), counted against max_samples like values (per
+ * 8 bytes), so per-group and per-signature arrays stay under the limit too. */
+void *promql_grid_tmp_alloc(struct promql_ev *ev, struct promql_gval *tmp, size_t n, size_t size);
 
-/* grid_ops.c */
 int promql_grid_binop(struct promql_ev *ev, const struct promql_expr *x, struct promql_gval *l,
                       struct promql_gval *r, struct promql_gval *ret);
 int promql_grid_agg(struct promql_ev *ev, const struct promql_expr *x, struct promql_gval *param,
