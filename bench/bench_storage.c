@@ -4,6 +4,7 @@
  *   bench_storage [series [hours]]          defaults 10000 24
  *   bench_storage --head-rss N              resident memory per series at N head series
  *   bench_storage --query-rss DIR           resident memory after a dashboard workload on DIR
+ *   bench_storage --write-om FILE [series [hours]]   the dataset as OpenMetrics text
  *
  * Phases of the default run, in a fresh directory under /tmp:
  *   ingest   every sample through appenders (one commit per target and scrape, like scrape
@@ -23,7 +24,7 @@
 #include <unistd.h>
 
 #include "promql/promql.h"
-#include "scrape/textparse.h"
+#include "server/cli.h"
 #include "tsdb/block.h"
 #include "tsdb/db.h"
 #include "tsdb/fsutil.h"
@@ -218,19 +219,7 @@ static void backfill(const char *dir, const char *text, size_t len, uint64_t *re
     int64_t t0 = time_mono_ns();
     if (tsdb_backfill_new(dir, 0, &bf, &e) < 0)
         exit(1);
-    struct textparse p;
-    textparse_init(&p, text, len, TEXTPARSE_OPENMETRICS);
-    struct arena *a = arena_new(0);
-    int r;
-    while ((r = textparse_next(&p, &e)) > 0) {
-        if (r != TEXTPARSE_SERIES)
-            continue;
-        struct labels ls;
-        arena_reset(a);
-        if (textparse_labels(&p, a, &ls, &e) < 0 ||
-            tsdb_backfill_add(bf, &ls, p.t_ms, p.value, &e) < 0)
-            break;
-    }
+    int r = cli_import_openmetrics(bf, text, len, 0, &e);
     struct tsdb_backfill_stats st;
     if (r < 0 || tsdb_backfill_finish(bf, &st, &e) < 0) {
         fprintf(stderr, "backfill: %s\n", e.msg);
@@ -239,7 +228,6 @@ static void backfill(const char *dir, const char *text, size_t len, uint64_t *re
     *ret_secs = secs_since(t0);
     *ret_samples = st.samples;
     tsdb_backfill_free(bf);
-    arena_free(a);
     *ret_bytes = fs_tree_bytes(dir);
 }
 
@@ -337,8 +325,29 @@ static int run_child(const char *self, const char *mode, const char *arg)
     return system(cmd);
 }
 
+/* --write-om FILE [series [hours]]: the dataset as an OpenMetrics file, for `ember tsdb import`
+ * and for the peers (promtool tsdb create-blocks-from openmetrics, VictoriaMetrics' import). */
+static int write_om(const char *path, uint32_t n_series, double hours)
+{
+    struct dataset d;
+    if (dataset_build(&d, n_series, hours) < 0)
+        return 1;
+    size_t len;
+    char *text = to_openmetrics(&d, &len);
+    FILE *f = fopen(path, "w");
+    int r = f && fwrite(text, 1, len, f) == len && fclose(f) == 0 ? 0 : 1;
+    printf("%s: %u series, %" PRIu64 " samples, %.0f MiB\n", path, d.n_series, d.n_samples,
+           (double) len / 1048576.0);
+    free(text);
+    dataset_free(&d);
+    return r;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 3 && strcmp(argv[1], "--write-om") == 0)
+        return write_om(argv[2], argc > 3 ? (uint32_t) atoi(argv[3]) : 10000,
+                        argc > 4 ? atof(argv[4]) : 24);
     if (argc == 3 && strcmp(argv[1], "--head-rss") == 0)
         return head_rss((uint32_t) atoi(argv[2]));
     if (argc == 3 && strcmp(argv[1], "--query-rss") == 0)

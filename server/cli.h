@@ -7,4 +7,9 @@
  * 0 when argv is for the server. */
 int cli_run(int argc, char **argv, int *ret_code);
 
+/* `ember tsdb import`'s reading: OpenMetrics text with timestamps into bf; progress on stderr
+ * when tty. ERR_PARSE with the line on malformed input or a sample without a timestamp. */
+#include "tsdb/tsdb.h"
+int cli_import_openmetrics(tsdb_backfill *bf, const char *p, size_t n, int tty, struct err *e);
+
 #endif

@@ -88,8 +88,9 @@ static void progress(size_t done, size_t total, uint64_t samples, int64_t t0)
             secs > 0 ? (double) samples / secs : 0.0);
 }
 
-static int import_buffer(tsdb_backfill *bf, const char *p, size_t n, int tty, int64_t t0)
+int cli_import_openmetrics(tsdb_backfill *bf, const char *p, size_t n, int tty, struct err *ret)
 {
+    int64_t t0 = time_mono_ns();
     struct arena *a = arena_new(0);
     struct textparse tp;
     struct err e = {0};
@@ -97,6 +98,9 @@ static int import_buffer(tsdb_backfill *bf, const char *p, size_t n, int tty, in
     int r;
     uint64_t count = 0;
     int64_t last_shown = t0;
+    const char *last = NULL; /* the previous sample's series text, in the mapped file */
+    size_t last_len = 0;
+    void *series = NULL;
     while (a && (r = textparse_next(&tp, &e)) > 0) {
         if (r != TEXTPARSE_SERIES)
             continue;
@@ -104,10 +108,18 @@ static int import_buffer(tsdb_backfill *bf, const char *p, size_t n, int tty, in
             r = err_set(&e, ERR_PARSE, "line %u: sample without a timestamp", tp.line);
             break;
         }
-        struct labels ls;
-        arena_reset(a);
-        if ((r = textparse_labels(&tp, a, &ls, &e)) < 0 ||
-            (r = tsdb_backfill_add(bf, &ls, tp.t_ms, tp.value, &e)) < 0)
+        /* Exports write a series' samples one after another: the same text as the line before
+         * is the same series, found without parsing its labels again. */
+        if (tp.series_len != last_len || memcmp(tp.series, last, last_len) != 0) {
+            struct labels ls;
+            arena_reset(a);
+            if ((r = textparse_labels(&tp, a, &ls, &e)) < 0 ||
+                (r = tsdb_backfill_series(bf, &ls, &series, &e)) < 0)
+                break;
+            last = tp.series;
+            last_len = tp.series_len;
+        }
+        if ((r = tsdb_backfill_append(bf, series, tp.t_ms, tp.value, &e)) < 0)
             break;
         if ((++count & 0xffff) == 0 && tty && time_mono_ns() - last_shown > 250000000) {
             last_shown = time_mono_ns();
@@ -120,7 +132,7 @@ static int import_buffer(tsdb_backfill *bf, const char *p, size_t n, int tty, in
     if (tty)
         progress(n, n, count, t0), fputc('\n', stderr);
     if (r < 0)
-        fprintf(stderr, "ember tsdb import: %s\n", e.msg);
+        *ret = e;
     return r < 0 ? -1 : 0;
 }
 
@@ -152,8 +164,10 @@ static int tsdb_import(int argc, char **argv)
     struct err e = {0};
     int64_t t0 = time_mono_ns();
     int r = tsdb_backfill_new(a.dir, a.block_ms, &bf, &e);
-    if (r == 0 && import_buffer(bf, p, (size_t) st.st_size, isatty(2), t0) < 0)
+    if (r == 0 && cli_import_openmetrics(bf, p, (size_t) st.st_size, isatty(2), &e) < 0) {
+        fprintf(stderr, "ember tsdb import: %s\n", e.msg);
         r = -1;
+    }
     struct tsdb_backfill_stats bs = {0};
     if (r == 0 && (r = tsdb_backfill_finish(bf, &bs, &e)) < 0)
         fprintf(stderr, "ember tsdb import: writing blocks: %s\n", e.msg);

@@ -151,8 +151,8 @@ static int flush(tsdb_backfill *b, struct bf_series *s, struct err *e)
     return 0;
 }
 
-int tsdb_backfill_add(tsdb_backfill *b, const struct labels *ls, int64_t t, double v,
-                      struct err *e)
+int tsdb_backfill_series(tsdb_backfill *b, const struct labels *ls, void **ret,
+                         struct err *e)
 {
     uint64_t h = labels_hash(ls);
     struct bf_series *s = hmap_get(&b->series, h, labels_eq_item, ls);
@@ -164,6 +164,13 @@ int tsdb_backfill_add(tsdb_backfill *b, const struct labels *ls, int64_t t, doub
         }
         b->st.series++;
     }
+    *ret = s;
+    return 0;
+}
+
+int tsdb_backfill_append(tsdb_backfill *b, void *series, int64_t t, double v, struct err *e)
+{
+    struct bf_series *s = series;
     if (t <= s->last_t) {
         b->st.rejected++;
         return 0; /* out of order or a repeat: skipped and counted, as the head does */
@@ -175,10 +182,20 @@ int tsdb_backfill_add(tsdb_backfill *b, const struct labels *ls, int64_t t, doub
     s->t[s->n] = t;
     s->v[s->n++] = v;
     s->last_t = t;
-    b->st.samples++;
-    b->st.mint = t < b->st.mint || b->st.samples == 1 ? t : b->st.mint;
-    b->st.maxt = t > b->st.maxt || b->st.samples == 1 ? t : b->st.maxt;
+    if (b->st.samples++ == 0)
+        b->st.mint = b->st.maxt = t;
+    b->st.mint = t < b->st.mint ? t : b->st.mint;
+    b->st.maxt = t > b->st.maxt ? t : b->st.maxt;
     return 0;
+}
+
+int tsdb_backfill_add(tsdb_backfill *b, const struct labels *ls, int64_t t, double v,
+                      struct err *e)
+{
+    void *s;
+    if (tsdb_backfill_series(b, ls, &s, e) < 0)
+        return -1;
+    return tsdb_backfill_append(b, s, t, v, e);
 }
 
 static int series_cmp(const void *x, const void *y)

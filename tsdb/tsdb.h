@@ -112,6 +112,11 @@ int tsdb_backfill_new(const char *dir, int64_t block_range_ms, tsdb_backfill **r
                       struct err *e);
 int tsdb_backfill_add(tsdb_backfill *b, const struct labels *ls, int64_t t_ms, double v,
                       struct err *e); /* ls sorted, as for appenders */
+/* The same in two steps, for callers that see one series many times in a row: the handle from
+ * tsdb_backfill_series() stays valid until finish. */
+int tsdb_backfill_series(tsdb_backfill *b, const struct labels *ls, void **ret, struct err *e);
+int tsdb_backfill_append(tsdb_backfill *b, void *series, int64_t t_ms, double v,
+                         struct err *e);
 int tsdb_backfill_finish(tsdb_backfill *b, struct tsdb_backfill_stats *ret, struct err *e);
 void tsdb_backfill_free(tsdb_backfill *b); /* NULL is fine */
 
