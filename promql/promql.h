@@ -97,16 +97,19 @@ struct promql_result {
     } u;
     const char **warnings;
     size_t n_warnings;
-    /* Memory high-water mark of the evaluation: bytes it added to the caller's arena (loaded
-     * samples, the result), plus the largest step scratch arena, plus a range query's point
-     * buffer. For benchmarks and accounting; never a limit. */
+    /* Memory high-water mark of the evaluation: bytes it added to the caller's arena (the
+     * result, labels, loaded samples when evaluated step by step), plus the largest step
+     * scratch arena, plus the heap the evaluation held (grid values, the sample read buffer, a
+     * per-step range query's point buffer). For benchmarks and accounting; never a limit. */
     size_t peak_bytes;
 };
 
 /* Zero fields take the defaults. */
 struct promql_engine_opts {
     int64_t lookback_delta_ms; /* default 5m */
-    uint64_t max_samples; /* samples held by one step plus the result so far; default 50,000,000 */
+    /* Samples held at once: intermediate results over all steps (as Prometheus counts each
+     * node's matrix), a range function's window, the result; default 50,000,000. */
+    uint64_t max_samples;
     int64_t timeout_ms;   /* default 2m */
     int64_t default_step_ms; /* step of subqueries written without one; default 1m */
     size_t step_bytes;       /* scratch memory cap of one evaluation step; default 256 MiB */
