@@ -44,6 +44,8 @@ static int elementwise(struct promql_ev *ev, const struct promql_expr *x,
     const double none = promql_absent_value();
     for (size_t i = 0; i < in->n; i++) {
         const struct promql_gseries *s = &in->s[i];
+        if ((i & 1023) == 1023 && (r = promql_engine_check(ev)) < 0)
+            return r;
         for (size_t j = 0; j < s->len; j++) {
             size_t k = s->k0 + j;
             double v = s->v[j];

@@ -52,6 +52,8 @@ static int vector_scalar(struct promql_ev *ev, const struct promql_expr *x,
     const double none = promql_absent_value();
     for (size_t i = 0; i < vec->n; i++) {
         const struct promql_gseries *s = &vec->s[i];
+        if ((i & 1023) == 1023 && (r = promql_engine_check(ev)) < 0)
+            return r;
         for (size_t j = 0; j < s->len; j++) {
             size_t k = s->k0 + j;
             d[k] = none;
@@ -163,6 +165,8 @@ static int set_op(struct promql_ev *ev, const struct promql_expr *x, const struc
         for (size_t i = 0; i < v->n; i++) {
             const struct promql_gseries *s = &v->s[i];
             const uint8_t *p = pres[ids[i]];
+            if ((i & 1023) == 1023 && (rv = promql_engine_check(ev)) < 0)
+                goto out;
             for (size_t j = 0; j < s->len; j++) {
                 size_t k = s->k0 + j;
                 int hit = p && p[k];
@@ -561,6 +565,8 @@ int promql_grid_agg(struct promql_ev *ev, const struct promql_expr *x, struct pr
     for (size_t i = 0; i < in->n; i++) {
         const struct promql_gseries *s = &in->s[i];
         struct agroup *G = &gs[gid[i]];
+        if ((i & 1023) == 1023 && (r = promql_engine_check(ev)) < 0)
+            goto out;
         double *val = G->val + (s->k0 - G->k0);
         double *mean = G->mean ? G->mean + (s->k0 - G->k0) : NULL;
         double *cnt = G->cnt ? G->cnt + (s->k0 - G->k0) : NULL;
