@@ -5,6 +5,7 @@
  *   bench_storage --head-rss N              resident memory per series at N head series
  *   bench_storage --query-rss DIR           resident memory after a dashboard workload on DIR
  *   bench_storage --write-om FILE [series [hours]]   the dataset as OpenMetrics text
+ *   bench_storage --write-prom FILE [series [hours]] the same, text format, ms timestamps
  *
  * Phases of the default run, in a fresh directory under /tmp:
  *   ingest   every sample through appenders (one commit per target and scrape, like scrape
@@ -172,8 +173,10 @@ static void decode_all(tsdb *db, double *ret_rate, uint64_t *ret_n)
     *ret_rate = best;
 }
 
-/* The dataset as OpenMetrics text, series after series, as an export would write it. */
-static char *to_openmetrics(const struct dataset *d, size_t *ret_len)
+/* The dataset as text, series after series, as an export would write it: OpenMetrics
+ * (timestamps in seconds, `# EOF`), or with prom set the text format with millisecond
+ * timestamps that VictoriaMetrics' and ember's /api/v1/import/prometheus take. */
+static char *to_text(const struct dataset *d, int prom, size_t *ret_len)
 {
     struct buf b = BUF_INIT;
     struct arena *a = arena_new(0);
@@ -199,11 +202,15 @@ static char *to_openmetrics(const struct dataset *d, size_t *ret_len)
             num_format(num, v, 'g');
             buf_append(&b, head.p, head.len);
             int64_t t = d->s[s].t[i];
-            buf_printf(&b, "%s %" PRId64 ".%03d\n", num, t / 1000, (int) (t % 1000));
+            if (prom)
+                buf_printf(&b, "%s %" PRId64 "\n", num, t);
+            else
+                buf_printf(&b, "%s %" PRId64 ".%03d\n", num, t / 1000, (int) (t % 1000));
         }
         buf_free(&head);
     }
-    buf_puts(&b, "# EOF\n");
+    if (!prom)
+        buf_puts(&b, "# EOF\n");
     arena_free(a);
     size_t n;
     char *p = (char *) buf_take(&b, &n);
@@ -281,8 +288,8 @@ static int query_rss(const char *dir)
     static const char *const queries[] = {
         "rate({__name__=~\"node_cpu_seconds_total_.+\"}[5m])",
         "sum by (instance) (rate({__name__=~\"node_network_bytes_total_.+\"}[5m]))",
-        "histogram_quantile(0.95, sum by (le, instance) "
-        "(rate({__name__=~\"http_request_duration_seconds_.+_bucket\"}[5m])))",
+        ("histogram_quantile(0.95, sum by (le, instance) "
+         "(rate({__name__=~\"http_request_duration_seconds_.+_bucket\"}[5m])))"),
         "topk(5, rate({__name__=~\"node_disk_ops_total_.+\"}[5m]))",
         "{__name__=~\"node_memory_bytes_.+\", instance=~\"host1.*\"}",
         "avg_over_time({__name__=~\"node_load_.+\"}[5m])",
@@ -327,13 +334,13 @@ static int run_child(const char *self, const char *mode, const char *arg)
 
 /* --write-om FILE [series [hours]]: the dataset as an OpenMetrics file, for `ember tsdb import`
  * and for the peers (promtool tsdb create-blocks-from openmetrics, VictoriaMetrics' import). */
-static int write_om(const char *path, uint32_t n_series, double hours)
+static int write_text(const char *path, int prom, uint32_t n_series, double hours)
 {
     struct dataset d;
     if (dataset_build(&d, n_series, hours) < 0)
         return 1;
     size_t len;
-    char *text = to_openmetrics(&d, &len);
+    char *text = to_text(&d, prom, &len);
     FILE *f = fopen(path, "w");
     int r = f && fwrite(text, 1, len, f) == len && fclose(f) == 0 ? 0 : 1;
     printf("%s: %u series, %" PRIu64 " samples, %.0f MiB\n", path, d.n_series, d.n_samples,
@@ -345,9 +352,9 @@ static int write_om(const char *path, uint32_t n_series, double hours)
 
 int main(int argc, char **argv)
 {
-    if (argc >= 3 && strcmp(argv[1], "--write-om") == 0)
-        return write_om(argv[2], argc > 3 ? (uint32_t) atoi(argv[3]) : 10000,
-                        argc > 4 ? atof(argv[4]) : 24);
+    if (argc >= 3 && (strcmp(argv[1], "--write-om") == 0 || strcmp(argv[1], "--write-prom") == 0))
+        return write_text(argv[2], strcmp(argv[1], "--write-prom") == 0,
+                          argc > 3 ? (uint32_t) atoi(argv[3]) : 10000, argc > 4 ? atof(argv[4]) : 24);
     if (argc == 3 && strcmp(argv[1], "--head-rss") == 0)
         return head_rss((uint32_t) atoi(argv[2]));
     if (argc == 3 && strcmp(argv[1], "--query-rss") == 0)
@@ -398,7 +405,7 @@ int main(int argc, char **argv)
     tsdb_close(db);
 
     size_t len;
-    char *text = to_openmetrics(&d, &len);
+    char *text = to_text(&d, 0, &len);
     char bdir[] = "/tmp/bench_storage_bf.XXXXXX";
     if (!mkdtemp(bdir))
         return 1;
