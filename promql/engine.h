@@ -11,6 +11,7 @@
 #ifndef EMBER_PROMQL_ENGINE_H
 #define EMBER_PROMQL_ENGINE_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -83,6 +84,7 @@ struct promql_ev {
     size_t g_n;
     struct promql_gblock *g_blocks; /* every live block of every grid value */
     size_t g_bytes, g_peak;         /* heap held by grid values: now and at most */
+    int g_err;                      /* why the last grid allocation failed: -ENOMEM, ERR_LIMIT */
     void *g_scr[6];                 /* reusable scratch buffers (promql_grid_scratch) */
     size_t g_scr_cap[6];
 };
@@ -146,6 +148,12 @@ int promql_grid_scalar(struct promql_ev *ev, struct promql_gval *v);
  * both ends; nothing is added when all are absent). metric lives in the query arena. */
 int promql_grid_put(struct promql_ev *ev, struct promql_gval *v, const struct labels *metric,
                     const double *vals, size_t k0, size_t len);
+/* The error of a failed grid allocation (promql_grid_alloc, _scratch, _tmp_alloc return NULL
+ * after setting it): -ENOMEM or ERR_LIMIT. */
+static inline int promql_grid_err(const struct promql_ev *ev)
+{
+    return ev->g_err ? ev->g_err : -ENOMEM;
+}
 /* Memory owned by v (freed with it); sets the error on failure. */
 void *promql_grid_alloc(struct promql_ev *ev, struct promql_gval *v, size_t bytes);
 /* Longer grids (a million steps) are evaluated step by step: scratch arrays are per step. */
@@ -186,9 +194,11 @@ static inline const struct promql_expr *promql_unparen(const struct promql_expr 
         x = x->u.paren;
     return x;
 }
-/* Scratch memory until promql_grid_free(tmp), counted against max_samples like values (per
- * 8 bytes), so per-group and per-signature arrays stay under the limit too. */
+/* Scratch memory of n elements until promql_grid_free(tmp). _steps: arrays over steps (group
+ * accumulators, presence per step), counted against max_samples as n slots like values;
+ * _alloc: arrays over series or groups, bounded like their labels, not counted. */
 void *promql_grid_tmp_alloc(struct promql_ev *ev, struct promql_gval *tmp, size_t n, size_t size);
+void *promql_grid_tmp_steps(struct promql_ev *ev, struct promql_gval *tmp, size_t n, size_t size);
 
 int promql_grid_binop(struct promql_ev *ev, const struct promql_expr *x, struct promql_gval *l,
                       struct promql_gval *r, struct promql_gval *ret);

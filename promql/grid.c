@@ -52,7 +52,7 @@ void *promql_grid_alloc(struct promql_ev *ev, struct promql_gval *v, size_t byte
         if (b && cap < b->cap * 2 && b->cap < (16u << 20))
             cap = b->cap * 2;
         if (cap > SIZE_MAX - sizeof *b || !(b = malloc(sizeof *b + cap))) {
-            (void) err_set(ev->e, -ENOMEM, "out of memory in query execution");
+            ev->g_err = err_set(ev->e, -ENOMEM, "out of memory in query execution");
             return NULL;
         }
         b->used = 0;
@@ -113,7 +113,7 @@ void *promql_grid_scratch(struct promql_ev *ev, int slot, size_t n)
         size_t nc = n < 4096 ? 4096 : n;
         void *p = realloc(ev->g_scr[slot], nc);
         if (!p) {
-            (void) err_set(ev->e, -ENOMEM, "out of memory in query execution");
+            ev->g_err = err_set(ev->e, -ENOMEM, "out of memory in query execution");
             return NULL;
         }
         ev->g_scr[slot] = p;
@@ -131,7 +131,7 @@ static int series_reserve(struct promql_ev *ev, struct promql_gval *v, size_t wa
         nc = want;
     struct promql_gseries *ns = promql_grid_alloc(ev, v, nc * sizeof *ns);
     if (!ns)
-        return -ENOMEM;
+        return promql_grid_err(ev);
     if (v->n)
         memcpy(ns, v->s, v->n * sizeof *ns);
     v->s = ns;
@@ -151,7 +151,7 @@ int promql_grid_scalar(struct promql_ev *ev, struct promql_gval *v)
     memset(v, 0, sizeof *v);
     v->type = PROMQL_SCALAR;
     v->sc = promql_grid_alloc(ev, v, ev->g_n * sizeof *v->sc);
-    return v->sc ? 0 : -ENOMEM;
+    return v->sc ? 0 : promql_grid_err(ev);
 }
 
 /* Slots taken by a new series: counted like samples, and over the limit is Prometheus' error. */
@@ -179,7 +179,7 @@ int promql_grid_put(struct promql_ev *ev, struct promql_gval *v, const struct la
         return r;
     double *cp = promql_grid_alloc(ev, v, (hi - lo) * sizeof *cp);
     if (!cp || series_reserve(ev, v, v->n + 1) < 0)
-        return -ENOMEM;
+        return promql_grid_err(ev);
     memcpy(cp, vals + lo, (hi - lo) * sizeof *cp);
     v->s[v->n++] = (struct promql_gseries){*metric, (uint32_t) (k0 + lo), (uint32_t) (hi - lo), cp};
     return 0;
@@ -188,18 +188,20 @@ int promql_grid_put(struct promql_ev *ev, struct promql_gval *v, const struct la
 void *promql_grid_tmp_alloc(struct promql_ev *ev, struct promql_gval *tmp, size_t n, size_t size)
 {
     if (n && size > SIZE_MAX / n) {
-        (void) err_set(ev->e, -ENOMEM, "out of memory in query execution");
-        return NULL;
-    }
-    /* Counted as slots of 8 bytes, like values. */
-    uint64_t slots = (n * size + 7) / 8;
-    ev->samples += slots;
-    tmp->slots += slots;
-    if (ev->samples + ev->result_samples > ev->eng->o.max_samples) {
-        (void) err_set(ev->e, ERR_LIMIT, MSG_TOO_MANY_SAMPLES);
+        ev->g_err = err_set(ev->e, -ENOMEM, "out of memory in query execution");
         return NULL;
     }
     return promql_grid_alloc(ev, tmp, n * size);
+}
+
+void *promql_grid_tmp_steps(struct promql_ev *ev, struct promql_gval *tmp, size_t n, size_t size)
+{
+    int r = take_slots(ev, tmp, n);
+    if (r < 0) {
+        ev->g_err = r;
+        return NULL;
+    }
+    return promql_grid_tmp_alloc(ev, tmp, n, size);
 }
 
 int promql_grid_drop_name(struct promql_ev *ev, const struct labels *in, struct labels *ret)
@@ -235,7 +237,7 @@ static int merge_into(struct promql_ev *ev, struct promql_gval *v, struct promql
     }
     double *vals = promql_grid_alloc(ev, v, (hi - lo) * sizeof *vals);
     if (!vals)
-        return -ENOMEM;
+        return promql_grid_err(ev);
     for (size_t k = lo; k < hi; k++) {
         double x = promql_grid_at(a, k);
         vals[k - lo] = promql_absent(x) ? promql_grid_at(b, k) : x;
@@ -309,7 +311,7 @@ int promql_grid_stepwise(struct promql_ev *ev, const struct promql_expr *x, int 
     struct promql_gval acc; /* full-grid arrays, one per output series */
     int r = promql_grid_vector(ev, &acc, 16);
     if (!sv || r < 0)
-        return -ENOMEM;
+        return promql_grid_err(ev);
     uint64_t held = ev->samples;
     const double none = promql_absent_value();
     int scalar_out = 0;
@@ -587,8 +589,6 @@ int promql_grid_run(struct promql_ev *ev, const struct promql_expr *x, int range
     int r = promql_grid_eval(ev, x, &v);
     if (r >= 0)
         r = to_result(ev, &v, range, ret);
-    if (r == -ENOMEM && !ev->e->msg[0])
-        r = promql_engine_oom(ev);
     promql_grid_free(ev, &v);
     grid_free_all(ev);
     return r;

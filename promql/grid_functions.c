@@ -40,7 +40,7 @@ static int elementwise(struct promql_ev *ev, const struct promql_expr *x,
     if (!sv)
         return promql_engine_oom(ev);
     if (!d || r < 0)
-        return -ENOMEM;
+        return promql_grid_err(ev);
     const double none = promql_absent_value();
     for (size_t i = 0; i < in->n; i++) {
         const struct promql_gseries *s = &in->s[i];
@@ -133,7 +133,7 @@ static int histogram_quantile(struct promql_ev *ev, const struct promql_gval *q,
     struct promql_bucket *b = promql_grid_tmp_alloc(ev, &tmp, nin, sizeof *b);
     int r = 0;
     if (!gs || !gid || !upper || !next || !last || !b) {
-        r = -ENOMEM;
+        r = promql_grid_err(ev);
         goto out;
     }
     for (size_t i = 0; i < in->n; i++) {
@@ -173,7 +173,7 @@ static int histogram_quantile(struct promql_ev *ev, const struct promql_gval *q,
     }
     double *d = dense(ev);
     if (!d || (r = promql_grid_vector(ev, ret, n_groups)) < 0) {
-        r = -ENOMEM;
+        r = promql_grid_err(ev);
         goto out;
     }
     const double none = promql_absent_value();
@@ -276,7 +276,7 @@ int promql_grid_call(struct promql_ev *ev, const struct promql_expr *x, struct p
         /* The one present element's value where there is exactly one. */
         double *cnt = promql_grid_scratch(ev, 1, n * sizeof *cnt);
         if (!cnt) {
-            r = -ENOMEM;
+            r = promql_grid_err(ev);
             break;
         }
         count_present(&args[0], cnt, n);

@@ -48,7 +48,7 @@ static int vector_scalar(struct promql_ev *ev, const struct promql_expr *x,
     double *d = dense(ev);
     int r = promql_grid_vector(ev, ret, vec->n);
     if (!d || r < 0)
-        return -ENOMEM;
+        return promql_grid_err(ev);
     const double none = promql_absent_value();
     for (size_t i = 0; i < vec->n; i++) {
         const struct promql_gseries *s = &vec->s[i];
@@ -137,7 +137,7 @@ static int set_op(struct promql_ev *ev, const struct promql_expr *x, const struc
     uint8_t **pres = promql_grid_tmp_alloc(ev, &tmp, n_sigs ? n_sigs : 1, sizeof *pres);
     double *d = dense(ev);
     if (!pres || !d) {
-        rv = -ENOMEM;
+        rv = promql_grid_err(ev);
         goto out;
     }
     memset(pres, 0, (n_sigs ? n_sigs : 1) * sizeof *pres);
@@ -145,8 +145,8 @@ static int set_op(struct promql_ev *ev, const struct promql_expr *x, const struc
         const struct promql_gseries *s = &by->s[i];
         uint8_t *p = pres[by_id[i]];
         if (!p) {
-            if (!(p = promql_grid_tmp_alloc(ev, &tmp, n, 1))) {
-                rv = -ENOMEM;
+            if (!(p = promql_grid_tmp_steps(ev, &tmp, n, 1))) {
+                rv = promql_grid_err(ev);
                 goto out;
             }
             memset(p, 0, n);
@@ -216,7 +216,7 @@ static int vector_vector(struct promql_ev *ev, const struct promql_expr *x,
     double *d = dense(ev);
     int32_t *who = promql_grid_scratch(ev, 2, n * sizeof *who);
     if (!first_one || !next_one || !n_one || !n_many || !owner || !d || !who) {
-        rv = -ENOMEM;
+        rv = promql_grid_err(ev);
         goto out;
     }
     for (size_t g = 0; g < ns; g++) {
@@ -238,8 +238,8 @@ static int vector_vector(struct promql_ev *ev, const struct promql_expr *x,
         if (n_one[g] < 2)
             continue;
         if (!owner[g]) {
-            if (!(owner[g] = promql_grid_tmp_alloc(ev, &tmp, n, sizeof **owner))) {
-                rv = -ENOMEM;
+            if (!(owner[g] = promql_grid_tmp_steps(ev, &tmp, n, sizeof **owner))) {
+                rv = promql_grid_err(ev);
                 goto out;
             }
             for (size_t k = 0; k < n; k++)
@@ -276,7 +276,7 @@ static int vector_vector(struct promql_ev *ev, const struct promql_expr *x,
         max_out += n_one[many_id[i]];
     uint32_t *out_sig = promql_grid_tmp_alloc(ev, &tmp, max_out ? max_out : 1, sizeof *out_sig);
     if (!out_sig || (rv = promql_grid_vector(ev, ret, max_out)) < 0) {
-        rv = -ENOMEM;
+        rv = promql_grid_err(ev);
         goto out;
     }
     const double none = promql_absent_value();
@@ -315,8 +315,8 @@ static int vector_vector(struct promql_ev *ev, const struct promql_expr *x,
                 continue;
             if (vm->card == CARD_ONE_TO_ONE && n_many[g] > 1) {
                 if (!owner[g]) {
-                    if (!(owner[g] = promql_grid_tmp_alloc(ev, &tmp, n, sizeof **owner))) {
-                        rv = -ENOMEM;
+                    if (!(owner[g] = promql_grid_tmp_steps(ev, &tmp, n, sizeof **owner))) {
+                        rv = promql_grid_err(ev);
                         goto out;
                     }
                     for (size_t q = 0; q < n; q++)
@@ -346,7 +346,7 @@ static int vector_vector(struct promql_ev *ev, const struct promql_expr *x,
             double *dc = d;
             if (only < 0) {
                 if (!(dc = promql_grid_scratch(ev, 3, n * sizeof *dc))) {
-                    rv = -ENOMEM;
+                    rv = promql_grid_err(ev);
                     goto out;
                 }
                 for (size_t k = lo; k < hi; k++)
@@ -415,7 +415,7 @@ static int group_series(struct promql_ev *ev, const struct promql_expr *x,
     struct agroup *gs = promql_grid_tmp_alloc(ev, tmp, in->n ? in->n : 1, sizeof *gs);
     uint32_t *gid = promql_grid_tmp_alloc(ev, tmp, in->n ? in->n : 1, sizeof *gid);
     if (!gs || !gid)
-        return -ENOMEM;
+        return promql_grid_err(ev);
     for (size_t i = 0; i < in->n; i++) {
         const struct promql_gseries *s = &in->s[i];
         uint64_t h = promql_value_hash(&s->metric, grouping, ng, mode);
@@ -472,7 +472,7 @@ static int topk(struct promql_ev *ev, const struct promql_expr *x, const struct 
     double *cnt = promql_grid_scratch(ev, 1, n * sizeof *cnt);
     size_t n_out = 0;
     if (!off || !fill || !heap || !out || !order || !cnt) {
-        r = -ENOMEM;
+        r = promql_grid_err(ev);
         goto out;
     }
     off[0] = 0;
@@ -509,8 +509,8 @@ static int topk(struct promql_ev *ev, const struct promql_expr *x, const struct 
             for (size_t j = 0; j < fill[g]; j++) {
                 size_t i = (size_t) h[j].t;
                 if (!out[i]) {
-                    if (!(out[i] = promql_grid_tmp_alloc(ev, &tmp, n, sizeof **out))) {
-                        r = -ENOMEM;
+                    if (!(out[i] = promql_grid_tmp_steps(ev, &tmp, n, sizeof **out))) {
+                        r = promql_grid_err(ev);
                         goto out;
                     }
                     for (size_t q = 0; q < n; q++)
@@ -552,10 +552,10 @@ int promql_grid_agg(struct promql_ev *ev, const struct promql_expr *x, struct pr
     for (size_t g = 0; g < n_groups; g++) {
         struct agroup *G = &gs[g];
         size_t len = G->end - G->k0;
-        if (!(G->val = promql_grid_tmp_alloc(ev, &tmp, len, sizeof *G->val)) ||
-            (with_mean && (!(G->mean = promql_grid_tmp_alloc(ev, &tmp, len, sizeof *G->mean)) ||
-                           !(G->cnt = promql_grid_tmp_alloc(ev, &tmp, len, sizeof *G->cnt))))) {
-            r = -ENOMEM;
+        if (!(G->val = promql_grid_tmp_steps(ev, &tmp, len, sizeof *G->val)) ||
+            (with_mean && (!(G->mean = promql_grid_tmp_steps(ev, &tmp, len, sizeof *G->mean)) ||
+                           !(G->cnt = promql_grid_tmp_steps(ev, &tmp, len, sizeof *G->cnt))))) {
+            r = promql_grid_err(ev);
             goto out;
         }
         for (size_t k = 0; k < len; k++)
@@ -629,7 +629,7 @@ int promql_grid_agg(struct promql_ev *ev, const struct promql_expr *x, struct pr
     }
     double *d = dense(ev);
     if (!d || (r = promql_grid_vector(ev, ret, n_groups)) < 0) {
-        r = -ENOMEM;
+        r = promql_grid_err(ev);
         goto out;
     }
     for (size_t g = 0; g < n_groups && r >= 0; g++) {

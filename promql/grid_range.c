@@ -20,7 +20,7 @@ static int step_refs(struct promql_ev *ev, const struct promql_mod *m, int64_t b
     int64_t *ref = promql_grid_scratch(ev, 2, ev->g_n * sizeof *ref);
     int64_t *from = promql_grid_scratch(ev, 3, ev->g_n * sizeof *from);
     if (!ref || !from)
-        return -ENOMEM;
+        return promql_grid_err(ev);
     for (size_t k = 0; k < ev->g_n; k++) {
         ref[k] = promql_engine_at_ref(ev, m, promql_grid_t(ev, k));
         from[k] = promql_plan_sat_sub(ref[k], back);
@@ -52,7 +52,7 @@ int promql_grid_selector(struct promql_ev *ev, const struct promql_expr *x, int 
     int64_t *refs, *froms;
     if (!d || (r = promql_grid_vector(ev, ret, ns)) < 0 ||
         (r = step_refs(ev, &x->u.sel.mod, ev->lookback_ms, &refs, &froms)) < 0)
-        return -ENOMEM;
+        return promql_grid_err(ev);
     const double none = promql_absent_value();
     for (size_t i = 0; i < ns; i++) {
         const struct promql_point *p;
@@ -104,7 +104,7 @@ static int find_resets(struct promql_ev *ev, const struct promql_point *p, size_
         if (!rs->at || rs->n == ev->g_scr_cap[1] / sizeof *rs->at) {
             rs->at = promql_grid_scratch(ev, 1, (rs->n + 1) * 2 * sizeof *rs->at);
             if (!rs->at)
-                return -ENOMEM;
+                return promql_grid_err(ev);
         }
         rs->at[rs->n++] = i;
     }
@@ -235,7 +235,7 @@ static int src_read(struct promql_ev *ev, struct range_src *src, size_t i,
     struct promql_point *p = promql_grid_scratch(ev, 4, (s->len ? s->len : 1) * sizeof *p);
     size_t n = 0;
     if (!p)
-        return -ENOMEM;
+        return promql_grid_err(ev);
     for (size_t j = 0; j < s->len; j++)
         if (!promql_absent(s->v[j]))
             p[n++] = (struct promql_point){src->start + (int64_t) (s->k0 + j) * src->step,
@@ -283,7 +283,7 @@ int promql_grid_range_call(struct promql_ev *ev, const struct promql_expr *x,
     }
     if (!d || (r = promql_grid_vector(ev, ret, id == FN_ABSENT_OVER_TIME ? 1 : src.n)) < 0 ||
         (r = step_refs(ev, mod, range, &refs, &froms)) < 0) {
-        r = -ENOMEM;
+        r = promql_grid_err(ev);
         goto out;
     }
     const double none = promql_absent_value();

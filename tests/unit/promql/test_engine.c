@@ -159,6 +159,31 @@ TEST(sample_limit)
     promql_engine_free(eng);
 }
 
+/* A range query holds each intermediate result over all steps, as Prometheus does: sum(a) over
+ * 11 steps holds a's 11 points, the sum's accumulator over the 11 steps and its result. */
+TEST(range_query_counts_whole_intermediate_results)
+{
+    setup();
+    struct arena *a = arena_new(0);
+    struct promql_expr *x;
+    struct promql_result res;
+    struct err e = {0};
+    ASSERT_OK_E(promql_parse(a, "sum(a)", 6, &x, &e), &e);
+    for (uint64_t max = 21; max <= 32; max += 11) { /* the accumulator, then the result */
+        promql_engine *eng = engine(max, 0);
+        ASSERT_EQ(promql_eval_range(eng, a, x, 0, 10 * MIN, MIN, &res, &e), ERR_LIMIT);
+        ASSERT_STR_EQ(e.msg, "query processing would load too many samples into memory in "
+                             "query execution");
+        promql_engine_free(eng);
+    }
+    promql_engine *eng = engine(33, 0);
+    ASSERT_OK_E(promql_eval_range(eng, a, x, 0, 10 * MIN, MIN, &res, &e), &e);
+    ASSERT_EQ(res.u.matrix.n, 1);
+    ASSERT_EQ(res.u.matrix.v[0].n_points, 11);
+    promql_engine_free(eng);
+    arena_free(a);
+}
+
 /* A million-step subquery: its points count (far under the limit), not its steps' scratch. */
 TEST(long_subquery_is_not_too_many_samples)
 {
