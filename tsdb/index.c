@@ -350,13 +350,19 @@ int index_postings(const struct index_reader *r, struct arena *a, const struct m
 
 /* ---- series entries ---- */
 
+/* The previous chunk's mean step: a later chunk's mint and span are coded as differences from
+ * what it predicts (one step after the previous maxt; n-1 steps long), modulo 2^64. */
+static uint64_t chunk_step(const struct index_chunk *c)
+{
+    return c->n > 1 ? ((uint64_t) c->maxt - (uint64_t) c->mint) / (c->n - 1) : 0;
+}
+
 int index_put_chunk(struct buf *b, int64_t base_t, const struct index_chunk *prev,
                     const struct index_chunk *c)
 {
     uint64_t file = c->file - (prev ? prev->file : 0);
     uint64_t off = prev && prev->file == c->file ? c->off - (prev->off + prev->len) : c->off;
-    uint64_t t = prev ? (uint64_t) c->mint - (uint64_t) prev->maxt - 1
-                      : ((uint64_t) c->mint - (uint64_t) base_t);
+    uint64_t span = (uint64_t) c->maxt - (uint64_t) c->mint;
     int rc = buf_put_uvarint(b, file);
     if (rc == 0)
         rc = buf_put_uvarint(b, off);
@@ -364,10 +370,18 @@ int index_put_chunk(struct buf *b, int64_t base_t, const struct index_chunk *pre
         rc = buf_put_uvarint(b, c->len);
     if (rc == 0)
         rc = buf_put_uvarint(b, c->n);
+    if (!prev) {
+        if (rc == 0)
+            rc = buf_put_varint(b, (int64_t) ((uint64_t) c->mint - (uint64_t) base_t));
+        if (rc == 0)
+            rc = buf_put_uvarint(b, span);
+        return rc;
+    }
+    uint64_t step = chunk_step(prev);
     if (rc == 0)
-        rc = prev ? buf_put_uvarint(b, t) : buf_put_varint(b, (int64_t) t);
+        rc = buf_put_varint(b, (int64_t) ((uint64_t) c->mint - (uint64_t) prev->maxt - step));
     if (rc == 0)
-        rc = buf_put_uvarint(b, (uint64_t) c->maxt - (uint64_t) c->mint);
+        rc = buf_put_varint(b, (int64_t) (span - step * (c->n - 1)));
     return rc;
 }
 
@@ -395,16 +409,19 @@ static int get_chunk(const uint8_t **pp, const uint8_t *end, int64_t base_t,
         f[3] > BLOCK_CHUNK_MAX_SAMPLES || off > UINT64_MAX - f[2])
         return -1;
     int64_t mint, maxt;
+    uint64_t d4 = (f[4] >> 1) ^ (0 - (f[4] & 1)), span = f[5];
     if (prev) {
-        if (f[4] > INT64_MAX || __builtin_add_overflow(prev->maxt, (int64_t) f[4], &mint) ||
-            __builtin_add_overflow(mint, 1, &mint))
+        uint64_t step = chunk_step(prev);
+        mint = (int64_t) ((uint64_t) prev->maxt + step + d4);
+        span = step * (f[3] - 1) + ((f[5] >> 1) ^ (0 - (f[5] & 1)));
+        if (mint <= prev->maxt)
             return -1;
-    } else {
-        int64_t d = (int64_t) (f[4] >> 1) ^ -(int64_t) (f[4] & 1);
-        if (__builtin_add_overflow(base_t, d, &mint))
-            return -1;
+    } else if (__builtin_add_overflow(base_t, (int64_t) d4, &mint)) {
+        return -1;
     }
-    if (f[5] > INT64_MAX || __builtin_add_overflow(mint, (int64_t) f[5], &maxt))
+    /* maxt >= mint as signed values holds exactly when span did not wrap. */
+    maxt = (int64_t) ((uint64_t) mint + span);
+    if (maxt < mint)
         return -1;
     c->file = (uint32_t) file;
     c->off = off;

@@ -14,11 +14,13 @@
  *   series   := entry per series, ids 0..n_series-1 in label order:
  *               nl:uvarint (name:uvarint value:uvarint){nl}   symbol refs, sorted by name
  *               nc:uvarint desc{nc}                            chunks in time order
- *     desc   := file:uvarint off:uvarint len:uvarint n:uvarint mint:zz|uvarint span:uvarint
+ *     desc   := file:uvarint off:uvarint len:uvarint n:uvarint mint:zz span:uvarint|zz
  *               file: chunk file index (chunks/000001 is 0) minus the previous desc's (0 for
  *               the first); off: byte offset in that file minus the previous chunk's end when
- *               in the same file; mint: first desc zz(mint - base_t), later ones
- *               uvarint(mint - previous maxt - 1); maxt = mint + span.
+ *               in the same file. The first desc: mint - base_t, and maxt - mint (uvarint).
+ *               Later ones, with step = the previous chunk's (maxt - mint) / (n - 1) (0 when
+ *               n = 1): mint - (previous maxt + step), and (maxt - mint) - step * (n - 1),
+ *               both modulo 2^64; mint > previous maxt and maxt >= mint must hold.
  *   series offsets := n_series x u32be, or x u64be when the series payload reaches 4 GiB (the
  *               width is len / n_series): each series entry's offset in the series payload.
  *   postings := per label pair, in label index order: count:uvarint then the series ids,
