@@ -165,7 +165,8 @@ void *promql_grid_scratch(struct promql_ev *ev, int slot, size_t n);
  * else they stay apart. */
 int promql_grid_merge_same(struct promql_ev *ev, struct promql_gval *v, int check,
                            size_t *ret_first, size_t *ret_second);
-/* Same, reporting a collision as err_set(ERR_EXEC, msg). */
+/* With check: the same, reporting a collision as err_set(ERR_EXEC, msg). Without: nothing, the
+ * caller knows the label sets differ (e.g. a selector with a metric name, its name dropped). */
 int promql_grid_unique(struct promql_ev *ev, struct promql_gval *v, int check, const char *msg);
 /* The per-step implementation of x applied to each step's column of args, outputs merged by
  * label set: for operations without a series-major form. which: 'b' binop (args l, r), 'a'

@@ -294,7 +294,9 @@ int promql_grid_merge_same(struct promql_ev *ev, struct promql_gval *v, int chec
 int promql_grid_unique(struct promql_ev *ev, struct promql_gval *v, int check, const char *msg)
 {
     size_t a, b;
-    int r = promql_grid_merge_same(ev, v, check, &a, &b);
+    if (!check)
+        return 0; /* the caller knows the label sets differ */
+    int r = promql_grid_merge_same(ev, v, 1, &a, &b);
     if (r == 1)
         return err_set(ev->e, ERR_EXEC, "%s", msg);
     return r;

@@ -177,8 +177,9 @@ static int set_op(struct promql_ev *ev, const struct promql_expr *x, const struc
                 goto out;
         }
     }
+    size_t a, b; /* or: the same label set on both sides at different steps is one series */
     if (op == OP_OR)
-        rv = promql_grid_unique(ev, ret, 0, MSG_SAME_LABELSET);
+        rv = promql_grid_merge_same(ev, ret, 0, &a, &b);
 out:
     promql_grid_free(ev, &tmp);
     return rv;
