@@ -46,6 +46,14 @@ static void route_snapshot(struct http_request *req, void *app)
 {
     api_admin_snapshot(req, app);
 }
+static void route_delete_series(struct http_request *req, void *app)
+{
+    api_admin_delete_series(req, app);
+}
+static void route_clean_tombstones(struct http_request *req, void *app)
+{
+    api_admin_clean_tombstones(req, app);
+}
 static void route_metrics(struct http_request *req, void *app)
 {
     selfmetrics_serve(req, app);
@@ -72,6 +80,12 @@ static int add_routes(struct router *rt, struct app *app, struct err *e)
     if (r == 0)
         r = router_add(rt, post | HTTP_METHOD_BIT(HTTP_METHOD_PUT), "/api/v1/admin/tsdb/snapshot",
                        route_snapshot, app, e);
+    if (r == 0)
+        r = router_add(rt, post | HTTP_METHOD_BIT(HTTP_METHOD_PUT),
+                       "/api/v1/admin/tsdb/delete_series", route_delete_series, app, e);
+    if (r == 0)
+        r = router_add(rt, post | HTTP_METHOD_BIT(HTTP_METHOD_PUT),
+                       "/api/v1/admin/tsdb/clean_tombstones", route_clean_tombstones, app, e);
     if (r == 0)
         r = router_add(rt, get | head, "/-/healthy", route_healthy, app, e);
     if (r == 0)

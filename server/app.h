@@ -47,6 +47,8 @@ void api_v1_parse_query(struct http_request *req, struct app *app);
 void api_import_prometheus(struct http_request *req, struct app *app);
 void api_status_tsdb(struct http_request *req, struct app *app);
 void api_admin_snapshot(struct http_request *req, struct app *app);
+void api_admin_delete_series(struct http_request *req, struct app *app);
+void api_admin_clean_tombstones(struct http_request *req, struct app *app);
 void lifecycle_healthy(struct http_request *req, struct app *app);
 void lifecycle_ready(struct http_request *req, struct app *app);
 void selfmetrics_serve(struct http_request *req, struct app *app);

@@ -45,9 +45,34 @@ static int chunks_overlap(const struct block_chunk *c, size_t n)
     return 0;
 }
 
-/* Decodes all chunks, keeps the first sample per timestamp, re-encodes; *ret points into mb. */
+/* What a rewrite leaves out: samples of series matching ms in [mint, maxt] (delete_series). */
+struct deletion {
+    const struct matcher *ms;
+    size_t n_ms;
+    int64_t mint, maxt;
+};
+
+static int deletion_applies(const struct deletion *d, const struct labels *ls,
+                            const struct block_chunk *c, size_t n)
+{
+    if (!d)
+        return 0;
+    for (size_t i = 0; i < d->n_ms; i++) {
+        const char *v = labels_get(ls, d->ms[i].name);
+        if (!matcher_matches(&d->ms[i], v ? v : ""))
+            return 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (c[i].maxt >= d->mint && c[i].mint <= d->maxt)
+            return 1;
+    return 0;
+}
+
+/* Decodes all chunks, keeps the first sample per timestamp (and none in del's range),
+ * re-encodes; *ret points into mb, *ret_n may be 0. */
 static int merge_overlapping(struct merge_buf *mb, const struct block_chunk *c, size_t n,
-                             struct block_chunk **ret, size_t *ret_n, struct err *e)
+                             const struct deletion *del, struct block_chunk **ret,
+                             size_t *ret_n, struct err *e)
 {
     size_t total = 0;
     for (size_t i = 0; i < n; i++)
@@ -71,6 +96,8 @@ static int merge_overlapping(struct merge_buf *mb, const struct block_chunk *c, 
             return -1;
         /* Insert-merge: chunks are mostly in order, so this is near linear. */
         for (uint32_t j = 0; j < c[i].n; j++) {
+            if (del && ct[j] >= del->mint && ct[j] <= del->maxt)
+                continue;
             size_t at = mb->n;
             while (at > 0 && mb->t[at - 1] > ct[j])
                 at--;
@@ -84,15 +111,18 @@ static int merge_overlapping(struct merge_buf *mb, const struct block_chunk *c, 
         }
     }
     buf_reset(&mb->out);
+    *ret_n = 0;
+    if (mb->n == 0)
+        return 0;
     return db_encode_chunks(&mb->out, mb->t, mb->v, mb->n, COMPACT_ZSTD_LEVEL, &mb->chunks,
                             &mb->cap_chunks, ret_n, e) < 0
                ? -1
                : (*ret = mb->chunks, 0);
 }
 
-/* Writes the union of the sources' series as one block. */
-static int merge_blocks(tsdb *db, struct db_block **v, size_t n, struct block_meta *ret_meta,
-                        struct err *e)
+/* Writes the union of the sources' series as one block, less what del names (may be NULL). */
+static int merge_blocks(tsdb *db, struct db_block **v, size_t n, const struct deletion *del,
+                        struct block_meta *ret_meta, struct err *e)
 {
     struct arena *a = arena_new(0);
     struct merge_src *src = calloc(n, sizeof *src);
@@ -111,7 +141,7 @@ static int merge_blocks(tsdb *db, struct db_block **v, size_t n, struct block_me
     }
     struct block_writer *w = NULL;
     if (r == 0)
-        r = block_writer_open(db->dir, mint, maxt, level + 1, &w, e);
+        r = block_writer_open(db->dir, mint, maxt, del ? level : level + 1, &w, e);
     while (r == 0) {
         size_t best = n;
         for (size_t i = 0; i < n; i++)
@@ -143,9 +173,10 @@ static int merge_blocks(tsdb *db, struct db_block **v, size_t n, struct block_me
         }
         struct block_chunk *chunks = all;
         size_t n_chunks = k;
-        if (r == 0 && chunks_overlap(all, k))
-            r = merge_overlapping(&mb, all, k, &chunks, &n_chunks, e);
-        if (r == 0)
+        int drop = deletion_applies(del, ls, all, k);
+        if (r == 0 && (drop || chunks_overlap(all, k)))
+            r = merge_overlapping(&mb, all, k, drop ? del : NULL, &chunks, &n_chunks, e);
+        if (r == 0 && n_chunks)
             r = block_writer_add_series(w, ls, chunks, n_chunks, e);
         for (size_t i = best; i < n; i++) { /* only now: ls points into src[best] */
             src[i].i += src[i].take;
@@ -230,7 +261,7 @@ int db_compact(tsdb *db, struct err *e)
         struct block_meta meta;
         struct block *b = NULL;
         char path[4096];
-        r = merge_blocks(db, v + first, k, &meta, e);
+        r = merge_blocks(db, v + first, k, NULL, &meta, e);
         if (r == 0) {
             snprintf(path, sizeof path, "%s/%s", db->dir, meta.ulid);
             r = block_open(path, &b, e);
@@ -248,5 +279,24 @@ int db_compact(tsdb *db, struct err *e)
         }
     }
     db_blocks_release(v, n);
+    return r;
+}
+
+int db_delete_from_block(tsdb *db, struct db_block *d, const struct matcher *ms, size_t n_ms,
+                         int64_t mint, int64_t maxt, struct err *e)
+{
+    struct deletion del = {ms, n_ms, mint, maxt};
+    struct block_meta meta;
+    struct block *b = NULL;
+    char path[4096];
+    int r = merge_blocks(db, &d, 1, &del, &meta, e);
+    if (r == 0) {
+        snprintf(path, sizeof path, "%s/%s", db->dir, meta.ulid);
+        r = block_open(path, &b, e);
+    }
+    if (r == 0 && (r = db_blocks_add(db, b)) < 0)
+        err_set(e, r, "out of memory listing the rewritten block");
+    if (r == 0)
+        db_blocks_remove(db, &d, 1);
     return r;
 }

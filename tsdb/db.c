@@ -226,6 +226,7 @@ int tsdb_open(const struct tsdb_opts *o, tsdb **ret, struct err *e)
     db->lock_fd = -1;
     pthread_mutex_init(&db->wal_order, NULL);
     pthread_mutex_init(&db->blocks_lock, NULL);
+    pthread_mutex_init(&db->rewrite_lock, NULL);
     pthread_mutex_init(&db->storage_lock, NULL);
     pthread_cond_init(&db->storage_cond, NULL);
     if (head_new(o->chunk_samples, &db->head) < 0) {
@@ -262,6 +263,7 @@ void tsdb_close(tsdb *db)
         close(db->lock_fd);
     pthread_mutex_destroy(&db->wal_order);
     pthread_mutex_destroy(&db->blocks_lock);
+    pthread_mutex_destroy(&db->rewrite_lock);
     pthread_mutex_destroy(&db->storage_lock);
     pthread_cond_destroy(&db->storage_cond);
     free(db->dir);

@@ -31,6 +31,10 @@ struct tsdb {
     /* Orders WAL writes so a series record always precedes samples using its ref. */
     pthread_mutex_t wal_order;
 
+    /* Held by whatever replaces blocks or moves data between head and blocks (cut, compaction,
+     * retention, delete_series), so no two of them work on the same data at once. */
+    pthread_mutex_t rewrite_lock;
+
     pthread_mutex_t blocks_lock;
     struct db_block **blocks; /* sorted by mint */
     size_t n_blocks, cap_blocks;
@@ -74,6 +78,12 @@ int db_write_head_block(tsdb *db, const char *parent, int64_t mint, int64_t maxt
 int db_cut_head(tsdb *db, int64_t mint, int64_t maxt, struct err *e); /* [mint, maxt] inclusive */
 int db_compact(tsdb *db, struct err *e);   /* one compaction if one is due; 1 if it did one */
 void db_apply_retention(tsdb *db);
+/* Replaces block d by a copy without the samples of series matching ms in [mint, maxt]
+ * (compact.c); rewrite_lock held. */
+int db_delete_from_block(tsdb *db, struct db_block *d, const struct matcher *ms, size_t n_ms,
+                         int64_t mint, int64_t maxt, struct err *e);
+/* Applies a WAL tombstone record to the head during replay (delete.c). */
+void db_replay_tombstones(tsdb *db, const uint8_t *body, size_t n, struct arena *scratch);
 
 uint64_t iter_corrupt_chunks(void); /* block chunks skipped by iterators (iter.c) */
 

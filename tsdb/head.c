@@ -350,33 +350,39 @@ static void bump_bounds(struct head *h, int64_t t)
         ;
 }
 
-int head_series_append(struct head *h, struct mem_series *s, int64_t t, double v)
+/* One sample into s; series lock held. 0, 1 (exact duplicate), ERR_OUT_OF_ORDER, ERR_DUPLICATE
+ * or -ENOMEM. */
+static int append_locked(struct head *h, struct mem_series *s, int64_t t, double v)
 {
     uint64_t bits;
     memcpy(&bits, &v, sizeof bits);
+    if (t < s->maxt)
+        return ERR_OUT_OF_ORDER;
+    if (t == s->maxt)
+        return bits == s->last_bits ? 1 : ERR_DUPLICATE;
+    int r = 0;
+    if (s->open.n >= h->chunk_samples)
+        r = cut_chunk(h, s);
+    if (r == 0) {
+        if (s->open.n == 0)
+            s->open_mint = t;
+        r = xor_enc_append(&s->open, t, v);
+    }
+    if (r == 0) {
+        s->maxt = t;
+        s->last_bits = bits;
+    }
+    return r;
+}
+
+int head_series_append(struct head *h, struct mem_series *s, int64_t t, double v)
+{
     if (t < atomic_load_explicit(&h->min_valid, memory_order_relaxed)) {
         atomic_fetch_add(&h->out_of_bounds, 1);
         return ERR_OUT_OF_ORDER;
     }
     pthread_mutex_lock(&s->lock);
-    int r = 0;
-    if (t < s->maxt) {
-        r = ERR_OUT_OF_ORDER;
-    } else if (t == s->maxt) {
-        r = bits == s->last_bits ? 1 : ERR_DUPLICATE;
-    } else {
-        if (s->open.n >= h->chunk_samples)
-            r = cut_chunk(h, s);
-        if (r == 0) {
-            if (s->open.n == 0)
-                s->open_mint = t;
-            r = xor_enc_append(&s->open, t, v);
-        }
-        if (r == 0) {
-            s->maxt = t;
-            s->last_bits = bits;
-        }
-    }
+    int r = append_locked(h, s, t, v);
     pthread_mutex_unlock(&s->lock);
     if (r == 0) {
         atomic_fetch_add(&h->samples_appended, 1);
@@ -385,6 +391,67 @@ int head_series_append(struct head *h, struct mem_series *s, int64_t t, double v
         head_count_rejected(h, r);
     }
     return r;
+}
+
+/* All of s's samples, in time order, into growable t/v arrays; series lock held. */
+static int series_samples(const struct mem_series *s, int64_t **t, double **v, size_t *n)
+{
+    size_t total = s->open.n, k = 0;
+    for (uint32_t i = 0; i < s->n_closed; i++)
+        total += s->closed[i].n;
+    *t = malloc((total ? total : 1) * sizeof **t);
+    *v = malloc((total ? total : 1) * sizeof **v);
+    if (!*t || !*v)
+        return -ENOMEM;
+    struct err e = {0};
+    for (uint32_t i = 0; i <= s->n_closed; i++) {
+        const struct tsdb_chunk_ref *c = i < s->n_closed ? &s->closed[i] : NULL;
+        uint32_t cn = c ? c->n : s->open.n;
+        if (c && c->enc == CHUNK_ENC_BLOCK) {
+            if (block_chunk_decode(c->data, c->len, cn, *t + k, *v + k, &e) < 0)
+                return ERR_CORRUPT;
+            k += cn;
+            continue;
+        }
+        struct xor_dec d;
+        xor_dec_init(&d, c ? c->data : s->open.b.p, c ? c->len : s->open.b.len, cn);
+        while (k < total && xor_dec_next(&d, *t + k, *v + k) == 1)
+            k++;
+    }
+    *n = k;
+    return 0;
+}
+
+int head_series_delete(struct head *h, struct mem_series *s, int64_t mint, int64_t maxt)
+{
+    int64_t *t = NULL;
+    double *v = NULL;
+    size_t n = 0, keep = 0;
+    pthread_mutex_lock(&s->lock);
+    int r = series_samples(s, &t, &v, &n);
+    for (size_t i = 0; r == 0 && i < n; i++)
+        if (t[i] < mint || t[i] > maxt) {
+            t[keep] = t[i];
+            v[keep++] = v[i];
+        }
+    if (r == 0 && keep < n) {
+        /* Rebuilt from the kept samples, chunk boundaries and encodings as appends make them. */
+        for (uint32_t i = 0; i < s->n_closed; i++) {
+            atomic_fetch_sub(&h->n_chunks, 1);
+            atomic_fetch_sub(&h->chunk_bytes, s->closed[i].len);
+            free((void *) s->closed[i].data);
+        }
+        s->n_closed = 0;
+        xor_enc_done(&s->open);
+        xor_enc_init(&s->open);
+        s->maxt = INT64_MIN;
+        for (size_t i = 0; i < keep && r >= 0; i++)
+            r = append_locked(h, s, t[i], v[i]);
+    }
+    pthread_mutex_unlock(&s->lock);
+    free(t);
+    free(v);
+    return r < 0 ? r : (int) (n - keep > INT32_MAX ? INT32_MAX : n - keep);
 }
 
 int head_replay_series(struct head *h, uint64_t ref, const struct labels *ls,

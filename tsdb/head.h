@@ -117,6 +117,9 @@ void head_truncate(struct head *h, int64_t mint);
 /* Appends one sample under the series lock. 0, ERR_OUT_OF_ORDER (also for t < min_valid),
  * ERR_DUPLICATE, 1 = exact duplicate ignored, or -ENOMEM. */
 int head_series_append(struct head *h, struct mem_series *s, int64_t t, double v);
+/* Removes s's samples in [mint, maxt] (rebuilding its chunks); returns how many, or < 0. The
+ * caller holds gc_lock exclusively: closed chunks are freed. */
+int head_series_delete(struct head *h, struct mem_series *s, int64_t mint, int64_t maxt);
 
 /* Reading (head_read.c). */
 int head_postings(struct head *h, struct arena *a, const struct matcher *ms, size_t n_ms,

@@ -73,7 +73,8 @@ static int64_t replay_record(void *ctx, enum wal_rec_type type, const uint8_t *b
     case WAL_REC_SAMPLES:
         return replay_samples(rp, body, n);
     case WAL_REC_TOMBSTONES:
-        return INT64_MIN; /* deletions reach the head through tsdb_delete_series() */
+        db_replay_tombstones(rp->db, body, n, rp->scratch);
+        return INT64_MIN;
     }
     return INT64_MIN;
 }

@@ -228,6 +228,7 @@ static void *storage_main(void *arg)
         if (wal_sync(db->wal, &e) < 0)
             LOG_RATELIMITED(LOG_LEVEL_ERROR, "tsdb", "WAL fsync failed", "err=\"%s\"", e.msg);
         uint64_t work = atomic_load(&db->head_cuts) + atomic_load(&db->compactions);
+        pthread_mutex_lock(&db->rewrite_lock);
         maybe_cut(db);
         for (int i = 0; i < 16 && !should_stop(db, 0); i++) {
             int r = db_compact(db, &e);
@@ -239,6 +240,7 @@ static void *storage_main(void *arg)
                 break;
         }
         db_apply_retention(db);
+        pthread_mutex_unlock(&db->rewrite_lock);
         /* Cuts and compactions free big transient buffers; hand them back to the system so the
          * resident size reflects what the server holds, not what it once needed. */
         if (work != atomic_load(&db->head_cuts) + atomic_load(&db->compactions))

@@ -99,6 +99,12 @@ int tsdb_iter_seek(struct tsdb_iter *it, int64_t t_ms);
  * the head's data as a block; a data directory of its own. The name goes to ret_name. */
 int tsdb_snapshot(tsdb *db, int with_head, char *ret_name, size_t name_cap, struct err *e);
 
+/* delete_series (admin API): removes the samples of series matching ms (n_ms >= 1, one not
+ * matching the empty string) in [mint, maxt] from the head and the blocks now. Blocking disk
+ * work: a worker thread's job. */
+int tsdb_delete_series(tsdb *db, const struct matcher *ms, size_t n_ms, int64_t mint,
+                       int64_t maxt, struct err *e);
+
 /* Backfill: old data written straight into blocks under dir (which no running server may be
  * using: the caller checks), for `ember tsdb import`. Any series order; within a series, samples
  * must come in time order (others are skipped and counted in rejected). Blocks cover

@@ -351,3 +351,59 @@ TEST(data_directory_is_locked_against_a_second_process)
     tsdb_close(db);
     test_tmpdir_remove(dir);
 }
+
+/* Counts series i's samples (all if i < 0) over the whole time range. */
+static size_t count_samples(tsdb *db, const char *i)
+{
+    struct arena *a = arena_new(0);
+    struct matcher m[2];
+    struct err e = {0};
+    size_t n_ms = 1, total = 0, n;
+    ASSERT_OK_E(matcher_init(a, &m[0], MATCH_EQ, "__name__", "test_metric", &e), &e);
+    if (i)
+        ASSERT_OK_E(matcher_init(a, &m[n_ms++], MATCH_EQ, "i", i, &e), &e);
+    tsdb_querier *q;
+    struct tsdb_series *s;
+    ASSERT_OK_E(tsdb_querier_open(db, INT64_MIN, INT64_MAX, &q, &e), &e);
+    ASSERT_OK_E(tsdb_querier_select(q, a, m, n_ms, &s, &n, &e), &e);
+    for (size_t k = 0; k < n; k++) {
+        struct tsdb_iter it;
+        tsdb_iter_init(&it, &s[k]);
+        while (tsdb_iter_next(&it) == 1)
+            total++;
+        tsdb_iter_close(&it);
+    }
+    tsdb_querier_close(q);
+    arena_free(a);
+    return total;
+}
+
+TEST(delete_series_removes_samples_from_head_and_blocks_for_good)
+{
+    char *dir = test_tmpdir();
+    tsdb *db = open_dir(dir, HOUR);
+    append_range(db, 10, 0, 3 * HOUR);
+    struct err e = {0};
+    ASSERT_OK_E(db_cut_head(db, 0, HOUR - 1, &e), &e);
+    struct arena *a = arena_new(0);
+    struct matcher m[2];
+    ASSERT_OK_E(matcher_init(a, &m[0], MATCH_EQ, "__name__", "test_metric", &e), &e);
+    ASSERT_OK_E(matcher_init(a, &m[1], MATCH_EQ, "i", "3", &e), &e);
+    /* From 30 minutes into the block to 30 minutes before the end of the head. */
+    ASSERT_OK_E(tsdb_delete_series(db, m, 2, HOUR / 2, 5 * HOUR / 2 - 1, &e), &e);
+    size_t per_series = (size_t) (3 * HOUR / STEP), gone = (size_t) (2 * HOUR / STEP);
+    ASSERT_EQ(count_samples(db, "3"), per_series - gone);
+    ASSERT_EQ(count_samples(db, "4"), per_series);
+    ASSERT_EQ(count_samples(db, NULL), 10 * per_series - gone);
+    tsdb_close(db);
+    /* The WAL's tombstone record and the rewritten block keep it deleted after a restart. */
+    db = open_dir(dir, HOUR);
+    ASSERT_EQ(count_samples(db, "3"), per_series - gone);
+    ASSERT_EQ(count_samples(db, NULL), 10 * per_series - gone);
+    struct tsdb_stats st;
+    tsdb_stats_get(db, &st);
+    ASSERT_EQ(st.blocks, 1u);
+    tsdb_close(db);
+    arena_free(a);
+    test_tmpdir_remove(dir);
+}
