@@ -1,13 +1,15 @@
-/* promql/engine.h — evaluator internals shared by engine.c, plan.c, binops.c, aggregations.c,
- * functions.c and value.c. Not for other folders (they use promql/promql.h).
+/* promql/engine.h — evaluator internals shared by the .c files of promql/. Not for other folders
+ * (they use promql/promql.h).
  *
- * Design: a query first loads (plan.c) every selector's samples over the whole time span it can
- * touch, once. Then grid.c evaluates each node once over all the query's steps (an instant query
- * is a grid of one step): series-major, so label work happens once per series, not per step.
- * Expressions the grid evaluator does not take (subqueries, a range vector as the result) are
- * evaluated as an instant query at each step (engine.c), reading the preloaded arrays by binary
- * search; each step's temporaries live in a scratch arena that is reset after the step, and
- * only the result is copied into the caller's arena. */
+ * Design: plan.c first works out the time window every selector can read over the whole query.
+ * Then grid.c evaluates each node once over all the query's steps (an instant query is a grid
+ * of one step): series-major, so label work happens once per series, not per step, and each
+ * selector's series are decoded one at a time from a querier held open meanwhile. Queries the
+ * grid does not take (a range vector as the result, a subquery of over a million steps, tests
+ * setting step_only) load every selector's samples into the query arena up front and are
+ * evaluated as an instant query at each step (engine.c), reading those arrays by binary search;
+ * each step's temporaries live in a scratch arena that is reset after the step, and only the
+ * result is copied into the caller's arena. */
 #ifndef EMBER_PROMQL_ENGINE_H
 #define EMBER_PROMQL_ENGINE_H
 

@@ -8,8 +8,8 @@
  * Why: evaluated step by step, a range query redid all label work at every step (dropping
  * names, grouping keys, matching signatures, merging outputs by label set) and searched every
  * series' samples at every step. On the grid that work happens once per series, range windows
- * slide forward through the loaded samples with two indices, and aggregations add whole series
- * into per-group arrays.
+ * slide forward through each series' samples with two indices, and aggregations add whole
+ * series into per-group arrays.
  *
  * A grid value (struct promql_gval, engine.h) holds, per series, its values over the steps it
  * spans, with PROMQL_ABSENT_BITS where it has none. The semantics are the per-step evaluator's,
@@ -17,8 +17,8 @@
  * produced it there, and every per-step error check (duplicate label sets, matching
  * cardinality) is made on the steps where both elements are present. Outputs that the per-step
  * evaluator produced with equal label sets at different steps become one series, as the range
- * query's merge by label set always made them. Operations without a series-major form (topk,
- * quantile, count_values, ...) run the per-step code on one step's column at a time
+ * query's merge by label set always made them. Operations without a series-major form here
+ * (quantile, count_values) run the per-step code on one step's column at a time
  * (promql_grid_stepwise).
  *
  * Memory: values live in heap blocks owned by their grid value and freed as soon as the parent
@@ -311,6 +311,7 @@ int promql_grid_stepwise(struct promql_ev *ev, const struct promql_expr *x, int 
     struct promql_val *sv = arena_calloc(ev->qa, n_args + 3, sizeof *sv);
     struct promql_hidx idx = {.a = ev->qa};
     struct promql_gval acc; /* full-grid arrays, one per output series */
+    memset(ret, 0, sizeof *ret);
     int r = promql_grid_vector(ev, &acc, 16);
     if (!sv || r < 0)
         return promql_grid_err(ev);

@@ -1,6 +1,8 @@
-/* promql/plan.c — before evaluation: find every selector, work out the time window it can read
- * over the whole query (evaluation span, offset, @, range or lookback delta, enclosing
- * subqueries), then select its series once and decode their samples into arrays.
+/* promql/plan.c — before evaluation: find every selector and work out the time window it can
+ * read over the whole query (evaluation span, offset, @, range or lookback delta, enclosing
+ * subqueries). Then either select its series and decode all their samples into arrays in the
+ * query arena (per-step evaluation), or hand the grid evaluator each selector's series and one
+ * series' samples at a time (select/read, the querier open meanwhile).
  *
  * Windows are inclusive on both ends, as Prometheus 2.42 reads them: an instant selector at t
  * looks at [t - lookback, t], a range selector x[d] at [t - d, t]. Timestamps saturate instead of
