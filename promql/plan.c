@@ -118,10 +118,15 @@ static int read_series(struct promql_ev *ev, const struct promql_loaded_sel *ls,
     static const uint64_t nan_bits = UINT64_C(0x7ff8000000000001); /* Prometheus' NaN */
     struct tsdb_iter it;
     size_t n = 0;
-    int stale = 0, oom = 0;
+    int stale = 0, oom = 0, over = 0;
     tsdb_iter_init(&it, s);
     int r = tsdb_iter_seek(&it, ls->mint);
     while (r == 1 && it.t <= ls->maxt) {
+        /* One series' window is held while it is read, whatever else the query holds. */
+        if (ev->samples + ev->result_samples + n >= ev->eng->o.max_samples) {
+            over = 1;
+            break;
+        }
         if (n == ev->ld_cap) {
             size_t nc = ev->ld_cap ? ev->ld_cap * 2 : 1024;
             struct promql_point *np = realloc(ev->ld_p, nc * sizeof *np);
@@ -150,6 +155,8 @@ static int read_series(struct promql_ev *ev, const struct promql_loaded_sel *ls,
     tsdb_iter_close(&it);
     if (oom)
         return err_set(ev->e, -ENOMEM, "out of memory in query execution");
+    if (over)
+        return err_set(ev->e, ERR_LIMIT, MSG_TOO_MANY_SAMPLES);
     if (r < 0)
         return err_set(ev->e, r, "reading series %s: corrupt chunk",
                        labels_format(ev->qa, &s->labels));
