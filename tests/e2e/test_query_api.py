@@ -455,18 +455,25 @@ def test_parse_query_returns_prometheus_tree(start_ember):
 
 # --- concurrency: a bounded wait queue, not immediate 503s ------------------------------------
 
-SLOW = "count_over_time(vector(1)[100s:1ms])"  # ~100k subquery steps per evaluation step
+# Sorting a 100k-point window at every step: a cost per step that no evaluation strategy can
+# share between steps (a count or sum over the same window slides in constant time).
+SLOW = "quantile_over_time(0.5, vector(1)[100s:1ms])"
+SLOW_MAX_STEPS = 60  # 100k samples a step: well under --query.max-samples' 50M in all
 
 
 def slow_steps(e, seconds):
-    """Evaluation steps of SLOW that take about `seconds` on this machine (and build)."""
-    status, doc = query_range(e, SLOW, start="0", end="3", step="1")  # warm up the allocator
-    assert status == 200, doc
-    t0 = time.monotonic()
-    status, doc = query_range(e, SLOW, start="0", end="19", step="1")
-    assert status == 200, doc
-    per_step = (time.monotonic() - t0) / 20
-    return max(2, int(seconds / per_step))
+    """Evaluation steps of SLOW that take at least about `seconds` on this machine and build,
+    found by measuring ever longer ranges rather than extrapolating from a short one."""
+    steps = 2
+    for _ in range(12):
+        t0 = time.monotonic()
+        status, doc = slow(e, steps)
+        took = time.monotonic() - t0
+        assert status == 200, doc
+        if took >= seconds or steps >= SLOW_MAX_STEPS:
+            break
+        steps = min(SLOW_MAX_STEPS, max(steps + 1, int(steps * 1.5)))
+    return steps
 
 
 def slow(e, steps, **params):
