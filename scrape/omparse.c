@@ -37,30 +37,27 @@ static int om_eol(struct textparse *p, const char *s, const char *what, struct e
     return 0;
 }
 
-/* A space-free token starting at s: its end. */
-static const char *token_end(const char *s, const char *end)
-{
-    while (s < end && *s != ' ' && *s != '\n')
-        s++;
-    return s;
-}
-
-static int om_timestamp(struct textparse *p, const char *s, const char *t, int64_t *ret_ms,
+/* The timestamp token at s; *ret_end is its end. */
+static int om_timestamp(struct textparse *p, const char *s, const char **ret_end, int64_t *ret_ms,
                         const char *what, struct err *e)
 {
     double ts;
-    size_t n = (size_t) (t - s);
-    int r = textparse__parse_float(s, n, &ts);
+    int r;
+    *ret_end = textparse__float_token(p, s, &ts, &r);
+    size_t n = (size_t) (*ret_end - s);
     if (r < 0)
         return textparse__bad_float(p, e, s, n, r, what);
     char q[80];
-    textparse__quote(q, sizeof q, s, n);
-    if (!isfinite(ts))
+    if (!isfinite(ts)) {
+        textparse__quote(q, sizeof q, s, n);
         return textparse__fail(p, e, s, "%s %s is not a finite number of seconds", what, q);
+    }
     double ms = ts * 1000;
     /* (int64_t) of a double outside int64's range is undefined: refuse instead. */
-    if (!(ms > -9223372036854775808.0 && ms < 9223372036854775808.0))
+    if (!(ms > -9223372036854775808.0 && ms < 9223372036854775808.0)) {
+        textparse__quote(q, sizeof q, s, n);
         return textparse__fail(p, e, s, "%s %s is out of range", what, q);
+    }
     *ret_ms = (int64_t) ms;
     return 0;
 }
@@ -188,18 +185,15 @@ static int om_exemplar(struct textparse *p, const char *s, const char **ret_end,
     if (s >= end || *s != ' ')
         return textparse__expected(p, e, s, "' ' and a value after exemplar labels");
     const char *v = ++s;
-    s = token_end(s, end);
+    double ev;
+    s = textparse__float_token(p, v, &ev, &r);
     if (s == v)
         return textparse__expected(p, e, v, "exemplar value");
-    double ev;
-    r = textparse__parse_float(v, (size_t) (s - v), &ev);
     if (r < 0)
         return textparse__bad_float(p, e, v, (size_t) (s - v), r, "exemplar value");
     if (s < end && *s == ' ') {
-        const char *ts = ++s;
-        s = token_end(s, end);
         int64_t ts_ms;
-        r = om_timestamp(p, ts, s, &ts_ms, "exemplar timestamp", e);
+        r = om_timestamp(p, s + 1, &s, &ts_ms, "exemplar timestamp", e);
         if (r < 0)
             return r;
     }
@@ -211,33 +205,35 @@ static int om_exemplar(struct textparse *p, const char *s, const char **ret_end,
 static int om_sample(struct textparse *p, const char *s, struct err *e)
 {
     const char *end = p->end;
-    const char *t = textparse__metric_name_end(s, end);
-    if (t == s)
-        return textparse__expected(p, e, s,
-                                   "metric name, '# HELP', '# TYPE', '# UNIT' or '# EOF'");
-    p->name = p->series = s;
-    p->name_len = p->series_len = (size_t) (t - s);
-    if (t < end && *t == '{') {
-        int r = textparse__scan_labels(p, t + 1, &t, e);
-        if (r < 0)
-            return r;
-        p->series_len = (size_t) (t - s);
+    const char *t = textparse__repeat_series(p, s);
+    if (!t) {
+        t = textparse__metric_name_end(s, end);
+        if (t == s)
+            return textparse__expected(p, e, s,
+                                       "metric name, '# HELP', '# TYPE', '# UNIT' or '# EOF'");
+        p->name = p->series = s;
+        p->name_len = p->series_len = (size_t) (t - s);
+        if (t < end && *t == '{') {
+            int r = textparse__scan_labels(p, t + 1, &t, e);
+            if (r < 0)
+                return r;
+            p->series_len = (size_t) (t - s);
+            textparse__keep_series(p); /* OpenMetrics values hold no newline */
+        }
     }
     if (t >= end || *t != ' ')
         return textparse__expected(p, e, t, "' ' and a value after metric");
 
     const char *v = ++t;
-    t = token_end(t, end);
+    int r;
+    t = textparse__float_token(p, v, &p->value, &r);
     if (t == v)
         return textparse__expected(p, e, v, "value after metric");
-    int r = textparse__parse_float(v, (size_t) (t - v), &p->value);
     if (r < 0)
         return textparse__bad_float(p, e, v, (size_t) (t - v), r, "value");
 
     if (t < end && *t == ' ' && !(end - t > 1 && t[1] == '#')) {
-        const char *ts = ++t;
-        t = token_end(t, end);
-        r = om_timestamp(p, ts, t, &p->t_ms, "timestamp", e);
+        r = om_timestamp(p, t + 1, &t, &p->t_ms, "timestamp", e);
         if (r < 0)
             return r;
         p->has_t = 1;

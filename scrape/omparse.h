@@ -37,6 +37,12 @@ int textparse__scan_labels(struct textparse *p, const char *s, const char **ret_
  * becomes the canonical quiet NaN, so a scraped NaN never equals the stale marker. */
 int textparse__parse_float(const char *s, size_t n, double *ret);
 
+/* The value or timestamp token at s, up to ' ' or '\n' (text format: also '\t' or '{') or the
+ * end of the input: returns its end (s when it is empty) and textparse__parse_float()'s result
+ * for it in *ret_r, the value in *ret on success. */
+const char *textparse__float_token(const struct textparse *p, const char *s, double *ret,
+                                   int *ret_r);
+
 /* Fails with a message explaining textparse__parse_float()'s result r for the token s..s+n;
  * what names it ("value", "timestamp"). */
 int textparse__bad_float(struct textparse *p, struct err *e, const char *s, size_t n, int r,
@@ -45,6 +51,14 @@ int textparse__bad_float(struct textparse *p, struct err *e, const char *s, size
 /* HELP text and the like: no NUL byte, valid UTF-8. Fails with what in the message. */
 int textparse__check_text(struct textparse *p, const char *s, size_t n, const char *what,
                           struct err *e);
+
+/* Import files repeat a series line after line. When s starts with the text of the last series
+ * kept by textparse__keep_series(), scanning it would find the same name and labels: they are
+ * set in p as scanning would set them, and the end of the series is returned; otherwise NULL. */
+const char *textparse__repeat_series(struct textparse *p, const char *s);
+/* Keeps the current series for textparse__repeat_series(): call after its labels scanned clean,
+ * only when it has labels (the '}' ends it whatever follows) and holds no newline. */
+void textparse__keep_series(struct textparse *p);
 
 /* Sets p->type for the current SERIES from the last TYPE line: the sample belongs to that
  * family when its name is the family name plus a suffix the family's type allows. */

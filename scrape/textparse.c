@@ -59,15 +59,53 @@ static int is_blank(char c)
     return c == ' ' || c == '\t';
 }
 
+/* Byte classes, one table lookup per byte on the hot paths. */
+enum {
+    C_LABEL_START = 1, /* [a-zA-Z_] */
+    C_LABEL = 2,       /* [a-zA-Z0-9_] */
+    C_METRIC = 4,      /* [a-zA-Z0-9_:] */
+    C_VALUE_STOP = 8,  /* in a quoted label value: '"' '\\' '\n' NUL and every byte >= 0x80 */
+};
+#define LETTER(c) [c] = C_LABEL_START | C_LABEL | C_METRIC
+#define DIGIT(c) [c] = C_LABEL | C_METRIC
+#define HIGH4(c) [c] = C_VALUE_STOP, [c + 1] = C_VALUE_STOP, [c + 2] = C_VALUE_STOP, \
+                 [c + 3] = C_VALUE_STOP
+#define HIGH16(c) HIGH4(c), HIGH4(c + 4), HIGH4(c + 8), HIGH4(c + 12)
+#define HIGH64(c) HIGH16(c), HIGH16(c + 16), HIGH16(c + 32), HIGH16(c + 48)
+static const unsigned char byte_class[256] = {
+    LETTER('a'), LETTER('b'), LETTER('c'), LETTER('d'), LETTER('e'), LETTER('f'), LETTER('g'),
+    LETTER('h'), LETTER('i'), LETTER('j'), LETTER('k'), LETTER('l'), LETTER('m'), LETTER('n'),
+    LETTER('o'), LETTER('p'), LETTER('q'), LETTER('r'), LETTER('s'), LETTER('t'), LETTER('u'),
+    LETTER('v'), LETTER('w'), LETTER('x'), LETTER('y'), LETTER('z'), LETTER('A'), LETTER('B'),
+    LETTER('C'), LETTER('D'), LETTER('E'), LETTER('F'), LETTER('G'), LETTER('H'), LETTER('I'),
+    LETTER('J'), LETTER('K'), LETTER('L'), LETTER('M'), LETTER('N'), LETTER('O'), LETTER('P'),
+    LETTER('Q'), LETTER('R'), LETTER('S'), LETTER('T'), LETTER('U'), LETTER('V'), LETTER('W'),
+    LETTER('X'), LETTER('Y'), LETTER('Z'), LETTER('_'),
+    DIGIT('0'), DIGIT('1'), DIGIT('2'), DIGIT('3'), DIGIT('4'), DIGIT('5'), DIGIT('6'),
+    DIGIT('7'), DIGIT('8'), DIGIT('9'),
+    [':'] = C_METRIC,
+    ['"'] = C_VALUE_STOP, ['\\'] = C_VALUE_STOP, ['\n'] = C_VALUE_STOP, ['\0'] = C_VALUE_STOP,
+    HIGH64(0x80), HIGH64(0xc0),
+};
+#undef LETTER
+#undef DIGIT
+#undef HIGH4
+#undef HIGH16
+#undef HIGH64
+
+static int has_class(char c, unsigned cls)
+{
+    return byte_class[(unsigned char) c] & cls;
+}
+
 static int is_label_start(char c)
 {
-    unsigned char l = (unsigned char) c | 32; /* ASCII lower case; no other byte lands in a-z */
-    return (l >= 'a' && l <= 'z') || c == '_';
+    return has_class(c, C_LABEL_START);
 }
 
 static int is_label_char(char c)
 {
-    return is_label_start(c) || (c >= '0' && c <= '9');
+    return has_class(c, C_LABEL);
 }
 
 static const char *skip_blanks(const char *s, const char *end)
@@ -146,7 +184,7 @@ const char *textparse__metric_name_end(const char *s, const char *end)
 {
     if (s >= end || !(is_label_start(*s) || *s == ':'))
         return s;
-    for (s++; s < end && (is_label_char(*s) || *s == ':'); s++)
+    for (s++; s < end && has_class(*s, C_METRIC); s++)
         ;
     return s;
 }
@@ -156,6 +194,11 @@ static int utf8_valid(const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *) str, *end = s + n;
     while (s < end) {
+        uint64_t w;
+        if (end - s >= 8 && (memcpy(&w, s, 8), (w & UINT64_C(0x8080808080808080)) == 0)) {
+            s += 8; /* eight ASCII bytes */
+            continue;
+        }
         uint32_t c = *s;
         if (c < 0x80) {
             s++;
@@ -203,6 +246,8 @@ int textparse__parse_float(const char *s, size_t n, double *ret)
         return -1;
     if (n >= 64)
         return -3; /* num_parse_float()'s bound; no float needs that many digits */
+    if (num_parse_decimal(s, n, ret) == 0)
+        return 0; /* nearly every value: a plain decimal, strtod's double without strtod */
     for (size_t i = 0; i < n; i++)
         if (memchr("xXpP_", s[i], 5))
             return -1; /* hex floats and digit separators: Prometheus' parseFloat refuses them */
@@ -218,6 +263,32 @@ int textparse__parse_float(const char *s, size_t n, double *ret)
         return -2; /* a finite spelling that overflowed: ParseFloat's ErrRange */
     *ret = v;
     return 0;
+}
+
+static int ends_float_token(const struct textparse *p, const char *t)
+{
+    return t == p->end || *t == ' ' || *t == '\n' ||
+           (p->format != TEXTPARSE_OPENMETRICS && (*t == '\t' || *t == '{'));
+}
+
+const char *textparse__float_token(const struct textparse *p, const char *s, double *ret,
+                                   int *ret_r)
+{
+    /* One pass for a plain decimal that the token's end follows; bounded to 63 bytes so a longer
+     * token reaches the slow path and its -3. */
+    double v;
+    size_t max = (size_t) (p->end - s) < 63 ? (size_t) (p->end - s) : 63;
+    size_t k = num_scan_decimal(s, max, &v);
+    if (k && ends_float_token(p, s + k)) {
+        *ret = v;
+        *ret_r = 0;
+        return s + k;
+    }
+    const char *t = s;
+    while (!ends_float_token(p, t))
+        t++;
+    *ret_r = textparse__parse_float(s, (size_t) (t - s), ret);
+    return t;
 }
 
 int textparse__bad_float(struct textparse *p, struct err *e, const char *s, size_t n, int r,
@@ -241,7 +312,7 @@ int textparse__scan_labels(struct textparse *p, const char *s, const char **ret_
     const int om = p->format == TEXTPARSE_OPENMETRICS;
     const char *end = p->end;
     uint32_t n = 0;
-    char q[80];
+    char q[80]; /* the label name quoted, filled only on the way to an error */
 
     p->lbl = s;
     for (;;) {
@@ -255,11 +326,11 @@ int textparse__scan_labels(struct textparse *p, const char *s, const char **ret_
         while (s < end && is_label_char(*s))
             s++;
         size_t name_len = (size_t) (s - name);
-        textparse__quote(q, sizeof q, name, name_len);
         if (!om)
             s = skip_blanks(s, end);
         if (s >= end || *s != '=') {
             char what[120];
+            textparse__quote(q, sizeof q, name, name_len);
             (void) snprintf(what, sizeof what, "'=' after label name %s", q);
             return textparse__expected(p, e, s, what);
         }
@@ -271,9 +342,13 @@ int textparse__scan_labels(struct textparse *p, const char *s, const char **ret_
         const char *open = s++;
         const char *open_line_start = p->line_start;
         uint32_t open_line = p->cur_line;
+        int high = 0; /* a byte >= 0x80 was seen: only then can the value be invalid UTF-8 */
         for (;;) {
+            while (s < end && !has_class(*s, C_VALUE_STOP))
+                s++;
             if (s >= end) {
                 p->cur_line = open_line, p->line_start = open_line_start;
+                textparse__quote(q, sizeof q, name, name_len);
                 return textparse__fail(p, e, open, "label value for %s has no closing '\"'", q);
             }
             char c = *s;
@@ -282,17 +357,22 @@ int textparse__scan_labels(struct textparse *p, const char *s, const char **ret_
             if (c == '\\' && ++s < end)
                 c = *s; /* the escaped byte: a quote here does not end the value */
             if (c == '\n') {
-                if (om)
+                if (om) {
+                    textparse__quote(q, sizeof q, name, name_len);
                     return textparse__fail(p, e, s, "newline in label value for %s", q);
+                }
                 textparse__newline(p, s);
             } else if (c == '\0') {
+                textparse__quote(q, sizeof q, name, name_len);
                 return textparse__fail(p, e, s, "NUL byte in label value for %s", q);
             }
+            high |= (unsigned char) c >= 0x80;
             if (s < end)
                 s++;
         }
-        if (!utf8_valid(open + 1, (size_t) (s - open - 1))) {
+        if (high && !utf8_valid(open + 1, (size_t) (s - open - 1))) {
             p->cur_line = open_line, p->line_start = open_line_start;
+            textparse__quote(q, sizeof q, name, name_len);
             return textparse__fail(p, e, open, "invalid UTF-8 in label value for %s", q);
         }
         s++;
@@ -313,6 +393,33 @@ int textparse__scan_labels(struct textparse *p, const char *s, const char **ret_
     p->n_labels = n;
     *ret_end = s + 1;
     return 0;
+}
+
+/* Scanning reads a series only up to its closing '}', and what it finds depends on those bytes
+ * alone (and on the format, fixed for the parser), so the same bytes scan the same way. Newlines
+ * are left out because scanning them also moves the line count. */
+const char *textparse__repeat_series(struct textparse *p, const char *s)
+{
+    size_t n = p->rep_len;
+    /* the '}' first: a scrape's next series rarely ends where the last one did */
+    if (n == 0 || (size_t) (p->end - s) < n || s[n - 1] != '}' || memcmp(s, p->rep, n) != 0)
+        return NULL;
+    p->name = p->series = s;
+    p->name_len = p->rep_name_len;
+    p->series_len = n;
+    p->lbl = s + p->rep_lbl_off;
+    p->lbl_end = s + n - 1; /* the '}' */
+    p->n_labels = p->rep_n_labels;
+    return s + n;
+}
+
+void textparse__keep_series(struct textparse *p)
+{
+    p->rep = p->series;
+    p->rep_len = p->series_len;
+    p->rep_name_len = p->name_len;
+    p->rep_lbl_off = (size_t) (p->lbl - p->series);
+    p->rep_n_labels = p->n_labels;
 }
 
 void textparse__set_family(struct textparse *p)
@@ -438,26 +545,33 @@ static int prom_comment(struct textparse *p, const char *s, struct err *e)
 static int prom_sample(struct textparse *p, const char *s, struct err *e)
 {
     const char *end = p->end;
-    const char *t = textparse__metric_name_end(s, end);
-    if (t == s)
-        return textparse__expected(p, e, s, "metric name, '#' or end of line");
-    p->name = p->series = s;
-    p->name_len = p->series_len = (size_t) (t - s);
-    t = skip_blanks(t, end);
-    if (t < end && *t == '{') {
-        int r = textparse__scan_labels(p, t + 1, &t, e);
-        if (r < 0)
-            return r;
-        p->series_len = (size_t) (t - s);
+    const char *t = textparse__repeat_series(p, s);
+    if (t) {
         t = skip_blanks(t, end);
+    } else {
+        t = textparse__metric_name_end(s, end);
+        if (t == s)
+            return textparse__expected(p, e, s, "metric name, '#' or end of line");
+        p->name = p->series = s;
+        p->name_len = p->series_len = (size_t) (t - s);
+        t = skip_blanks(t, end);
+        if (t < end && *t == '{') {
+            uint32_t line = p->cur_line;
+            int r = textparse__scan_labels(p, t + 1, &t, e);
+            if (r < 0)
+                return r;
+            p->series_len = (size_t) (t - s);
+            if (p->cur_line == line)
+                textparse__keep_series(p);
+            t = skip_blanks(t, end);
+        }
     }
 
     const char *v = t;
-    while (t < end && !is_blank(*t) && *t != '\n' && *t != '{')
-        t++;
+    int r;
+    t = textparse__float_token(p, v, &p->value, &r);
     if (t == v)
         return textparse__expected(p, e, v, "value after metric");
-    int r = textparse__parse_float(v, (size_t) (t - v), &p->value);
     if (r < 0)
         return textparse__bad_float(p, e, v, (size_t) (t - v), r, "value");
 

@@ -67,6 +67,9 @@ struct textparse {
     const char *family;        /* name of the last TYPE line, for SERIES' type */
     size_t family_len;
     enum textparse_metric_type family_type;
+    const char *rep;           /* the last series with labels (and no newline) that scanned */
+    size_t rep_len, rep_name_len, rep_lbl_off; /* clean: its text, name and labels' start */
+    uint32_t rep_n_labels;
 };
 
 /* buf..buf+len is borrowed for the parser's whole life. */

@@ -1,6 +1,7 @@
 /* tests/fuzz/exposition_check.h — the checks both exposition fuzz targets run on arbitrary bytes:
- * no crash, slices inside the input, sane errors that stay failed, and every label set survives
- * labels_format() → text format parse → equal. Included by fuzz_textparse.c and fuzz_omparse.c. */
+ * no crash, slices inside the input, sane errors that stay failed, every label set survives
+ * labels_format() → text format parse → equal, and the number fast path equals strtod.
+ * Included by fuzz_textparse.c and fuzz_omparse.c. */
 #ifndef EMBER_FUZZ_EXPOSITION_CHECK_H
 #define EMBER_FUZZ_EXPOSITION_CHECK_H
 
@@ -38,6 +39,27 @@ static void round_trip(struct arena *a, const struct labels *ls)
     CHECK(textparse_next(&p, &e) == 0);
 }
 
+/* num_parse_decimal(), the parsers' fast path for numbers, gives strtod's exact double for every
+ * token it takes: each run of bytes between blanks, newlines and label punctuation is tried. */
+static void check_fast_numbers(const char *buf, size_t size)
+{
+    static const char delim[] = " \t\n{}=,\"#";
+    for (size_t i = 0; i < size;) {
+        size_t j = i;
+        while (j < size && !memchr(delim, buf[j], sizeof delim))
+            j++;
+        double fast;
+        if (j > i && j - i < 400 && num_parse_decimal(buf + i, j - i, &fast) == 0) {
+            char tmp[400], *end;
+            memcpy(tmp, buf + i, j - i);
+            tmp[j - i] = '\0';
+            double ref = strtod(tmp, &end);
+            CHECK(*end == '\0' && memcmp(&fast, &ref, sizeof ref) == 0);
+        }
+        i = j + 1;
+    }
+}
+
 static int check_exposition(const uint8_t *data, size_t size, enum textparse_format format)
 {
     const int om = format == TEXTPARSE_OPENMETRICS;
@@ -46,6 +68,7 @@ static int check_exposition(const uint8_t *data, size_t size, enum textparse_for
     CHECK(a != NULL);
     struct textparse p;
     struct err e;
+    check_fast_numbers(buf, size);
     textparse_init(&p, buf, size, format);
     int r;
     while ((r = textparse_next(&p, &e)) > 0) {

@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,11 +118,112 @@ size_t num_format_json(char *out, double v)
     return num_format(out, v, 'f');
 }
 
+/* Clinger's fast path (W. D. Clinger, "How to read floating point numbers accurately", PLDI
+ * 1990): a decimal is w * 10^q. When w <= 2^53 and |q| <= 22, both w and 10^|q| are exact doubles
+ * (5^22 < 2^53), so the single IEEE multiply or divide w * 10^q rounds the exact value once: the
+ * correctly rounded double, which is what glibc's strtod returns (in any rounding mode, as both
+ * round in the current one; ember never changes it). w * 1e22 < 2^127 and w / 1e22 >= 1e-22 stay
+ * far from overflow and subnormals. Needs doubles evaluated as doubles (FLT_EVAL_METHOD 0: SSE2,
+ * not x87's extended precision, which would round twice); elsewhere every decimal falls back. */
+#if FLT_EVAL_METHOD == 0
+#define NUM_DECIMAL_FAST_PATH 1
+#else
+#define NUM_DECIMAL_FAST_PATH 0
+#endif
+
+static const double exact_pow10[] = {
+    1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+
+static int is_digit(char c)
+{
+    return (unsigned) (c - '0') < 10;
+}
+
+/* Appends the digits at p to w and returns their end. Past 19 digits w wraps: callers count. */
+static const char *add_digits(const char *p, const char *end, uint64_t *w)
+{
+    uint64_t v = *w;
+    for (; p < end && is_digit(*p); p++)
+        v = v * 10 + (uint64_t) (*p - '0');
+    *w = v;
+    return p;
+}
+
+size_t num_scan_decimal(const char *s, size_t n, double *ret)
+{
+    if (!NUM_DECIMAL_FAST_PATH)
+        return 0;
+    const char *p = s, *end = s + n;
+    int neg = 0;
+    if (p < end && (*p == '+' || *p == '-'))
+        neg = *p++ == '-';
+    /* The value is w * 10^q; nd counts w's digits from the first non-zero one. */
+    uint64_t w = 0;
+    int64_t q = 0;
+    const char *first = p;
+    while (p < end && *p == '0')
+        p++;
+    const char *sig = p;
+    p = add_digits(p, end, &w);
+    size_t nd = (size_t) (p - sig);
+    int any = p > first; /* a mantissa digit at all */
+    if (p < end && *p == '.') {
+        const char *frac = ++p;
+        if (nd == 0) /* 0.000ddd: still leading zeros */
+            while (p < end && *p == '0')
+                p++;
+        sig = p;
+        p = add_digits(p, end, &w);
+        nd += (size_t) (p - sig);
+        q = -(int64_t) (p - frac);
+        any |= p > frac;
+    }
+    if (!any || nd > 19) /* 19 digits cannot wrap w; more are past 2^53 anyway */
+        return 0;
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        int eneg = 0;
+        if (p < end && (*p == '+' || *p == '-'))
+            eneg = *p++ == '-';
+        if (p == end || !is_digit(*p))
+            return 0; /* "1e", "1e+": not the end of a decimal, so strtod would stop earlier */
+        int64_t x = 0;
+        for (; p < end && is_digit(*p); p++)
+            if (x < 100000) /* saturates: anything this large is out of the fast range */
+                x = x * 10 + (*p - '0');
+        q += eneg ? -x : x;
+    }
+    double v;
+    if (w == 0) {
+        v = 0; /* whatever the exponent: strtod gives a zero, and no ERANGE */
+    } else {
+        if (w > (UINT64_C(1) << 53) || q < -22 || q > 22)
+            return 0;
+        v = (double) w; /* exact: w <= 2^53 */
+        v = q < 0 ? v / exact_pow10[-q] : v * exact_pow10[q];
+    }
+    *ret = neg ? -v : v;
+    return (size_t) (p - s);
+}
+
+int num_parse_decimal(const char *s, size_t n, double *ret)
+{
+    double v;
+    if (n == 0 || num_scan_decimal(s, n, &v) != n)
+        return -1;
+    *ret = v;
+    return 0;
+}
+
 int num_parse_float(const char *s, size_t n, double *ret)
 {
     char tmp[64];
     if (n == 0 || n >= sizeof tmp)
         return -1;
+    if (num_parse_decimal(s, n, ret) == 0)
+        return 0;
     memcpy(tmp, s, n);
     tmp[n] = '\0';
     const char *t = tmp;
@@ -130,11 +232,11 @@ int num_parse_float(const char *s, size_t n, double *ret)
         neg = *t == '-';
         t++;
     }
-    if (strcasecmp(t, "nan") == 0) {
+    if ((*t | 32) == 'n' && strcasecmp(t, "nan") == 0) {
         *ret = (double) NAN;
         return 0;
     }
-    if (strcasecmp(t, "inf") == 0 || strcasecmp(t, "infinity") == 0) {
+    if ((*t | 32) == 'i' && (strcasecmp(t, "inf") == 0 || strcasecmp(t, "infinity") == 0)) {
         *ret = neg ? -(double) INFINITY : (double) INFINITY;
         return 0;
     }

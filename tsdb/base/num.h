@@ -20,6 +20,17 @@ size_t num_format_json(char *out, double v);
 /* Parses a whole float (s..s+n): decimal, exponent, hex, NaN, Inf, +Inf, -Inf (any case).
  * Returns 0 or -1 when anything is malformed or trailing. */
 int num_parse_float(const char *s, size_t n, double *ret);
+/* The fast path of num_parse_float() for plain decimals, [+-]digits[.digits][(e|E)[+-]digits]
+ * (at least one mantissa digit, any length): returns 0 and exactly the double strtod would
+ * return, or -1 when s is not such a decimal or cannot be rounded this way (more than 19
+ * significant digits, more than 2^53, a power of ten beyond +-22); then the caller falls back to
+ * num_parse_float(). Never yields Inf or NaN. */
+int num_parse_decimal(const char *s, size_t n, double *ret);
+/* The same for the decimal that starts s: reads [+-]digits[.digits][(e|E)[+-]digits] as far as
+ * it goes within n bytes and returns its length and, in *ret, the double strtod gives for those
+ * bytes; 0 (and *ret untouched) when there is none or the fast path cannot round it, or when an
+ * 'e' follows without digits. A token is that decimal only if the byte after it ends the token. */
+size_t num_scan_decimal(const char *s, size_t n, double *ret);
 /* Parses a signed decimal integer; -1 on junk or overflow. */
 int num_parse_int64(const char *s, size_t n, int64_t *ret);
 

@@ -2,6 +2,8 @@
 #include "tsdb/base/base.h"
 #include "test.h"
 
+#include <stdlib.h>
+
 static const char *fmt(double v, char mode)
 {
     static char out[NUM_FLOAT_MAX];
@@ -120,4 +122,161 @@ TEST(stale_marker_is_one_nan_pattern)
     ASSERT_TRUE(num_is_stale(num_stale_nan()));
     ASSERT_FALSE(num_is_stale((double) NAN));
     ASSERT_FALSE(num_is_stale(1.0));
+}
+
+/* num_parse_decimal() against strtod on s: when the fast path takes s, the same bits as strtod
+ * (which must read all of s); num_parse_float() agrees with strtod either way. Returns whether
+ * the fast path took s. */
+static int same_as_strtod(const char *s)
+{
+    size_t n = strlen(s);
+    double fast, full;
+    int took = num_parse_decimal(s, n, &fast) == 0;
+    char *end;
+    double ref = strtod(s, &end);
+    if (took) {
+        if (*end != '\0' || n == 0)
+            test_fail(__FILE__, __LINE__, "fast path took '%s', strtod does not", s);
+        if (memcmp(&fast, &ref, sizeof ref) != 0)
+            test_fail(__FILE__, __LINE__, "'%s': fast %a, strtod %a", s, fast, ref);
+    }
+    if (n < 64 && *end == '\0' && n > 0 && num_parse_float(s, n, &full) == 0 && !isnan(ref) &&
+        memcmp(&full, &ref, sizeof ref) != 0)
+        test_fail(__FILE__, __LINE__, "'%s': num_parse_float %a, strtod %a", s, full, ref);
+    return took;
+}
+
+TEST(parse_decimal_fast_path_takes_plain_decimals)
+{
+    static const char *const fast[] = {
+        "0", "-0", "+0", "-0.0", "0.", ".0", "1", "+1", "-1", "5.", ".5", "1234.56",
+        "1700000005.700", "1700000000123", "57", "1e22", "1E22", "1e+22", "-1e-22", "1e-22",
+        "9007199254740992", "9007199254740992e22", "9007199254740992e-22", "900719925474099.2e1",
+        "00000000000000000000000000001", "0.0000000000000000000001", "100000000000000e2",
+        "-0e999", "0e-99999999999999999999", "0.000000000000000000000000000000000000000000000e5",
+        "2.4819e-05", "1.234567168e+09", "1.570000000000001", "0.1", "0.3", "123456789.1234567",
+    };
+    static const char *const slow[] = {
+        "9007199254740993", "18014398509481985", "15.700000000000001", "4503599627370497.5", "100000000000000000000e2", "1e23", "1e-23", "12345678901234567890",
+        "1.2345678901234567890", "9007199254740993e-5", "1e400", "1e-400", "4.9e-324",
+        "2.2250738585072014e-308", "1.7976931348623157e308", "0.1000000000000000055511151231257827",
+        "", "+", "-", ".", "+.", "e5", ".e5", "1e", "1e+", "1e-", "1.5.5", "1e5.5", "1e5e5",
+        " 1", "1 ", "0x10", "0x1p3", "1_0", "nan", "NaN", "inf", "+Inf", "-Infinity", "++1",
+        "+-1", "1-", "1e++5", "١",
+    };
+    for (size_t i = 0; i < sizeof fast / sizeof fast[0]; i++)
+        if (!same_as_strtod(fast[i]))
+            test_fail(__FILE__, __LINE__, "fast path refused '%s'", fast[i]);
+    for (size_t i = 0; i < sizeof slow / sizeof slow[0]; i++)
+        if (same_as_strtod(slow[i]))
+            test_fail(__FILE__, __LINE__, "fast path took '%s'", slow[i]);
+    double v;
+    ASSERT_OK(num_parse_decimal("-0", 2, &v));
+    ASSERT_TRUE(v == 0 && signbit(v));
+    ASSERT_OK(num_parse_decimal("12", 1, &v)); /* only n bytes count */
+    ASSERT_DBL_EQ(v, 1);
+}
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15u;
+
+static uint64_t rng(void)
+{
+    rng_state ^= rng_state << 13; /* xorshift64: deterministic, so failures reproduce */
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+static size_t put_digits(char *out, size_t k, uint64_t (*digit)(void))
+{
+    for (size_t i = 0; i < k; i++)
+        out[i] = (char) ('0' + digit());
+    return k;
+}
+
+static uint64_t any_digit(void)
+{
+    return rng() % 10;
+}
+
+static uint64_t edge_digit(void) /* runs of 0s and 9s reach the rounding boundaries */
+{
+    uint64_t r = rng() % 8;
+    return r < 3 ? 0 : r < 6 ? 9 : rng() % 10;
+}
+
+TEST(parse_decimal_equals_strtod_on_random_decimals)
+{
+    char s[96];
+    uint32_t took = 0, total = 300000;
+    for (uint32_t i = 0; i < total; i++) {
+        size_t o = 0;
+        uint64_t (*digit)(void) = rng() % 4 ? any_digit : edge_digit;
+        uint64_t r = rng();
+        if (r % 3)
+            s[o++] = r % 3 == 1 ? '-' : '+';
+        if (rng() % 5 == 0) /* leading zeros */
+            o += (size_t) snprintf(s + o, 8, "%.*s", (int) (rng() % 6), "000000");
+        if (rng() % 8 == 0) { /* near 2^53, the largest exact significand */
+            o += (size_t) snprintf(s + o, 24, "%llu",
+                                   (unsigned long long) ((UINT64_C(1) << 53) - 8 + rng() % 16));
+        } else {
+            o += put_digits(s + o, rng() % 21, digit);
+        }
+        if (rng() % 2) {
+            s[o++] = '.';
+            o += put_digits(s + o, rng() % 21, digit);
+        }
+        if (rng() % 3 == 0) {
+            s[o++] = rng() % 2 ? 'e' : 'E';
+            uint64_t er = rng() % 4;
+            if (er < 2)
+                s[o++] = er ? '-' : '+';
+            o += (size_t) snprintf(s + o, 8, "%d", (int) (rng() % 8 ? rng() % 30 : rng() % 400));
+        }
+        s[o] = '\0';
+        took += (uint32_t) same_as_strtod(s);
+    }
+    ASSERT_TRUE(took > total / 4); /* the fast path was tested, not just skipped */
+}
+
+TEST(parse_decimal_equals_strtod_on_random_doubles)
+{
+    /* Shortest and longer spellings of random doubles, as exporters print them. */
+    char s[64];
+    uint32_t took = 0, total = 200000;
+    for (uint32_t i = 0; i < total; i++) {
+        uint64_t bits = rng();
+        double d;
+        if (i % 2)
+            d = (double) (rng() % 1000000000000) / (double) (UINT64_C(1) << (rng() % 40));
+        else
+            memcpy(&d, &bits, sizeof d);
+        if (!isfinite(d))
+            continue;
+        static const char *const fmts[] = {"%.17g", "%.15g", "%.6g", "%.3f", "%.9e", "%.1f"};
+        (void) snprintf(s, sizeof s, fmts[i % 6], d);
+        took += (uint32_t) same_as_strtod(s);
+    }
+    ASSERT_TRUE(took > total / 5);
+}
+
+TEST(scan_decimal_reads_the_leading_decimal)
+{
+    double v = 7;
+    ASSERT_EQ(num_scan_decimal("12 3", 4, &v), 2);
+    ASSERT_DBL_EQ(v, 12);
+    ASSERT_EQ(num_scan_decimal("1.5e3}", 6, &v), 5);
+    ASSERT_DBL_EQ(v, 1500);
+    ASSERT_EQ(num_scan_decimal("-0.25x", 6, &v), 5);
+    ASSERT_DBL_EQ(v, -0.25);
+    ASSERT_EQ(num_scan_decimal("1234", 2, &v), 2); /* only n bytes count */
+    ASSERT_DBL_EQ(v, 12);
+    v = 7;
+    ASSERT_EQ(num_scan_decimal("1ex", 3, &v), 0); /* strtod would stop before the 'e' */
+    ASSERT_EQ(num_scan_decimal("1e+ ", 4, &v), 0);
+    ASSERT_EQ(num_scan_decimal("x1", 2, &v), 0);
+    ASSERT_EQ(num_scan_decimal("-", 1, &v), 0);
+    ASSERT_EQ(num_scan_decimal("12345678901234567890 ", 21, &v), 0);
+    ASSERT_DBL_EQ(v, 7); /* untouched when nothing was read */
 }

@@ -265,3 +265,25 @@ TEST(corpus_seeds_parse)
     corpus_counts("escapes.om", 1, 2);
     corpus_counts("node_exporter.om", 3, 5);
 }
+
+TEST(repeated_series_parse_as_the_first)
+{
+    /* Lines that start with the previous series' text reuse its scan: same labels, and what
+     * follows the '}' is still checked. */
+    ASSERT_STR_EQ(om("a_total{x=\"1\",y=\"\\\"\"} 1 1 # {t=\"z\"} 1\na_total{x=\"1\",y=\"\\\"\"} 2 2\n"
+                     "a_total{x=\"1\",y=\"\\\"\"} 3\n# EOF\n"),
+                  "S a_total{x=\"1\",y=\"\\\"\"} | a_total{x=\"1\", y=\"\\\"\"} | 1 @1000 +exemplar\n"
+                  "S a_total{x=\"1\",y=\"\\\"\"} | a_total{x=\"1\", y=\"\\\"\"} | 2 @2000\n"
+                  "S a_total{x=\"1\",y=\"\\\"\"} | a_total{x=\"1\", y=\"\\\"\"} | 3\n");
+    ASSERT_STR_EQ(om("a{x=\"1\"} 1\na{x=\"1\",y=\"2\"} 2\na{x=\"1\"} 3\n# EOF\n"),
+                  "S a{x=\"1\"} | a{x=\"1\"} | 1\nS a{x=\"1\",y=\"2\"} | a{x=\"1\", y=\"2\"} | 2\n"
+                  "S a{x=\"1\"} | a{x=\"1\"} | 3\n");
+    ASSERT_STR_EQ(om("a{x=\"1\"} 1\na{x=\"1\"}} 2\n# EOF\n"),
+                  "S a{x=\"1\"} | a{x=\"1\"} | 1\n"
+                  "E line 2 col 9: expected ' ' and a value after metric, got '}'\n");
+    ASSERT_STR_EQ(om("a{x=\"1\"} 1\na{x=\"1\"}"),
+                  "S a{x=\"1\"} | a{x=\"1\"} | 1\n"
+                  "E line 2 col 9: expected ' ' and a value after metric, got end of input\n");
+    ASSERT_STR_EQ(om("a{x=\"1\"} 1\na{x=\"1\"} 1 x\n# EOF\n"),
+                  "S a{x=\"1\"} | a{x=\"1\"} | 1\nE line 2 col 12: invalid timestamp 'x'\n");
+}

@@ -392,3 +392,17 @@ TEST(corpus_seeds_parse)
     corpus_counts("whitespace.prom", 6, 0, 0);
     corpus_counts("comments.prom", 1, 3, 4);
 }
+
+TEST(repeated_series_parse_as_the_first)
+{
+    ASSERT_STR_EQ(prom("a { x = \"1\" , } 1 5\na { x = \"1\" , }2\n"),
+                  "S a { x = \"1\" , } | a{x=\"1\"} | 1 @5\nS a { x = \"1\" , } | a{x=\"1\"} | 2\n");
+    /* a raw newline in a value moves the line count each time it is read */
+    ASSERT_STR_EQ(prom("a{x=\"1\n2\"} 1\na{x=\"1\n2\"} 2\nb{ 3\n"),
+                  "S a{x=\"1\n2\"} | a{x=\"1\\n2\"} | 1\nS a{x=\"1\n2\"} | a{x=\"1\\n2\"} | 2\n"
+                  "E line 5 col 4: expected label name or '}', got '3'\n");
+    ASSERT_STR_EQ(prom("a{x=\"1\"} 1\na{x=\"1\"} 1 x\n"),
+                  "S a{x=\"1\"} | a{x=\"1\"} | 1\n"
+                  "E line 2 col 12: invalid timestamp 'x' (text format timestamps are integer "
+                  "milliseconds)\n");
+}
