@@ -147,6 +147,13 @@ static void sub_grid(const struct promql_ev *ev, const struct promql_expr *sq, i
     *ret_n = hi < first ? 0 : ((uint64_t) hi - (uint64_t) first) / (uint64_t) step + 1;
 }
 
+/* A subquery's grid over one window: its range in steps, plus one for each end. */
+static uint64_t window_steps(const struct promql_ev *ev, const struct promql_expr *sq)
+{
+    int64_t step = sq->u.sub.step_ms ? sq->u.sub.step_ms : ev->eng->o.default_step_ms;
+    return (uint64_t) (sq->u.sub.range_ms / step) + 2;
+}
+
 int promql_grid_fits(struct promql_ev *ev, const struct promql_expr *x)
 {
     switch (x->kind) {
@@ -161,24 +168,10 @@ int promql_grid_fits(struct promql_ev *ev, const struct promql_expr *x)
             if (!promql_grid_fits(ev, x->u.call.args[i]))
                 return 0;
         return 1;
-    case NODE_SUBQUERY: {
-        int64_t start, step, save_start = ev->g_start, save_step = ev->g_step;
-        size_t save_n = ev->g_n;
-        uint64_t n;
-        sub_grid(ev, x, &start, &step, &n);
-        if (n > PROMQL_GRID_MAX_STEPS)
-            return 0;
-        if (n == 0)
-            return 1;
-        ev->g_start = start;
-        ev->g_step = step;
-        ev->g_n = (size_t) n;
-        int ok = promql_grid_fits(ev, x->u.sub.x);
-        ev->g_start = save_start;
-        ev->g_step = save_step;
-        ev->g_n = save_n;
-        return ok;
-    }
+    case NODE_SUBQUERY:
+        /* Longer grids are cut into slices of the outer grid (range_call); one window is the
+         * least a slice needs. */
+        return window_steps(ev, x) <= PROMQL_GRID_MAX_STEPS && promql_grid_fits(ev, x->u.sub.x);
     default: return 1;
     }
 }
@@ -246,8 +239,8 @@ static int src_read(struct promql_ev *ev, struct range_src *src, size_t i,
     return 0;
 }
 
-int promql_grid_range_call(struct promql_ev *ev, const struct promql_expr *x,
-                           struct promql_gval *args, struct promql_gval *ret)
+static int range_call(struct promql_ev *ev, const struct promql_expr *x, struct promql_gval *args,
+                      struct promql_gval *ret)
 {
     enum promql_fn id = x->u.call.f->id;
     size_t mi = id == FN_QUANTILE_OVER_TIME ? 1 : 0, na = x->u.call.n_args;
@@ -364,4 +357,52 @@ int promql_grid_range_call(struct promql_ev *ev, const struct promql_expr *x,
 out:
     promql_grid_free(ev, &src.inner);
     return r;
+}
+
+/* A subquery whose grid over all the outer steps would pass PROMQL_GRID_MAX_STEPS (a short step
+ * over a long range query) is evaluated over consecutive slices of the outer steps, each slice's
+ * subquery grid small enough; their outputs have disjoint steps and are joined by label set. */
+int promql_grid_range_call(struct promql_ev *ev, const struct promql_expr *x,
+                           struct promql_gval *args, struct promql_gval *ret)
+{
+    enum promql_fn id = x->u.call.f->id;
+    const struct promql_expr *mx =
+        promql_unparen(x->u.call.args[id == FN_QUANTILE_OVER_TIME ? 1 : 0]);
+    int64_t start, step;
+    uint64_t n_inner;
+    if (mx->kind != NODE_SUBQUERY)
+        return range_call(ev, x, args, ret);
+    sub_grid(ev, mx, &start, &step, &n_inner);
+    if (n_inner <= PROMQL_GRID_MAX_STEPS)
+        return range_call(ev, x, args, ret);
+    /* Outer steps per slice: a window, plus the outer step in subquery steps for each more. */
+    uint64_t room = PROMQL_GRID_MAX_STEPS - window_steps(ev, mx);
+    uint64_t per_outer = (uint64_t) (ev->g_step / step) + 1;
+    size_t per = (size_t) (room / per_outer) + 1, n = ev->g_n, na = x->u.call.n_args;
+    int64_t save_start = ev->g_start;
+    struct promql_gval *slice = arena_calloc(ev->qa, na + 3, sizeof *slice);
+    if (!slice)
+        return promql_engine_oom(ev);
+    int r = promql_grid_vector(ev, ret, 16);
+    for (size_t a = 0; a < n && r >= 0; a += per) {
+        size_t b = n - a < per ? n : a + per;
+        struct promql_gval part = {0};
+        for (size_t j = 0; j < na; j++) { /* the arguments' values on the slice's steps */
+            slice[j] = args[j];
+            slice[j].mem = NULL;
+            if (slice[j].type == PROMQL_SCALAR)
+                slice[j].sc += a;
+        }
+        ev->g_start = promql_grid_t(ev, a);
+        ev->g_n = b - a;
+        r = range_call(ev, x, slice, &part);
+        ev->g_start = save_start;
+        ev->g_n = n;
+        for (size_t i = 0; i < part.n && r >= 0; i++)
+            r = promql_grid_put(ev, ret, &part.s[i].metric, part.s[i].v, a + part.s[i].k0,
+                                part.s[i].len);
+        promql_grid_free(ev, &part);
+    }
+    return r < 0 ? r : promql_grid_unique(ev, ret, 1, "vector cannot contain metrics with the "
+                                                      "same labelset");
 }

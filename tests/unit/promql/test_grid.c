@@ -194,11 +194,10 @@ done:
     arena_free(a);
 }
 
-/* Both evaluators on q: instant at a few times, range at a few steps. */
-static void check(const char *q)
+/* Both evaluators on q: instant at a few times, range at the given steps. */
+static void check_steps(const char *q, const int64_t *steps, size_t n_steps)
 {
     static const int64_t at[] = {0, 7 * MIN + 3 * SEC, 33 * MIN, 52 * MIN + 500, 72 * MIN, SPAN};
-    static const int64_t steps[] = {17 * SEC, MIN, 7 * MIN};
     struct arena *a = arena_new(0);
     struct promql_expr *x;
     struct err e = {0};
@@ -218,7 +217,7 @@ static void check(const char *q)
             errors_both++;
     }
     if (promql_expr_type(x) == PROMQL_SCALAR || promql_expr_type(x) == PROMQL_VECTOR) {
-        for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        for (size_t i = 0; i < n_steps; i++) {
             struct promql_result g, s;
             struct err eg = {0}, es = {0};
             int64_t from = 3 * MIN + 1234, to = SPAN + 2 * MIN;
@@ -235,6 +234,12 @@ static void check(const char *q)
     }
 done:
     arena_free(a);
+}
+
+static void check(const char *q)
+{
+    static const int64_t steps[] = {17 * SEC, MIN, 7 * MIN};
+    check_steps(q, steps, sizeof steps / sizeof steps[0]);
 }
 
 static const char *const queries[] = {
@@ -312,6 +317,12 @@ TEST(grid_matches_step_evaluator)
     setup();
     for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++)
         check(queries[i]);
+    /* Subqueries whose steps over the whole range query pass a million: evaluated on slices
+     * of the outer steps (only a long step here: step by step, these are slow). */
+    static const int64_t long_step[] = {7 * MIN};
+    check_steps("count_over_time(vector(1)[1m:1ms])", long_step, 1);
+    check_steps("max_over_time(g[30s:1ms])", long_step, 1);
+    check_steps("rate({__name__=~\"e|f\"}[40s:1ms])", long_step, 1);
     printf("# %zu points compared, %zu evaluations failed both ways\n", compared, errors_both);
     ASSERT_EQ(failures, 0);
     promql_engine_free(grid_eng);
