@@ -327,6 +327,12 @@ static int range_call(struct promql_ev *ev, const struct promql_expr *x, struct 
                         argk[j] = (struct promql_val){.type = PROMQL_SCALAR,
                                                       .scalar = args[j].sc[k]};
                 r = promql_functions_range(ev, id, p + lo, hi - lo, w, argk, t, &v);
+            if (id == FN_QUANTILE_OVER_TIME) { /* its copy of the window, in the step arena */
+                size_t used = arena_used(ev->sa);
+                if (used > ev->step_peak)
+                    ev->step_peak = used;
+                arena_reset(ev->sa);
+            }
             }
             if (r < 0)
                 goto out;
@@ -337,8 +343,6 @@ static int range_call(struct promql_ev *ev, const struct promql_expr *x, struct 
                 first = k;
             last = k + 1;
         }
-        if (id == FN_QUANTILE_OVER_TIME)
-            arena_reset(ev->sa); /* its per-window copies */
         if (id == FN_ABSENT_OVER_TIME || first == n)
             continue;
         if (id != FN_LAST_OVER_TIME && (r = promql_grid_drop_name(ev, &m, &m)) < 0)

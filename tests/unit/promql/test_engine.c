@@ -192,6 +192,18 @@ TEST(long_subquery_is_not_too_many_samples)
     size_t n;
     ASSERT_DBL_EQ(one_value(eng, "count_over_time(vector(1)[1000s:1ms])", 0, &n), 1000001);
     ASSERT_EQ(n, 1);
+    /* quantile_over_time copies each 100k-point window (3.2 MB): one at a time, not all 100
+     * at once (past the 256 MiB step arena). */
+    struct arena *a = arena_new(0);
+    struct promql_expr *x;
+    struct promql_result res;
+    struct err e = {0};
+    const char *q = "quantile_over_time(0.5, vector(1)[100s:1ms])";
+    ASSERT_OK_E(promql_parse(a, q, strlen(q), &x, &e), &e);
+    ASSERT_OK_E(promql_eval_range(eng, a, x, 0, 99000, 1000, &res, &e), &e);
+    ASSERT_EQ(res.u.matrix.n, 1);
+    ASSERT_EQ(res.u.matrix.v[0].n_points, 100);
+    arena_free(a);
     promql_engine_free(eng);
 }
 
