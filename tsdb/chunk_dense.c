@@ -33,9 +33,13 @@
  *         0 zigzag: r[j] = unzigzag(z[j]) * g        1 offset: r[j] = b + z[j] * g
  *       (offset suits residuals leaning to one side: scrape delays of 0-3 ms); bits 4-7 are 0.
  *       g = 0: every z[j] is 0 and no coded values follow.
- *       coded (packed) := w:u8 (0..64) nexc:uvarint rexc{nexc} bits: the low w bits of z[j],
- *                 LSB first, ceil(count * w / 8) bytes; rexc := gap:uvarint hi:uvarint adds
- *                 hi << w to z[pos] (pos as for vexc; hi != 0, hi << w fits in 64 bits)
+ *       coded (packed) := w:u8 (0..64) nexc:uvarint [nexc > 0: kg:u8 (< 32) kh:u8 (< 64)]
+ *                 bits rexc: bits = the low w bits of every z[j], LSB first, ceil(count*w/8)
+ *                 bytes; rexc = per value longer than w, in order, rice(kg, gap) and
+ *                 rice(kh, hi - 1) in one LSB-first bit stream padded to a byte: z[pos] gets
+ *                 hi << w (pos as for vexc; hi != 0, hi << w fits in 64 bits; w < 64).
+ *                 rice(k, x): x >> k in unary (that many 1 bits, then a 0) and the k low bits
+ *                 of x; x >> k >= 32 is written as 32 1 bits and x in 64 bits.
  *       coded (varint) := count x z[j]:uvarint
  * The encoder tries linear (end-to-end slope and median step), delta (median step), dod and
  * grid (median step) and keeps the cheapest; w minimises the packed size with outliers (a
@@ -226,25 +230,30 @@ static size_t residuals(unsigned pred, const int64_t *x, uint32_t n, uint64_t s,
     return k;
 }
 
-/* Estimated bytes for coding values with this bit-length histogram; picks coder and width. */
+/* Estimated bytes for coding values with this bit-length histogram; picks coder and width.
+ * Packed: cnt*w bits, plus per value longer than w its high bits and its distance to the
+ * previous one, Rice-coded (~len - w + 1 bits and ~log2(mean distance) + 1.5). */
 static size_t code_cost(const size_t *hist, unsigned maxlen, size_t cnt, unsigned *ret_w,
                         int *ret_varint)
 {
     size_t vcost = 0;
     for (unsigned len = 0; len <= maxlen; len++)
         vcost += hist[len] * (len ? (len + 6) / 7 : 1);
-    /* Packed: cnt*w bits plus, per value longer than w, ~2 bytes of position and its high bits. */
-    size_t best = SIZE_MAX;
+    size_t best = SIZE_MAX, nexc = 0, hibits = 0;
     unsigned best_w = maxlen;
-    for (unsigned w = 0; w <= maxlen; w++) {
+    for (unsigned w = maxlen + 1; w-- > 0;) {
         size_t bits = cnt * w;
-        for (unsigned len = w + 1; len <= maxlen; len++)
-            bits += hist[len] * (8 * (2 + (len - w + 6) / 7));
+        if (nexc) /* 2 parameter bytes, gaps, high bits */
+            bits += 16 + nexc * (2 * bitlen(cnt / nexc) + 3) / 2 + hibits;
         size_t bytes = (bits + 7) / 8 + 2;
         if (bytes < best) {
             best = bytes;
             best_w = w;
         }
+        /* For w - 1: values of length w join the exceptions (2 bits of high part each) and
+         * every earlier exception's high part grows by a bit. */
+        hibits += nexc + 2 * hist[w];
+        nexc += hist[w];
     }
     *ret_w = best_w;
     *ret_varint = vcost < best;
@@ -346,6 +355,60 @@ static int put_packed(struct buf *b, const uint64_t *z, size_t cnt, unsigned w)
     return 0;
 }
 
+/* Rice code of x with parameter k: q = x >> k as q one-bits and a zero-bit, then the k low
+ * bits; q >= 32 escapes as 32 one-bits and x in 64 bits. Bits go LSB first. */
+#define RICE_ESC 32
+static size_t rice_bits(unsigned k, uint64_t x)
+{
+    uint64_t q = x >> k;
+    return q < RICE_ESC ? (size_t) q + 1 + k : RICE_ESC + 64;
+}
+
+struct bitw {
+    struct buf *b;
+    uint64_t acc;
+    unsigned have; /* bits in acc, < 8 between calls */
+};
+
+static int bitw_put(struct bitw *w, uint64_t v, unsigned nbits)
+{
+    while (nbits) {
+        unsigned take = nbits < 8 ? nbits : 8;
+        w->acc |= (v & ((1u << take) - 1)) << w->have;
+        w->have += take;
+        v = take < 64 ? v >> take : 0;
+        nbits -= take;
+        while (w->have >= 8) {
+            if (buf_putc(w->b, (uint8_t) w->acc) < 0)
+                return -ENOMEM;
+            w->acc >>= 8;
+            w->have -= 8;
+        }
+    }
+    return 0;
+}
+
+static int bitw_flush(struct bitw *w)
+{
+    return w->have ? bitw_put(w, 0, 8 - w->have) : 0;
+}
+
+static int put_rice(struct bitw *w, unsigned k, uint64_t x)
+{
+    uint64_t q = x >> k;
+    int r = 0;
+    if (q >= RICE_ESC) {
+        for (int i = 0; i < RICE_ESC && r == 0; i += 8)
+            r = bitw_put(w, 0xff, 8);
+        return r == 0 ? bitw_put(w, x, 64) : r;
+    }
+    for (uint64_t i = 0; i < q && r == 0; i++)
+        r = bitw_put(w, 1, 1);
+    if (r == 0)
+        r = bitw_put(w, 0, 1);
+    return r == 0 ? bitw_put(w, x, k) : r;
+}
+
 static int emit_seq(struct buf *b, const struct seq_plan *p, uint64_t x0, uint32_t n,
                     const uint64_t *z)
 {
@@ -371,15 +434,43 @@ static int emit_seq(struct buf *b, const struct seq_plan *p, uint64_t x0, uint32
         nexc += p->w < 64 && (z[j] >> p->w) != 0;
     if ((r = buf_putc(b, (uint8_t) p->w)) < 0 || (r = buf_put_uvarint(b, nexc)) < 0)
         return r;
+    if (!nexc)
+        return put_packed(b, z, p->cnt, p->w);
+    /* Rice parameters: the cheapest for the gaps and for the high parts. */
+    unsigned kg = 0, kh = 0;
+    size_t bg = SIZE_MAX, bh = SIZE_MAX;
+    for (unsigned k = 0; k < 64; k++) {
+        size_t cg = 0, ch = 0, next = 0;
+        for (size_t j = 0; j < p->cnt; j++) {
+            if (!(z[j] >> p->w))
+                continue;
+            cg += rice_bits(k, j - next);
+            ch += rice_bits(k, (z[j] >> p->w) - 1);
+            next = j + 1;
+        }
+        if (k < 32 && cg < bg) {
+            bg = cg;
+            kg = k;
+        }
+        if (ch < bh) {
+            bh = ch;
+            kh = k;
+        }
+    }
+    if ((r = buf_putc(b, (uint8_t) kg)) < 0 || (r = buf_putc(b, (uint8_t) kh)) < 0 ||
+        (r = put_packed(b, z, p->cnt, p->w)) < 0)
+        return r;
+    struct bitw bw = {b, 0, 0};
     size_t next = 0;
-    for (size_t j = 0; j < p->cnt && nexc; j++) {
+    for (size_t j = 0; j < p->cnt && r == 0; j++) {
         if (!(z[j] >> p->w))
             continue;
-        if ((r = buf_put_uvarint(b, j - next)) < 0 || (r = buf_put_uvarint(b, z[j] >> p->w)) < 0)
-            return r;
+        r = put_rice(&bw, kg, j - next);
+        if (r == 0)
+            r = put_rice(&bw, kh, (z[j] >> p->w) - 1);
         next = j + 1;
     }
-    return put_packed(b, z, p->cnt, p->w);
+    return r == 0 ? bitw_flush(&bw) : r;
 }
 
 /* Encodes x[0..n) as an intseq, choosing the cheapest predictor. scratch: 2*n uint64. */
@@ -791,6 +882,48 @@ static void unpack(const uint8_t *src, size_t nbytes, unsigned w, size_t cnt, vo
     }
 }
 
+/* LSB-first bit reader over p[0..nbits/8). */
+struct bitr {
+    const uint8_t *p;
+    size_t nbits, pos;
+};
+
+static int get_bits(struct bitr *r, unsigned nbits, uint64_t *ret)
+{
+    if (nbits > r->nbits - r->pos)
+        return -1;
+    uint64_t v = 0;
+    for (unsigned i = 0; i < nbits;) {
+        size_t byte = r->pos >> 3;
+        unsigned off = r->pos & 7, take = 8 - off;
+        if (take > nbits - i)
+            take = nbits - i;
+        v |= (uint64_t) ((r->p[byte] >> off) & ((1u << take) - 1)) << i;
+        i += take;
+        r->pos += take;
+    }
+    *ret = v;
+    return 0;
+}
+
+static int get_rice(struct bitr *r, unsigned k, uint64_t *ret)
+{
+    uint64_t q = 0, bit, low;
+    while (q < RICE_ESC) {
+        if (get_bits(r, 1, &bit) < 0)
+            return -1;
+        if (!bit)
+            break;
+        q++;
+    }
+    if (q == RICE_ESC)
+        return get_bits(r, 64, ret);
+    if (get_bits(r, k, &low) < 0)
+        return -1;
+    *ret = q << k | low;
+    return 0;
+}
+
 /* Decodes an intseq of n values into dst (n 8-byte elements). */
 static int decode_seq(struct rd *rd, uint32_t n, void *dst)
 {
@@ -825,17 +958,12 @@ static int decode_seq(struct rd *rd, uint32_t n, void *dst)
                 st64(z, j, x);
             }
         } else {
-            unsigned w;
+            unsigned w, kg = 0, kh = 0;
             uint64_t nexc;
             if (rd_byte(rd, &w) < 0 || w > 64 || rd_uvarint(rd, &nexc) < 0 || nexc > cnt ||
-                (nexc && w == 64))
+                (nexc && (w == 64 || rd_byte(rd, &kg) < 0 || rd_byte(rd, &kh) < 0 ||
+                          kg >= 32 || kh >= 64)))
                 return -1;
-            struct rd exc = *rd;
-            for (uint64_t k = 0; k < nexc; k++) {
-                uint64_t gap, hi;
-                if (rd_uvarint(rd, &gap) < 0 || rd_uvarint(rd, &hi) < 0)
-                    return -1;
-            }
             size_t nbytes = (cnt * w + 7) / 8;
             if ((size_t) (rd->end - rd->p) < nbytes)
                 return -1;
@@ -844,17 +972,18 @@ static int decode_seq(struct rd *rd, uint32_t n, void *dst)
             else
                 memset(z, 0, 8 * cnt);
             rd->p += nbytes;
+            struct bitr br = {rd->p, (size_t) (rd->end - rd->p) * 8, 0};
             uint64_t pos = 0;
             for (uint64_t k = 0; k < nexc; k++) {
                 uint64_t gap, hi;
-                (void) rd_uvarint(&exc, &gap);
-                (void) rd_uvarint(&exc, &hi);
-                if (gap >= cnt - pos || hi == 0 || (w && (hi >> (64 - w))))
+                if (get_rice(&br, kg, &gap) < 0 || get_rice(&br, kh, &hi) < 0 ||
+                    gap >= cnt - pos || hi == UINT64_MAX || (w && ((hi + 1) >> (64 - w))))
                     return -1;
                 pos += gap;
-                st64(z, pos, ld64(z, pos) | hi << w);
+                st64(z, pos, ld64(z, pos) | (hi + 1) << w);
                 pos++;
             }
+            rd->p += (br.pos + 7) / 8;
         }
         /* coded values back to residuals */
         if (kind & RES_OFFSET) {

@@ -236,6 +236,28 @@ TEST(irregular_timestamps_and_single_samples)
     ASSERT_TRUE(round_trip(t, v, 400) < 400 * 2 / 8 + 40); /* 2 bits a sample */
 }
 
+/* Outliers of very different sizes and distances: Rice-coded exceptions, escapes included. */
+TEST(outliers_and_escapes)
+{
+    enum { N = 4000 };
+    static int64_t t[N];
+    static double v[N];
+    regular_ts(t, N, 1700000000000, 15000);
+    for (int i = 0; i < N; i++)
+        v[i] = 7;
+    static const int at[] = {1, 2, 3, 40, 2000, 3998, 3999};
+    static const double big[] = {8, 6, 1e15, -1e12, 1e6, 7.5, 4e18};
+    for (size_t k = 0; k < ARRAY_LEN(at); k++)
+        v[at[k]] = big[k];
+    t[N - 1] += 1000000000000; /* a 31-year gap */
+    t[N - 2] += 1;
+    round_trip(t, v, N);
+    for (int i = 0; i < N; i++) /* mostly on time, now and then late by up to 9 ms */
+        t[i] = 1700000000000 + 15000 * (int64_t) i + (rnd() % 11 ? 0 : 2 + (int64_t) (rnd() % 8));
+    size_t len = round_trip(t, v, N);
+    ASSERT_TRUE(len < N / 8 + 200); /* under a bit a sample for the timestamps */
+}
+
 TEST(encoder_rejects_bad_input)
 {
     int64_t t[3] = {1, 1, 2};
