@@ -632,8 +632,10 @@ static int encode_xor(struct buf *b, const double *v, uint32_t n)
 }
 
 /* Finds the smallest scale 0..12 at which at least 90% of (up to 64 sampled) values lie within
- * 3 units in the last place of m / 10^scale: floats computed from decimals (microseconds / 1e6
- * in two divisions, sums of durations) that have no short exact form. -1 when there is none. */
+ * APPROX_ULPS units in the last place of m / 10^scale: floats computed from decimals
+ * (microseconds / 1e6 in two divisions; sums of durations, whose rounding errors add up) that
+ * have no short exact form. -1 when there is none. */
+#define APPROX_ULPS 4096
 static int approx_scale(const double *v, uint32_t n)
 {
     uint32_t k = n < 64 ? n : 64;
@@ -650,7 +652,7 @@ static int approx_scale(const double *v, uint32_t n)
                 continue;
             double d = (double) (int64_t) llrint(x) / p10[s];
             uint64_t c = bits - dbits(d);
-            good += c + 3 <= 6; /* |c| <= 3 */
+            good += c + APPROX_ULPS <= 2 * APPROX_ULPS; /* |c| <= APPROX_ULPS */
         }
         if (tot && good * 10 >= tot * 9)
             return s;
