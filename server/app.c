@@ -10,89 +10,53 @@
 #include "app.h"
 #include "server/router.h"
 
-static void route_query(struct http_request *req, void *app)
+/* The endpoint table: one line per route. Handlers take the app; dispatch() adapts them to the
+ * router's (request, ctx) signature through one binding per route kept in app->routes. */
+#define GET HTTP_METHOD_BIT(HTTP_METHOD_GET)
+#define POST HTTP_METHOD_BIT(HTTP_METHOD_POST)
+#define PUT HTTP_METHOD_BIT(HTTP_METHOD_PUT)
+#define HEAD HTTP_METHOD_BIT(HTTP_METHOD_HEAD)
+static const struct app_route_def {
+    unsigned methods;
+    const char *path;
+    app_handler_fn fn;
+} routes[] = {
+    {GET | POST, "/api/v1/query", api_v1_query},
+    {GET | POST, "/api/v1/query_range", api_v1_query_range},
+    {GET | POST, "/api/v1/format_query", api_v1_format_query},
+    {GET | POST, "/api/v1/parse_query", api_v1_parse_query},
+    {POST, "/api/v1/import/prometheus", api_import_prometheus},
+    {GET, "/api/v1/status/tsdb", api_status_tsdb},
+    {POST | PUT, "/api/v1/admin/tsdb/snapshot", api_admin_snapshot},
+    {POST | PUT, "/api/v1/admin/tsdb/delete_series", api_admin_delete_series},
+    {POST | PUT, "/api/v1/admin/tsdb/clean_tombstones", api_admin_clean_tombstones},
+    {GET | HEAD, "/-/healthy", lifecycle_healthy},
+    {GET | HEAD, "/-/ready", lifecycle_ready},
+    {GET, "/metrics", selfmetrics_serve},
+};
+#undef GET
+#undef POST
+#undef PUT
+#undef HEAD
+
+static void dispatch(struct http_request *req, void *ctx)
 {
-    api_v1_query(req, app);
-}
-static void route_query_range(struct http_request *req, void *app)
-{
-    api_v1_query_range(req, app);
-}
-static void route_format_query(struct http_request *req, void *app)
-{
-    api_v1_format_query(req, app);
-}
-static void route_parse_query(struct http_request *req, void *app)
-{
-    api_v1_parse_query(req, app);
-}
-static void route_healthy(struct http_request *req, void *app)
-{
-    lifecycle_healthy(req, app);
-}
-static void route_ready(struct http_request *req, void *app)
-{
-    lifecycle_ready(req, app);
-}
-static void route_import(struct http_request *req, void *app)
-{
-    api_import_prometheus(req, app);
-}
-static void route_status_tsdb(struct http_request *req, void *app)
-{
-    api_status_tsdb(req, app);
-}
-static void route_snapshot(struct http_request *req, void *app)
-{
-    api_admin_snapshot(req, app);
-}
-static void route_delete_series(struct http_request *req, void *app)
-{
-    api_admin_delete_series(req, app);
-}
-static void route_clean_tombstones(struct http_request *req, void *app)
-{
-    api_admin_clean_tombstones(req, app);
-}
-static void route_metrics(struct http_request *req, void *app)
-{
-    selfmetrics_serve(req, app);
+    const struct app_route *r = ctx;
+    r->fn(req, r->app);
 }
 
-/* The endpoint table: one line per route. */
 static int add_routes(struct router *rt, struct app *app, struct err *e)
 {
-    const unsigned get = HTTP_METHOD_BIT(HTTP_METHOD_GET), post = HTTP_METHOD_BIT(HTTP_METHOD_POST),
-                   head = HTTP_METHOD_BIT(HTTP_METHOD_HEAD);
-    int r = 0;
-    if (r == 0)
-        r = router_add(rt, get | post, "/api/v1/query", route_query, app, e);
-    if (r == 0)
-        r = router_add(rt, get | post, "/api/v1/query_range", route_query_range, app, e);
-    if (r == 0)
-        r = router_add(rt, get | post, "/api/v1/format_query", route_format_query, app, e);
-    if (r == 0)
-        r = router_add(rt, get | post, "/api/v1/parse_query", route_parse_query, app, e);
-    if (r == 0)
-        r = router_add(rt, post, "/api/v1/import/prometheus", route_import, app, e);
-    if (r == 0)
-        r = router_add(rt, get, "/api/v1/status/tsdb", route_status_tsdb, app, e);
-    if (r == 0)
-        r = router_add(rt, post | HTTP_METHOD_BIT(HTTP_METHOD_PUT), "/api/v1/admin/tsdb/snapshot",
-                       route_snapshot, app, e);
-    if (r == 0)
-        r = router_add(rt, post | HTTP_METHOD_BIT(HTTP_METHOD_PUT),
-                       "/api/v1/admin/tsdb/delete_series", route_delete_series, app, e);
-    if (r == 0)
-        r = router_add(rt, post | HTTP_METHOD_BIT(HTTP_METHOD_PUT),
-                       "/api/v1/admin/tsdb/clean_tombstones", route_clean_tombstones, app, e);
-    if (r == 0)
-        r = router_add(rt, get | head, "/-/healthy", route_healthy, app, e);
-    if (r == 0)
-        r = router_add(rt, get | head, "/-/ready", route_ready, app, e);
-    if (r == 0)
-        r = router_add(rt, get, "/metrics", route_metrics, app, e);
-    return r;
+    enum { N = sizeof routes / sizeof routes[0] };
+    app->routes = calloc(N, sizeof *app->routes);
+    if (!app->routes)
+        return err_set(e, -12, "out of memory");
+    for (size_t i = 0; i < N; i++) {
+        app->routes[i] = (struct app_route){app, routes[i].fn};
+        if (router_add(rt, routes[i].methods, routes[i].path, dispatch, &app->routes[i], e) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* A static target as discovered (Prometheus' target group): its group's labels and __address__,
@@ -280,6 +244,7 @@ out:
         (void) uv_run(&loop, UV_RUN_DEFAULT);
     }
     router_free(app->router);
+    free(app->routes);
     promql_engine_free(app->engine);
     tsdb_close(app->db);
     config_free(app->cfg);

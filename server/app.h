@@ -14,6 +14,14 @@
 #include "server/router.h"
 #include "tsdb/tsdb.h"
 
+struct app;
+typedef void (*app_handler_fn)(struct http_request *req, struct app *app);
+/* One route's handler bound to the app: the router's ctx for that route (app.c). */
+struct app_route {
+    struct app *app;
+    app_handler_fn fn;
+};
+
 struct app {
     uv_loop_t *loop;
     struct flags flags;
@@ -23,6 +31,7 @@ struct app {
     promql_engine *engine;
     struct http_server *http;
     struct router *router;
+    struct app_route *routes; /* bindings for the route table, one per route */
     uv_signal_t sig_int, sig_term, sig_hup;
     int64_t start_ms;
     int ready;           /* start-up finished: /-/ready answers 200 */
