@@ -1,5 +1,6 @@
 /* server/http.c — HTTP/1.1 server: listener, connections, llhttp request parsing, keep-alive,
- * pipelining, limits and timeouts, asynchronous responses, gzip, graceful close.
+ * pipelining, limits and timeouts, graceful close. Parsing is in http_request.c, responses in
+ * http_response.c.
  *
  * Design. A connection serves one request at a time, in order:
  *
@@ -29,95 +30,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <time.h>
 
-#include <llhttp.h>
-#include <zlib.h>
-
-#include "server/http_form.h"
-#include "server/json.h"
-
-#define READ_BUF_BYTES 65536
-
-struct conn;
-
-struct hdr {
-    const char *name, *value; /* arena; name lowercased */
-};
-
-struct wr {
-    uv_write_t w;
-    struct conn *c;
-    struct req *r; /* NULL for an interim 100 Continue */
-};
-
-struct req {
-    struct http_request pub; /* first: http_request * and req * convert both ways */
-    struct conn *conn;       /* NULL once detached */
-    struct hdr *hdrs;
-    uint32_t n_hdrs, cap_hdrs;
-    struct buf body;     /* request body (heap) */
-    struct buf own[2];   /* response bodies owned by the request: taken buf, gzip output */
-    struct buf head;     /* response status line and headers */
-    struct buf extra;    /* extra response headers, "Name: value\r\n" each */
-    void (*abort_fn)(void *);
-    void *abort_arg;
-    struct wr wr;
-    uint8_t keep_alive, aborted;
-};
-
-struct conn {
-    uv_tcp_t tcp; /* data = conn */
-    uv_timer_t timer;
-    uv_shutdown_t sreq;
-    struct http_server *srv;
-    struct conn *prev, *next;
-    struct buf *sink; /* http_serve_bytes: responses go here, no handles */
-    llhttp_t parser;
-    struct buf url, field, value; /* scratch for split spans, reused per request */
-    size_t hdr_bytes;
-    struct req *cur;     /* being parsed */
-    struct req *ready;   /* parsed, handler not called yet */
-    struct req *serving; /* handler holds it */
-    struct buf pending;  /* received while parsing was not allowed */
-    size_t pending_off;
-    uint32_t writes_pending;
-    int err_status; /* set by a callback that failed the request: the status to answer */
-    char err_msg[320]; /* room for a struct err message plus context */
-    uint64_t msg_begin_ms, idle_since_ms, write_since_ms, linger_until_ms;
-    int handles;
-    unsigned reading : 1, closing : 1, closed : 1, eof : 1, paused : 1, in_pump : 1,
-        lingering : 1, in_message : 1, headers_done : 1;
-    char remote[64];
-};
-
-struct http_server {
-    uv_loop_t *loop;
-    uv_tcp_t listener;
-    uv_timer_t grace;
-    struct http_limits lim;
-    http_handler_fn handler;
-    void *ctx;
-    struct conn *conns;
-    uint32_t n_conns;
-    int port;
-    int closing, grace_closed, handles_pending;
-    void (*close_cb)(void *);
-    void *close_arg;
-    struct http_server_stats st;
-    time_t date_sec;
-    char date[40];
-    char readbuf[READ_BUF_BYTES];
-};
-
-static const char *const method_names[] = {"GET",    "HEAD",    "POST",  "PUT",
-                                           "DELETE", "OPTIONS", "PATCH", "OTHER"};
-
-const char *http_method_name(enum http_method m)
-{
-    return (unsigned) m < ARRAY_LEN(method_names) ? method_names[m] : "OTHER";
-}
+#include "server/http_conn.h"
 
 void http_limits_default(struct http_limits *l)
 {
@@ -138,206 +52,8 @@ void http_limits_default(struct http_limits *l)
     l->gzip_loop_max_bytes = 128 << 10;
 }
 
-static const char *status_text(int status)
-{
-    switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 406: return "Not Acceptable";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 413: return "Request Entity Too Large";
-    case 414: return "Request URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 417: return "Expectation Failed";
-    case 422: return "Unprocessable Entity";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 499: return "Client Closed Request";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Status";
-    }
-}
-
-static uint64_t now_ms(const struct conn *c)
-{
-    return c->sink ? 0 : uv_now(c->srv->loop);
-}
-
-/* --- requests --- */
-
-static struct req *req_new(struct conn *c)
-{
-    struct arena *a = arena_new(c->srv->lim.arena_bytes);
-    if (!a)
-        return NULL;
-    struct req *r = arena_calloc(a, 1, sizeof *r);
-    if (!r) {
-        arena_free(a);
-        return NULL;
-    }
-    r->pub.arena = a;
-    r->pub.method = HTTP_METHOD_OTHER;
-    r->pub.method_name = "";
-    r->pub.path = r->pub.raw_path = r->pub.query = r->pub.body = "";
-    r->pub.remote_addr = arena_strdup(a, c->remote);
-    if (!r->pub.remote_addr)
-        r->pub.remote_addr = "";
-    r->conn = c;
-    r->keep_alive = 1;
-    return r;
-}
-
-static void req_free(struct req *r)
-{
-    if (!r)
-        return;
-    buf_free(&r->body);
-    buf_free(&r->own[0]);
-    buf_free(&r->own[1]);
-    buf_free(&r->head);
-    buf_free(&r->extra);
-    arena_free(r->pub.arena); /* r lives in it */
-}
-
-static struct req *to_req(struct http_request *pub) { return (struct req *) pub; }
-static const struct req *to_creq(const struct http_request *pub)
-{
-    return (const struct req *) pub;
-}
-
-const char *http_request_header(const struct http_request *req, const char *name)
-{
-    const struct req *r = to_creq(req);
-    for (uint32_t i = 0; i < r->n_hdrs; i++)
-        if (!strcasecmp(r->hdrs[i].name, name))
-            return r->hdrs[i].value;
-    return NULL;
-}
-
-int http_request_header_at(const struct http_request *req, uint32_t i, const char **ret_name,
-                           const char **ret_value)
-{
-    const struct req *r = to_creq(req);
-    if (i >= r->n_hdrs)
-        return -1;
-    *ret_name = r->hdrs[i].name;
-    *ret_value = r->hdrs[i].value;
-    return 0;
-}
-
-void http_request_on_abort(struct http_request *req, void (*fn)(void *arg), void *arg)
-{
-    struct req *r = to_req(req);
-    r->abort_fn = fn;
-    r->abort_arg = arg;
-}
-
-int http_request_aborted(const struct http_request *req) { return to_creq(req)->aborted; }
-
-int http_response_header(struct http_request *req, const char *name, const char *value)
-{
-    struct req *r = to_req(req);
-    if (strpbrk(name, "\r\n:") || strpbrk(value, "\r\n") || !name[0])
-        return err_set(NULL, ERR_PARSE, "bad header");
-    if (buf_puts(&r->extra, name) < 0 || buf_puts(&r->extra, ": ") < 0 ||
-        buf_puts(&r->extra, value) < 0 || buf_puts(&r->extra, "\r\n") < 0)
-        return -ENOMEM;
-    return 0;
-}
-
-/* --- gzip --- */
-
-int http_gzip(const void *p, size_t n, int level, struct buf *out, struct err *e)
-{
-    /* One deflate call needs avail_in/avail_out to fit zlib's uInt; bodies are far smaller. */
-    if (n > (1u << 30))
-        return err_set(e, ERR_LIMIT, "gzip: body of %zu bytes too large", n);
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    if (deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        return err_set(e, ERR_INTERNAL, "gzip: deflateInit2 failed");
-    uLong bound = deflateBound(&zs, (uLong) n);
-    if (buf_reserve(out, (size_t) bound) < 0) {
-        (void) deflateEnd(&zs);
-        return err_set(e, -ENOMEM, "gzip: out of memory");
-    }
-    zs.next_in = (Bytef *) (uintptr_t) p; /* zlib's API is not const-correct */
-    zs.avail_in = (uInt) n;
-    zs.next_out = out->p + out->len;
-    zs.avail_out = (uInt) bound;
-    int rc = deflate(&zs, Z_FINISH);
-    size_t produced = (size_t) bound - zs.avail_out;
-    (void) deflateEnd(&zs);
-    if (rc != Z_STREAM_END)
-        return err_set(e, ERR_INTERNAL, "gzip: deflate returned %d", rc);
-    out->len += produced;
-    return 0;
-}
-
-/* Accept-Encoding: comma-separated codings with optional ";q=" weights (RFC 9110 §12.5.3). */
-int http_accepts_gzip(const char *ae)
-{
-    int gzip = -1, star = -1; /* -1 unmentioned, 0 refused, 1 accepted */
-    const char *p = ae;
-    while (p && *p) {
-        while (*p == ' ' || *p == '\t' || *p == ',')
-            p++;
-        const char *t = p;
-        while (*p && *p != ',' && *p != ';' && *p != ' ' && *p != '\t')
-            p++;
-        size_t tn = (size_t) (p - t);
-        int q_zero = 0;
-        while (*p && *p != ',') {
-            if (*p == ';') {
-                p++;
-                while (*p == ' ' || *p == '\t')
-                    p++;
-                if ((*p == 'q' || *p == 'Q') && p[1] == '=') {
-                    p += 2;
-                    /* q=0, q=0.0, q=0.000 mean "not acceptable" */
-                    const char *v = p;
-                    int nonzero = 0;
-                    while (*p && *p != ',' && *p != ';' && *p != ' ') {
-                        if (*p >= '1' && *p <= '9')
-                            nonzero = 1;
-                        p++;
-                    }
-                    q_zero = p > v && !nonzero;
-                    continue;
-                }
-            }
-            if (*p && *p != ',')
-                p++;
-        }
-        if ((tn == 4 && !strncasecmp(t, "gzip", 4)) || (tn == 6 && !strncasecmp(t, "x-gzip", 6)))
-            gzip = !q_zero;
-        else if (tn == 1 && *t == '*')
-            star = !q_zero;
-    }
-    return gzip == 1 || (gzip == -1 && star == 1);
-}
-
 /* --- connection plumbing --- */
 
-static void conn_pump(struct conn *c);
-static void conn_close(struct conn *c);
 static void conn_arm(struct conn *c);
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b);
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b);
@@ -355,31 +71,11 @@ static int can_parse(const struct conn *c)
            write_queue(c) <= c->srv->lim.write_queue_cap;
 }
 
-static const char *server_date(struct http_server *s)
-{
-    /* RFC 9110 IMF-fixdate, built without strftime so the locale cannot change it. */
-    static const char days[][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-    static const char months[][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    time_t t = time(NULL);
-    if (t != s->date_sec) {
-        struct tm tm;
-        if (!gmtime_r(&t, &tm))
-            return "Thu, 01 Jan 1970 00:00:00 GMT";
-        (void) snprintf(s->date, sizeof s->date, "%s, %02d %s %04d %02d:%02d:%02d GMT",
-                        days[tm.tm_wday % 7], tm.tm_mday, months[tm.tm_mon % 12],
-                        tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-        s->date_sec = t;
-    }
-    return s->date;
-}
-
 static void on_write(uv_write_t *w, int status);
 
-/* Queues bytes on the socket (or the sink); completion arrives through write_done(). */
 static void write_done(struct wr *wr, int status);
 
-static int conn_write(struct conn *c, struct wr *wr, uv_buf_t *iov, unsigned n)
+int http_conn_write(struct conn *c, struct wr *wr, uv_buf_t *iov, unsigned n)
 {
     wr->c = c;
     c->writes_pending++;
@@ -400,22 +96,11 @@ static int conn_write(struct conn *c, struct wr *wr, uv_buf_t *iov, unsigned n)
     return 0;
 }
 
-static void send_continue(struct conn *c)
-{
-    static char msg[] = "HTTP/1.1 100 Continue\r\n\r\n";
-    struct wr *wr = calloc(1, sizeof *wr);
-    if (!wr)
-        return; /* the client sends the body after its own timeout anyway */
-    uv_buf_t iov = uv_buf_init(msg, sizeof msg - 1);
-    if (conn_write(c, wr, &iov, 1) < 0)
-        free(wr);
-}
-
 static void write_done(struct wr *wr, int status)
 {
     struct conn *c = wr->c;
     if (wr->r)
-        req_free(wr->r);
+        http_req_free(wr->r);
     else
         free(wr);
     c->writes_pending--;
@@ -423,422 +108,13 @@ static void write_done(struct wr *wr, int status)
     if (c->closed)
         return;
     if (status < 0) {
-        conn_close(c);
+        http_conn_close(c);
         return;
     }
-    conn_pump(c);
+    http_conn_pump(c);
 }
 
 static void on_write(uv_write_t *w, int status) { write_done((struct wr *) w, status); }
-
-/* The response path shared by all http_respond*(): body is borrowed until written. */
-static void req_send(struct req *r, int status, const char *ctype, const void *body, size_t len,
-                     int gzipped)
-{
-    struct conn *c = r->conn;
-    if (!c || c->closed) {
-        req_free(r);
-        return;
-    }
-    if (c->serving == r)
-        c->serving = NULL;
-    struct http_server *s = c->srv;
-    int no_body = status < 200 || status == 204 || status == 304;
-    int head = r->pub.method == HTTP_METHOD_HEAD;
-    if (no_body)
-        len = 0;
-    if (!gzipped && !no_body && !head && r->pub.accept_gzip && len >= s->lim.gzip_min_bytes &&
-        len <= s->lim.gzip_loop_max_bytes) {
-        /* Level 1: on the loop, speed matters more than the last few percent. */
-        if (http_gzip(body, len, 1, &r->own[1], NULL) == 0 && r->own[1].len < len) {
-            body = r->own[1].p;
-            len = r->own[1].len;
-            gzipped = 1;
-        }
-    }
-    int keep = r->keep_alive && !s->closing && !c->closing;
-    struct buf *h = &r->head;
-    int e = buf_printf(h, "HTTP/1.1 %d %s\r\nDate: %s\r\n", status, status_text(status),
-                       server_date(s));
-    if (e >= 0 && ctype && status != 204 && status != 304)
-        e = buf_printf(h, "Content-Type: %s\r\n", ctype);
-    if (e >= 0 && gzipped)
-        e = buf_puts(h, "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n");
-    if (e >= 0 && !no_body)
-        e = buf_printf(h, "Content-Length: %zu\r\n", len);
-    if (e >= 0 && r->extra.len)
-        e = buf_append(h, r->extra.p, r->extra.len);
-    if (e >= 0 && !keep)
-        e = buf_puts(h, "Connection: close\r\n");
-    else if (e >= 0 && r->pub.http_major == 1 && r->pub.http_minor == 0)
-        e = buf_puts(h, "Connection: keep-alive\r\n");
-    if (e >= 0)
-        e = buf_puts(h, "\r\n");
-    if (e < 0) {
-        req_free(r);
-        conn_close(c);
-        return;
-    }
-    if (!keep)
-        c->closing = 1;
-    uv_buf_t iov[2] = {uv_buf_init((char *) h->p, (unsigned) h->len),
-                       uv_buf_init((char *) (uintptr_t) body, (unsigned) len)};
-    unsigned n = (len && !head) ? 2 : 1;
-    r->wr.r = r;
-    if (conn_write(c, &r->wr, iov, n) < 0) {
-        req_free(r);
-        conn_close(c);
-        return;
-    }
-    /* r may be gone here (a sink completes at once). */
-    conn_pump(c);
-}
-
-void http_respond(struct http_request *req, int status, const char *content_type,
-                  const void *body, size_t len)
-{
-    req_send(to_req(req), status, content_type, body, len, 0);
-}
-
-void http_respond_buf(struct http_request *req, int status, const char *content_type,
-                      struct buf *body)
-{
-    struct req *r = to_req(req);
-    r->own[0] = *body;
-    *body = (struct buf) BUF_INIT;
-    req_send(r, status, content_type, r->own[0].p, r->own[0].len, 0);
-}
-
-void http_respond_gzipped(struct http_request *req, int status, const char *content_type,
-                          struct buf *body)
-{
-    struct req *r = to_req(req);
-    r->own[0] = *body;
-    *body = (struct buf) BUF_INIT;
-    req_send(r, status, content_type, r->own[0].p, r->own[0].len, 1);
-}
-
-void http_respond_error(struct http_request *req, int status, const char *error_type,
-                        const char *msg)
-{
-    struct buf b = BUF_INIT;
-    if (json_error_body(&b, error_type, msg) < 0) {
-        static const char oom[] =
-            "{\"status\":\"error\",\"errorType\":\"internal\",\"error\":\"out of memory\"}";
-        buf_free(&b);
-        http_respond(req, 503, "application/json", oom, sizeof oom - 1);
-        return;
-    }
-    http_respond_buf(req, status, "application/json", &b);
-}
-
-/* Answers a protocol error with a JSON body and closes after it. c->cur (the half-parsed request)
- * carries the response when there is one. */
-static void conn_fail(struct conn *c, int status, const char *type, const char *msg)
-{
-    if (c->closed || c->closing)
-        return;
-    c->srv->st.bad_requests++;
-    struct req *r = c->cur;
-    c->cur = NULL;
-    c->in_message = 0;
-    if (!r)
-        r = req_new(c);
-    if (!r) {
-        conn_close(c);
-        return;
-    }
-    r->keep_alive = 0;
-    c->closing = 1;
-    c->serving = r;
-    http_respond_error(&r->pub, status, type, msg);
-}
-
-/* --- llhttp callbacks: build c->cur --- */
-
-static struct conn *pconn(llhttp_t *p) { return p->data; }
-
-static int fail_cb(struct conn *c, int status, const char *fmt, const char *arg)
-{
-    c->err_status = status;
-    (void) snprintf(c->err_msg, sizeof c->err_msg, fmt, arg);
-    return -1;
-}
-
-static int count_header_bytes(struct conn *c, size_t n)
-{
-    c->hdr_bytes += n;
-    if (c->hdr_bytes > c->srv->lim.max_header_bytes) {
-        char lim[24];
-        (void) snprintf(lim, sizeof lim, "%zu", c->srv->lim.max_header_bytes);
-        return fail_cb(c, 431, "request header fields too large (limit %s bytes)", lim);
-    }
-    return 0;
-}
-
-static int on_message_begin(llhttp_t *p)
-{
-    struct conn *c = pconn(p);
-    c->cur = req_new(c);
-    if (!c->cur)
-        return fail_cb(c, 503, "%s", "out of memory");
-    c->in_message = 1;
-    c->headers_done = 0;
-    c->hdr_bytes = 0;
-    c->msg_begin_ms = now_ms(c);
-    buf_reset(&c->url);
-    buf_reset(&c->field);
-    buf_reset(&c->value);
-    return 0;
-}
-
-static int on_url(llhttp_t *p, const char *at, size_t n)
-{
-    struct conn *c = pconn(p);
-    if (c->url.len + n > c->srv->lim.max_url_bytes) {
-        char lim[24];
-        (void) snprintf(lim, sizeof lim, "%zu", c->srv->lim.max_url_bytes);
-        return fail_cb(c, 414, "request URI too long (limit %s bytes)", lim);
-    }
-    if (count_header_bytes(c, n) < 0)
-        return -1;
-    return buf_append(&c->url, at, n) < 0 ? fail_cb(c, 503, "%s", "out of memory") : 0;
-}
-
-static int on_header_field(llhttp_t *p, const char *at, size_t n)
-{
-    struct conn *c = pconn(p);
-    if (count_header_bytes(c, n) < 0)
-        return -1;
-    if (c->headers_done) /* trailer fields: counted, not kept */
-        return 0;
-    return buf_append(&c->field, at, n) < 0 ? fail_cb(c, 503, "%s", "out of memory") : 0;
-}
-
-static int on_header_value(llhttp_t *p, const char *at, size_t n)
-{
-    struct conn *c = pconn(p);
-    if (count_header_bytes(c, n) < 0)
-        return -1;
-    if (c->headers_done)
-        return 0;
-    return buf_append(&c->value, at, n) < 0 ? fail_cb(c, 503, "%s", "out of memory") : 0;
-}
-
-static int on_header_value_complete(llhttp_t *p)
-{
-    struct conn *c = pconn(p);
-    if (c->headers_done)
-        return 0;
-    struct req *r = c->cur;
-    if (count_header_bytes(c, 4) < 0) /* ": " and CRLF */
-        return -1;
-    if (r->n_hdrs >= c->srv->lim.max_headers) {
-        char lim[16];
-        (void) snprintf(lim, sizeof lim, "%u", c->srv->lim.max_headers);
-        return fail_cb(c, 431, "too many header fields (limit %s)", lim);
-    }
-    if (r->n_hdrs == r->cap_hdrs) {
-        uint32_t ncap = r->cap_hdrs ? r->cap_hdrs * 2 : 16;
-        /* arena_realloc memcpy()s from old even for 0 bytes: NULL must not reach it */
-        struct hdr *nh = r->hdrs ? arena_realloc(r->pub.arena, r->hdrs, r->cap_hdrs * sizeof *nh,
-                                                 (size_t) ncap * sizeof *nh)
-                                 : arena_alloc(r->pub.arena, (size_t) ncap * sizeof *nh);
-        if (!nh)
-            return fail_cb(c, 431, "%s", "request headers exceed the request memory limit");
-        r->hdrs = nh;
-        r->cap_hdrs = ncap;
-    }
-    size_t vn = c->value.len;
-    while (vn > 0 && (c->value.p[vn - 1] == ' ' || c->value.p[vn - 1] == '\t'))
-        vn--;
-    char *name = arena_strndup(r->pub.arena, c->field.len ? (const char *) c->field.p : "",
-                               c->field.len);
-    char *value = arena_strndup(r->pub.arena, vn ? (const char *) c->value.p : "", vn);
-    if (!name || !value)
-        return fail_cb(c, 431, "%s", "request headers exceed the request memory limit");
-    for (char *q = name; *q; q++)
-        if (*q >= 'A' && *q <= 'Z')
-            *q = (char) (*q + 32);
-    r->hdrs[r->n_hdrs].name = name;
-    r->hdrs[r->n_hdrs].value = value;
-    r->n_hdrs++;
-    buf_reset(&c->field);
-    buf_reset(&c->value);
-    return 0;
-}
-
-static enum http_method method_of(uint8_t m)
-{
-    switch (m) {
-    case HTTP_GET: return HTTP_METHOD_GET;
-    case HTTP_HEAD: return HTTP_METHOD_HEAD;
-    case HTTP_POST: return HTTP_METHOD_POST;
-    case HTTP_PUT: return HTTP_METHOD_PUT;
-    case HTTP_DELETE: return HTTP_METHOD_DELETE;
-    case HTTP_OPTIONS: return HTTP_METHOD_OPTIONS;
-    case HTTP_PATCH: return HTTP_METHOD_PATCH;
-    default: return HTTP_METHOD_OTHER;
-    }
-}
-
-/* Splits the request target into path and query and decodes the path (Go's ParseRequestURI:
- * origin form, absolute form, or "*"; no fragment splitting). */
-static int parse_target(struct conn *c, struct req *r)
-{
-    struct arena *a = r->pub.arena;
-    const char *u = (const char *) c->url.p;
-    size_t n = c->url.len;
-    if (n == 0)
-        return fail_cb(c, 400, "%s", "missing request URI");
-    const char *start = u;
-    if (u[0] != '/' && !(n == 1 && u[0] == '*')) {
-        size_t skip = 0;
-        if (n > 7 && !strncasecmp(u, "http://", 7))
-            skip = 7;
-        else if (n > 8 && !strncasecmp(u, "https://", 8))
-            skip = 8;
-        if (!skip)
-            return fail_cb(c, 400, "%s", "invalid request URI");
-        const char *slash = memchr(u + skip, '/', n - skip);
-        const char *qm = memchr(u + skip, '?', n - skip);
-        if (!slash || (qm && qm < slash))
-            start = qm ? qm : u + n; /* no path: "" as Go's URL.Path */
-        else
-            start = slash;
-    }
-    const char *end = u + n;
-    const char *qm = memchr(start, '?', (size_t) (end - start));
-    const char *pe = qm ? qm : end;
-    char *raw = arena_strndup(a, start, (size_t) (pe - start));
-    char *query = arena_strndup(a, qm ? qm + 1 : "", qm ? (size_t) (end - qm - 1) : 0);
-    if (!raw || !query)
-        return fail_cb(c, 503, "%s", "out of memory");
-    char *path;
-    size_t path_len;
-    struct err e;
-    int rc = http_form_unescape(a, raw, (size_t) (pe - start), 0, &path, &path_len, &e);
-    if (rc < 0)
-        return fail_cb(c, rc == ERR_PARSE ? 400 : 503, "%s", e.msg);
-    r->pub.raw_path = raw;
-    r->pub.path = path;
-    r->pub.path_len = path_len;
-    r->pub.query = query;
-    r->pub.query_len = qm ? (size_t) (end - qm - 1) : 0;
-    return 0;
-}
-
-static int on_headers_complete(llhttp_t *p)
-{
-    struct conn *c = pconn(p);
-    struct req *r = c->cur;
-    struct http_server *s = c->srv;
-    c->headers_done = 1;
-    r->pub.http_major = llhttp_get_http_major(p);
-    r->pub.http_minor = llhttp_get_http_minor(p);
-    r->pub.method = method_of(llhttp_get_method(p));
-    r->pub.method_name = llhttp_method_name((llhttp_method_t) llhttp_get_method(p));
-    if (parse_target(c, r) < 0)
-        return -1;
-    /* net/http readRequest: HTTP/1.1 needs exactly one Host header. */
-    uint32_t hosts = 0;
-    for (uint32_t i = 0; i < r->n_hdrs; i++)
-        hosts += !strcmp(r->hdrs[i].name, "host");
-    if (r->pub.http_major == 1 && r->pub.http_minor >= 1 && hosts == 0 &&
-        llhttp_get_method(p) != HTTP_CONNECT)
-        return fail_cb(c, 400, "%s", "missing required Host header");
-    if (hosts > 1)
-        return fail_cb(c, 400, "%s", "too many Host headers");
-    const char *ae = http_request_header(&r->pub, "accept-encoding");
-    r->pub.accept_gzip = ae && http_accepts_gzip(ae);
-    int chunked = (p->flags & F_CHUNKED) != 0;
-    if (p->content_length > s->lim.max_body_bytes) {
-        char lim[24];
-        (void) snprintf(lim, sizeof lim, "%zu", s->lim.max_body_bytes);
-        return fail_cb(c, 413, "request body too large (limit %s bytes)", lim);
-    }
-    if (p->content_length > 0 && buf_reserve(&r->body, (size_t) p->content_length + 1) < 0)
-        return fail_cb(c, 503, "%s", "out of memory");
-    const char *expect = http_request_header(&r->pub, "expect");
-    if (expect && !strcasecmp(expect, "100-continue")) {
-        if (r->pub.http_minor >= 1 && (p->content_length > 0 || chunked))
-            send_continue(c);
-    } else if (expect) {
-        return fail_cb(c, 417, "unsupported Expect header %s", expect);
-    }
-    return 0;
-}
-
-static int on_body(llhttp_t *p, const char *at, size_t n)
-{
-    struct conn *c = pconn(p);
-    struct req *r = c->cur;
-    if (r->body.len + n > c->srv->lim.max_body_bytes) {
-        char lim[24];
-        (void) snprintf(lim, sizeof lim, "%zu", c->srv->lim.max_body_bytes);
-        return fail_cb(c, 413, "request body too large (limit %s bytes)", lim);
-    }
-    return buf_append(&r->body, at, n) < 0 ? fail_cb(c, 503, "%s", "out of memory") : 0;
-}
-
-static int on_message_complete(llhttp_t *p)
-{
-    struct conn *c = pconn(p);
-    struct req *r = c->cur;
-    /* NUL-terminate the body for callers that treat it as a string. */
-    if (buf_putc(&r->body, '\0') < 0)
-        return fail_cb(c, 503, "%s", "out of memory");
-    r->body.len--;
-    r->pub.body = (const char *) r->body.p;
-    r->pub.body_len = r->body.len;
-    /* Upgrade (websocket, h2c) is not offered: the request is answered, then the connection ends
-     * because what follows is another protocol. */
-    r->keep_alive = llhttp_should_keep_alive(p) && !p->upgrade;
-    c->ready = r;
-    c->cur = NULL;
-    c->in_message = 0;
-    return HPE_PAUSED;
-}
-
-static const llhttp_settings_t parser_settings = {
-    .on_message_begin = on_message_begin,
-    .on_url = on_url,
-    .on_header_field = on_header_field,
-    .on_header_value = on_header_value,
-    .on_header_value_complete = on_header_value_complete,
-    .on_headers_complete = on_headers_complete,
-    .on_body = on_body,
-    .on_message_complete = on_message_complete,
-};
-
-/* Runs llhttp over p..p+n. Returns bytes consumed; on a protocol error the error response is
- * queued, the connection is closing and everything counts as consumed. */
-static size_t conn_parse(struct conn *c, const char *p, size_t n)
-{
-    if (c->paused) {
-        llhttp_resume(&c->parser);
-        c->paused = 0;
-    }
-    llhttp_errno_t rc = llhttp_execute(&c->parser, p, n);
-    if (rc == HPE_OK)
-        return n;
-    if (rc == HPE_PAUSED || rc == HPE_PAUSED_UPGRADE) {
-        c->paused = rc == HPE_PAUSED;
-        const char *pos = llhttp_get_error_pos(&c->parser);
-        if (rc == HPE_PAUSED_UPGRADE && c->ready)
-            c->ready->keep_alive = 0;
-        return pos && pos >= p && pos <= p + n ? (size_t) (pos - p) : n;
-    }
-    if (c->err_status) {
-        conn_fail(c, c->err_status, "bad_data", c->err_msg);
-    } else {
-        char msg[200];
-        (void) snprintf(msg, sizeof msg, "malformed HTTP request: %s",
-                        llhttp_get_error_reason(&c->parser));
-        conn_fail(c, 400, "bad_data", msg);
-    }
-    return n;
-}
 
 static void conn_update_reading(struct conn *c)
 {
@@ -863,16 +139,16 @@ static void conn_finish(struct conn *c)
     if (c->lingering || c->closed)
         return;
     if (c->sink || c->eof) {
-        conn_close(c);
+        http_conn_close(c);
         return;
     }
     c->lingering = 1;
     c->linger_until_ms = now_ms(c) + c->srv->lim.linger_ms;
     if (uv_shutdown(&c->sreq, (uv_stream_t *) &c->tcp, on_shutdown) < 0)
-        conn_close(c);
+        http_conn_close(c);
 }
 
-static void conn_pump(struct conn *c)
+void http_conn_pump(struct conn *c)
 {
     if (c->in_pump || c->closed)
         return;
@@ -888,7 +164,7 @@ static void conn_pump(struct conn *c)
         }
         if (!can_parse(c) || pending_len(c) == 0)
             break;
-        size_t used = conn_parse(c, (const char *) c->pending.p + c->pending_off, pending_len(c));
+        size_t used = http_conn_parse(c, (const char *) c->pending.p + c->pending_off, pending_len(c));
         c->pending_off += used;
         if (pending_len(c) == 0) {
             buf_reset(&c->pending);
@@ -918,7 +194,7 @@ static void conn_feed(struct conn *c, const char *p, size_t n)
     if (c->lingering || c->closing)
         return; /* after a closing response, further input is discarded */
     if (pending_len(c) == 0 && can_parse(c)) {
-        size_t used = conn_parse(c, p, n);
+        size_t used = http_conn_parse(c, p, n);
         p += used;
         n -= used;
     }
@@ -929,26 +205,26 @@ static void conn_feed(struct conn *c, const char *p, size_t n)
             c->pending_off = 0;
         }
         if (buf_append(&c->pending, p, n) < 0) {
-            conn_close(c);
+            http_conn_close(c);
             return;
         }
     }
-    conn_pump(c);
+    http_conn_pump(c);
 }
 
 static void conn_eof(struct conn *c)
 {
     c->eof = 1;
     if (c->lingering) {
-        conn_close(c);
+        http_conn_close(c);
         return;
     }
     if (c->in_message && !c->serving && !c->ready) {
         /* A request cut short: nothing to answer. */
-        conn_close(c);
+        http_conn_close(c);
         return;
     }
-    conn_pump(c);
+    http_conn_pump(c);
 }
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
@@ -968,7 +244,7 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
     } else if (nread == UV_EOF) {
         conn_eof(c);
     } else if (nread < 0) {
-        conn_close(c);
+        http_conn_close(c);
     }
 }
 
@@ -1034,16 +310,16 @@ static void on_timer(uv_timer_t *t)
     case DL_HEADER:
     case DL_READ:
         c->srv->st.timeouts++;
-        conn_fail(c, 408, "bad_data",
+        http_conn_fail(c, 408, "bad_data",
                   k == DL_HEADER ? "timeout reading request headers" : "timeout reading request");
-        conn_pump(c);
+        http_conn_pump(c);
         break;
     case DL_WRITE:
         c->srv->st.timeouts++;
-        conn_close(c);
+        http_conn_close(c);
         break;
     default:
-        conn_close(c);
+        http_conn_close(c);
         break;
     }
 }
@@ -1078,7 +354,7 @@ static void on_conn_closed(uv_handle_t *h)
     srv_maybe_done(s);
 }
 
-static void conn_close(struct conn *c)
+void http_conn_close(struct conn *c)
 {
     if (c->closed)
         return;
@@ -1091,9 +367,9 @@ static void conn_close(struct conn *c)
         if (r->abort_fn)
             r->abort_fn(r->abort_arg);
     }
-    req_free(c->ready);
+    http_req_free(c->ready);
     c->ready = NULL;
-    req_free(c->cur);
+    http_req_free(c->cur);
     c->cur = NULL;
     if (c->sink)
         return; /* http_serve_bytes frees it */
@@ -1106,8 +382,7 @@ static void conn_close(struct conn *c)
 static void conn_setup(struct conn *c, struct http_server *s)
 {
     c->srv = s;
-    llhttp_init(&c->parser, HTTP_REQUEST, &parser_settings);
-    c->parser.data = c;
+    http_conn_parser_init(c);
 }
 
 static void on_reject_closed(uv_handle_t *h) { free(h); }
@@ -1336,7 +611,7 @@ static void on_grace(uv_timer_t *t)
 {
     struct http_server *s = t->data;
     for (struct conn *c = s->conns; c; c = c->next)
-        conn_close(c);
+        http_conn_close(c);
 }
 
 void http_server_close(struct http_server *s, void (*cb)(void *arg), void *arg)
@@ -1356,12 +631,12 @@ void http_server_close(struct http_server *s, void (*cb)(void *arg), void *arg)
         if (c->closed)
             continue;
         if (!c->serving && !c->ready && c->writes_pending == 0) {
-            conn_close(c);
+            http_conn_close(c);
         } else {
             /* let the request in flight finish; its response carries Connection: close */
             c->closing = 1;
             c->in_message = 0;
-            req_free(c->cur);
+            http_req_free(c->cur);
             c->cur = NULL;
         }
     }
@@ -1404,7 +679,7 @@ int http_serve_bytes(const struct http_limits *lim, const void *p, size_t n, siz
     }
     if (!c->closed)
         conn_eof(c);
-    conn_close(c);
+    http_conn_close(c);
     conn_free(c);
     free(s);
     return 0;

@@ -1,0 +1,117 @@
+/* server/http_conn.h — internals shared by the HTTP server's files (not for other modules):
+ * the connection and request structs and the functions one file calls in another.
+ * http.c: sockets, connections, timers, the server; http_request.c: llhttp callbacks building a
+ * request; http_response.c: status lines, headers, bodies, gzip. The design is in http.c. */
+#ifndef EMBER_SERVER_HTTP_CONN_H
+#define EMBER_SERVER_HTTP_CONN_H
+
+#include <time.h>
+
+#include <llhttp.h>
+
+#include "server/http.h"
+
+#define READ_BUF_BYTES 65536
+
+struct conn;
+
+struct hdr {
+    const char *name, *value; /* arena; name lowercased */
+};
+
+struct wr {
+    uv_write_t w;
+    struct conn *c;
+    struct req *r; /* NULL for an interim 100 Continue */
+};
+
+struct req {
+    struct http_request pub; /* first: http_request * and req * convert both ways */
+    struct conn *conn;       /* NULL once detached */
+    struct hdr *hdrs;
+    uint32_t n_hdrs, cap_hdrs;
+    struct buf body;     /* request body (heap) */
+    struct buf own[2];   /* response bodies owned by the request: taken buf, gzip output */
+    struct buf head;     /* response status line and headers */
+    struct buf extra;    /* extra response headers, "Name: value\r\n" each */
+    void (*abort_fn)(void *);
+    void *abort_arg;
+    struct wr wr;
+    uint8_t keep_alive, aborted;
+};
+
+struct conn {
+    uv_tcp_t tcp; /* data = conn */
+    uv_timer_t timer;
+    uv_shutdown_t sreq;
+    struct http_server *srv;
+    struct conn *prev, *next;
+    struct buf *sink; /* http_serve_bytes: responses go here, no handles */
+    llhttp_t parser;
+    struct buf url, field, value; /* scratch for split spans, reused per request */
+    size_t hdr_bytes;
+    struct req *cur;     /* being parsed */
+    struct req *ready;   /* parsed, handler not called yet */
+    struct req *serving; /* handler holds it */
+    struct buf pending;  /* received while parsing was not allowed */
+    size_t pending_off;
+    uint32_t writes_pending;
+    int err_status; /* set by a callback that failed the request: the status to answer */
+    char err_msg[320]; /* room for a struct err message plus context */
+    uint64_t msg_begin_ms, idle_since_ms, write_since_ms, linger_until_ms;
+    int handles;
+    unsigned reading : 1, closing : 1, closed : 1, eof : 1, paused : 1, in_pump : 1,
+        lingering : 1, in_message : 1, headers_done : 1;
+    char remote[64];
+};
+
+struct http_server {
+    uv_loop_t *loop;
+    uv_tcp_t listener;
+    uv_timer_t grace;
+    struct http_limits lim;
+    http_handler_fn handler;
+    void *ctx;
+    struct conn *conns;
+    uint32_t n_conns;
+    int port;
+    int closing, grace_closed, handles_pending;
+    void (*close_cb)(void *);
+    void *close_arg;
+    struct http_server_stats st;
+    time_t date_sec;
+    char date[40];
+    char readbuf[READ_BUF_BYTES];
+};
+
+static inline struct req *to_req(struct http_request *pub) { return (struct req *) pub; }
+static inline const struct req *to_creq(const struct http_request *pub)
+{
+    return (const struct req *) pub;
+}
+
+static inline uint64_t now_ms(const struct conn *c)
+{
+    return c->sink ? 0 : uv_now(c->srv->loop);
+}
+
+/* http_request.c */
+struct req *http_req_new(struct conn *c); /* NULL when out of memory */
+void http_req_free(struct req *r);        /* NULL is fine */
+void http_conn_parser_init(struct conn *c);
+/* Runs llhttp over p..p+n. Returns bytes consumed; on a protocol error the error response is
+ * queued, the connection is closing and everything counts as consumed. */
+size_t http_conn_parse(struct conn *c, const char *p, size_t n);
+
+/* http_response.c */
+/* Answers a protocol error with a JSON body and closes after it. */
+void http_conn_fail(struct conn *c, int status, const char *type, const char *msg);
+void http_conn_continue(struct conn *c); /* interim "100 Continue" */
+
+/* http.c */
+/* Queues bytes on the socket (or the sink); wr completes through write_done. */
+int http_conn_write(struct conn *c, struct wr *wr, uv_buf_t *iov, unsigned n);
+void http_conn_pump(struct conn *c);
+void http_conn_close(struct conn *c);
+
+#endif
