@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "scrape/http_client.h"
+#include "scrape/metadata.h"
 #include "scrape/relabel.h"
 #include "scrape/textparse.h"
 
@@ -59,6 +60,7 @@ struct scrape_loop {
     double last_duration_s;
     uint64_t last_samples;
     uint64_t skipped;
+    struct scrape_meta_set *meta; /* metadata of the last successful scrape; NULL before */
     int64_t start_ms;  /* this scrape's timestamp */
     int64_t start_ns;
 };
@@ -74,6 +76,8 @@ struct scrape_run {
     struct err err;
     uint64_t samples; /* result: samples scraped (scrape_samples_scraped) */
     uint64_t post;    /* result: samples stored after metric relabeling */
+    struct scrape_meta_builder meta_builder;
+    struct scrape_meta_set *meta; /* result: new metadata, NULL when unchanged */
 };
 
 uint64_t scrape_spec_hash(const struct scrape_target_spec *s)
@@ -213,8 +217,11 @@ static int append_body(struct scrape_run *j, tsdb_appender *app, struct arena *a
     int r;
     uint64_t added = 0;
     while ((r = textparse_next(&p, &j->err)) > 0) {
-        if (r != TEXTPARSE_SERIES)
+        if (r != TEXTPARSE_SERIES) {
+            if ((r = scrape_meta_builder_add(&j->meta_builder, r, &p, &j->err)) < 0)
+                return r;
             continue;
+        }
         j->samples++;
         int64_t t = (l->spec.honor_timestamps && p.has_t) ? p.t_ms : l->start_ms;
         uint64_t h = hash_bytes(p.series, p.series_len);
@@ -297,7 +304,12 @@ static void work_cb(uv_work_t *w)
         return;
     }
     l->iter++;
+    scrape_meta_builder_init(&j->meta_builder, a);
     int ok = !j->fetch_failed && !j->final && append_body(j, app, a, &added) >= 0;
+    /* l->meta is read here, replaced in after_work: never both at once (l->busy). */
+    if (ok && scrape_meta_builder_finish(&j->meta_builder, scrape_meta_set_hash(l->meta),
+                                         &j->meta, &e) < 0)
+        j->meta = NULL; /* out of memory: keep the old metadata */
     if (!ok) {
         /* Nothing partial: drop this scrape's samples, mark every known series stale. */
         tsdb_appender_rollback(app);
@@ -345,6 +357,11 @@ static void after_work_cb(uv_work_t *w, int status)
         l->last_duration_s = j->duration_s;
         l->last_samples = j->samples;
         if (j->err.code == 0) {
+            if (j->meta) {
+                scrape_meta_set_free(l->meta);
+                l->meta = j->meta;
+                j->meta = NULL;
+            }
             l->health = SCRAPE_HEALTH_UP;
             l->last_error[0] = '\0';
         } else {
@@ -355,6 +372,7 @@ static void after_work_cb(uv_work_t *w, int status)
                             j->err.msg);
         }
     }
+    scrape_meta_set_free(j->meta);
     buf_free(&j->body);
     free(j);
     l->busy = 0;
@@ -524,6 +542,7 @@ static void free_loop(struct scrape_loop *l)
     void (*cb)(void *) = l->on_stopped;
     void *arg = l->on_stopped_arg;
     cache_clear(&l->cache);
+    scrape_meta_set_free(l->meta);
     scrape_relabel_unref(l->spec.metric_relabel);
     arena_free(l->disc_arena);
     arena_free(l->spec_arena);
@@ -596,4 +615,5 @@ void scrape_loop_status(const struct scrape_loop *l, struct scrape_target_status
     ret->last_duration_seconds = l->last_duration_s;
     ret->last_samples = l->last_samples;
     ret->skipped_ticks = l->skipped;
+    ret->metadata = scrape_meta_set_entries(l->meta, &ret->n_metadata);
 }

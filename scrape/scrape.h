@@ -126,6 +126,18 @@ const char *scrape_target_address_problem(const char *s, size_t n);
 
 enum scrape_health { SCRAPE_HEALTH_UNKNOWN, SCRAPE_HEALTH_UP, SCRAPE_HEALTH_DOWN };
 
+/* One metric family's metadata from a target's HELP, TYPE and UNIT lines, as of its last
+ * successful scrape (Prometheus' target metadata; a family with no TYPE line is "unknown"). */
+struct scrape_metadata {
+    const char *metric; /* the family name as the HELP/TYPE/UNIT line wrote it */
+    const char *type;   /* "counter", "gauge", "histogram", "summary", ..., "unknown" */
+    const char *help;   /* unescaped; "" when none */
+    const char *unit;   /* "" when none */
+};
+/* The entry for metric in v[0..n) (sorted by metric), or NULL. */
+const struct scrape_metadata *scrape_metadata_find(const struct scrape_metadata *v, uint32_t n,
+                                                   const char *metric);
+
 /* A target's state for the API, copied out (strings valid until the next manager call). */
 struct scrape_target_status {
     const struct scrape_target_spec *spec;
@@ -135,6 +147,8 @@ struct scrape_target_status {
     double last_duration_seconds;
     uint64_t last_samples;
     uint64_t skipped_ticks; /* ticks skipped because the previous scrape was still running */
+    const struct scrape_metadata *metadata; /* sorted by metric; valid like the strings above */
+    uint32_t n_metadata;
 };
 
 typedef struct scrape_manager scrape_manager;

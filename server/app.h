@@ -55,6 +55,9 @@ void api_v1_format_query(struct http_request *req, struct app *app);
 void api_v1_parse_query(struct http_request *req, struct app *app);
 void api_import_prometheus(struct http_request *req, struct app *app);
 void api_status_tsdb(struct http_request *req, struct app *app);
+void api_v1_targets(struct http_request *req, struct app *app); /* api_targets.c */
+void api_v1_targets_metadata(struct http_request *req, struct app *app);
+void api_v1_metadata(struct http_request *req, struct app *app);
 void api_admin_snapshot(struct http_request *req, struct app *app);
 void api_admin_delete_series(struct http_request *req, struct app *app);
 void api_admin_clean_tombstones(struct http_request *req, struct app *app);
