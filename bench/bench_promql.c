@@ -6,8 +6,8 @@
  *                                                   containing it; "blocks": on-disk layout
  *   bench_promql --queries                          the queries, one per line
  *   bench_promql --openmetrics FILE [hours]         the dataset as OpenMetrics text
- * With BENCH_PROMQL_CHECK set, a "check" line per query repeats its times and gives its
- * results' series, points and value sum (bench/prom_compare.py compares them with Prometheus').
+ * bench/peers_compare.py serves the same data from the ember binary, Prometheus and
+ * VictoriaMetrics and times the same queries over HTTP.
  *
  * hours is the length of the dataset; instant queries run at its end and range queries cover its
  * last 6 hours (all of it when shorter), so "5 24" is the 10k series x 24 h shape of the goal.
@@ -346,17 +346,7 @@ struct run {
     size_t peak_bytes;
     long rss_grew_kib;
     size_t series, points;
-    double sum;     /* of the result's values that are not NaN: a check against other engines */
-    size_t n_nan;
 };
-
-static void add_value(struct run *r, double v)
-{
-    if (isnan(v))
-        r->n_nan++;
-    else
-        r->sum += v;
-}
 
 static int64_t cpu_ns(void) /* this thread's CPU time: robust against a busy machine */
 {
@@ -400,23 +390,15 @@ static struct run measure(promql_engine *eng, const char *q, int range, int64_t 
             die(q, &e);
         if (res.peak_bytes > out.peak_bytes)
             out.peak_bytes = res.peak_bytes;
-        out.sum = 0;
-        out.n_nan = 0;
         if (res.type == PROMQL_MATRIX) {
             out.series = res.u.matrix.n;
             out.points = 0;
-            for (size_t s = 0; s < res.u.matrix.n; s++) {
+            for (size_t s = 0; s < res.u.matrix.n; s++)
                 out.points += res.u.matrix.v[s].n_points;
-                for (size_t j = 0; j < res.u.matrix.v[s].n_points; j++)
-                    add_value(&out, res.u.matrix.v[s].points[j].v);
-            }
         } else if (res.type == PROMQL_VECTOR) {
             out.series = out.points = res.u.vector.n;
-            for (size_t s = 0; s < res.u.vector.n; s++)
-                add_value(&out, res.u.vector.v[s].v);
         } else {
             out.series = out.points = 1;
-            add_value(&out, res.u.scalar.v);
         }
         arena_free(a);
     }
@@ -454,10 +436,17 @@ static const char *const queries[] = {
     "histogram_quantile(0.99, sum by (handler, le) "
     "(rate(http_request_duration_seconds_bucket[5m])))",
     "max_over_time(rate(http_requests_total{code=\"500\"}[5m])[30m:1m])",
+    /* alert-style: error ratio, disk filling up, disk saturation, a job gone; and the
+     * network panel of a node dashboard */
+    "sum(rate(http_requests_total{code=\"500\"}[5m])) / sum(rate(http_requests_total[5m]))",
+    "predict_linear(node_filesystem_avail_bytes[1h], 4 * 3600) < 0",
+    "rate(node_disk_io_time_seconds_total[5m]) > 0.9",
+    "absent(up{job=\"api\"} == 1)",
+    "sum by (instance) (rate(node_network_receive_bytes_total[5m]))",
 };
 enum { NQ = sizeof queries / sizeof queries[0], NQ_ORIG = 5 };
 
-/* The data as OpenMetrics text, for bench/prom_compare.sh: promtool turns it into blocks. */
+/* The data as OpenMetrics text, for bench/peers_compare.py: each server imports it. */
 static int dump_openmetrics(const char *path, int hours)
 {
     struct dataset d = {.a = arena_new(0)};
@@ -546,11 +535,6 @@ int main(int argc, char **argv)
         printf("%-92s %10.2f %8.2f %10s %8s | %10.2f %8.2f %10s %9s %zu/%zu\n", queries[q],
                in.median_ms, in.median_cpu_ms, pi, ri, rg.median_ms, rg.median_cpu_ms, pr, rr,
                rg.series, rg.points);
-        if (getenv("BENCH_PROMQL_CHECK")) /* for bench/prom_compare.py */
-            printf("check %d %.3f %.3f %.3f %.3f instant %zu %zu %.17g %zu range %zu %zu %.17g "
-                   "%zu\n",
-                   q, in.median_ms, in.median_cpu_ms, rg.median_ms, rg.median_cpu_ms, in.series,
-                   in.points, in.sum, in.n_nan, rg.series, rg.points, rg.sum, rg.n_nan);
         double v[4] = {in.median_ms, rg.median_ms, in.median_cpu_ms, rg.median_cpu_ms};
         for (int set = 0; set < 2; set++) {
             if (set == 0 && q >= NQ_ORIG)

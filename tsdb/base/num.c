@@ -1,7 +1,7 @@
 /* tsdb/base/num.c — shortest round-trip float formatting in Go's styles, strict parsing,
- * durations. The shortest digits come from trying precisions 1..17 with "%.*e" and keeping the
- * first that strtod reads back bit-exactly; the C library formats in the "C" locale because ember
- * never calls setlocale(). */
+ * durations. The shortest digits are the fewest that strtod reads back bit-exactly (see
+ * shortest_digits); the C library formats in the "C" locale because ember never calls
+ * setlocale(). */
 #include "num.h"
 
 #include <ctype.h>
@@ -14,26 +14,109 @@
 #include <strings.h>
 #include <time.h>
 
+/* Whether the decimal dig[0..nd) * 10^(e - nd + 1) reads back as v. */
+static int reads_back(const char *dig, int nd, int e, double v)
+{
+    char tmp[48];
+    memcpy(tmp, dig, (size_t) nd);
+    (void) snprintf(tmp + nd, sizeof tmp - (size_t) nd, "e%d", e - nd + 1);
+    return strtod(tmp, NULL) == v;
+}
+
+/* d17[0..17) rounded to nd digits into out; *e grows by one when rounding carries (9.99 → 10).
+ * Returns 0, or -1 when the dropped digits are exactly 5000...: d17 is itself rounded, so that
+ * tie cannot be settled from it. */
+static int round_digits(const char *d17, int nd, char *out, int *e)
+{
+    memcpy(out, d17, (size_t) nd);
+    if (nd == 17 || d17[nd] < '5')
+        return 0;
+    if (d17[nd] == '5') {
+        int rest_zero = 1;
+        for (int i = nd + 1; i < 17; i++)
+            rest_zero &= d17[i] == '0';
+        if (rest_zero)
+            return -1;
+    }
+    int i = nd - 1;
+    for (; i >= 0 && out[i] == '9'; i--)
+        out[i] = '0';
+    if (i >= 0) {
+        out[i]++;
+    } else { /* all nines: 10^(e+1) */
+        out[0] = '1';
+        memset(out + 1, '0', (size_t) nd - 1);
+        (*e)++;
+    }
+    return 0;
+}
+
+/* Whether the shortest candidate with nd digits reads back as v; its digits and exponent in
+ * out and *ret_e. Uses the 17 correctly rounded digits d17 (exponent e17) and asks the C library
+ * for the rare tie that they cannot settle. */
+static int candidate(double v, const char *d17, int e17, int nd, char *out, int *ret_e)
+{
+    *ret_e = e17;
+    if (round_digits(d17, nd, out, ret_e) < 0) {
+        char tmp[40];
+        (void) snprintf(tmp, sizeof tmp, "%.*e", nd - 1, v);
+        int k = 0;
+        char *p = tmp;
+        for (; *p && *p != 'e'; p++)
+            if (*p != '.')
+                out[k++] = *p;
+        *ret_e = atoi(p + 1);
+    }
+    return reads_back(out, nd, *ret_e, v);
+}
+
 /* Shortest decimal digits of finite v > 0 in dig (NUL-terminated, no dot, no trailing zeros) and
- * the exponent e such that v = d1.d2d3... * 10^e. Returns the digit count. */
+ * the exponent e such that v = d1.d2d3... * 10^e. Returns the digit count.
+ *
+ * Integers below 2^53 are their own shortest digits (neighbouring doubles are at most 1 apart,
+ * so no shorter decimal names the same double). Otherwise one "%.16e" gives the 17 digits that
+ * always read back; fewer digits read back monotonically (if n digits do, n + 1 do: the n-digit
+ * value padded with a zero is an (n + 1)-digit candidate no farther from v), so the shortest
+ * count is found by bisection, trying 15 and 16 first since measured values mostly need them. */
 static int shortest_digits(double v, char *dig, int *ret_e)
 {
-    char tmp[40];
-    for (int prec = 0; prec < 17; prec++) {
-        (void) snprintf(tmp, sizeof tmp, "%.*e", prec, v);
-        if (strtod(tmp, NULL) == v)
-            break;
+    int nd;
+    if (v < 9007199254740992.0 && v == floor(v)) {
+        char tmp[24];
+        nd = snprintf(tmp, sizeof tmp, "%llu", (unsigned long long) v);
+        *ret_e = nd - 1;
+        memcpy(dig, tmp, (size_t) nd);
+    } else {
+        char tmp[40], d17[17], cand[17];
+        (void) snprintf(tmp, sizeof tmp, "%.16e", v); /* d.dddddddddddddddde±XX */
+        d17[0] = tmp[0];
+        memcpy(d17 + 1, tmp + 2, 16);
+        int e17 = atoi(tmp + 19), e;
+        int lo = 1, hi = 17; /* hi digits read back; find the fewest */
+        if (!candidate(v, d17, e17, 16, cand, &e))
+            lo = 17;
+        else if (!candidate(v, d17, e17, 15, cand, &e))
+            lo = hi = 16;
+        else
+            hi = 15;
+        while (lo < hi) {
+            int mid = (lo + hi) / 2;
+            if (candidate(v, d17, e17, mid, cand, &e))
+                hi = mid;
+            else
+                lo = mid + 1;
+        }
+        nd = hi;
+        if (nd == 17) {
+            memcpy(dig, d17, 17);
+            *ret_e = e17;
+        } else {
+            (void) candidate(v, d17, e17, nd, dig, ret_e);
+        }
     }
-    /* tmp is d[.ddd]e[+-]XX */
-    int nd = 0;
-    char *p = tmp;
-    for (; *p && *p != 'e'; p++)
-        if (*p != '.')
-            dig[nd++] = *p;
     while (nd > 1 && dig[nd - 1] == '0')
         nd--;
     dig[nd] = '\0';
-    *ret_e = atoi(p + 1);
     return nd;
 }
 

@@ -3,6 +3,7 @@
 #include "test.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static const char *fmt(double v, char mode)
 {
@@ -30,6 +31,35 @@ TEST(format_f_shortest)
     ASSERT_STR_EQ(fmt((double) NAN, 'f'), "NaN");
     ASSERT_STR_EQ(fmt((double) INFINITY, 'f'), "+Inf");
     ASSERT_STR_EQ(fmt(-(double) INFINITY, 'f'), "-Inf");
+}
+
+/* The edges of shortest_digits: integers at and past 2^53, carries when rounding the 17 digits
+ * (9.5 → 10), subnormals, the largest double, and digit counts on both sides of the 15/16
+ * first guesses. Every value must also read back exactly. */
+TEST(format_shortest_edges)
+{
+    ASSERT_STR_EQ(fmt(9007199254740991.0, 'e'), "9.007199254740991e+15");
+    ASSERT_STR_EQ(fmt(9007199254740992.0, 'e'), "9.007199254740992e+15");
+    ASSERT_STR_EQ(fmt(9007199254740994.0, 'e'), "9.007199254740994e+15");
+    ASSERT_STR_EQ(fmt(1e23, 'e'), "1e+23");
+    ASSERT_STR_EQ(fmt(5e-324, 'e'), "5e-324");
+    ASSERT_STR_EQ(fmt(1.7976931348623157e308, 'e'), "1.7976931348623157e+308");
+    ASSERT_STR_EQ(fmt(2.2250738585072014e-308, 'e'), "2.2250738585072014e-308");
+    ASSERT_STR_EQ(fmt(0.1, 'f'), "0.1");
+    ASSERT_STR_EQ(fmt(1.0 / 3, 'f'), "0.3333333333333333");
+    ASSERT_STR_EQ(fmt(2.0 / 3, 'f'), "0.6666666666666666");
+    ASSERT_STR_EQ(fmt(123.456, 'f'), "123.456");
+    ASSERT_STR_EQ(fmt(0.9999999999999999, 'f'), "0.9999999999999999");
+    ASSERT_STR_EQ(fmt(99.99999999999999, 'f'), "99.99999999999999");
+    uint64_t x = 0x9E3779B97F4A7C15u;
+    for (int i = 0; i < 20000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        double v;
+        memcpy(&v, &x, sizeof v);
+        if (!isfinite(v))
+            continue;
+        ASSERT_DBL_EQ(strtod(fmt(v, 'e'), NULL), v);
+    }
 }
 
 TEST(format_json_switches_to_exponent_like_prometheus)
