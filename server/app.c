@@ -9,6 +9,7 @@
 
 #include "app.h"
 #include "server/router.h"
+#include "server/webgate.h"
 
 /* The endpoint table: one line per route. Handlers take the app; dispatch() adapts them to the
  * router's (request, ctx) signature through one binding per route kept in app->routes. */
@@ -41,6 +42,14 @@ static const struct app_route_def {
 #undef POST
 #undef PUT
 #undef HEAD
+
+/* webconfig's client_auth_type converts to http's by value. */
+_Static_assert((int) WEBCONFIG_REQUIRE_AND_VERIFY_CLIENT_CERT ==
+                       (int) HTTP_TLS_REQUIRE_AND_VERIFY_CLIENT_CERT &&
+                   (int) WEBCONFIG_REQUEST_CLIENT_CERT == (int) HTTP_TLS_REQUEST_CLIENT_CERT &&
+                   (int) WEBCONFIG_VERIFY_CLIENT_CERT_IF_GIVEN ==
+                       (int) HTTP_TLS_VERIFY_CLIENT_CERT_IF_GIVEN,
+               "client auth enums differ");
 
 static void dispatch(struct http_request *req, void *ctx)
 {
@@ -214,12 +223,48 @@ int app_run(const struct flags *f)
         LOG_ERROR("main", "building the router failed", "err=\"%s\"", e.msg);
         goto out;
     }
+    if (f->web_config_file && webconfig_load_file(f->web_config_file, &app->webcfg, &e) < 0) {
+        LOG_ERROR("main", "error loading web config", "file=%s err=\"%s\"", f->web_config_file,
+                  e.msg);
+        goto out;
+    }
+    struct webgate_opts gopts = {.wc = app->webcfg, .cors_origin = f->cors_origin,
+                                 .next = router_dispatch, .next_ctx = app->router};
+    if (webgate_new(&loop, &gopts, &app->gate, &e) < 0) {
+        LOG_ERROR("main", "bad web option", "err=\"%s\"", e.msg);
+        goto out;
+    }
     struct http_limits lim;
     http_limits_default(&lim);
-    if (http_server_open(&loop, f->listen_address, &lim, router_dispatch, app->router, &app->http,
+    lim.max_connections = (uint32_t) (f->max_connections > UINT32_MAX ? UINT32_MAX
+                                                                       : f->max_connections);
+    lim.read_timeout_ms = (uint64_t) f->read_timeout_ms;
+    /* Go's http.Server, as Prometheus configures it, uses ReadTimeout for idle keep-alive
+     * connections too; ember's shorter defaults for headers and idle stay unless it is lower. */
+    if (lim.header_timeout_ms > lim.read_timeout_ms)
+        lim.header_timeout_ms = lim.read_timeout_ms;
+    if (lim.idle_timeout_ms > lim.read_timeout_ms)
+        lim.idle_timeout_ms = lim.read_timeout_ms;
+    if (http_server_open(&loop, f->listen_address, &lim, webgate_dispatch, app->gate, &app->http,
                          &e) < 0) {
         LOG_ERROR("main", "cannot listen", "address=%s err=\"%s\"", f->listen_address, e.msg);
         goto out;
+    }
+    if (app->webcfg && app->webcfg->tls) {
+        const struct webconfig *w = app->webcfg;
+        struct http_tls_opts to = {
+            .cert_file = w->cert_file,
+            .key_file = w->key_file,
+            .client_ca_file = w->client_ca_file && *w->client_ca_file ? w->client_ca_file : NULL,
+            .client_auth = (enum http_tls_client_auth) w->client_auth,
+            .min_version = w->min_version,
+            .max_version = w->max_version,
+        };
+        if (http_server_use_tls(app->http, &to, &e) < 0) {
+            LOG_ERROR("main", "error loading web config", "file=%s err=\"%s\"",
+                      f->web_config_file, e.msg);
+            goto out;
+        }
     }
     if (scrape_manager_new(&loop, app->db, &app->scrape, &e) < 0 ||
         apply_scrape_config(app, app->cfg, &e) < 0) {
@@ -236,8 +281,9 @@ int app_run(const struct flags *f)
     uv_signal_start(&app->sig_term, on_signal, SIGTERM);
     uv_signal_start(&app->sig_hup, on_signal, SIGHUP);
     app->ready = 1;
-    LOG_INFO("main", "server is ready to receive web requests", "address=%s port=%d config=%s",
-             f->listen_address, http_server_port(app->http),
+    LOG_INFO("main", "server is ready to receive web requests",
+             "address=%s port=%d tls=%s config=%s", f->listen_address, http_server_port(app->http),
+             app->webcfg && app->webcfg->tls ? "true" : "false",
              f->config_file ? f->config_file : "(embedded)");
     (void) uv_run(&loop, UV_RUN_DEFAULT);
     code = 0;
@@ -246,6 +292,8 @@ out:
         begin_shutdown(app, "start-up failed");
         (void) uv_run(&loop, UV_RUN_DEFAULT);
     }
+    webgate_free(app->gate);
+    webconfig_free(app->webcfg);
     router_free(app->router);
     free(app->routes);
     promql_engine_free(app->engine);

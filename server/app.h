@@ -31,6 +31,8 @@ struct app {
     promql_engine *engine;
     struct http_server *http;
     struct router *router;
+    struct webconfig *webcfg; /* --web.config.file; NULL without one */
+    struct webgate *gate;     /* headers, auth and CORS in front of the router */
     struct app_route *routes; /* bindings for the route table, one per route */
     uv_signal_t sig_int, sig_term, sig_hup;
     int64_t start_ms;

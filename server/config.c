@@ -215,12 +215,26 @@ static int precheck(struct ld *l, const char *text, size_t len)
     return r;
 }
 
+int config_yaml_document(struct ld *l, const char *text, size_t len, yaml_document_t *ret)
+{
+    yaml_parser_t p;
+    int r = precheck(l, text, len);
+    if (r < 0)
+        return r;
+    if (!yaml_parser_initialize(&p))
+        return err_set(l->e, -ENOMEM, "%s: out of memory", l->name);
+    yaml_parser_set_input_string(&p, (const unsigned char *) text, len);
+    if (!yaml_parser_load(&p, ret))
+        r = yaml_fail(l, &p);
+    yaml_parser_delete(&p);
+    return r;
+}
+
 static int load(const char *name, const char *dir, const char *text, size_t len,
                 struct config **ret, struct err *e)
 {
     struct ld l = {.name = name, .dir = dir, .e = e, .targets = BUF_INIT};
     yaml_document_t doc;
-    yaml_parser_t p;
     int have_doc = 0, r;
     if (len > CONFIG_MAX_BYTES)
         return err_set(e, ERR_LIMIT, "%s: configuration is %zu bytes, the limit is %u MiB", name,
@@ -243,19 +257,9 @@ static int load(const char *name, const char *dir, const char *text, size_t len,
         r = config_oom(&l, l.a);
         goto out;
     }
-    if ((r = precheck(&l, copy, len)) < 0)
+    if ((r = config_yaml_document(&l, copy, len, &doc)) < 0)
         goto out;
-    if (!yaml_parser_initialize(&p)) {
-        r = err_set(e, -ENOMEM, "%s: out of memory", name);
-        goto out;
-    }
-    yaml_parser_set_input_string(&p, (const unsigned char *) copy, len);
-    have_doc = yaml_parser_load(&p, &doc);
-    if (!have_doc)
-        r = yaml_fail(&l, &p);
-    yaml_parser_delete(&p);
-    if (r < 0)
-        goto out;
+    have_doc = 1;
     l.doc = &doc;
     r = load_root(&l, yaml_document_get_root_node(&doc), c);
 out:

@@ -100,6 +100,12 @@ int config_mapping_pairs(struct ld *l, const yaml_node_t *map, struct pairs *ret
 int config_section(struct ld *l, const yaml_node_t *map, const char *what,
                    const struct field *f, size_t nf, void *obj);
 
+/* ---- YAML passes (config.c; webconfig.c reads its file the same way) ---- */
+
+/* Both passes over text: syntax, one document, nesting depth and node count first, then the
+ * node tree into *ret (the caller yaml_document_delete()s it). Errors with position in l->e. */
+int config_yaml_document(struct ld *l, const char *text, size_t len, yaml_document_t *ret);
+
 /* ---- sections in other files ---- */
 
 /* config_scrape.c: the scrape_configs list into c->scrapes (global already read). */

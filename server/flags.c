@@ -33,6 +33,14 @@ static const struct flag_def defs[] = {
      "Enable the admin endpoints: snapshot, delete_series, clean_tombstones"},
     {"web.listen-address", K_STRING, F(listen_address),
      "Address to listen on for the API and telemetry (127.0.0.1:9090)"},
+    {"web.config.file", K_STRING, F(web_config_file),
+     "Web configuration file (Prometheus' format): TLS and basic authentication"},
+    {"web.cors.origin", K_STRING, F(cors_origin),
+     "Regex for CORS origin, fully anchored, e.g. 'https?://(domain1|domain2)\\.com' (.*)"},
+    {"web.max-connections", K_INT, F(max_connections),
+     "Maximum number of simultaneous connections; more get 503 and are closed (512)"},
+    {"web.read-timeout", K_DURATION, F(read_timeout_ms),
+     "Maximum duration before timing out read of the request (5m)"},
     {"query.lookback-delta", K_DURATION, F(lookback_delta_ms),
      "How far back to look for a sample of an instant vector (5m)"},
     {"query.timeout", K_DURATION, F(query_timeout_ms), "Maximum time a query may take (2m)"},
@@ -159,6 +167,9 @@ int flags_parse(int argc, char **argv, struct flags *f, struct err *e)
     f->max_concurrency = 20;
     f->retention_ms = 15LL * 24 * 3600 * 1000;
     f->block_range_ms = 2 * 3600 * 1000;
+    f->cors_origin = ".*";
+    f->max_connections = 512;
+    f->read_timeout_ms = 5 * 60 * 1000;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (strncmp(arg, "--", 2) != 0 && !(arg[0] == '-' && arg[1] == 'h' && !arg[2]))

@@ -20,6 +20,10 @@ struct flags {
     int64_t retention_ms;      /* 15d */
     int64_t retention_bytes;   /* 0: no size limit */
     int64_t block_range_ms;    /* 2h */
+    const char *web_config_file; /* NULL: no TLS, no auth */
+    const char *cors_origin;     /* ".*" */
+    int64_t max_connections;     /* 512 */
+    int64_t read_timeout_ms;     /* 5m: whole request, first byte to last */
     int enable_admin_api;
     int help, version;
 };

@@ -75,12 +75,81 @@ static void on_write(uv_write_t *w, int status);
 
 static void write_done(struct wr *wr, int status);
 
+/* TLS: one uv_write of ciphertext; orig (NULL for handshake bytes) completes with it. */
+struct tls_wr {
+    uv_write_t w;
+    struct conn *c;
+    struct wr *orig;
+    struct buf data;
+};
+
+static void on_tls_write(uv_write_t *w, int status)
+{
+    struct tls_wr *tw = (struct tls_wr *) w;
+    struct conn *c = tw->c;
+    struct wr *orig = tw->orig;
+    buf_free(&tw->data);
+    free(tw);
+    if (orig) {
+        write_done(orig, status);
+        return;
+    }
+    c->writes_pending--;
+    c->write_since_ms = now_ms(c);
+    if (c->closed)
+        return;
+    if (status < 0)
+        http_conn_close(c);
+    else
+        http_conn_pump(c);
+}
+
+/* Sends what OpenSSL has queued (records, handshake messages, alerts); orig, if any, completes
+ * when those bytes are written. Counted in writes_pending either way, so a closing connection
+ * waits for its last alert or close_notify. */
+static int tls_flush(struct conn *c, struct wr *orig)
+{
+    struct tls_wr *tw = calloc(1, sizeof *tw);
+    if (!tw || http_tls_take(c->tls, &tw->data) < 0) {
+        if (tw)
+            buf_free(&tw->data);
+        free(tw);
+        return UV_ENOMEM;
+    }
+    if (tw->data.len == 0 && !orig) {
+        free(tw);
+        return 0;
+    }
+    tw->c = c;
+    tw->orig = orig;
+    if (!orig) {
+        c->writes_pending++;
+        if (c->writes_pending == 1)
+            c->write_since_ms = now_ms(c);
+    }
+    uv_buf_t b = uv_buf_init((char *) tw->data.p, (unsigned) tw->data.len);
+    int r = uv_write(&tw->w, (uv_stream_t *) &c->tcp, &b, 1, on_tls_write);
+    if (r < 0) {
+        if (!orig)
+            c->writes_pending--;
+        buf_free(&tw->data);
+        free(tw);
+    }
+    return r;
+}
+
 int http_conn_write(struct conn *c, struct wr *wr, uv_buf_t *iov, unsigned n)
 {
     wr->c = c;
     c->writes_pending++;
     if (c->writes_pending == 1)
         c->write_since_ms = now_ms(c);
+    if (c->tls) {
+        int r = http_tls_encrypt(c->tls, iov, n) < 0 ? UV_EPROTO : tls_flush(c, wr);
+        if (r < 0)
+            c->writes_pending--;
+        return r;
+    }
     if (c->sink) {
         int r = 0;
         for (unsigned i = 0; i < n && r >= 0; i++)
@@ -141,6 +210,13 @@ static void conn_finish(struct conn *c)
     if (c->sink || c->eof) {
         http_conn_close(c);
         return;
+    }
+    if (c->tls) {
+        http_tls_shutdown(c->tls);
+        if (tls_flush(c, NULL) < 0) {
+            http_conn_close(c);
+            return;
+        }
     }
     c->lingering = 1;
     c->linger_until_ms = now_ms(c) + c->srv->lim.linger_ms;
@@ -235,10 +311,49 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
     *b = uv_buf_init(c->srv->readbuf, sizeof c->srv->readbuf);
 }
 
+/* Ciphertext in: plaintext to the parser, then whatever OpenSSL wants to send back. */
+static void tls_feed(struct conn *c, const char *p, size_t n)
+{
+    if (c->lingering || c->closing)
+        return; /* after a closing response, further input is discarded */
+    if (http_tls_input(c->tls, p, n) < 0) {
+        http_conn_close(c);
+        return;
+    }
+    int k;
+    while (!c->closed && !c->closing && !c->lingering &&
+           (k = http_tls_read(c->tls, c->srv->plainbuf, sizeof c->srv->plainbuf)) != 0) {
+        if (k == HTTP_TLS_EOF) {
+            conn_eof(c);
+            return;
+        }
+        if (k < 0) {
+            /* Handshake refused (no or bad client certificate, no shared version): send the
+             * alert OpenSSL queued, then close. */
+            if (!http_tls_handshake_done(c->tls))
+                c->srv->st.tls_handshake_failures++;
+            c->closing = 1;
+            c->eof = 1;
+            break;
+        }
+        conn_feed(c, c->srv->plainbuf, (size_t) k);
+    }
+    if (c->closed)
+        return;
+    if (tls_flush(c, NULL) < 0) {
+        http_conn_close(c);
+        return;
+    }
+    http_conn_pump(c);
+}
+
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
 {
     struct conn *c = st->data;
-    if (nread > 0) {
+    if (nread > 0 && c->tls) {
+        c->idle_since_ms = now_ms(c);
+        tls_feed(c, b->base, (size_t) nread);
+    } else if (nread > 0) {
         c->idle_since_ms = now_ms(c);
         conn_feed(c, b->base, (size_t) nread);
     } else if (nread == UV_EOF) {
@@ -250,7 +365,7 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
 
 /* --- timers --- */
 
-enum deadline { DL_NONE, DL_HEADER, DL_READ, DL_IDLE, DL_WRITE, DL_LINGER };
+enum deadline { DL_NONE, DL_HANDSHAKE, DL_HEADER, DL_READ, DL_IDLE, DL_WRITE, DL_LINGER };
 
 static enum deadline conn_deadline(const struct conn *c, uint64_t *ret_due)
 {
@@ -270,6 +385,9 @@ static enum deadline conn_deadline(const struct conn *c, uint64_t *ret_due)
     } else {
         if (c->writes_pending)
             CONSIDER(DL_WRITE, c->write_since_ms + l->write_timeout_ms);
+        /* A TLS client gets the header timeout for its handshake too (slowloris over TLS). */
+        if (c->tls && !http_tls_handshake_done(c->tls))
+            CONSIDER(DL_HANDSHAKE, c->accepted_ms + l->header_timeout_ms);
         if (c->in_message && !c->headers_done)
             CONSIDER(DL_HEADER, c->msg_begin_ms + l->header_timeout_ms);
         else if (c->in_message)
@@ -314,6 +432,7 @@ static void on_timer(uv_timer_t *t)
                   k == DL_HEADER ? "timeout reading request headers" : "timeout reading request");
         http_conn_pump(c);
         break;
+    case DL_HANDSHAKE: /* no TLS session to answer in */
     case DL_WRITE:
         c->srv->st.timeouts++;
         http_conn_close(c);
@@ -328,6 +447,7 @@ static void on_timer(uv_timer_t *t)
 
 static void conn_free(struct conn *c)
 {
+    http_tls_conn_free(c->tls);
     buf_free(&c->url);
     buf_free(&c->field);
     buf_free(&c->value);
@@ -406,8 +526,9 @@ static void on_connection(uv_stream_t *l, int status)
             free(t);
             return;
         }
-        if (uv_accept(l, (uv_stream_t *) t) == 0) {
-            /* uv_try_write copies nothing: it writes now or not at all (best effort) */
+        if (uv_accept(l, (uv_stream_t *) t) == 0 && !s->tls) {
+            /* uv_try_write copies nothing: it writes now or not at all (best effort). Under TLS
+             * there is no handshake to answer in: the connection just closes. */
             uv_buf_t b = uv_buf_init(busy, (unsigned) bn);
             (void) uv_try_write((uv_stream_t *) t, &b, 1);
         }
@@ -437,6 +558,15 @@ static void on_connection(uv_stream_t *l, int status)
     }
     c->timer.data = c;
     c->handles = 2;
+    if (s->tls && !(c->tls = http_tls_conn_new(s->tls))) {
+        c->next = s->conns;
+        if (s->conns)
+            s->conns->prev = c;
+        s->conns = c;
+        s->n_conns++;
+        http_conn_close(c);
+        return;
+    }
     struct sockaddr_storage ss;
     int sl = sizeof ss;
     if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *) &ss, &sl) == 0) {
@@ -458,7 +588,7 @@ static void on_connection(uv_stream_t *l, int status)
     s->conns = c;
     s->n_conns++;
     s->st.connections_accepted++;
-    c->idle_since_ms = now_ms(c);
+    c->idle_since_ms = c->accepted_ms = now_ms(c);
     conn_update_reading(c);
     conn_arm(c);
 }
@@ -500,6 +630,7 @@ static void on_srv_handle_closed(uv_handle_t *h)
     if (--s->handles_pending == 0) {
         void (*cb)(void *) = s->close_cb;
         void *arg = s->close_arg;
+        http_tls_free(s->tls);
         free(s);
         if (cb)
             cb(arg);
@@ -606,6 +737,17 @@ int http_server_open(uv_loop_t *loop, const char *listen, const struct http_limi
 }
 
 int http_server_port(const struct http_server *s) { return s ? s->port : 0; }
+
+int http_server_use_tls(struct http_server *s, const struct http_tls_opts *o, struct err *e)
+{
+    struct http_tls *t;
+    int r = http_tls_new(o, &t, e);
+    if (r < 0)
+        return r;
+    http_tls_free(s->tls);
+    s->tls = t;
+    return 0;
+}
 
 static void on_grace(uv_timer_t *t)
 {

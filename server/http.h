@@ -131,8 +131,27 @@ int http_server_port(const struct http_server *s);
  * cb is called at once. */
 void http_server_close(struct http_server *s, void (*cb)(void *arg), void *arg);
 
+/* TLS for every connection (OpenSSL over memory BIOs, so libuv keeps owning the socket). Call
+ * once after http_server_open, before the loop runs. Files are read now (blocking: start-up).
+ * A bad certificate, key or CA file: ERR_PARSE naming the file and OpenSSL's reason. */
+enum http_tls_client_auth { /* Go's tls.ClientAuthType */
+    HTTP_TLS_NO_CLIENT_CERT,
+    HTTP_TLS_REQUEST_CLIENT_CERT,
+    HTTP_TLS_REQUIRE_ANY_CLIENT_CERT,
+    HTTP_TLS_VERIFY_CLIENT_CERT_IF_GIVEN,
+    HTTP_TLS_REQUIRE_AND_VERIFY_CLIENT_CERT,
+};
+struct http_tls_opts {
+    const char *cert_file, *key_file; /* PEM; the cert file may hold the chain */
+    const char *client_ca_file;       /* PEM; NULL: none */
+    enum http_tls_client_auth client_auth;
+    int min_version, max_version; /* 0x0301 (TLS 1.0) … 0x0304 (TLS 1.3); 0: library default */
+};
+int http_server_use_tls(struct http_server *s, const struct http_tls_opts *o, struct err *e);
+
 struct http_server_stats {
-    uint64_t connections_accepted, connections_rejected, requests, bad_requests, timeouts;
+    uint64_t connections_accepted, connections_rejected, requests, bad_requests, timeouts,
+        tls_handshake_failures;
     uint32_t connections_open;
 };
 void http_server_stats(const struct http_server *s, struct http_server_stats *ret);

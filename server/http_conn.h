@@ -63,6 +63,8 @@ struct conn {
     unsigned reading : 1, closing : 1, closed : 1, eof : 1, paused : 1, in_pump : 1,
         lingering : 1, in_message : 1, headers_done : 1;
     char remote[64];
+    struct http_tls_conn *tls; /* NULL: plain HTTP */
+    uint64_t accepted_ms;
 };
 
 struct http_server {
@@ -81,7 +83,9 @@ struct http_server {
     struct http_server_stats st;
     time_t date_sec;
     char date[40];
+    struct http_tls *tls; /* NULL: plain HTTP */
     char readbuf[READ_BUF_BYTES];
+    char plainbuf[READ_BUF_BYTES]; /* TLS: decrypted bytes, consumed like readbuf */
 };
 
 static inline struct req *to_req(struct http_request *pub) { return (struct req *) pub; }
@@ -107,6 +111,26 @@ size_t http_conn_parse(struct conn *c, const char *p, size_t n);
 /* Answers a protocol error with a JSON body and closes after it. */
 void http_conn_fail(struct conn *c, int status, const char *type, const char *msg);
 void http_conn_continue(struct conn *c); /* interim "100 Continue" */
+
+/* http_tls.c: OpenSSL over memory BIOs (design there). */
+#define HTTP_TLS_EOF (-1) /* http_tls_read: the client sent close_notify */
+struct http_tls;
+struct http_tls_conn;
+int http_tls_new(const struct http_tls_opts *o, struct http_tls **ret, struct err *e);
+void http_tls_free(struct http_tls *t);                    /* NULL is fine */
+struct http_tls_conn *http_tls_conn_new(struct http_tls *t); /* NULL: out of memory */
+void http_tls_conn_free(struct http_tls_conn *tc);         /* NULL is fine */
+int http_tls_handshake_done(const struct http_tls_conn *tc);
+/* Ciphertext from the socket. */
+int http_tls_input(struct http_tls_conn *tc, const char *p, size_t n);
+/* Plaintext into out: > 0 bytes, 0 when more ciphertext is needed, HTTP_TLS_EOF, or -EPROTO
+ * (handshake or record failure: close). */
+int http_tls_read(struct http_tls_conn *tc, char *out, size_t cap);
+/* Plaintext to send: encrypted into the write BIO. */
+int http_tls_encrypt(struct http_tls_conn *tc, const uv_buf_t *iov, unsigned n);
+void http_tls_shutdown(struct http_tls_conn *tc); /* queue close_notify */
+/* Appends the ciphertext waiting to be sent to out. */
+int http_tls_take(struct http_tls_conn *tc, struct buf *out);
 
 /* http.c */
 /* Queues bytes on the socket (or the sink); wr completes through write_done. */

@@ -10,8 +10,8 @@ set -eu
 cd "$(dirname "$0")/.."
 
 BUILD_PKGS="gcc clang libclang-rt-14-dev meson ninja-build pkg-config libuv1-dev node-llhttp
-libzstd-dev libyaml-dev libpcre2-dev zlib1g-dev libcrypt-dev"
-TEST_PKGS="python3 python3-pytest prometheus-node-exporter curl"
+libzstd-dev libyaml-dev libpcre2-dev zlib1g-dev libcrypt-dev libssl-dev"
+TEST_PKGS="python3 python3-pytest prometheus-node-exporter curl openssl apache2-utils"
 
 install_missing() {
     missing=""
