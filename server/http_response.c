@@ -163,6 +163,17 @@ void http_conn_continue(struct conn *c)
 }
 
 /* The response path shared by all http_respond*(): body is borrowed until written. */
+/* Decimal digits of v into out (24 bytes); returns out. */
+static const char *dec(char *out, uint64_t v)
+{
+    char *p = out + 23;
+    *p = '\0';
+    do
+        *--p = (char) ('0' + v % 10);
+    while ((v /= 10) != 0);
+    return p;
+}
+
 static void req_send(struct req *r, int status, const char *ctype, const void *body, size_t len,
                      int gzipped)
 {
@@ -189,14 +200,36 @@ static void req_send(struct req *r, int status, const char *ctype, const void *b
     }
     int keep = r->keep_alive && !s->closing && !c->closing;
     struct buf *h = &r->head;
-    int e = buf_printf(h, "HTTP/1.1 %d %s\r\nDate: %s\r\n", status, status_text(status),
-                       server_date(s));
-    if (e >= 0 && ctype && status != 204 && status != 304)
-        e = buf_printf(h, "Content-Type: %s\r\n", ctype);
+    /* Built by appending, not printf: this runs once per response on the loop. */
+    char num[24];
+    int e = buf_reserve(h, 256);
+    if (e >= 0)
+        e = buf_puts(h, "HTTP/1.1 ");
+    if (e >= 0)
+        e = buf_puts(h, dec(num, (uint64_t) (status >= 100 && status <= 999 ? status : 500)));
+    if (e >= 0)
+        e = buf_putc(h, ' ');
+    if (e >= 0)
+        e = buf_puts(h, status_text(status));
+    if (e >= 0)
+        e = buf_puts(h, "\r\nDate: ");
+    if (e >= 0)
+        e = buf_puts(h, server_date(s));
+    if (e >= 0)
+        e = buf_puts(h, "\r\n");
+    if (e >= 0 && ctype && status != 204 && status != 304) {
+        e = buf_puts(h, "Content-Type: ");
+        if (e >= 0)
+            e = buf_puts(h, ctype);
+        if (e >= 0)
+            e = buf_puts(h, "\r\n");
+    }
     if (e >= 0 && gzipped)
         e = buf_puts(h, "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n");
     if (e >= 0 && !no_body)
-        e = buf_printf(h, "Content-Length: %zu\r\n", len);
+        e = buf_puts(h, "Content-Length: ") < 0 || buf_puts(h, dec(num, len)) < 0
+                ? -ENOMEM
+                : buf_puts(h, "\r\n");
     if (e >= 0 && r->extra.len)
         e = buf_append(h, r->extra.p, r->extra.len);
     if (e >= 0 && !keep)

@@ -1,0 +1,145 @@
+#!/usr/bin/python3
+"""bench/http_bench.py — HTTP API throughput and latency: wrk against GET /api/v1/query?query=up
+at 1 and 100 concurrent connections, for ember and, in the same run, Prometheus, both scraping the
+same node exporter (so `up` is one series on each).
+
+    /usr/bin/python3 bench/http_bench.py [--ember build/server/ember] [--duration 10]
+        [--prometheus /usr/bin/prometheus] [--no-prometheus]
+
+Needs Debian's wrk and prometheus-node-exporter (and prometheus for the comparison). Prints one
+line per (server, connections) with requests/s and p50/p99 latency, then ember's ratio to
+Prometheus. Client and servers share the machine: figures are relative, not absolute."""
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url, timeout=2):
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return r.status, r.read()
+
+
+def wait_up(base, what, timeout=60):
+    """Waits until `up` has a sample (the first scrape happened)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            st, body = get(base + "/api/v1/query?query=up")
+            if st == 200 and json.loads(body)["data"]["result"]:
+                return
+        except (OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.2)
+    sys.exit(f"http_bench: {what} did not answer `up` within {timeout}s")
+
+
+def start(args, log):
+    return subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+
+
+def stop(p):
+    if p and p.poll() is None:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(timeout=5)
+
+
+def to_ms(v, unit):
+    return float(v) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk(url, conns, duration):
+    threads = 1 if conns == 1 else 2
+    out = subprocess.run(["wrk", f"-t{threads}", f"-c{conns}", f"-d{duration}s", "--latency",
+                          url], capture_output=True, text=True, timeout=duration + 60).stdout
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    p50 = re.search(r"^\s+50%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+    p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+    errs = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    sock = re.search(r"Socket errors: (.*)", out)
+    if not (rps and p50 and p99):
+        sys.exit(f"http_bench: cannot read wrk's output:\n{out}")
+    return {"rps": float(rps.group(1)), "p50": to_ms(*p50.groups()), "p99": to_ms(*p99.groups()),
+            "non2xx": int(errs.group(1)) if errs else 0,
+            "socket_errors": sock.group(1) if sock else ""}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--ember", default=os.path.join(ROOT, "build", "server", "ember"))
+    ap.add_argument("--prometheus", default=shutil.which("prometheus") or "/usr/bin/prometheus")
+    ap.add_argument("--no-prometheus", action="store_true")
+    ap.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    ap.add_argument("--connections", default="1,100")
+    a = ap.parse_args()
+    for tool in ("wrk", "prometheus-node-exporter"):
+        if not shutil.which(tool):
+            sys.exit(f"http_bench: {tool} is not installed (apt-get install "
+                     f"{'wrk' if tool == 'wrk' else 'prometheus-node-exporter'})")
+    tmp = tempfile.mkdtemp(prefix="ember-http-bench-")
+    procs = []
+    try:
+        ne_port = free_port()
+        log = open(os.path.join(tmp, "peers.log"), "w")
+        procs.append(start(["prometheus-node-exporter", f"--web.listen-address=127.0.0.1:{ne_port}"],
+                           log))
+        cfg = os.path.join(tmp, "prometheus.yml")
+        with open(cfg, "w") as f:
+            f.write("global:\n  scrape_interval: 5s\nscrape_configs:\n  - job_name: node\n"
+                    f"    static_configs:\n      - targets: ['127.0.0.1:{ne_port}']\n")
+        servers = []
+        ep = free_port()
+        procs.append(start([a.ember, f"--web.listen-address=127.0.0.1:{ep}", f"--config.file={cfg}",
+                            f"--storage.tsdb.path={tmp}/ember-data", "--log.level=warn"], log))
+        servers.append(("ember", f"http://127.0.0.1:{ep}"))
+        if not a.no_prometheus:
+            pp = free_port()
+            procs.append(start([a.prometheus, f"--web.listen-address=127.0.0.1:{pp}",
+                                f"--config.file={cfg}", f"--storage.tsdb.path={tmp}/prom-data",
+                                "--log.level=warn"], log))
+            servers.append(("prometheus", f"http://127.0.0.1:{pp}"))
+        for name, base in servers:
+            wait_up(base, name)
+        results = {}
+        print(f"{'server':<12}{'conns':>6}{'req/s':>12}{'p50 ms':>10}{'p99 ms':>10}  errors")
+        for conns in [int(c) for c in a.connections.split(",")]:
+            for name, base in servers:
+                r = wrk(base + "/api/v1/query?query=up", conns, a.duration)
+                results[(name, conns)] = r
+                errs = f"non-2xx={r['non2xx']}" if r["non2xx"] else ""
+                errs += f" socket: {r['socket_errors']}" if r["socket_errors"] else ""
+                print(f"{name:<12}{conns:>6}{r['rps']:>12.0f}{r['p50']:>10.2f}{r['p99']:>10.2f}"
+                      f"  {errs}", flush=True)
+        if not a.no_prometheus:
+            for conns in [int(c) for c in a.connections.split(",")]:
+                e, p = results[("ember", conns)], results[("prometheus", conns)]
+                print(f"ratio ember/prometheus at {conns} connection(s): "
+                      f"{e['rps'] / p['rps']:.2f}x req/s, p99 {e['p99']:.2f} vs {p['p99']:.2f} ms")
+    finally:
+        for p in reversed(procs):
+            stop(p)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
