@@ -342,146 +342,16 @@ static void expect(struct parser *p, enum tok want, const char *context)
         unexpected(p, t, context);
 }
 
-/* ---- literals ---- */
-
-static int hexval(int c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10 : -1;
-}
-
-static size_t put_utf8(char *o, uint32_t r)
-{
-    if (r < 0x80) { o[0] = (char) r; return 1; }
-    if (r < 0x800) { o[0] = (char) (0xc0 | r >> 6); o[1] = (char) (0x80 | (r & 0x3f)); return 2; }
-    if (r >= 0xd800 && r < 0xe000)
-        r = 0xfffd;
-    if (r < 0x10000) {
-        o[0] = (char) (0xe0 | r >> 12); o[1] = (char) (0x80 | ((r >> 6) & 0x3f));
-        o[2] = (char) (0x80 | (r & 0x3f));
-        return 3;
-    }
-    if (r > 0x10ffff)
-        r = 0xfffd;
-    o[0] = (char) (0xf0 | r >> 18); o[1] = (char) (0x80 | ((r >> 12) & 0x3f));
-    o[2] = (char) (0x80 | ((r >> 6) & 0x3f)); o[3] = (char) (0x80 | (r & 0x3f));
-    return 4;
-}
-
-/* strconv.Unquote for "..." and '...' bodies: Go's escapes; -1 on a bad one. */
-static int unquote(const char *s, size_t n, char q, char *out, size_t *ret_n)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] != '\\') {
-            if (s[i] == q)
-                return -1;
-            out[o++] = s[i];
-            continue;
-        }
-        if (++i >= n)
-            return -1;
-        static const char esc[] = "a\ab\bf\fn\nr\rt\tv\v\\\\";
-        const char *m = strchr(esc, s[i]);
-        if (m && s[i] && (m - esc) % 2 == 0) {
-            out[o++] = m[1];
-        } else if (s[i] == q) {
-            out[o++] = q;
-        } else if (s[i] >= '0' && s[i] <= '7') {
-            if (i + 2 >= n || s[i + 1] < '0' || s[i + 1] > '7' || s[i + 2] < '0' || s[i + 2] > '7')
-                return -1;
-            int v = (s[i] - '0') * 64 + (s[i + 1] - '0') * 8 + (s[i + 2] - '0');
-            if (v > 255)
-                return -1;
-            out[o++] = (char) v;
-            i += 2;
-        } else if (s[i] == 'x' || s[i] == 'u' || s[i] == 'U') {
-            int k = s[i] == 'x' ? 2 : s[i] == 'u' ? 4 : 8;
-            uint32_t v = 0;
-            if (i + (size_t) k >= n)
-                return -1;
-            for (int j = 1; j <= k; j++) {
-                int h = hexval((unsigned char) s[i + (size_t) j]);
-                if (h < 0)
-                    return -1;
-                v = v * 16 + (uint32_t) h;
-            }
-            if (k == 2)
-                out[o++] = (char) v;
-            else if (v > 0x10ffff || (v >= 0xd800 && v < 0xe000))
-                return -1;
-            else
-                o += put_utf8(out + o, v);
-            i += (size_t) k;
-        } else {
-            return -1;
-        }
-    }
-    *ret_n = o;
-    return 0;
-}
-
-/* Go's number literal → its ideal-constant type: int unless the text has . e E p P (float).
- * 'c' character constants are ints too. */
 static struct tv number(struct parser *p, struct token t)
 {
-    const char *s = p->s + t.pos;
-    size_t n = t.len;
-    struct tv v = {.k = TV_INT};
-    if (t.t == T_CHAR) {
-        char buf[16];
-        size_t m;
-        if (n > 12 || unquote(s + 1, n - 2, '\'', buf, &m) < 0 || m == 0)
-            FAIL(p, "malformed character constant: %.*s", (int) n, s);
-        /* decode one UTF-8 rune */
-        unsigned char c0 = (unsigned char) buf[0];
-        uint32_t r = c0;
-        size_t len = c0 < 0x80 ? 1 : c0 < 0xe0 ? 2 : c0 < 0xf0 ? 3 : 4;
-        if (len > 1) {
-            r = c0 & (0x3f >> (len - 1));
-            for (size_t i = 1; i < len && i < m; i++)
-                r = r << 6 | ((unsigned char) buf[i] & 0x3f);
-        }
-        if (len != m)
-            FAIL(p, "malformed character constant: %.*s", (int) n, s);
-        v.i = r;
-        return v;
-    }
-    char buf[128];
-    size_t k = 0;
-    for (size_t i = 0; i < n && k + 1 < sizeof buf; i++)
-        if (s[i] != '_')
-            buf[k++] = s[i];
-    buf[k] = 0;
-    int is_hex = k > 2 && (buf[buf[0] == '-' || buf[0] == '+'] == '0') &&
-                 ((buf[1 + (buf[0] == '-' || buf[0] == '+')] | 0x20) == 'x');
-    int floaty = is_hex ? strpbrk(buf, ".pP") != NULL : strpbrk(buf, ".eEpP") != NULL;
-    if (!floaty) {
-        const char *d = buf + (buf[0] == '-' || buf[0] == '+');
-        int neg = buf[0] == '-', base = 10;
-        if (d[0] == '0' && d[1]) {
-            char b = d[1] | 0x20;
-            base = b == 'x' ? 16 : b == 'o' ? 8 : b == 'b' ? 2 : 8;
-            d += b == 'x' || b == 'o' || b == 'b' ? 2 : 1;
-        }
-        uint64_t u = 0;
-        if (!*d)
-            FAIL(p, "illegal number syntax: \"%.*s\"", (int) n, s);
-        for (; *d; d++) {
-            int h = hexval((unsigned char) *d);
-            if (h < 0 || h >= base)
-                FAIL(p, "illegal number syntax: \"%.*s\"", (int) n, s);
-            if (u > (UINT64_MAX - (uint64_t) h) / (uint64_t) base)
-                FAIL(p, "%.*s overflows int", (int) n, s);
-            u = u * (uint64_t) base + (uint64_t) h;
-        }
-        if (u > (uint64_t) INT64_MAX + (uint64_t) neg)
-            FAIL(p, "%.*s overflows int", (int) n, s);
-        v.i = neg ? (int64_t) (0 - u) : (int64_t) u;
-        return v;
-    }
-    v.k = TV_FLOAT;
-    if (num_parse_float(buf, k, &v.f) < 0)
-        FAIL(p, "illegal number syntax: \"%.*s\"", (int) n, s);
+    struct tv v;
+    int r = tmpl_number(p->s + t.pos, t.len, &v);
+    if (r == TMPL_LIT_BAD_CHAR)
+        FAIL(p, "malformed character constant: %.*s", (int) t.len, p->s + t.pos);
+    if (r == TMPL_LIT_BAD_NUMBER)
+        FAIL(p, "illegal number syntax: \"%.*s\"", (int) t.len, p->s + t.pos);
+    if (r == TMPL_LIT_OVERFLOW)
+        FAIL(p, "%.*s overflows int", (int) t.len, p->s + t.pos);
     return v;
 }
 
@@ -580,7 +450,7 @@ static struct tmpl_arg *term(struct parser *p)
         size_t m = t.len - 2;
         if (t.t == T_RAW)
             memcpy(s, p->s + t.pos + 1, m);
-        else if (unquote(p->s + t.pos + 1, t.len - 2, '"', s, &m) < 0)
+        else if (tmpl_unquote(p->s + t.pos + 1, t.len - 2, '"', s, &m) < 0)
             FAIL(p, "invalid syntax");
         a->lit = tmpl_str(s, m);
         return a;
@@ -596,8 +466,17 @@ static struct tmpl_arg *operand(struct parser *p)
     struct tmpl_arg *a = term(p);
     if (!a || peek(p).t != T_FIELD)
         return a;
-    if (a->k == A_LIT || a->k == A_DOT || a->k == A_NIL)
-        FAIL(p, "unexpected . after term \"%.*s\"", (int) a->src_len, a->src);
+    if (a->k == A_LIT || a->k == A_DOT || a->k == A_NIL) {
+        char q[64]; /* Go's %q of the term */
+        size_t k = 0;
+        for (uint32_t i = 0; i < a->src_len && k + 3 < sizeof q; i++) {
+            if (a->src[i] == '"' || a->src[i] == '\\')
+                q[k++] = '\\';
+            q[k++] = a->src[i];
+        }
+        q[k] = 0;
+        FAIL(p, "unexpected . after term \"%s\"", q);
+    }
     if (a->k == A_FUNC) { /* (Go: a chain node evaluating the call's result) */
         struct tmpl_arg *f = alloc(p, sizeof *f);
         *f = *a;
@@ -608,6 +487,8 @@ static struct tmpl_arg *operand(struct parser *p)
         a->pipe->cmds->args = alloc(p, sizeof f);
         a->pipe->cmds->args[0] = f;
         a->pipe->cmds->n_args = 1;
+        a->pipe->cmds->pos = f->pos;
+        a->pipe->cmds->src_len = f->src_len;
     }
     while (peek(p).t == T_FIELD) {
         struct token t = next(p);
@@ -649,6 +530,9 @@ static struct tmpl_cmd *command(struct parser *p)
     }
     if (!c->n_args)
         FAIL(p, "empty command");
+    const struct tmpl_arg *last = c->args[c->n_args - 1];
+    c->pos = c->args[0]->pos;
+    c->src_len = last->pos + last->src_len - c->pos;
     return c;
 }
 

@@ -167,6 +167,21 @@ static struct tv chain(struct tmpl_exec *x, const struct tmpl_arg *a, struct tv 
     return v;
 }
 
+static void at_cmd(struct tmpl_exec *x, const struct tmpl_cmd *cmd)
+{
+    x->at_pos = cmd->pos;
+    x->at_src = x->t->text + cmd->pos;
+    x->at_len = cmd->src_len;
+}
+
+static void at_call(struct tmpl_exec *x, const struct tmpl_cmd *cmd, const struct tmpl_arg *fa)
+{
+    if (cmd)
+        at_cmd(x, cmd);
+    else
+        at(x, fa);
+}
+
 static const char *const param_names[] = {"interface {}", "string", "*template.sample",
                                           "template.queryResult"};
 
@@ -187,8 +202,10 @@ static void check_param(struct tmpl_exec *x, enum tmpl_param p, struct tv *v)
                        tmpl_type_name(v));
 }
 
-static struct tv call(struct tmpl_exec *x, const struct tmpl_arg *fa, struct tv dot,
-                      struct tmpl_arg *const *args, uint32_t n_args, const struct tv *final)
+/* cmd: the command whose first word is the function (NULL for a bare name as an argument). */
+static struct tv call(struct tmpl_exec *x, const struct tmpl_cmd *cmd, const struct tmpl_arg *fa,
+                      struct tv dot, struct tmpl_arg *const *args, uint32_t n_args,
+                      const struct tv *final)
 {
     const struct tmpl_func *f = &tmpl_funcs[fa->fn];
     int n = (int) n_args + (final != NULL);
@@ -212,10 +229,21 @@ static struct tv call(struct tmpl_exec *x, const struct tmpl_arg *fa, struct tv 
     }
     struct tv *argv = alloc(x, (size_t) n * sizeof *argv);
     for (int i = 0; i < n; i++) {
+        enum tmpl_param p = f->params[i < 3 ? i : 2];
+        if (i < (int) n_args && args[i]->k == A_LIT && args[i]->lit.k != TV_STRING &&
+            p == P_STRING) { /* Go checks a literal against the parameter type before use */
+            at(x, args[i]);
+            tmpl_exec_fail(x, ERR_EXEC, "expected string; found %.*s", (int) args[i]->src_len,
+                           args[i]->src);
+        }
         argv[i] = i < (int) n_args ? eval_arg(x, args[i], dot) : *final;
-        at(x, fa);
-        check_param(x, f->params[i < 3 ? i : 2], &argv[i]);
+        if (i < (int) n_args)
+            at(x, args[i]);
+        else
+            at_call(x, cmd, fa);
+        check_param(x, p, &argv[i]);
     }
+    at_call(x, cmd, fa);
     x->calling = f->name;
     struct tv r = f->call(x, argv, n);
     x->calling = NULL;
@@ -247,7 +275,7 @@ static struct tv operand(struct tmpl_exec *x, const struct tmpl_arg *a, struct t
         x->n_vars = mark;
         return chain(x, a, v);
     }
-    case A_FUNC: return call(x, a, dot, NULL, 0, NULL);
+    case A_FUNC: return call(x, NULL, a, dot, NULL, 0, NULL);
     }
     tmpl_exec_fail(x, ERR_INTERNAL, "bad operand");
 }
@@ -263,7 +291,7 @@ static struct tv eval_cmd(struct tmpl_exec *x, const struct tmpl_cmd *c, struct 
     const struct tmpl_arg *a = c->args[0];
     step(x);
     if (a->k == A_FUNC)
-        return call(x, a, dot, c->args + 1, c->n_args - 1, final);
+        return call(x, c, a, dot, c->args + 1, c->n_args - 1, final);
     if (a->k == A_FIELD && (c->n_args > 1 || final)) {
         at(x, a);
         tmpl_exec_fail(x, ERR_EXEC, "%s is not a method but has arguments",
@@ -322,15 +350,13 @@ static enum flow walk_range(struct tmpl_exec *x, const struct tmpl_node *n, stru
         for (int i = 0; i < n->pipe->n_decl; i++)
             var_push(x, n->pipe->decl[i], v);
     size_t count = 0, body = x->n_vars;
+    at_cmd(x, n->pipe->cmds);
     switch (v.k) {
     case TV_VECTOR: case TV_LABELS: case TV_MAP: case TV_INT: case TV_NIL:
         break;
     default: {
         struct tmpl_sbuf b = {0};
         tmpl_print_value(x, &b, &v);
-        x->at_pos = n->pipe->pos;
-        x->at_src = x->t->text + n->pipe->pos;
-        x->at_len = 0;
         tmpl_exec_fail(x, ERR_EXEC, "range can't iterate over %s", b.p);
     }
     }
@@ -429,7 +455,8 @@ int tmpl_exec(const struct tmpl *t, struct arena *a, const struct tmpl_data *d, 
     struct tv data = {.k = TV_DATA};
     const char *url = d->external_url ? d->external_url : "";
     var_push(x, "$", data);
-    var_push(x, "$labels", (struct tv){.k = TV_LABELS, .labels = d->labels ? d->labels : &no_labels});
+    var_push(x, "$labels",
+             (struct tv){.k = TV_LABELS, .labels = d->labels ? d->labels : &no_labels});
     var_push(x, "$externalLabels", (struct tv){.k = TV_LABELS,
                                                .labels = d->external_labels ? d->external_labels
                                                                             : &no_labels});

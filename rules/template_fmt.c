@@ -359,6 +359,10 @@ static void bad_verb(struct tmpl_exec *x, struct tmpl_sbuf *b, char verb, const 
 static void fmt_arg(struct tmpl_exec *x, struct tmpl_sbuf *b, const struct spec *sp, char verb,
                     const struct tv *v)
 {
+    if (verb == 0) { /* a NUL verb: every strchr() below would match the terminator */
+        bad_verb(x, b, verb, v);
+        return;
+    }
     if (verb == 'T') {
         const char *t = tmpl_type_name(v);
         pad(x, b, sp, t, strlen(t));
@@ -381,14 +385,8 @@ static void fmt_arg(struct tmpl_exec *x, struct tmpl_sbuf *b, const struct spec 
         if (strchr("dvboOxX", verb)) {
             fmt_int(x, b, sp, v->i, verb == 'v' ? 'd' : verb);
         } else if (verb == 'c' && v->i >= 0 && v->i <= 0x10ffff) {
-            char u[8];
-            int n = 0;
-            uint32_t r = (uint32_t) v->i;
-            if (r < 0x80) u[n++] = (char) r;
-            else if (r < 0x800) { u[n++] = (char) (0xc0 | r >> 6); u[n++] = (char) (0x80 | (r & 0x3f)); }
-            else if (r < 0x10000) { u[n++] = (char) (0xe0 | r >> 12); u[n++] = (char) (0x80 | ((r >> 6) & 0x3f)); u[n++] = (char) (0x80 | (r & 0x3f)); }
-            else { u[n++] = (char) (0xf0 | r >> 18); u[n++] = (char) (0x80 | ((r >> 12) & 0x3f)); u[n++] = (char) (0x80 | ((r >> 6) & 0x3f)); u[n++] = (char) (0x80 | (r & 0x3f)); }
-            pad(x, b, sp, u, (size_t) n);
+            char u[4];
+            pad(x, b, sp, u, tmpl_put_utf8(u, (uint32_t) v->i));
         } else if (verb == 'U') {
             char u[32];
             int n = snprintf(u, sizeof u, "U+%04llX", (unsigned long long) v->i);

@@ -76,6 +76,7 @@ struct tmpl_arg {
 
 struct tmpl_cmd {
     struct tmpl_cmd *next;
+    uint32_t pos, src_len; /* the command's source, the context of "error calling" messages */
     struct tmpl_arg **args;
     uint32_t n_args;
 };
@@ -106,6 +107,17 @@ struct tmpl {
     size_t n;
     struct tmpl_node *root;
 };
+
+/* ---- literals (template_lit.c) ---- */
+/* strconv.Unquote of a "..." or '...' body (quotes stripped, q the quote): Go's escapes; out
+ * needs n bytes. -1 on a bad escape. */
+int tmpl_unquote(const char *s, size_t n, char q, char *out, size_t *ret_n);
+/* A number or 'c' literal as Go's text/template types it; 0 or one of: */
+#define TMPL_LIT_BAD_CHAR 1
+#define TMPL_LIT_BAD_NUMBER 2
+#define TMPL_LIT_OVERFLOW 3
+int tmpl_number(const char *s, size_t n, struct tv *ret);
+size_t tmpl_put_utf8(char *out, uint32_t rune); /* out: 4 bytes; surrogates become U+FFFD */
 
 /* ---- executor state shared with the function library ---- */
 struct tmpl_var {
