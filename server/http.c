@@ -157,7 +157,27 @@ int http_conn_write(struct conn *c, struct wr *wr, uv_buf_t *iov, unsigned n)
         write_done(wr, r < 0 ? UV_ENOMEM : 0);
         return 0;
     }
-    int r = uv_write(&wr->w, (uv_stream_t *) &c->tcp, iov, n, on_write);
+    /* Most responses fit the socket buffer: writing now saves libuv's write request, its
+     * deferred callback and an epoll_ctl per response. What does not fit goes to uv_write.
+     * (uv_try_write refuses while earlier writes are queued, so order is kept.) */
+    int r = uv_try_write((uv_stream_t *) &c->tcp, iov, n);
+    if (r < 0 && r != UV_EAGAIN) {
+        c->writes_pending--;
+        return r;
+    }
+    size_t done = r > 0 ? (size_t) r : 0;
+    while (n > 0 && done >= iov[0].len) {
+        done -= iov[0].len;
+        iov++;
+        n--;
+    }
+    if (n == 0) {
+        write_done(wr, 0); /* as the sink does: the caller must expect completion at once */
+        return 0;
+    }
+    iov[0].base += done;
+    iov[0].len -= done;
+    r = uv_write(&wr->w, (uv_stream_t *) &c->tcp, iov, n, on_write);
     if (r < 0) {
         c->writes_pending--;
         return r;

@@ -162,7 +162,6 @@ void http_conn_continue(struct conn *c)
         free(wr);
 }
 
-/* The response path shared by all http_respond*(): body is borrowed until written. */
 /* Decimal digits of v into out (24 bytes); returns out. */
 static const char *dec(char *out, uint64_t v)
 {
@@ -174,6 +173,7 @@ static const char *dec(char *out, uint64_t v)
     return p;
 }
 
+/* The response path shared by all http_respond*(): body is borrowed until written. */
 static void req_send(struct req *r, int status, const char *ctype, const void *body, size_t len,
                      int gzipped)
 {
@@ -254,7 +254,7 @@ static void req_send(struct req *r, int status, const char *ctype, const void *b
         http_conn_close(c);
         return;
     }
-    /* r may be gone here (a sink completes at once). */
+    /* r may be gone here (a sink or an immediate socket write completes at once). */
     http_conn_pump(c);
 }
 

@@ -237,6 +237,26 @@ def test_tls_server(server, pki):
     assert tls_get(s.port, ctx)[0] == 200
 
 
+def test_tls_post_and_stalled_handshake(server, pki):
+    crt, key = pki["server"]
+    s = server(f"tls_server_config:\n  cert_file: {crt}\n  key_file: {key}\n",
+               extra=["--web.read-timeout=2s"])
+    conn = hc.HTTPSConnection("127.0.0.1", s.port, context=tls_context(pki), timeout=10)
+    conn.request("POST", "/api/v1/query", body="query=6*7",
+                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+    r = conn.getresponse()
+    assert r.status == 200 and b'"42"' in r.read()
+    conn.close()
+    # a client that connects and never finishes its handshake is closed after the header
+    # timeout (here the read timeout, 2s), without an HTTP answer
+    with socket.create_connection(("127.0.0.1", s.port), timeout=10) as c:
+        c.sendall(b"\x16\x03\x01")  # the start of a ClientHello record, then nothing
+        t0 = time.monotonic()
+        got = read_all(c, 8)
+        elapsed = time.monotonic() - t0
+    assert got == b"" and 1.5 < elapsed < 8
+
+
 def test_tls_client_certificate_required(server, pki):
     crt, key = pki["server"]
     s = server(f"tls_server_config:\n  cert_file: {crt}\n  key_file: {key}\n"
