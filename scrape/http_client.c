@@ -2,17 +2,25 @@
  *   RESOLVE (uv_getaddrinfo) → CONNECT (uv_tcp_connect) → SEND (uv_write) → READ (llhttp) → DONE
  * A uv_timer bounds the whole exchange. finish() is the only exit: it records the outcome, closes
  * the handles, and the callback runs once both handles have closed, so the caller may free or
- * reuse anything right in the callback. gzip bodies are inflated as they arrive. */
+ * reuse anything right in the callback. gzip bodies are inflated as they arrive.
+ * https: after CONNECT an OpenSSL session runs over two memory BIOs; socket bytes go into one,
+ * whatever OpenSSL wants sent comes out of the other (tls_pump/tls_flush), so the handshake, the
+ * request and the response never block the loop. A followed redirect closes the socket and
+ * goes back to RESOLVE for the Location under the same timer. */
 #include "http_client.h"
 
 #include <errno.h>
 #include <llhttp.h>
+#include <openssl/err.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
+#include "scrape/tls.h"
+
 #define DEFAULT_MAX_BODY (64u << 20)
 #define MAX_HEADER_VALUE 256
+#define MAX_LOCATION 2048
 
 enum get_state { ST_RESOLVE, ST_CONNECT, ST_SEND, ST_READ, ST_DONE };
 
@@ -23,20 +31,33 @@ struct http_get {
     uv_tcp_t tcp;
     uv_timer_t timer;
     uv_connect_t connect_req;
-    uv_write_t write_req;
     struct addrinfo *addrs, *next_addr; /* resolved list; connect tries each in turn */
     int handles_open;
     int resolving;
     http_get_cb cb;
     void *ctx;
+    /* What to fetch; copies, since a redirect rebuilds the request after start returned. */
+    char scheme[8], host[256], port[16];
+    char *path, *accept, *extra_headers;
+    int identity;
+    int max_redirects, redirects;
     char addr[300];
     struct buf request;
+    /* TLS: the session reads ciphertext from bin and writes it to bout; we move bytes between
+     * them and the socket, so OpenSSL never blocks and never sees a file descriptor. */
+    scrape_tls *tls;
+    SSL *ssl;
+    BIO *bin, *bout;
+    int tls_up;
     llhttp_t parser;
     llhttp_settings_t settings;
     char header_field[32];
     size_t header_field_len;
-    int header_is_ct, header_is_ce;
+    int header_is_ct, header_is_ce, header_is_loc;
     char content_type[MAX_HEADER_VALUE];
+    char reason[64];
+    char location[MAX_LOCATION];
+    int redirect_pending;
     int gzip;
     z_stream z;
     int z_ready;
@@ -46,12 +67,20 @@ struct http_get {
     struct err err;
 };
 
+/* One queued socket write with its bytes. */
+struct raw_write {
+    uv_write_t req;
+    struct http_get *g;
+    char data[];
+};
+
 static void on_close(uv_handle_t *h)
 {
     struct http_get *g = h->data;
     if (--g->handles_open > 0 || g->resolving)
         return;
     g->res.content_type = g->content_type;
+    g->res.reason = g->reason;
     if (g->err.code != 0)
         buf_free(&g->res.body);
     g->cb(g->ctx, &g->res, &g->err);
@@ -61,6 +90,11 @@ static void on_close(uv_handle_t *h)
         uv_freeaddrinfo(g->addrs);
     if (g->z_ready)
         inflateEnd(&g->z);
+    SSL_free(g->ssl);
+    scrape_tls_unref(g->tls);
+    free(g->path);
+    free(g->accept);
+    free(g->extra_headers);
     free(g);
 }
 
@@ -124,6 +158,16 @@ static int append_body(struct http_get *g, const char *p, size_t n)
     return 0;
 }
 
+/* Appends a header value piece (llhttp may split one value across reads) to a NUL-terminated
+ * fixed buffer, cutting what does not fit. */
+static void append_value(char *dst, size_t cap, const char *at, size_t n)
+{
+    size_t have = strlen(dst), room = cap - 1 - have;
+    size_t take = n < room ? n : room;
+    memcpy(dst + have, at, take);
+    dst[have + take] = '\0';
+}
+
 static int on_header_field(llhttp_t *p, const char *at, size_t n)
 {
     struct http_get *g = p->data;
@@ -141,23 +185,38 @@ static int on_header_value(llhttp_t *p, const char *at, size_t n)
     if (g->header_field_len) {
         g->header_is_ct = strcasecmp(g->header_field, "content-type") == 0;
         g->header_is_ce = strcasecmp(g->header_field, "content-encoding") == 0;
+        g->header_is_loc = strcasecmp(g->header_field, "location") == 0;
         g->header_field_len = 0;
     }
-    if (g->header_is_ct) {
-        size_t have = strlen(g->content_type), room = sizeof g->content_type - 1 - have;
-        size_t take = n < room ? n : room;
-        memcpy(g->content_type + have, at, take);
-        g->content_type[have + take] = '\0';
-    } else if (g->header_is_ce && n >= 4 && strncasecmp(at, "gzip", 4) == 0) {
+    if (g->header_is_ct)
+        append_value(g->content_type, sizeof g->content_type, at, n);
+    else if (g->header_is_loc)
+        append_value(g->location, sizeof g->location, at, n);
+    else if (g->header_is_ce && n >= 4 && strncasecmp(at, "gzip", 4) == 0)
         g->gzip = 1;
-    }
     return 0;
+}
+
+static int on_status(llhttp_t *p, const char *at, size_t n)
+{
+    struct http_get *g = p->data;
+    append_value(g->reason, sizeof g->reason, at, n);
+    return 0;
+}
+
+static int is_redirect(int status)
+{
+    return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
 
 static int on_headers_complete(llhttp_t *p)
 {
     struct http_get *g = p->data;
     g->res.status = p->status_code;
+    if (g->max_redirects > 0 && is_redirect(g->res.status) && g->location[0]) {
+        g->redirect_pending = 1; /* the body of a redirect is not wanted */
+        return HPE_PAUSED;
+    }
     if (g->gzip) {
         memset(&g->z, 0, sizeof g->z);
         if (inflateInit2(&g->z, 16 + MAX_WBITS) != Z_OK)
@@ -172,8 +231,8 @@ static int on_body(llhttp_t *p, const char *at, size_t n)
     struct http_get *g = p->data;
     int r = append_body(g, at, n);
     if (r == ERR_LIMIT) {
-        finish(g, ERR_LIMIT, "body size limit exceeded (%zu bytes) fetching %s", g->max_body,
-               g->addr);
+        /* Prometheus' words exactly: users grep for them. */
+        finish(g, ERR_LIMIT, "body size limit exceeded");
         return -1;
     }
     if (r < 0) {
@@ -198,39 +257,137 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
     b->len = b->base ? suggested : 0;
 }
 
+static void on_raw_written(uv_write_t *w, int status)
+{
+    struct raw_write *rw = (struct raw_write *) w;
+    struct http_get *g = rw->g;
+    free(rw);
+    /* ECANCELED: the socket was closed under the write (finish or a redirect); not an error. */
+    if (status < 0 && status != UV_ECANCELED)
+        finish(g, status, "write to %s: %s", g->addr, uv_strerror(status));
+}
+
+/* Queues n bytes (copied) on the socket. */
+static int send_raw(struct http_get *g, const void *p, size_t n)
+{
+    struct raw_write *rw = malloc(sizeof *rw + n);
+    if (!rw) {
+        finish(g, -ENOMEM, "send to %s: out of memory", g->addr);
+        return -ENOMEM;
+    }
+    memcpy(rw->data, p, n);
+    rw->g = g;
+    uv_buf_t b = uv_buf_init(rw->data, (unsigned) n);
+    int r = uv_write(&rw->req, (uv_stream_t *) &g->tcp, &b, 1, on_raw_written);
+    if (r < 0) {
+        free(rw);
+        finish(g, r, "send to %s: %s", g->addr, uv_strerror(r));
+    }
+    return r;
+}
+
+static void start_redirect(struct http_get *g);
+
+/* Plaintext response bytes into the HTTP parser. */
+static void feed(struct http_get *g, const char *p, size_t n)
+{
+    if (g->state != ST_READ)
+        return;
+    llhttp_errno_t er = llhttp_execute(&g->parser, p, n);
+    if (g->redirect_pending && g->state == ST_READ)
+        start_redirect(g);
+    else if (er != HPE_OK && er != HPE_PAUSED && g->state != ST_DONE)
+        finish(g, ERR_PARSE, "invalid HTTP response from %s: %s", g->addr,
+               llhttp_get_error_reason(&g->parser));
+}
+
+static void handle_eof(struct http_get *g)
+{
+    if (g->state != ST_READ)
+        return;
+    /* A response delimited by connection close ends here. */
+    if (g->tls_up || !g->ssl) {
+        if (llhttp_finish(&g->parser) == HPE_OK && g->res.status) {
+            finish(g, 0, "%s", "");
+            return;
+        }
+    }
+    finish(g, ERR_PARSE, "connection to %s closed before the response was complete", g->addr);
+}
+
+/* Ciphertext OpenSSL produced, onto the socket. */
+static void tls_flush(struct http_get *g)
+{
+    char chunk[16384];
+    int n;
+    while (g->ssl && (n = BIO_read(g->bout, chunk, sizeof chunk)) > 0)
+        if (send_raw(g, chunk, (size_t) n) < 0)
+            return;
+}
+
+/* Advances the TLS session as far as the bytes received allow: handshake, then the request, then
+ * every decrypted response byte into the HTTP parser. */
+static void tls_pump(struct http_get *g)
+{
+    char buf[16384];
+    if (!g->tls_up) {
+        int r = SSL_do_handshake(g->ssl);
+        if (r != 1) {
+            int er = SSL_get_error(g->ssl, r);
+            tls_flush(g); /* our next flight, or the alert that says why we stop */
+            if (er != SSL_ERROR_WANT_READ && er != SSL_ERROR_WANT_WRITE)
+                finish(g, ERR_PARSE, "Get \"%s://%s%s\": %s", g->scheme, g->addr, g->path,
+                       scrape_tls_failure(g->ssl, g->host, g->tls, buf, sizeof buf));
+            return;
+        }
+        g->tls_up = 1;
+        if (SSL_write(g->ssl, g->request.p, (int) g->request.len) <= 0) {
+            finish(g, ERR_PARSE, "tls write to %s: %s", g->addr,
+                   ERR_error_string(ERR_get_error(), buf));
+            ERR_clear_error();
+            return;
+        }
+    }
+    SSL *s = g->ssl;
+    while (g->state == ST_READ && g->ssl == s) {
+        int n = SSL_read(s, buf, sizeof buf);
+        if (n > 0) {
+            feed(g, buf, (size_t) n);
+            continue;
+        }
+        int er = SSL_get_error(s, n);
+        if (er == SSL_ERROR_ZERO_RETURN)
+            handle_eof(g);
+        else if (er != SSL_ERROR_WANT_READ)
+            finish(g, ERR_PARSE, "tls read from %s: %s", g->addr,
+                   ERR_error_string(ERR_get_error(), buf));
+        ERR_clear_error();
+        break;
+    }
+    if (g->state == ST_READ)
+        tls_flush(g);
+}
+
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
     struct http_get *g = s->data;
     if (n > 0 && g->state == ST_READ) {
-        llhttp_errno_t er = llhttp_execute(&g->parser, b->base, (size_t) n);
-        if (er != HPE_OK && er != HPE_PAUSED && g->state != ST_DONE)
-            finish(g, ERR_PARSE, "invalid HTTP response from %s: %s", g->addr,
-                   llhttp_get_error_reason(&g->parser));
-    } else if (n == UV_EOF) {
-        /* A response delimited by connection close ends here. */
-        if (llhttp_finish(&g->parser) == HPE_OK && g->state != ST_DONE && g->res.status)
-            finish(g, 0, "%s", "");
+        if (!g->ssl)
+            feed(g, b->base, (size_t) n);
+        else if (BIO_write(g->bin, b->base, (int) n) != (int) n)
+            finish(g, -ENOMEM, "read from %s: out of memory", g->addr);
         else
-            finish(g, ERR_PARSE, "connection to %s closed before the response was complete",
-                   g->addr);
-    } else if (n < 0) {
+            tls_pump(g);
+    } else if (n == UV_EOF) {
+        handle_eof(g);
+    } else if (n < 0 && g->state == ST_READ) {
         finish(g, (int) n, "read from %s: %s", g->addr, uv_strerror((int) n));
     }
     free(b->base);
 }
 
-static void on_write(uv_write_t *w, int status)
-{
-    struct http_get *g = w->data;
-    if (status < 0) {
-        finish(g, status, "write to %s: %s", g->addr, uv_strerror(status));
-        return;
-    }
-    if (g->state == ST_SEND)
-        g->state = ST_READ;
-}
-
 static void try_connect(struct http_get *g, int last_status);
+static void resolve(struct http_get *g);
 
 static void on_tcp_reset(uv_handle_t *h)
 {
@@ -241,7 +398,10 @@ static void on_tcp_reset(uv_handle_t *h)
     }
     uv_tcp_init(g->loop, &g->tcp);
     g->tcp.data = g;
-    try_connect(g, 0);
+    if (g->state == ST_RESOLVE) /* a redirect: a new host to look up */
+        resolve(g);
+    else
+        try_connect(g, 0);
 }
 
 static void on_connect(uv_connect_t *c, int status)
@@ -259,16 +419,22 @@ static void on_connect(uv_connect_t *c, int status)
         finish(g, status, "connect %s: %s", g->addr, uv_strerror(status));
         return;
     }
-    g->state = ST_SEND;
-    uv_buf_t b = uv_buf_init((char *) g->request.p, (unsigned) g->request.len);
-    g->write_req.data = g;
-    int r = uv_write(&g->write_req, (uv_stream_t *) &g->tcp, &b, 1, on_write);
-    if (r == 0)
-        r = uv_read_start((uv_stream_t *) &g->tcp, on_alloc, on_read);
-    if (r < 0)
+    g->state = ST_READ;
+    int r = uv_read_start((uv_stream_t *) &g->tcp, on_alloc, on_read);
+    if (r < 0) {
         finish(g, r, "send to %s: %s", g->addr, uv_strerror(r));
-    else
-        g->state = ST_READ;
+        return;
+    }
+    if (!g->tls) {
+        (void) send_raw(g, g->request.p, g->request.len);
+        return;
+    }
+    struct err e = {0};
+    if (scrape_tls_session(g->tls, g->host, &g->ssl, &g->bin, &g->bout, &e) < 0) {
+        finish(g, e.code, "%s", e.msg);
+        return;
+    }
+    tls_pump(g);
 }
 
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *ai)
@@ -308,6 +474,166 @@ static void try_connect(struct http_get *g, int last_status)
            uv_strerror(r ? r : UV_ECONNREFUSED));
 }
 
+static void resolve(struct http_get *g)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    g->resolver.data = g;
+    g->resolving = 1;
+    int r = uv_getaddrinfo(g->loop, &g->resolver, on_resolved, g->host, g->port, &hints);
+    if (r < 0) {
+        g->resolving = 0;
+        finish(g, r, "resolve %s: %s", g->addr, uv_strerror(r));
+    }
+}
+
+static int build_request(struct http_get *g)
+{
+    const char *lb = strchr(g->host, ':') ? "[" : "", *rb = *lb ? "]" : "";
+    (void) snprintf(g->addr, sizeof g->addr, "%s%s%s:%s", lb, g->host, rb, g->port);
+    buf_reset(&g->request);
+    return buf_printf(&g->request,
+                      "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ember/" EMBER_UA_VERSION
+                      "\r\nAccept-Encoding: %s\r\n%s%s%s%sConnection: close\r\n\r\n",
+                      g->path, g->addr, g->identity ? "identity" : "gzip",
+                      g->accept ? "Accept: " : "", g->accept ? g->accept : "",
+                      g->accept ? "\r\n" : "", g->extra_headers ? g->extra_headers : "");
+}
+
+static void reset_parser(struct http_get *g)
+{
+    llhttp_settings_init(&g->settings);
+    g->settings.on_status = on_status;
+    g->settings.on_header_field = on_header_field;
+    g->settings.on_header_value = on_header_value;
+    g->settings.on_headers_complete = on_headers_complete;
+    g->settings.on_body = on_body;
+    g->settings.on_message_complete = on_message_complete;
+    llhttp_init(&g->parser, HTTP_RESPONSE, &g->settings);
+    g->parser.data = g;
+}
+
+/* Sets host and port from an authority ("host", "host:port", "[v6]:port"); 0 or -1. */
+static int set_authority(struct http_get *g, const char *a, size_t n)
+{
+    const char *colon = NULL, *h = a;
+    size_t hn = n;
+    if (n && a[0] == '[') {
+        const char *close = memchr(a, ']', n);
+        if (!close)
+            return -1;
+        h = a + 1;
+        hn = (size_t) (close - h);
+        colon = (size_t) (close + 1 - a) < n && close[1] == ':' ? close + 1 : NULL;
+    } else if ((colon = memchr(a, ':', n))) {
+        hn = (size_t) (colon - a);
+    }
+    size_t pn = colon ? n - (size_t) (colon + 1 - a) : 0;
+    if (hn == 0 || hn >= sizeof g->host || pn >= sizeof g->port)
+        return -1;
+    memcpy(g->host, h, hn);
+    g->host[hn] = '\0';
+    if (colon && pn) {
+        memcpy(g->port, colon + 1, pn);
+        g->port[pn] = '\0';
+    } else {
+        strcpy(g->port, strcmp(g->scheme, "https") ? "80" : "443");
+    }
+    return 0;
+}
+
+/* Points g at the Location of a 3xx: absolute, scheme-relative, absolute-path or relative to
+ * the current path, as Go's client resolves it. 0, or -1 when it makes no sense to us. */
+static int apply_location(struct http_get *g)
+{
+    const char *loc = g->location, *rest = NULL;
+    if (!strncasecmp(loc, "http://", 7)) {
+        strcpy(g->scheme, "http");
+        rest = loc + 7;
+    } else if (!strncasecmp(loc, "https://", 8)) {
+        strcpy(g->scheme, "https");
+        rest = loc + 8;
+    } else if (!strncmp(loc, "//", 2)) {
+        rest = loc + 2;
+    }
+    char *path;
+    if (rest) {
+        size_t an = strcspn(rest, "/?#");
+        if (set_authority(g, rest, an) < 0)
+            return -1;
+        const char *p = rest + an;
+        path = malloc(strlen(p) + 2);
+        if (path) { /* "http://h" and "http://h?q" have the path "/" */
+            path[0] = '/';
+            strcpy(path + (*p == '/' ? 0 : 1), p);
+        }
+    } else if (loc[0] == '/') {
+        path = strdup(loc);
+    } else { /* relative: replace the last segment of the current path */
+        size_t dir = strcspn(g->path, "?");
+        while (dir > 0 && g->path[dir - 1] != '/')
+            dir--;
+        path = malloc(dir + strlen(loc) + 1);
+        if (path) {
+            memcpy(path, g->path, dir);
+            strcpy(path + dir, loc);
+        }
+    }
+    if (!path)
+        return -1;
+    path[strcspn(path, "#")] = '\0';
+    free(g->path);
+    g->path = path;
+    return 0;
+}
+
+/* Follows a 3xx: a fresh connection to the Location under the same deadline. */
+static void start_redirect(struct http_get *g)
+{
+    g->redirect_pending = 0;
+    if (g->redirects >= g->max_redirects) {
+        finish(g, ERR_PARSE, "Get \"%s://%s%s\": stopped after %d redirects", g->scheme, g->addr,
+               g->path, g->max_redirects);
+        return;
+    }
+    g->redirects++;
+    if (apply_location(g) < 0 || build_request(g) < 0) {
+        finish(g, ERR_PARSE, "redirect from %s to an unusable location", g->addr);
+        return;
+    }
+    if (!strcmp(g->scheme, "https") && !g->tls) {
+        finish(g, ERR_PARSE, "redirect to https://%s needs the job's scheme: https or a "
+               "tls_config", g->addr);
+        return;
+    }
+    if (strcmp(g->scheme, "https")) { /* https → http: Go allows it, TLS ends here */
+        scrape_tls_unref(g->tls);
+        g->tls = NULL;
+    }
+    SSL_free(g->ssl);
+    g->ssl = NULL;
+    g->tls_up = 0;
+    buf_reset(&g->res.body);
+    g->res.status = 0;
+    g->content_type[0] = g->reason[0] = g->location[0] = '\0';
+    g->header_field_len = 0;
+    g->header_is_ct = g->header_is_ce = g->header_is_loc = 0;
+    g->gzip = 0;
+    reset_parser(g);
+    if (g->addrs)
+        uv_freeaddrinfo(g->addrs);
+    g->addrs = g->next_addr = NULL;
+    g->state = ST_RESOLVE;
+    uv_read_stop((uv_stream_t *) &g->tcp);
+    uv_close((uv_handle_t *) &g->tcp, on_tcp_reset);
+}
+
+static char *dup_or_null(const char *s, int *bad)
+{
+    char *d = s ? strdup(s) : NULL;
+    *bad |= s && !d;
+    return d;
+}
+
 int http_get_start(uv_loop_t *loop, const struct http_get_opts *o, http_get_cb cb, void *ctx,
                    struct http_get **ret, struct err *e)
 {
@@ -318,40 +644,33 @@ int http_get_start(uv_loop_t *loop, const struct http_get_opts *o, http_get_cb c
     g->cb = cb;
     g->ctx = ctx;
     g->max_body = o->max_body ? o->max_body : DEFAULT_MAX_BODY;
-    (void) snprintf(g->addr, sizeof g->addr, "%s:%s", o->host, o->port);
-    int r = buf_printf(&g->request,
-                       "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ember/" EMBER_UA_VERSION
-                       "\r\nAccept-Encoding: gzip\r\n%s%s%s%sConnection: close\r\n\r\n",
-                       o->path, g->addr, o->accept ? "Accept: " : "", o->accept ? o->accept : "",
-                       o->accept ? "\r\n" : "", o->extra_headers ? o->extra_headers : "");
-    if (r < 0) {
+    g->identity = o->identity_encoding;
+    g->max_redirects = o->max_redirects;
+    g->tls = scrape_tls_ref(o->tls);
+    (void) snprintf(g->scheme, sizeof g->scheme, "%s", o->tls ? "https" : "http");
+    (void) snprintf(g->host, sizeof g->host, "%s", o->host);
+    (void) snprintf(g->port, sizeof g->port, "%s", o->port);
+    int bad = 0;
+    g->path = dup_or_null(o->path, &bad);
+    g->accept = dup_or_null(o->accept, &bad);
+    g->extra_headers = dup_or_null(o->extra_headers, &bad);
+    if (bad || !g->path || build_request(g) < 0) {
         buf_free(&g->request);
+        scrape_tls_unref(g->tls);
+        free(g->path);
+        free(g->accept);
+        free(g->extra_headers);
         free(g);
-        return err_set(e, r, "out of memory");
+        return err_set(e, -ENOMEM, "out of memory");
     }
-    llhttp_settings_init(&g->settings);
-    g->settings.on_header_field = on_header_field;
-    g->settings.on_header_value = on_header_value;
-    g->settings.on_headers_complete = on_headers_complete;
-    g->settings.on_body = on_body;
-    g->settings.on_message_complete = on_message_complete;
-    llhttp_init(&g->parser, HTTP_RESPONSE, &g->settings);
-    g->parser.data = g;
-
+    reset_parser(g);
     uv_tcp_init(loop, &g->tcp);
     uv_timer_init(loop, &g->timer);
     g->tcp.data = g->timer.data = g;
     g->handles_open = 2;
     uv_timer_start(&g->timer, on_timeout, (uint64_t) (o->timeout_ms > 0 ? o->timeout_ms : 10000),
                    0);
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
-    g->resolver.data = g;
-    g->resolving = 1;
-    r = uv_getaddrinfo(loop, &g->resolver, on_resolved, o->host, o->port, &hints);
-    if (r < 0) {
-        g->resolving = 0;
-        finish(g, r, "resolve %s: %s", g->addr, uv_strerror(r));
-    }
+    resolve(g);
     if (ret)
         *ret = g;
     return 0;

@@ -1,5 +1,6 @@
-/* scrape/http_client.h — one non-blocking HTTP/1.1 GET on the libuv loop: resolve, connect, send,
- * parse the response with llhttp, inflate gzip, enforce a deadline and a body size cap.
+/* scrape/http_client.h — one non-blocking HTTP/1.1 GET on the libuv loop: resolve, connect, TLS
+ * (OpenSSL over memory BIOs) when asked, send, parse the response with llhttp, inflate gzip,
+ * follow redirects when asked, enforce a deadline and a body size cap.
  * Loop thread only. The callback runs exactly once (on success, error, timeout or cancel). */
 #ifndef EMBER_SCRAPE_HTTP_CLIENT_H
 #define EMBER_SCRAPE_HTTP_CLIENT_H
@@ -10,6 +11,8 @@
 
 #include "tsdb/base/base.h"
 
+struct scrape_tls;
+
 struct http_get_opts {
     const char *host;        /* name or address, without brackets */
     const char *port;        /* decimal */
@@ -18,11 +21,17 @@ struct http_get_opts {
     const char *extra_headers; /* raw "Name: value\r\n" lines; NULL for none */
     int64_t timeout_ms;      /* whole request, from resolve to last body byte */
     size_t max_body;         /* decompressed body cap; 0: 64 MiB */
+    /* Added for scrape_configs; zero keeps the plain-HTTP, gzip, no-redirect behaviour. */
+    struct scrape_tls *tls;       /* non-NULL: speak TLS (https); referenced while running */
+    const char *scheme;           /* "http" or "https", for redirects and messages; NULL: by tls */
+    int identity_encoding;        /* 1: Accept-Encoding: identity instead of gzip */
+    int max_redirects;            /* 3xx with Location followed this many times (Go: 10) */
 };
 
 struct http_get_result {
     int status;               /* HTTP status; 0 when the request failed */
     const char *content_type; /* NUL-terminated, "" when absent */
+    const char *reason;       /* the status line's reason phrase ("Found"), "" when absent */
     struct buf body;          /* taken: the callback owns it and must buf_free() it */
 };
 

@@ -36,7 +36,9 @@ struct scrape_loop {
     uv_loop_t *uv;
     tsdb *db;
     struct scrape_target_spec spec; /* deep copy; strings in spec_arena, discovered in disc_arena,
-                                     * one reference on spec.metric_relabel */
+                                     * one reference on spec.metric_relabel and client.tls */
+    struct scrape_client client;    /* spec.client points here */
+    const char *auth_header;        /* "Authorization: ...\r\n" or NULL, in spec_arena */
     struct arena *spec_arena;
     struct arena *disc_arena;
     char host[256], port[16], path[2048];
@@ -89,6 +91,19 @@ uint64_t scrape_spec_hash(const struct scrape_target_spec *s)
     for (uint32_t i = 0; i < s->labels.n; i++)
         (void) buf_printf(&b, "|%s=%s", s->labels.v[i].name, s->labels.v[i].value);
     (void) buf_printf(&b, "|%llx", (unsigned long long) scrape_relabel_hash(s->metric_relabel));
+    if (s->client) {
+        const struct scrape_client *c = s->client;
+        (void) buf_printf(&b, "|tls=%llx|auth=%s|%d|%d|%llu|%llu|%llu|%llu|%llu",
+                          (unsigned long long) scrape_tls_hash(c->tls),
+                          c->authorization ? c->authorization : "", c->no_follow_redirects,
+                          c->no_compression, (unsigned long long) c->body_size_limit,
+                          (unsigned long long) c->sample_limit,
+                          (unsigned long long) c->label_limit,
+                          (unsigned long long) c->label_name_length_limit,
+                          (unsigned long long) c->label_value_length_limit);
+    }
+    if (s->forced_error)
+        (void) buf_printf(&b, "|forced=%s", s->forced_error);
     uint64_t h = hash_bytes(b.p, b.len);
     buf_free(&b);
     return h;
@@ -183,6 +198,32 @@ static int check_relabeled(struct arena *a, const struct labels *ls, unsigned li
                    "relabeling: %s", line, s ? s : "");
 }
 
+/* Prometheus' label_limit, label_name_length_limit and label_value_length_limit on a series'
+ * final labels (after metric relabeling), with its error texts: exceeding fails the scrape. */
+static int check_label_limits(const struct scrape_client *c, const struct labels *ls,
+                              struct err *e)
+{
+    const char *name = labels_get(ls, LABEL_METRIC_NAME);
+    if (!name)
+        name = "";
+    if (c->label_limit && ls->n > c->label_limit)
+        return err_set(e, ERR_LIMIT, "label_limit exceeded (metric: %.50s, number of labels: %u, "
+                       "limit: %llu)", name, ls->n, (unsigned long long) c->label_limit);
+    for (uint32_t i = 0; i < ls->n; i++) {
+        size_t nl = strlen(ls->v[i].name), vl = strlen(ls->v[i].value);
+        if (c->label_name_length_limit && nl > c->label_name_length_limit)
+            return err_set(e, ERR_LIMIT, "label_name_length_limit exceeded (metric: %.50s, label "
+                           "name: %.50s, length: %zu, limit: %llu)", name, ls->v[i].name, nl,
+                           (unsigned long long) c->label_name_length_limit);
+        if (c->label_value_length_limit && vl > c->label_value_length_limit)
+            return err_set(e, ERR_LIMIT, "label_value_length_limit exceeded (metric: %.50s, label "
+                           "name: %.50s, value: \"%.50s\", length: %zu, limit: %llu)", name,
+                           ls->v[i].name, ls->v[i].value, vl,
+                           (unsigned long long) c->label_value_length_limit);
+    }
+    return 0;
+}
+
 /* Labels a series seen for the first time: target labels, then metric_relabel_configs.
  * 1: *ret is the label set to store; 0: relabeling dropped the series. */
 static int label_series(struct scrape_run *j, struct textparse *p, struct arena *a,
@@ -196,10 +237,12 @@ static int label_series(struct scrape_run *j, struct textparse *p, struct arena 
     if ((r = merge_target_labels(a, spec, &raw, &merged)) < 0)
         return err_set(&j->err, r, "line %u: invalid label set", p->line);
     if (!spec->metric_relabel)
-        return *ret = merged, 1;
-    if ((r = scrape_relabel_apply(spec->metric_relabel, a, &merged, ret)) < 0)
+        *ret = merged, r = 1;
+    else if ((r = scrape_relabel_apply(spec->metric_relabel, a, &merged, ret)) < 0)
         return err_set(&j->err, r, "scrape memory limit");
-    if (r == 1 && (r = check_relabeled(a, ret, p->line, &j->err)) == 0)
+    else if (r == 1 && (r = check_relabeled(a, ret, p->line, &j->err)) == 0)
+        r = 1;
+    if (r == 1 && spec->client && (r = check_label_limits(spec->client, ret, &j->err)) == 0)
         r = 1;
     return r;
 }
@@ -262,6 +305,9 @@ static int append_body(struct scrape_run *j, tsdb_appender *app, struct arena *a
         c->seen_iter = l->iter;
         j->post += (uint64_t) keep;
     }
+    if (r >= 0 && l->spec.client && l->spec.client->sample_limit &&
+        j->post > l->spec.client->sample_limit)
+        return err_set(&j->err, ERR_LIMIT, "sample limit exceeded");
     *ret_added = added;
     return r;
 }
@@ -349,6 +395,18 @@ static void work_cb(uv_work_t *w)
 
 static void schedule_free(struct scrape_loop *l);
 
+const char *scrape_log_escaped(const char *s, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (; *s && o + 2 < cap; s++) {
+        if (*s == '"' || *s == '\\')
+            out[o++] = '\\';
+        out[o++] = *s;
+    }
+    out[o] = '\0';
+    return out;
+}
+
 static void after_work_cb(uv_work_t *w, int status)
 {
     struct scrape_run *j = w->data;
@@ -367,9 +425,10 @@ static void after_work_cb(uv_work_t *w, int status)
         } else {
             l->health = SCRAPE_HEALTH_DOWN;
             (void) snprintf(l->last_error, sizeof l->last_error, "%s", j->err.msg);
+            char q[2 * sizeof j->err.msg];
             LOG_RATELIMITED(LOG_LEVEL_DEBUG, "scrape", "scrape failed",
                             "job=%s target=%s err=\"%s\"", l->spec.job, l->spec.address,
-                            j->err.msg);
+                            scrape_log_escaped(j->err.msg, q, sizeof q));
         }
     }
     scrape_meta_set_free(j->meta);
@@ -414,7 +473,8 @@ static void on_fetched(void *ctx, struct http_get_result *res, const struct err 
         j->err = *err;
     } else if (res->status != 200) {
         j->fetch_failed = 1;
-        err_set(&j->err, ERR_PARSE, "server returned HTTP status %d", res->status);
+        err_set(&j->err, ERR_PARSE, "server returned HTTP status %d%s%s", res->status,
+                res->reason && res->reason[0] ? " " : "", res->reason ? res->reason : "");
     } else {
         j->body = res->body;
         res->body = (struct buf) BUF_INIT;
@@ -436,15 +496,28 @@ static void on_tick(uv_timer_t *t)
     l->start_ns = time_mono_ns();
     l->last_scrape_ms = l->start_ms;
     l->busy = 1;
+    const struct scrape_client *c = &l->client;
     struct http_get_opts o = {
         .host = l->host,
         .port = l->port,
         .path = l->path,
         .accept = l->spec.accept,
+        .extra_headers = l->auth_header,
         .timeout_ms = l->spec.timeout_ms,
+        /* Prometheus fails a body of body_size_limit bytes or more; the client fails above
+         * max_body. */
+        .max_body = c->body_size_limit ? (size_t) c->body_size_limit - 1 : 0,
+        .tls = strcmp(l->spec.scheme, "https") ? NULL : c->tls,
+        .identity_encoding = c->no_compression,
+        .max_redirects = c->no_follow_redirects ? 0 : 10, /* Go's http.Client stops at 10 */
     };
     struct err e;
-    if (http_get_start(l->uv, &o, on_fetched, l, &l->http, &e) < 0) {
+    int r = -1;
+    if (l->spec.forced_error)
+        err_set(&e, ERR_LIMIT, "%s", l->spec.forced_error);
+    else
+        r = http_get_start(l->uv, &o, on_fetched, l, &l->http, &e);
+    if (r < 0) {
         struct scrape_run *j = calloc(1, sizeof *j);
         if (!j) {
             l->busy = 0;
@@ -475,7 +548,8 @@ static int split_address(struct scrape_loop *l, struct err *e)
         return err_set(e, ERR_PARSE, "bad target address %s", l->spec.address);
     memcpy(l->host, a, hn);
     l->host[hn] = '\0';
-    (void) snprintf(l->port, sizeof l->port, "%s", colon ? colon + 1 : "80");
+    (void) snprintf(l->port, sizeof l->port, "%s",
+                    colon ? colon + 1 : strcmp(l->spec.scheme, "https") ? "80" : "443");
     int n = snprintf(l->path, sizeof l->path, "%s%s%s", l->spec.metrics_path,
                      l->spec.query[0] ? "?" : "", l->spec.query);
     if (n < 0 || (size_t) n >= sizeof l->path)
@@ -497,8 +571,10 @@ static int copy_spec(struct arena *a, const struct scrape_target_spec *in,
     out->metrics_path = arena_strdup(a, in->metrics_path);
     out->query = arena_strdup(a, in->query ? in->query : "");
     out->accept = arena_strdup(a, in->accept ? in->accept : textparse_accept_header);
+    out->client = NULL; /* the loop's own copy, set by scrape_loop_start */
+    out->forced_error = in->forced_error ? arena_strdup(a, in->forced_error) : NULL;
     if (!out->job || !out->scheme || !out->address || !out->metrics_path || !out->query ||
-        !out->accept)
+        !out->accept || (in->forced_error && !out->forced_error))
         return -ENOMEM;
     return labels_copy(a, &in->labels, &out->labels);
 }
@@ -524,6 +600,22 @@ int scrape_loop_start(uv_loop_t *uv, tsdb *db, const struct scrape_target_spec *
         return r;
     }
     l->spec.metric_relabel = scrape_relabel_ref(spec->metric_relabel);
+    if (spec->client) {
+        l->client = *spec->client;
+        l->client.authorization = NULL;
+        l->client.tls = scrape_tls_ref(spec->client->tls);
+        l->spec.client = &l->client;
+        const char *auth = spec->client->authorization;
+        if (auth && (!(l->client.authorization = arena_strdup(l->spec_arena, auth)) ||
+                     !(l->auth_header = arena_printf(l->spec_arena, "Authorization: %s\r\n",
+                                                     auth)))) {
+            scrape_tls_unref(l->client.tls);
+            scrape_relabel_unref(l->spec.metric_relabel);
+            arena_free(l->spec_arena);
+            free(l);
+            return err_set(e, -ENOMEM, "out of memory");
+        }
+    }
     scrape_loop_set_discovered(l, &spec->discovered);
     uv_timer_init(uv, &l->timer);
     l->timer.data = l;
@@ -544,6 +636,7 @@ static void free_loop(struct scrape_loop *l)
     cache_clear(&l->cache);
     scrape_meta_set_free(l->meta);
     scrape_relabel_unref(l->spec.metric_relabel);
+    scrape_tls_unref(l->client.tls);
     arena_free(l->disc_arena);
     arena_free(l->spec_arena);
     free(l);

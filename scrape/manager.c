@@ -73,17 +73,22 @@ static int entry_cmp(const void *a, const void *b)
     return c ? c : strcmp(x->address, y->address);
 }
 
-/* s for a quoted logfmt value: '"' and '\\' escaped, cut to fit out (cap >= 1). */
-static const char *log_escaped(const char *s, char *out, size_t cap)
+#define log_escaped scrape_log_escaped
+
+/* target_limit: more targets than allowed after relabeling fail every one of the job's targets
+ * with Prometheus' error, without fetching (they still report up = 0 each interval). */
+static int apply_target_limit(struct arena *a, const struct scrape_job *job,
+                              struct scrape_target_spec *specs, size_t n, struct err *e)
 {
-    size_t o = 0;
-    for (; *s && o + 2 < cap; s++) {
-        if (*s == '"' || *s == '\\')
-            out[o++] = '\\';
-        out[o++] = *s;
-    }
-    out[o] = '\0';
-    return out;
+    if (!job->target_limit || n <= job->target_limit)
+        return 0;
+    const char *msg = arena_printf(a, "target_limit exceeded (number of targets: %zu, limit: %u)",
+                                   n, job->target_limit);
+    if (!msg)
+        return err_set(e, -ENOMEM, "out of memory building scrape targets");
+    for (size_t i = 0; i < n; i++)
+        specs[i].forced_error = msg;
+    return 0;
 }
 
 /* Every job's targets through scrape_target_build: kept ones into *ret_specs (in arena a),
@@ -102,6 +107,7 @@ static int build_targets(struct arena *a, struct arena *da, const struct scrape_
     if (!specs || !dropped)
         return err_set(e, -ENOMEM, "out of memory building scrape targets");
     for (size_t j = 0; j < n_jobs; j++) {
+        size_t first = n;
         for (uint32_t t = 0; t < jobs[j].n_targets; t++) {
             struct scrape_target_spec s;
             struct err te = {0};
@@ -127,6 +133,9 @@ static int build_targets(struct arena *a, struct arena *da, const struct scrape_
                 return r;
             }
         }
+        int lr = apply_target_limit(a, &jobs[j], specs + first, n - first, e);
+        if (lr < 0)
+            return lr;
     }
     *ret_specs = specs;
     *ret_n = n;

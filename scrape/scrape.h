@@ -67,6 +67,38 @@ uint32_t scrape_relabel_count(const scrape_relabel *rs); /* NULL: 0 */
 scrape_relabel *scrape_relabel_ref(scrape_relabel *rs);   /* NULL is fine */
 void scrape_relabel_unref(scrape_relabel *rs);            /* NULL is fine */
 
+/* ---- how a job's targets are fetched: TLS, auth, redirects, compression, limits ---- */
+
+/* A job's tls_config as one client context: immutable, shared by reference. scrape_tls_new reads
+ * every file named (blocks: config load only, never on the loop). Options borrowed for the call;
+ * NULL or "" means absent. Without ca_file the system bundle is loaded. */
+typedef struct scrape_tls scrape_tls;
+struct scrape_tls_opts {
+    const char *ca_file, *cert_file, *key_file;
+    const char *server_name; /* SNI and the name the certificate must match; default the host */
+    int insecure_skip_verify;
+    int min_version; /* TLS1_VERSION..TLS1_3_VERSION (0x0301..0x0304); 0: TLS 1.2 as Go's */
+};
+/* ERR_PARSE with Prometheus' wording for a bad pair or unreadable file ("unable to load
+ * specified CA cert ...", "client cert file ... specified without client key file"). */
+int scrape_tls_new(const struct scrape_tls_opts *o, scrape_tls **ret, struct err *e);
+scrape_tls *scrape_tls_ref(scrape_tls *t); /* NULL is fine */
+void scrape_tls_unref(scrape_tls *t);      /* NULL is fine */
+uint64_t scrape_tls_hash(const scrape_tls *t); /* options and file contents; NULL: 0 */
+
+/* A job's HTTP client settings and per-scrape limits. All-zero is Prometheus' defaults (follow
+ * redirects, gzip, no limits), so callers that predate a field need not set it. */
+struct scrape_client {
+    scrape_tls *tls;           /* for https targets; NULL: scheme https is refused */
+    const char *authorization; /* the Authorization header's value ("Bearer x", "Basic ..."),
+                                * NULL: none */
+    int no_follow_redirects;   /* follow_redirects: false */
+    int no_compression;        /* enable_compression: false (Accept-Encoding: identity) */
+    uint64_t body_size_limit;  /* bytes of decompressed body; 0: ember's 64 MiB cap */
+    uint64_t sample_limit;     /* samples stored (after metric relabeling); 0: none */
+    uint64_t label_limit, label_name_length_limit, label_value_length_limit; /* 0: none */
+};
+
 /* ---- jobs and targets ---- */
 
 /* One URL parameter of a job: name=value for each value, in order. */
@@ -93,6 +125,8 @@ struct scrape_job {
      * group's labels. Sorted label sets. */
     const struct labels *targets;
     uint32_t n_targets;
+    const struct scrape_client *client; /* NULL: all defaults */
+    uint32_t target_limit; /* more targets after relabeling fail all of them; 0: no limit */
 };
 
 /* A target after relabeling: what one scrape loop scrapes, and how its series are labelled. */
@@ -108,6 +142,9 @@ struct scrape_target_spec {
     struct labels labels;     /* target labels (job, instance, ...), sorted, no "__" names */
     struct labels discovered; /* the labels before relabeling (Prometheus' discoveredLabels) */
     scrape_relabel *metric_relabel; /* NULL: none */
+    const struct scrape_client *client; /* NULL: all defaults */
+    const char *forced_error; /* non-NULL: every scrape fails with it, nothing is fetched
+                               * (target_limit exceeded) */
 };
 
 /* Turns one discovered target into a spec as Prometheus' PopulateLabels does: job, __scheme__,

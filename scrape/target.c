@@ -283,9 +283,13 @@ int scrape_target_build(struct arena *a, const struct scrape_job *job,
         return err_set(e, ERR_PARSE, "scrape timeout cannot be greater than scrape interval "
                        "(\"%s\" > \"%s\")", tv, iv);
     const char *scheme = labels_get(&ls, "__scheme__");
-    if (scheme && !strcmp(scheme, "https"))
-        return err_set(e, ERR_PARSE, "scheme \"https\" is not supported yet");
-    if (!scheme || strcmp(scheme, "http"))
+    int https = scheme && !strcmp(scheme, "https");
+    /* The TLS context is built (files read) at config load, for jobs with scheme https or a
+     * tls_config; a target relabeled to https in another job has none to use. */
+    if (https && !(job->client && job->client->tls))
+        return err_set(e, ERR_PARSE, "scheme \"https\" needs the job's scheme: https or a "
+                       "tls_config");
+    if (!scheme || (!https && strcmp(scheme, "http")))
         return err_set(e, ERR_PARSE, "invalid scheme \"%.32s\"", scheme ? scheme : "");
 
     /* Public labels: no "__" names; label values need no UTF-8 check here, unlike Prometheus,
@@ -321,7 +325,7 @@ int scrape_target_build(struct arena *a, const struct scrape_job *job,
     if (url_len >= TARGET_PATH_MAX)
         return err_set(e, ERR_PARSE, "scrape URL path and query longer than %d bytes",
                        TARGET_PATH_MAX - 1);
-    ret->scheme = "http";
+    ret->scheme = https ? "https" : "http";
     ret->address = addr;
     ret->metrics_path = p;
     ret->query = qs;
@@ -330,5 +334,7 @@ int scrape_target_build(struct arena *a, const struct scrape_job *job,
     ret->honor_timestamps = job->honor_timestamps;
     ret->labels = out;
     ret->metric_relabel = job->metric_relabel;
+    ret->client = job->client;
+    ret->forced_error = NULL;
     return 1;
 }

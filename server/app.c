@@ -124,6 +124,8 @@ static int apply_scrape_config(struct app *app, const struct config *cfg, struct
             .metric_relabel = sc->metric_relabel_configs,
             .targets = ts,
             .n_targets = sc->n_targets,
+            .client = &sc->client,
+            .target_limit = sc->target_limit,
         };
     }
     if (r == 0)

@@ -16,14 +16,15 @@
  *   log; limits land with issue 5).
  * - scrape_configs[]: job_name (required, unique), scrape_interval/scrape_timeout (0 or absent
  *   inherits global, as Prometheus; timeout > interval is an error), scrape_protocols (inherits
- *   global), metrics_path (/metrics; must start with '/'), scheme (http; "https" is refused as not
- *   supported yet until the scrape client speaks TLS — CONFIG_SCHEME_HTTPS already exists so only
- *   the loader changes then), honor_labels (false), honor_timestamps (true), params,
- *   static_configs[] {targets, labels}, relabel_configs and metric_relabel_configs. Every other
- *   documented scrape_config key (basic_auth, authorization, tls_config, *_sd_configs,
- *   sample_limit, body_size_limit, label limits, target_limit, keep_dropped_targets, ...) is
- *   refused as not supported yet; when one lands it becomes a new field of struct config_scrape
- *   with Prometheus' default, so existing callers do not change.
+ *   global), metrics_path (/metrics; must start with '/'), scheme (http or https), honor_labels
+ *   (false), honor_timestamps (true), params, static_configs[] {targets, labels},
+ *   relabel_configs and metric_relabel_configs; basic_auth, authorization, bearer_token[_file],
+ *   tls_config, follow_redirects, enable_compression, body_size_limit, sample_limit, label_limit,
+ *   label_name_length_limit, label_value_length_limit and target_limit (config_client.c: secret
+ *   files and TLS files are read at load). Every other documented scrape_config key (oauth2,
+ *   proxy_*, *_sd_configs, keep_dropped_targets, ...) is refused as not supported yet; when one
+ *   lands it becomes a new field of struct config_scrape with Prometheus' default, so existing
+ *   callers do not change.
  * - relabel_config: source_labels, separator (;), regex ((.*), fully anchored, RE2 syntax),
  *   modulus, target_label, replacement ($1), action (replace; any case), checked as Prometheus'
  *   Config.Validate does (scrape_relabel_add in scrape/relabel.c). A null string field is "", as
@@ -65,7 +66,7 @@
 
 enum config_scheme {
     CONFIG_SCHEME_HTTP,
-    CONFIG_SCHEME_HTTPS, /* refused by the loader for now, see above */
+    CONFIG_SCHEME_HTTPS,
 };
 
 /* Exposition formats a scrape may ask for, in Prometheus' scrape_protocols spelling. The scrape
@@ -122,6 +123,11 @@ struct config_scrape {
      * that outlive it take a reference (scrape_relabel_ref). */
     scrape_relabel *relabel_configs;
     scrape_relabel *metric_relabel_configs;
+    /* basic_auth/authorization/bearer_token (as one Authorization value), tls_config (a TLS
+     * context holding a reference the config owns: scheme https or tls_config given),
+     * follow_redirects, enable_compression and the per-scrape limits (config_client.c). */
+    struct scrape_client client;
+    uint32_t target_limit; /* 0: none */
     uint32_t line; /* where the job starts in the file (1-based), for messages */
 };
 

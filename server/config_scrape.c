@@ -137,8 +137,7 @@ static int job_scheme(struct ld *l, void *obj, const yaml_node_t *k, const yaml_
     if (!strcmp(s, "http"))
         return ((struct config_scrape *) obj)->scheme = CONFIG_SCHEME_HTTP, 0;
     if (!strcmp(s, "https"))
-        return config_fail(l, v, ERR_PARSE,
-                           "scheme 'https' is not supported yet (needs tls_config)");
+        return ((struct config_scrape *) obj)->scheme = CONFIG_SCHEME_HTTPS, 0;
     return config_fail(l, v, ERR_PARSE, "key 'scheme': '%s' is neither http nor https",
                        config_quote(s, strlen(s), q));
 }
@@ -211,24 +210,9 @@ static int rc_replacement(struct ld *l, void *obj, const yaml_node_t *k, const y
 
 static int rc_modulus(struct ld *l, void *obj, const yaml_node_t *k, const yaml_node_t *v)
 {
-    char q[QUOTE_MAX + 4];
-    uint64_t m = 0;
     if (config_is_null(v))
         return 0;
-    if (v->type != YAML_SCALAR_NODE)
-        return config_fail(l, v, ERR_PARSE, "key 'modulus' expects an unsigned integer, got %s",
-                           config_kind_name(v));
-    const char *s = config_scalar(v);
-    size_t n = v->data.scalar.length;
-    int ok = n > 0 && n <= 20;
-    for (size_t i = 0; ok && i < n; i++)
-        ok = s[i] >= '0' && s[i] <= '9' && !__builtin_mul_overflow(m, 10, &m) &&
-             !__builtin_add_overflow(m, (uint64_t) (s[i] - '0'), &m);
-    if (!ok)
-        return config_fail(l, v, ERR_PARSE, "key 'modulus' expects an unsigned integer, got '%s'",
-                           config_quote(s, n, q));
-    ((struct relabel_ld *) obj)->r.modulus = m;
-    return 0;
+    return config_get_uint(l, "modulus", v, UINT64_MAX, &((struct relabel_ld *) obj)->r.modulus);
 }
 
 static int rc_action(struct ld *l, void *obj, const yaml_node_t *k, const yaml_node_t *v)
@@ -338,14 +322,18 @@ static const struct field scrape_fields[] = {
     FN("static_configs", job_static_configs),
     FN("relabel_configs", job_relabel_configs),
     FN("metric_relabel_configs", job_metric_relabel_configs),
+    /* HTTP client and limits (config_client.c). */
+    FN("basic_auth", config_client_key), FN("authorization", config_client_key),
+    FN("bearer_token", config_client_key), FN("bearer_token_file", config_client_key),
+    FN("tls_config", config_client_key), FN("follow_redirects", config_client_key),
+    FN("enable_compression", config_client_key), FN("body_size_limit", config_client_key),
+    FN("sample_limit", config_client_key), FN("label_limit", config_client_key),
+    FN("label_name_length_limit", config_client_key),
+    FN("label_value_length_limit", config_client_key), FN("target_limit", config_client_key),
     /* Documented by Prometheus, not implemented by ember yet (issue 5 and later). */
-    LATER("basic_auth"),
-    LATER("authorization"), LATER("oauth2"), LATER("bearer_token"), LATER("bearer_token_file"),
-    LATER("tls_config"), LATER("proxy_url"), LATER("no_proxy"), LATER("proxy_from_environment"),
-    LATER("proxy_connect_header"), LATER("http_headers"), LATER("follow_redirects"),
-    LATER("enable_http2"), LATER("enable_compression"), LATER("sample_limit"),
-    LATER("body_size_limit"), LATER("label_limit"), LATER("label_name_length_limit"),
-    LATER("label_value_length_limit"), LATER("target_limit"), LATER("keep_dropped_targets"),
+    LATER("oauth2"), LATER("proxy_url"), LATER("no_proxy"), LATER("proxy_from_environment"),
+    LATER("proxy_connect_header"), LATER("http_headers"), LATER("enable_http2"),
+    LATER("keep_dropped_targets"),
     LATER("track_timestamps_staleness"), LATER("fallback_scrape_protocol"),
     LATER("scrape_classic_histograms"), LATER("always_scrape_classic_histograms"),
     LATER("convert_classic_histograms_to_nhcb"), LATER("native_histogram_bucket_limit"),
@@ -378,10 +366,13 @@ static int load_job(struct ld *l, const yaml_node_t *v, const struct config_glob
         .line = (uint32_t) v->start_mark.line + 1,
     };
     buf_reset(&l->targets);
+    l->client = NULL;
     if ((r = config_section(l, v, "scrape_config", scrape_fields, ARRAY_LEN(scrape_fields), j)) < 0)
         return r;
     if (!j->job_name || !*j->job_name)
         return config_fail(l, v, ERR_PARSE, "scrape_config: job_name is missing or empty");
+    if ((r = config_client_finish(l, v, j)) < 0)
+        return r;
     if (j->metrics_path[0] != '/')
         return config_fail(l, v, ERR_PARSE, "job '%s': metrics_path must start with '/'",
                            j->job_name);

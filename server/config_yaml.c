@@ -134,6 +134,28 @@ int config_get_bool(struct ld *l, const char *key, const yaml_node_t *v, bool *r
                        config_quote(config_scalar(v), v->data.scalar.length, q));
 }
 
+/* An unsigned count as go-yaml reads a Go uint: digits only, no sign, fits 64 bits. */
+int config_get_uint(struct ld *l, const char *key, const yaml_node_t *v, uint64_t max,
+                    uint64_t *ret)
+{
+    char q[QUOTE_MAX + 4];
+    if (v->type != YAML_SCALAR_NODE || config_is_null(v))
+        return config_fail(l, v, ERR_PARSE, "key '%s' expects an unsigned integer, got %s", key,
+                           config_kind_name(v));
+    const char *s = config_scalar(v);
+    size_t n = v->data.scalar.length;
+    uint64_t x = 0;
+    int ok = n > 0 && n <= 20;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = s[i] >= '0' && s[i] <= '9' && !__builtin_mul_overflow(x, 10, &x) &&
+             !__builtin_add_overflow(x, (uint64_t) (s[i] - '0'), &x);
+    if (!ok || x > max)
+        return config_fail(l, v, ERR_PARSE, "key '%s' expects an unsigned integer%s, got '%s'",
+                           key, ok ? " that fits" : "", config_quote(s, n, q));
+    *ret = x;
+    return 0;
+}
+
 /* Prometheus durations ("1h30m", "15s", "0"). */
 int config_get_duration(struct ld *l, const char *key, const yaml_node_t *v, int64_t *ret)
 {

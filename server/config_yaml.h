@@ -42,6 +42,7 @@ struct ld {
     uint64_t visits;          /* nodes looked at, alias expansions included */
     uint32_t next_rank;
     struct buf targets;       /* struct config_target of the job being read */
+    struct client_ld *client; /* HTTP client keys of the job being read (config_client.c) */
 };
 
 enum fkind { F_DURATION, F_BOOL, F_STRING, F_FN, F_LATER };
@@ -80,6 +81,9 @@ const yaml_node_t *config_node(struct ld *l, int idx);
 int config_get_str(struct ld *l, const char *key, const yaml_node_t *v, const char **ret);
 int config_get_bool(struct ld *l, const char *key, const yaml_node_t *v, bool *ret);
 int config_get_duration(struct ld *l, const char *key, const yaml_node_t *v, int64_t *ret);
+/* An unsigned integer as go-yaml reads a Go uint (digits only), at most max. */
+int config_get_uint(struct ld *l, const char *key, const yaml_node_t *v, uint64_t max,
+                    uint64_t *ret);
 /* A list node, or null read as an empty list. Sets *ret_n; items via config_node(l, start[i]). */
 int config_get_list(struct ld *l, const char *key, const yaml_node_t *v,
                     const yaml_node_item_t **ret_items, uint32_t *ret_n);
@@ -107,6 +111,11 @@ int config_section(struct ld *l, const yaml_node_t *map, const char *what,
 int config_yaml_document(struct ld *l, const char *text, size_t len, yaml_document_t *ret);
 
 /* ---- sections in other files ---- */
+
+/* config_client.c: one HTTP client or limit key of a scrape_config (a scrape_fields entry), and
+ * the check of them together once the job's section is read (NULL l->client first). */
+int config_client_key(struct ld *l, void *obj, const yaml_node_t *k, const yaml_node_t *v);
+int config_client_finish(struct ld *l, const yaml_node_t *job, struct config_scrape *j);
 
 /* config_scrape.c: the scrape_configs list into c->scrapes (global already read). */
 int config_load_scrape_configs(struct ld *l, const yaml_node_t *v, struct config *c);

@@ -832,7 +832,7 @@ TEST(target_invalid_after_relabeling)
                    "bad target address \"h:99999\": port out of range");
     target_refused((struct scrape_relabel_rule){.target_label = "__scheme__",
                                                 .replacement = "https"},
-                   "scheme \"https\" is not supported yet");
+                   "scheme \"https\" needs the job's scheme: https or a tls_config");
     target_refused((struct scrape_relabel_rule){.target_label = "__scheme__",
                                                 .replacement = "ftp"},
                    "invalid scheme \"ftp\"");
