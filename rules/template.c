@@ -359,6 +359,8 @@ static struct tv number(struct parser *p, struct token t)
 
 static void push_var(struct parser *p, const char *name)
 {
+    if (p->n_vars >= TMPL_MAX_VARS) /* the executor looks variables up by a linear scan */
+        FAIL(p, "more than %u variables in scope", TMPL_MAX_VARS);
     if (p->n_vars == p->cap_vars) {
         size_t cap = p->cap_vars ? p->cap_vars * 2 : 16;
         const char **v = alloc(p, cap * sizeof *v);
@@ -378,12 +380,14 @@ static const char *tok_str(struct parser *p, struct token t)
     return s;
 }
 
-static int var_known(const struct parser *p, const char *name)
+/* The in-scope variable spelled like token t, or NULL. Variables are interned: every use gets the
+ * declaration's pointer, so the executor finds them by pointer comparison. */
+static const char *var_lookup(const struct parser *p, struct token t)
 {
     for (size_t i = p->n_vars; i-- > 0;)
-        if (!strcmp(p->vars[i], name))
-            return 1;
-    return 0;
+        if (strlen(p->vars[i]) == t.len && !memcmp(p->vars[i], p->s + t.pos, t.len))
+            return p->vars[i];
+    return NULL;
 }
 
 static void enter(struct parser *p)
@@ -418,9 +422,9 @@ static struct tmpl_arg *term(struct parser *p)
     case T_NIL: a->k = A_NIL; return a;
     case T_VAR:
         a->k = A_VAR;
-        a->var = tok_str(p, t);
-        if (!var_known(p, a->var))
-            FAIL(p, "undefined variable \"%s\"", a->var);
+        a->var = var_lookup(p, t);
+        if (!a->var)
+            FAIL(p, "undefined variable \"%.*s\"", (int) t.len, p->s + t.pos);
         return a;
     case T_FIELD:
         a->k = A_FIELD;
@@ -539,6 +543,7 @@ static struct tmpl_cmd *command(struct parser *p)
 static struct tmpl_pipe *pipeline(struct parser *p, const char *context, enum tok end)
 {
     struct tmpl_pipe *pp = alloc(p, sizeof *pp);
+    struct token dt[2];
     pp->pos = peek_nonspace(p).pos;
     for (;;) { /* declarations: $x :=, $x =, range $i, $e := */
         struct token v = peek_nonspace(p);
@@ -548,17 +553,12 @@ static struct tmpl_pipe *pipeline(struct parser *p, const char *context, enum to
         struct token after = peek(p);
         struct token n2 = next_nonspace(p);
         if (n2.t == T_DECLARE || n2.t == T_ASSIGN) {
-            const char *name = tok_str(p, v);
             pp->is_assign = n2.t == T_ASSIGN;
-            if (pp->is_assign && !var_known(p, name))
-                FAIL(p, "undefined variable \"%s\"", name);
-            pp->decl[pp->n_decl++] = name;
-            push_var(p, name);
+            dt[pp->n_decl++] = v;
             break;
         }
         if (n2.t == T_COMMA) {
-            pp->decl[pp->n_decl++] = tok_str(p, v);
-            push_var(p, pp->decl[pp->n_decl - 1]);
+            dt[pp->n_decl++] = v;
             if (!strcmp(context, "range") && pp->n_decl < 2) {
                 enum tok t3 = peek_nonspace(p).t;
                 if (t3 == T_VAR || t3 == T_RIGHT || t3 == T_RPAREN)
@@ -573,6 +573,13 @@ static struct tmpl_pipe *pipeline(struct parser *p, const char *context, enum to
             backup(p, after);
         backup(p, v);
         break;
+    }
+    for (int i = 0; i < pp->n_decl; i++) {
+        pp->decl[i] = pp->is_assign ? var_lookup(p, dt[i]) : tok_str(p, dt[i]);
+        if (!pp->decl[i])
+            FAIL(p, "undefined variable \"%.*s\"", (int) dt[i].len, p->s + dt[i].pos);
+        if (!pp->is_assign)
+            push_var(p, pp->decl[i]);
     }
     struct tmpl_cmd **tail = &pp->cmds;
     for (;;) {
@@ -712,6 +719,10 @@ static struct tmpl_node *item_list(struct parser *p, enum tok *stop)
     }
 }
 
+/* The executor declares these with the same pointers (variables are compared by pointer). */
+const char *const tmpl_predeclared[TMPL_N_PREDECLARED] = {"$", "$labels", "$externalLabels",
+                                                          "$externalURL", "$value"};
+
 int tmpl_parse(struct arena *a, const char *name, const char *text, size_t n, struct tmpl **ret,
                struct err *e)
 {
@@ -731,10 +742,8 @@ int tmpl_parse(struct arena *a, const char *name, const char *text, size_t n, st
     if (setjmp(p->fail))
         return p->code;
     /* Prometheus defines these before the rule's text ({{$labels := .Labels}}...). */
-    static const char *const predeclared[] = {"$", "$labels", "$externalLabels", "$externalURL",
-                                              "$value"};
-    for (size_t i = 0; i < ARRAY_LEN(predeclared); i++)
-        push_var(p, predeclared[i]);
+    for (size_t i = 0; i < TMPL_N_PREDECLARED; i++)
+        push_var(p, tmpl_predeclared[i]);
     t->name = nm;
     t->text = copy;
     t->n = n;

@@ -4,8 +4,9 @@
  *
  * Ownership: the parsed template and every output live in the caller's arena. Parsing and
  * execution share nothing mutable, so one parsed template may be executed by several threads at
- * once (each with its own arena). Execution is bounded (output bytes, range iterations, queries,
- * total steps): a hostile template fails with ERR_LIMIT instead of exhausting time or memory. */
+ * once (each with its own arena). Execution is bounded (output bytes, bytes built, steps,
+ * queries; a regex match counts as many steps): a hostile template fails with ERR_LIMIT instead
+ * of exhausting time or memory. */
 #ifndef EMBER_RULES_TEMPLATE_H
 #define EMBER_RULES_TEMPLATE_H
 
@@ -13,11 +14,13 @@
 
 #include "tsdb/tsdb.h"
 
-/* Limits on one execution; past them tmpl_exec() fails with ERR_LIMIT. */
+/* Limits; past them tmpl_parse() or tmpl_exec() fails with ERR_LIMIT. */
 #define TMPL_MAX_OUTPUT (1u << 20)       /* bytes of output and of any one string value */
 #define TMPL_MAX_STEPS 1000000u          /* actions, commands and range iterations */
 #define TMPL_MAX_QUERIES 64u             /* {{ query }} calls */
+#define TMPL_MAX_BYTES (64u << 20)       /* bytes of strings built in one execution */
 #define TMPL_MAX_DEPTH 100u              /* nesting of blocks and parentheses (parse time) */
+#define TMPL_MAX_VARS 256u               /* variables in scope at once (parse time) */
 
 struct tmpl; /* parsed template, allocated in an arena */
 

@@ -53,14 +53,28 @@ static void limit(struct tmpl_exec *x, const char *what)
     tmpl_exec_fail(x, ERR_LIMIT, "%s", what);
 }
 
-static void step(struct tmpl_exec *x)
+void tmpl_exec_steps(struct tmpl_exec *x, uint64_t n)
 {
-    if (++x->steps > TMPL_MAX_STEPS)
-        limit(x, "execution exceeds " "1000000 steps");
+    x->steps += n;
+    if (x->steps > TMPL_MAX_STEPS)
+        limit(x, "execution exceeds 1000000 steps");
 }
 
-static void *alloc(struct tmpl_exec *x, size_t n)
+static void step(struct tmpl_exec *x)
 {
+    tmpl_exec_steps(x, 1);
+}
+
+static void charge(struct tmpl_exec *x, size_t n)
+{
+    x->bytes += n;
+    if (x->bytes > TMPL_MAX_BYTES)
+        limit(x, "execution builds more than 64 MiB of strings");
+}
+
+void *tmpl_exec_alloc(struct tmpl_exec *x, size_t n)
+{
+    charge(x, n);
     void *p = arena_alloc(x->a, n ? n : 1);
     if (!p)
         limit(x, "out of memory (arena limit)");
@@ -76,6 +90,7 @@ void tmpl_sbuf_add(struct tmpl_exec *x, struct tmpl_sbuf *b, const char *p, size
 {
     if (n > TMPL_MAX_OUTPUT - b->len)
         limit(x, "output or string longer than 1 MiB");
+    charge(x, n); /* bounds the copying a template can cause, not just what it keeps */
     if (b->len + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 64;
         while (cap < b->len + n + 1)
@@ -107,7 +122,7 @@ void tmpl_sbuf_printf(struct tmpl_exec *x, struct tmpl_sbuf *b, const char *fmt,
     }
     if ((size_t) n > TMPL_MAX_OUTPUT)
         limit(x, "output or string longer than 1 MiB");
-    char *big = alloc(x, (size_t) n + 1);
+    char *big = tmpl_exec_alloc(x, (size_t) n + 1);
     va_start(ap, fmt);
     vsnprintf(big, (size_t) n + 1, fmt, ap);
     va_end(ap);
@@ -127,7 +142,7 @@ static void var_push(struct tmpl_exec *x, const char *name, struct tv v)
 {
     if (x->n_vars == x->cap_vars) {
         size_t cap = x->cap_vars ? x->cap_vars * 2 : 16;
-        struct tmpl_var *nv = alloc(x, cap * sizeof *nv);
+        struct tmpl_var *nv = tmpl_exec_alloc(x, cap * sizeof *nv);
         if (x->n_vars)
             memcpy(nv, x->vars, x->n_vars * sizeof *nv);
         x->vars = nv;
@@ -139,7 +154,7 @@ static void var_push(struct tmpl_exec *x, const char *name, struct tv v)
 static struct tmpl_var *var_find(struct tmpl_exec *x, const char *name)
 {
     for (size_t i = x->n_vars; i-- > 0;)
-        if (!strcmp(x->vars[i].name, name))
+        if (x->vars[i].name == name) /* the parser interns variable names */
             return &x->vars[i];
     tmpl_exec_fail(x, ERR_EXEC, "undefined variable: %s", name); /* the parser prevents it */
 }
@@ -227,7 +242,7 @@ static struct tv call(struct tmpl_exec *x, const struct tmpl_cmd *cmd, const str
         }
         return v;
     }
-    struct tv *argv = alloc(x, (size_t) n * sizeof *argv);
+    struct tv *argv = tmpl_exec_alloc(x, (size_t) n * sizeof *argv);
     for (int i = 0; i < n; i++) {
         enum tmpl_param p = f->params[i < 3 ? i : 2];
         if (i < (int) n_args && args[i]->k == A_LIT && args[i]->lit.k != TV_STRING &&
@@ -454,14 +469,16 @@ int tmpl_exec(const struct tmpl *t, struct arena *a, const struct tmpl_data *d, 
         return x->code;
     struct tv data = {.k = TV_DATA};
     const char *url = d->external_url ? d->external_url : "";
-    var_push(x, "$", data);
-    var_push(x, "$labels",
-             (struct tv){.k = TV_LABELS, .labels = d->labels ? d->labels : &no_labels});
-    var_push(x, "$externalLabels", (struct tv){.k = TV_LABELS,
-                                               .labels = d->external_labels ? d->external_labels
-                                                                            : &no_labels});
-    var_push(x, "$externalURL", tmpl_str(url, strlen(url)));
-    var_push(x, "$value", (struct tv){.k = TV_FLOAT, .f = d->value});
+    const struct labels *ext = d->external_labels ? d->external_labels : &no_labels;
+    const struct tv pre[TMPL_N_PREDECLARED] = {
+        data,
+        {.k = TV_LABELS, .labels = d->labels ? d->labels : &no_labels},
+        {.k = TV_LABELS, .labels = ext},
+        tmpl_str(url, strlen(url)),
+        {.k = TV_FLOAT, .f = d->value},
+    };
+    for (size_t i = 0; i < TMPL_N_PREDECLARED; i++)
+        var_push(x, tmpl_predeclared[i], pre[i]);
     (void) walk(x, t->root, data, b);
     struct tv r = tmpl_sbuf_value(x, b);
     *out = (char *) r.s.p;

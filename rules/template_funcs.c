@@ -13,7 +13,11 @@
 #include "rules/template_impl.h"
 
 #define F(name) static struct tv fn_##name(struct tmpl_exec *x, struct tv *a, int n)
-#define RE_MATCH_LIMIT 1000000 /* backtracking steps per match, as tsdb/base/re.c */
+/* A match may backtrack this often (about a millisecond), and costs RE_STEPS of the template's
+ * TMPL_MAX_STEPS: at most ~1000 matches per execution, so regexes cannot run for minutes. */
+#define RE_MATCH_LIMIT 100000
+#define RE_HEAP_KIB 4096
+#define RE_STEPS 1000
 
 static struct tv boolv(int b) { return (struct tv){.k = TV_BOOL, .b = b != 0}; }
 static struct tv floatv(double f) { return (struct tv){.k = TV_FLOAT, .f = f}; }
@@ -22,9 +26,9 @@ static struct tv cstr(const char *s) { return tmpl_str(s, strlen(s)); }
 /* NUL-terminated arena copy of a string argument. */
 static char *zstr(struct tmpl_exec *x, const struct tv *v)
 {
-    char *s = arena_strndup(x->a, v->s.p, v->s.n);
-    if (!s)
-        tmpl_exec_fail(x, ERR_LIMIT, "out of memory (arena limit)");
+    char *s = tmpl_exec_alloc(x, v->s.n + 1);
+    memcpy(s, v->s.p, v->s.n);
+    s[v->s.n] = 0;
     return s;
 }
 
@@ -234,14 +238,11 @@ static int entry_cmp(const void *p, const void *q)
 
 F(args)
 {
-    struct tv_entry *e = arena_calloc(x->a, (size_t) n + 1, sizeof *e);
-    if (!e)
-        tmpl_exec_fail(x, ERR_LIMIT, "out of memory (arena limit)");
+    struct tv_entry *e = tmpl_exec_alloc(x, ((size_t) n + 1) * sizeof *e);
     for (int i = 0; i < n; i++) {
-        e[i].key = arena_printf(x->a, "arg%d", i);
-        if (!e[i].key)
-            tmpl_exec_fail(x, ERR_LIMIT, "out of memory (arena limit)");
-        e[i].val = a[i];
+        char *key = tmpl_exec_alloc(x, 16);
+        snprintf(key, 16, "arg%d", i);
+        e[i] = (struct tv_entry){key, a[i]};
     }
     qsort(e, (size_t) n, sizeof *e, entry_cmp); /* Go ranges over maps in key order */
     return (struct tv){.k = TV_MAP, .map = {e, (size_t) n}};
@@ -263,10 +264,8 @@ F(sortByLabel)
 {
     (void) n;
     size_t m = a[1].vec.n;
-    struct by_label *k = arena_calloc(x->a, m + 1, sizeof *k);
-    struct tmpl_sample *out = arena_calloc(x->a, m + 1, sizeof *out);
-    if (!k || !out)
-        tmpl_exec_fail(x, ERR_LIMIT, "out of memory (arena limit)");
+    struct by_label *k = tmpl_exec_alloc(x, (m + 1) * sizeof *k);
+    struct tmpl_sample *out = tmpl_exec_alloc(x, (m + 1) * sizeof *out);
     const char *name = zstr(x, &a[0]);
     for (size_t i = 0; i < m; i++) {
         const char *v = labels_get(&a[1].vec.v[i].labels, name);
@@ -325,12 +324,14 @@ static struct rx compile(struct tmpl_exec *x, const struct tv *pat, const char *
         tmpl_exec_fail(x, ERR_LIMIT, "out of memory");
     }
     pcre2_set_match_limit(r.mctx, RE_MATCH_LIMIT);
+    pcre2_set_heap_limit(r.mctx, RE_HEAP_KIB);
     return r;
 }
 
 /* >= 0: match at ovector; -1: none (a hit match limit counts as none, like re.c). */
-static int rx_match(const struct rx *r, const struct tv *s, size_t from)
+static int rx_match(struct tmpl_exec *x, const struct rx *r, const struct tv *s, size_t from)
 {
+    tmpl_exec_steps(x, RE_STEPS);
     int rc = pcre2_match(r->code, (PCRE2_SPTR) s->s.p, s->s.n, from, 0, r->md, r->mctx);
     return rc > 0 ? 0 : -1;
 }
@@ -339,7 +340,7 @@ F(match)
 {
     (void) n;
     struct rx r = compile(x, &a[0], "");
-    return boolv(rx_match(&r, &a[1], 0) == 0);
+    return boolv(rx_match(x, &r, &a[1], 0) == 0);
 }
 
 static int is_word(int c)
@@ -402,7 +403,7 @@ F(reReplaceAll)
     const struct tv *src = &a[2];
     struct tmpl_sbuf b = {0};
     size_t pos = 0, last = 0;
-    while (pos <= src->s.n && rx_match(&r, src, pos) == 0) {
+    while (pos <= src->s.n && rx_match(x, &r, src, pos) == 0) {
         PCRE2_SIZE *ov = pcre2_get_ovector_pointer(r.md);
         size_t ms = ov[0], me = ov[1];
         if (me < ms) /* \K can do this; treat as empty at ms */
@@ -419,8 +420,6 @@ F(reReplaceAll)
                 w = 1;
         }
         pos = pos + w > me ? pos + w : me;
-        if (++x->steps > TMPL_MAX_STEPS)
-            tmpl_exec_fail(x, ERR_LIMIT, "execution exceeds 1000000 steps");
     }
     if (last < src->s.n)
         tmpl_sbuf_add(x, &b, src->s.p + last, src->s.n - last);
@@ -431,9 +430,7 @@ F(reReplaceAll)
 
 static struct tv map_bytes(struct tmpl_exec *x, const struct tv *s, int mode)
 {
-    char *o = arena_alloc(x->a, s->s.n + 1);
-    if (!o)
-        tmpl_exec_fail(x, ERR_LIMIT, "out of memory (arena limit)");
+    char *o = tmpl_exec_alloc(x, s->s.n + 1);
     int word_start = 1;
     for (size_t i = 0; i < s->s.n; i++) {
         unsigned char c = (unsigned char) s->s.p[i];

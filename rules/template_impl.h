@@ -119,6 +119,10 @@ int tmpl_unquote(const char *s, size_t n, char q, char *out, size_t *ret_n);
 int tmpl_number(const char *s, size_t n, struct tv *ret);
 size_t tmpl_put_utf8(char *out, uint32_t rune); /* out: 4 bytes; surrogates become U+FFFD */
 
+/* "$", "$labels", "$externalLabels", "$externalURL", "$value": declared before the text. */
+#define TMPL_N_PREDECLARED 5
+extern const char *const tmpl_predeclared[TMPL_N_PREDECLARED];
+
 /* ---- executor state shared with the function library ---- */
 struct tmpl_var {
     const char *name;
@@ -137,6 +141,7 @@ struct tmpl_exec {
     struct tmpl_var *vars;
     size_t n_vars, cap_vars;
     uint64_t steps;
+    uint64_t bytes; /* string bytes built so far, against TMPL_MAX_BYTES */
     uint32_t queries;
     /* what is being evaluated, for the position and <context> of error messages */
     uint32_t at_pos, at_len;
@@ -152,6 +157,10 @@ struct tmpl_exec {
 _Noreturn void tmpl_exec_fail(struct tmpl_exec *x, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Arena allocation counted against TMPL_MAX_BYTES; failure ends execution. */
+void *tmpl_exec_alloc(struct tmpl_exec *x, size_t n);
+/* Charges n steps against TMPL_MAX_STEPS. */
+void tmpl_exec_steps(struct tmpl_exec *x, uint64_t n);
 /* Arena-backed string building; every failure (arena cap, TMPL_MAX_OUTPUT) ends execution. */
 void tmpl_sbuf_add(struct tmpl_exec *x, struct tmpl_sbuf *b, const char *p, size_t n);
 void tmpl_sbuf_printf(struct tmpl_exec *x, struct tmpl_sbuf *b, const char *fmt, ...)

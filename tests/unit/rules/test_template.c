@@ -520,3 +520,42 @@ TEST(template_is_reusable_and_const)
     }
     arena_free(pa);
 }
+
+TEST(hostile_templates_end_quickly)
+{
+    struct arena *a = arena_new(0);
+    int64_t t0 = time_mono_ns();
+    /* catastrophic backtracking, repeated: the match limit and the step charge per match stop it */
+    ASSERT_STR_EQ(run(a, "{{ range 100000 }}{{ match \"(a+)+b\" \"aaaaaaaaaaaaaaaaaaaaaaaaaa"
+                         "aaaaaaaaaaaaaaaaaaaa\" }}{{ end }}"),
+                  "ERR(limit): template: x: execution exceeds 1000000 steps");
+    /* wide printf results thrown away: the byte budget stops the copying */
+    ASSERT_STR_EQ(run(a, "{{ range 1000000 }}{{ $x := printf \"%1000000d\" 1 }}{{ end }}"),
+                  "ERR(limit): template: x: execution builds more than 64 MiB of strings");
+    int64_t ms = (time_mono_ns() - t0) / 1000000;
+    ASSERT_TRUE(ms < 20000); /* generous: the machine is shared; typically well under a second */
+    /* variables: a scope holds at most TMPL_MAX_VARS */
+    char *big = arena_alloc(a, 300 * 24);
+    size_t k = 0;
+    for (int i = 0; i < 300; i++)
+        k += (size_t) snprintf(big + k, 24, "{{ $v%d := %d }}", i, i);
+    ASSERT_STR_CONTAINS(run(a, big), "ERR(parse): template: x:1: more than 256 variables");
+    arena_free(a);
+}
+
+TEST(variable_scoping)
+{
+    struct arena *a = arena_new(0);
+    CHECK("{{ $x := 1 }}{{ if true }}{{ $x := 2 }}{{ $x }}{{ end }}{{ $x }}", "21");
+    CHECK("{{ $x := 1 }}{{ with 5 }}{{ $x = . }}{{ end }}{{ $x }}", "5");
+    CHECK("{{ $i := 9 }}{{ $e := 0 }}{{ range $i, $e = query \"m\" }}{{ end }}{{ $i }} "
+          "{{ $e.Value }}",
+          "2 2");
+    CHECK("{{ range $i, $e := query \"m\" }}{{ $j := $i }}{{ end }}{{ $i := 7 }}{{ $i }}", "7");
+    CHECK("{{ range $k, $v := $externalLabels }}{{ range $k2, $v2 := $externalLabels }}{{ $k }}"
+          "{{ $k2 }} {{ end }}{{ end }}",
+          "clustercluster clusterreplica replicacluster replicareplica ");
+    PARSE_ERR("{{ range $i, $e := query \"m\" }}{{ end }}{{ $i }}", "1: undefined variable \"$i\"");
+    PARSE_ERR("{{ $a, $b = 1 }}", "1: too many declarations in command");
+    arena_free(a);
+}
