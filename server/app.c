@@ -37,6 +37,16 @@ static const struct app_route_def {
     {GET | HEAD, "/-/healthy", lifecycle_healthy},
     {GET | HEAD, "/-/ready", lifecycle_ready},
     {GET, "/metrics", selfmetrics_serve},
+    {GET | HEAD, "/", web_ui_root},
+    {GET | HEAD, "/graph", web_ui_page},
+    {GET | HEAD, "/targets", web_ui_page},
+    {GET | HEAD, "/alerts", web_ui_page},
+    {GET | HEAD, "/rules", web_ui_page},
+    {GET | HEAD, "/status", web_ui_page},
+    {GET | HEAD, "/tsdb-status", web_ui_page},
+    {GET | HEAD, "/flags", web_ui_page},
+    {GET | HEAD, "/config", web_ui_page},
+    {GET | HEAD, "/static/*path", web_ui_static},
 };
 #undef GET
 #undef POST

@@ -66,6 +66,10 @@ void api_admin_clean_tombstones(struct http_request *req, struct app *app);
 void lifecycle_healthy(struct http_request *req, struct app *app);
 void lifecycle_ready(struct http_request *req, struct app *app);
 void selfmetrics_serve(struct http_request *req, struct app *app);
+/* The embedded browser UI (web_ui.c): "/" redirects, pages, /static/ files. */
+void web_ui_root(struct http_request *req, struct app *app);
+void web_ui_page(struct http_request *req, struct app *app);
+void web_ui_static(struct http_request *req, struct app *app);
 
 /* Maps an ember error code to Prometheus' errorType and HTTP status (api_v1.c is the one place). */
 void api_error_type(int code, const char **ret_type, int *ret_status);

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 
 BUILD_PKGS="gcc clang libclang-rt-14-dev meson ninja-build pkg-config libuv1-dev node-llhttp
 libzstd-dev libyaml-dev libpcre2-dev zlib1g-dev libcrypt-dev libssl-dev"
-TEST_PKGS="python3 python3-pytest prometheus-node-exporter curl openssl apache2-utils"
+TEST_PKGS="python3 python3-pytest prometheus-node-exporter curl openssl apache2-utils chromium"
 
 install_missing() {
     missing=""
@@ -77,6 +77,12 @@ test)
             /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e --junitxml="$b/e2e-junit.xml" \
             || status=1
     done
+    # The web UI in Debian's headless chromium, once, against the gcc build (about half a
+    # minute); screenshots land in build/browser-artifacts.
+    rm -f build/browser-junit.xml
+    EMBER_BIN="$PWD/build/server/ember" BROWSER_ARTIFACTS="$PWD/build/browser-artifacts" \
+        /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/browser \
+        --junitxml=build/browser-junit.xml || status=1
     /usr/bin/python3 tools/testsum.py build build-asan
     exit $status
     ;;

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """tools/testsum.py — count test cases across build dirs: TAP cases from meson's testlog.json
-(one per `ok`/`not ok` line; a non-TAP test counts as one case), and pytest's JUnit XML.
+(one per `ok`/`not ok` line; a non-TAP test counts as one case), and pytest's JUnit XML (e2e in
+every build dir; the browser tests where tools/dev.sh ran them, which is the first build dir).
 Prints per-suite counts and the closing line `N passed, M failed`."""
 import json
 import re
@@ -61,6 +62,8 @@ def main():
     for build in sys.argv[1:]:
         counts = meson_counts(build)
         counts["e2e"] = junit_counts(Path(build) / "e2e-junit.xml")
+        if build == sys.argv[1]:  # a missing report there counts as a failure, as for e2e
+            counts["browser"] = junit_counts(Path(build) / "browser-junit.xml")
         for suite, (p, f) in sorted(counts.items()):
             print(f"{build:12} {suite:8} {p:5} passed, {f} failed")
             total_p += p
