@@ -7,8 +7,10 @@ same node exporter (so `up` is one series on each).
         [--prometheus /usr/bin/prometheus] [--no-prometheus]
 
 Needs Debian's wrk and prometheus-node-exporter (and prometheus for the comparison). Prints one
-line per (server, connections) with requests/s and p50/p99 latency, then ember's ratio to
-Prometheus. Client and servers share the machine: figures are relative, not absolute."""
+line per (server, connections) with requests/s, p50/p99 latency and the server's CPU time per
+request (user + system, from /proc: the figure least disturbed by other load on the machine),
+then ember's ratio to Prometheus. Client and servers share the machine: figures are relative,
+not absolute."""
 import argparse
 import json
 import os
@@ -68,18 +70,26 @@ def to_ms(v, unit):
     return float(v) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of a process so far (all its threads)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def wrk(url, conns, duration):
     threads = 1 if conns == 1 else 2
     out = subprocess.run(["wrk", f"-t{threads}", f"-c{conns}", f"-d{duration}s", "--latency",
                           url], capture_output=True, text=True, timeout=duration + 60).stdout
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    total = re.search(r"(\d+) requests in", out)
     p50 = re.search(r"^\s+50%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
     p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
     errs = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     sock = re.search(r"Socket errors: (.*)", out)
     if not (rps and p50 and p99):
         sys.exit(f"http_bench: cannot read wrk's output:\n{out}")
-    return {"rps": float(rps.group(1)), "p50": to_ms(*p50.groups()), "p99": to_ms(*p99.groups()),
+    return {"rps": float(rps.group(1)), "requests": int(total.group(1)) if total else 0, "p50": to_ms(*p50.groups()), "p99": to_ms(*p99.groups()),
             "non2xx": int(errs.group(1)) if errs else 0,
             "socket_errors": sock.group(1) if sock else ""}
 
@@ -111,30 +121,34 @@ def main():
         ep = free_port()
         procs.append(start([a.ember, f"--web.listen-address=127.0.0.1:{ep}", f"--config.file={cfg}",
                             f"--storage.tsdb.path={tmp}/ember-data", "--log.level=warn"], log))
-        servers.append(("ember", f"http://127.0.0.1:{ep}"))
+        servers.append(("ember", f"http://127.0.0.1:{ep}", procs[-1].pid))
         if not a.no_prometheus:
             pp = free_port()
             procs.append(start([a.prometheus, f"--web.listen-address=127.0.0.1:{pp}",
                                 f"--config.file={cfg}", f"--storage.tsdb.path={tmp}/prom-data",
                                 "--log.level=warn"], log))
-            servers.append(("prometheus", f"http://127.0.0.1:{pp}"))
-        for name, base in servers:
+            servers.append(("prometheus", f"http://127.0.0.1:{pp}", procs[-1].pid))
+        for name, base, _ in servers:
             wait_up(base, name)
         results = {}
-        print(f"{'server':<12}{'conns':>6}{'req/s':>12}{'p50 ms':>10}{'p99 ms':>10}  errors")
+        print(f"{'server':<12}{'conns':>6}{'req/s':>12}{'p50 ms':>10}{'p99 ms':>10}"
+              f"{'cpu us/req':>12}  errors")
         for conns in [int(c) for c in a.connections.split(",")]:
-            for name, base in servers:
+            for name, base, pid in servers:
+                c0 = cpu_seconds(pid)
                 r = wrk(base + "/api/v1/query?query=up", conns, a.duration)
+                r["cpu_us"] = (cpu_seconds(pid) - c0) * 1e6 / max(r["requests"], 1)
                 results[(name, conns)] = r
                 errs = f"non-2xx={r['non2xx']}" if r["non2xx"] else ""
                 errs += f" socket: {r['socket_errors']}" if r["socket_errors"] else ""
                 print(f"{name:<12}{conns:>6}{r['rps']:>12.0f}{r['p50']:>10.2f}{r['p99']:>10.2f}"
-                      f"  {errs}", flush=True)
+                      f"{r['cpu_us']:>12.1f}  {errs}", flush=True)
         if not a.no_prometheus:
             for conns in [int(c) for c in a.connections.split(",")]:
                 e, p = results[("ember", conns)], results[("prometheus", conns)]
                 print(f"ratio ember/prometheus at {conns} connection(s): "
-                      f"{e['rps'] / p['rps']:.2f}x req/s, p99 {e['p99']:.2f} vs {p['p99']:.2f} ms")
+                      f"{e['rps'] / p['rps']:.2f}x req/s, p99 {e['p99']:.2f} vs {p['p99']:.2f} ms, "
+                      f"CPU per request {e['cpu_us']:.0f} vs {p['cpu_us']:.0f} us")
     finally:
         for p in reversed(procs):
             stop(p)
