@@ -632,8 +632,8 @@ static struct tmpl_node *control(struct parser *p, enum tmpl_node_kind k, const 
         if ((k == N_IF && nt.t == T_IF) || (k == N_WITH && nt.t == T_WITH)) {
             (void) next_nonspace(p);
             n->else_list = control(p, k, context);
-        } else if (nt.t == T_IF || nt.t == T_WITH) {
-            unexpected(p, next_nonspace(p), "else");
+        } else if (nt.t == T_IF || nt.t == T_WITH) { /* Go reads it as {{else}}{{with ...}} */
+            unexpected(p, next_nonspace(p), "input");
         } else {
             n->else_list = item_list(p, &stop);
             if (stop != T_END)

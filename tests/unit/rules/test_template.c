@@ -393,7 +393,8 @@ TEST(parse_errors)
     PARSE_ERR("{{ if }}{{ end }}", "1: missing value for if");
     PARSE_ERR("{{ range }}{{ end }}", "1: missing value for range");
     PARSE_ERR("{{ if 1 }}{{ else }}{{ else }}{{ end }}", "1: expected end; found {{else}}");
-    PARSE_ERR("{{ range 1 }}{{ else if 1 }}{{ end }}", "1: unexpected <if> in else");
+    PARSE_ERR("{{ range 1 }}{{ else if 1 }}{{ end }}", "1: unexpected <if> in input");
+    PARSE_ERR("{{ if 1 }}{{ else with 1 }}{{ end }}", "1: unexpected <with> in input");
     PARSE_ERR("{{ 'ab' }}", "1: malformed character constant: 'ab'");
     PARSE_ERR("{{ $value : 1 }}", "1: expected :=");
     arena_free(a);
