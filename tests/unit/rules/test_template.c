@@ -560,3 +560,28 @@ TEST(variable_scoping)
     PARSE_ERR("{{ $a, $b = 1 }}", "1: too many declarations in command");
     arena_free(a);
 }
+
+TEST(more_go_semantics)
+{
+    struct arena *a = arena_new(0);
+    CHECK("{{ \"h\xc3\xa9llo\" | printf \"%-7s|%.2s|\" }}{{ len \"h\xc3\xa9llo\" }}",
+          "h\xc3\xa9llo  |%!s(MISSING)|6");
+    CHECK("{{ printf \"%-7s|%.2s|\" \"h\xc3\xa9llo\" \"h\xc3\xa9llo\" }}",
+          "h\xc3\xa9llo  |h\xc3\xa9|");
+    CHECK("a \r\n{{- 1 }}{{/* c */}}{{ 2 }}", "a12");
+    CHECK("[{{ print }}][{{ println }}]", "[][\n]");
+    CHECK("{{ printf \"%v\" (args 1 \"x\") }} {{ not $labels }} {{ index \"abc\" 1 }}",
+          "map[arg0:1 arg1:x] false 98");
+    CHECK("{{ $x := query \"m\" }}{{ len $x }}{{ range $x }}{{ .Value }}{{ end }}", "3312");
+    CHECK("{{ humanize 1234567.0 | printf \"%s!\" }} {{ \"a\" | eq \"a\" }}", "1.235M! true");
+    CHECK("{{ with $labels }}{{ .job }}{{ end }} {{ with $x := $labels.job }}{{ $x }}{{ end }}",
+          "node node");
+    CHECK("{{ if and $labels.job (eq $labels.severity \"page\") }}page {{ $labels.job }}{{ end }}",
+          "page node");
+    CHECK("{{ range $i, $e := query \"m\" }}{{ if $i }}, {{ end }}{{ $e.Labels.job }}{{ end }}",
+          "c, a, b");
+    CHECK("{{ $labels.instance | reReplaceAll \"(.*):(.*)\" \"$2@$1\" | toUpper }}",
+          "9100@NODE-1.EXAMPLE.COM");
+    CHECK("{{ define1 := 1 }}", "ERR(parse): template: x:1: function \"define1\" not defined");
+    arena_free(a);
+}
