@@ -582,6 +582,11 @@ TEST(more_go_semantics)
           "c, a, b");
     CHECK("{{ $labels.instance | reReplaceAll \"(.*):(.*)\" \"$2@$1\" | toUpper }}",
           "9100@NODE-1.EXAMPLE.COM");
+    CHECK("{{ with printf \"m{instance='%s'}\" .Labels.instance | query }}{{ . | first | value | "
+          "humanize1024 }}B{{ end }}",
+          "3B");
+    CHECK("{{ with query (printf \"up{job='%s'}\" $labels.job) }}{{ len . }}{{ end }}", "3");
+    CHECK("{{ reReplaceAll \"\\\\.\" \"_\" $labels.instance }}", "node-1_example_com:9100");
     CHECK("{{ define1 := 1 }}", "ERR(parse): template: x:1: function \"define1\" not defined");
     arena_free(a);
 }
