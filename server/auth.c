@@ -256,8 +256,9 @@ void auth_check(struct auth *a, struct http_request *req, http_handler_fn next, 
     }
     const char *b64 = h + 6;
     size_t bn = strlen(b64);
-    char *cred = bn / 4 * 3 <= AUTH_MAX_CREDENTIALS ? arena_alloc(req->arena, bn / 4 * 3 + 1) : NULL;
-    long cn = cred ? auth_base64_decode(b64, bn, cred, bn / 4 * 3) : -1;
+    size_t cap = bn / 4 * 3;
+    char *cred = cap <= AUTH_MAX_CREDENTIALS ? arena_alloc(req->arena, cap + 1) : NULL;
+    long cn = cred ? auth_base64_decode(b64, bn, cred, cap) : -1;
     const char *colon = cn > 0 ? memchr(cred, ':', (size_t) cn) : NULL;
     if (!colon) {
         a->st.failures++;

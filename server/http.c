@@ -1,13 +1,18 @@
 /* server/http.c — HTTP/1.1 server: listener, connections, llhttp request parsing, keep-alive,
  * pipelining, limits and timeouts, graceful close. Parsing is in http_request.c, responses in
- * http_response.c.
+ * http_response.c, TLS (OpenSSL over memory BIOs) in http_tls.c.
  *
  * Design. A connection serves one request at a time, in order:
  *
  *   bytes ─▶ llhttp (callbacks build c->cur in its own arena) ─▶ on_message_complete pauses llhttp
  *         ─▶ c->ready ─▶ handler (c->serving) ─▶ http_respond*() ─▶ uv_write (c->writes_pending)
  *
- * conn_pump() is the only place that runs the parser on buffered bytes and calls the handler; it
+ * With TLS, read_cb hands ciphertext to http_tls_feed(), which decrypts into a second server-wide
+ * buffer and feeds the same path; writes are encrypted and flushed as one uv_write each, and a
+ * connection still in its handshake is held to the header deadline. A response is written with
+ * uv_try_write when the socket takes it all, so its completion (write_done) may run at once.
+ *
+ * http_conn_pump() is the only place that runs the parser on buffered bytes and calls the handler; it
  * loops until it cannot progress and is never re-entered (c->in_pump), so synchronous responses
  * and pipelined requests do not recurse. Parsing (and so the next handler call) is allowed only
  * when no request is being served and the socket's write queue is under write_queue_cap; bytes
@@ -23,7 +28,7 @@
  *
  * Requests are detached (r->conn = NULL) when their connection dies while a handler holds them;
  * the response is then freed unsent. A request's memory is its arena plus heap buffers for the
- * body and response, all released by req_free(). */
+ * body and response, all released by http_req_free(). */
 #include "server/http.h"
 
 #include <errno.h>
@@ -73,70 +78,6 @@ static int can_parse(const struct conn *c)
 
 static void on_write(uv_write_t *w, int status);
 
-static void write_done(struct wr *wr, int status);
-
-/* TLS: one uv_write of ciphertext; orig (NULL for handshake bytes) completes with it. */
-struct tls_wr {
-    uv_write_t w;
-    struct conn *c;
-    struct wr *orig;
-    struct buf data;
-};
-
-static void on_tls_write(uv_write_t *w, int status)
-{
-    struct tls_wr *tw = (struct tls_wr *) w;
-    struct conn *c = tw->c;
-    struct wr *orig = tw->orig;
-    buf_free(&tw->data);
-    free(tw);
-    if (orig) {
-        write_done(orig, status);
-        return;
-    }
-    c->writes_pending--;
-    c->write_since_ms = now_ms(c);
-    if (c->closed)
-        return;
-    if (status < 0)
-        http_conn_close(c);
-    else
-        http_conn_pump(c);
-}
-
-/* Sends what OpenSSL has queued (records, handshake messages, alerts); orig, if any, completes
- * when those bytes are written. Counted in writes_pending either way, so a closing connection
- * waits for its last alert or close_notify. */
-static int tls_flush(struct conn *c, struct wr *orig)
-{
-    struct tls_wr *tw = calloc(1, sizeof *tw);
-    if (!tw || http_tls_take(c->tls, &tw->data) < 0) {
-        if (tw)
-            buf_free(&tw->data);
-        free(tw);
-        return UV_ENOMEM;
-    }
-    if (tw->data.len == 0 && !orig) {
-        free(tw);
-        return 0;
-    }
-    tw->c = c;
-    tw->orig = orig;
-    if (!orig) {
-        c->writes_pending++;
-        if (c->writes_pending == 1)
-            c->write_since_ms = now_ms(c);
-    }
-    uv_buf_t b = uv_buf_init((char *) tw->data.p, (unsigned) tw->data.len);
-    int r = uv_write(&tw->w, (uv_stream_t *) &c->tcp, &b, 1, on_tls_write);
-    if (r < 0) {
-        if (!orig)
-            c->writes_pending--;
-        buf_free(&tw->data);
-        free(tw);
-    }
-    return r;
-}
 
 int http_conn_write(struct conn *c, struct wr *wr, uv_buf_t *iov, unsigned n)
 {
@@ -145,7 +86,7 @@ int http_conn_write(struct conn *c, struct wr *wr, uv_buf_t *iov, unsigned n)
     if (c->writes_pending == 1)
         c->write_since_ms = now_ms(c);
     if (c->tls) {
-        int r = http_tls_encrypt(c->tls, iov, n) < 0 ? UV_EPROTO : tls_flush(c, wr);
+        int r = http_tls_encrypt(c->tls, iov, n) < 0 ? UV_EPROTO : http_tls_flush(c, wr);
         if (r < 0)
             c->writes_pending--;
         return r;
@@ -154,7 +95,7 @@ int http_conn_write(struct conn *c, struct wr *wr, uv_buf_t *iov, unsigned n)
         int r = 0;
         for (unsigned i = 0; i < n && r >= 0; i++)
             r = buf_append(c->sink, iov[i].base, iov[i].len);
-        write_done(wr, r < 0 ? UV_ENOMEM : 0);
+        http_conn_write_done(wr, r < 0 ? UV_ENOMEM : 0);
         return 0;
     }
     /* Most responses fit the socket buffer: writing now saves libuv's write request, its
@@ -172,7 +113,7 @@ int http_conn_write(struct conn *c, struct wr *wr, uv_buf_t *iov, unsigned n)
         n--;
     }
     if (n == 0) {
-        write_done(wr, 0); /* as the sink does: the caller must expect completion at once */
+        http_conn_write_done(wr, 0); /* as the sink does: the caller must expect completion at once */
         return 0;
     }
     iov[0].base += done;
@@ -185,7 +126,7 @@ int http_conn_write(struct conn *c, struct wr *wr, uv_buf_t *iov, unsigned n)
     return 0;
 }
 
-static void write_done(struct wr *wr, int status)
+void http_conn_write_done(struct wr *wr, int status)
 {
     struct conn *c = wr->c;
     if (wr->r)
@@ -203,7 +144,7 @@ static void write_done(struct wr *wr, int status)
     http_conn_pump(c);
 }
 
-static void on_write(uv_write_t *w, int status) { write_done((struct wr *) w, status); }
+static void on_write(uv_write_t *w, int status) { http_conn_write_done((struct wr *) w, status); }
 
 static void conn_update_reading(struct conn *c)
 {
@@ -233,7 +174,7 @@ static void conn_finish(struct conn *c)
     }
     if (c->tls) {
         http_tls_shutdown(c->tls);
-        if (tls_flush(c, NULL) < 0) {
+        if (http_tls_flush(c, NULL) < 0) {
             http_conn_close(c);
             return;
         }
@@ -260,7 +201,8 @@ void http_conn_pump(struct conn *c)
         }
         if (!can_parse(c) || pending_len(c) == 0)
             break;
-        size_t used = http_conn_parse(c, (const char *) c->pending.p + c->pending_off, pending_len(c));
+        size_t used =
+            http_conn_parse(c, (const char *) c->pending.p + c->pending_off, pending_len(c));
         c->pending_off += used;
         if (pending_len(c) == 0) {
             buf_reset(&c->pending);
@@ -283,7 +225,7 @@ void http_conn_pump(struct conn *c)
 }
 
 /* New bytes from the socket (or the byte-stream driver). */
-static void conn_feed(struct conn *c, const char *p, size_t n)
+void http_conn_feed(struct conn *c, const char *p, size_t n)
 {
     if (c->closed)
         return;
@@ -308,7 +250,7 @@ static void conn_feed(struct conn *c, const char *p, size_t n)
     http_conn_pump(c);
 }
 
-static void conn_eof(struct conn *c)
+void http_conn_eof(struct conn *c)
 {
     c->eof = 1;
     if (c->lingering) {
@@ -331,53 +273,17 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
     *b = uv_buf_init(c->srv->readbuf, sizeof c->srv->readbuf);
 }
 
-/* Ciphertext in: plaintext to the parser, then whatever OpenSSL wants to send back. */
-static void tls_feed(struct conn *c, const char *p, size_t n)
-{
-    if (c->lingering || c->closing)
-        return; /* after a closing response, further input is discarded */
-    if (http_tls_input(c->tls, p, n) < 0) {
-        http_conn_close(c);
-        return;
-    }
-    int k;
-    while (!c->closed && !c->closing && !c->lingering &&
-           (k = http_tls_read(c->tls, c->srv->plainbuf, sizeof c->srv->plainbuf)) != 0) {
-        if (k == HTTP_TLS_EOF) {
-            conn_eof(c);
-            return;
-        }
-        if (k < 0) {
-            /* Handshake refused (no or bad client certificate, no shared version): send the
-             * alert OpenSSL queued, then close. */
-            if (!http_tls_handshake_done(c->tls))
-                c->srv->st.tls_handshake_failures++;
-            c->closing = 1;
-            c->eof = 1;
-            break;
-        }
-        conn_feed(c, c->srv->plainbuf, (size_t) k);
-    }
-    if (c->closed)
-        return;
-    if (tls_flush(c, NULL) < 0) {
-        http_conn_close(c);
-        return;
-    }
-    http_conn_pump(c);
-}
-
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
 {
     struct conn *c = st->data;
     if (nread > 0 && c->tls) {
         c->idle_since_ms = now_ms(c);
-        tls_feed(c, b->base, (size_t) nread);
+        http_tls_feed(c, b->base, (size_t) nread);
     } else if (nread > 0) {
         c->idle_since_ms = now_ms(c);
-        conn_feed(c, b->base, (size_t) nread);
+        http_conn_feed(c, b->base, (size_t) nread);
     } else if (nread == UV_EOF) {
-        conn_eof(c);
+        http_conn_eof(c);
     } else if (nread < 0) {
         http_conn_close(c);
     }
@@ -836,11 +742,11 @@ int http_serve_bytes(const struct http_limits *lim, const void *p, size_t n, siz
     size_t off = 0;
     while (off < n && !c->closed) {
         size_t k = chunk && chunk < n - off ? chunk : n - off;
-        conn_feed(c, b + off, k);
+        http_conn_feed(c, b + off, k);
         off += k;
     }
     if (!c->closed)
-        conn_eof(c);
+        http_conn_eof(c);
     http_conn_close(c);
     conn_free(c);
     free(s);

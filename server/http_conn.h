@@ -131,11 +131,19 @@ int http_tls_encrypt(struct http_tls_conn *tc, const uv_buf_t *iov, unsigned n);
 void http_tls_shutdown(struct http_tls_conn *tc); /* queue close_notify */
 /* Appends the ciphertext waiting to be sent to out. */
 int http_tls_take(struct http_tls_conn *tc, struct buf *out);
+/* Ciphertext read from c's socket: decrypted into the parser (http_conn_feed), then what
+ * OpenSSL queued in reply is flushed; a failed handshake closes c after its alert. */
+void http_tls_feed(struct conn *c, const char *p, size_t n);
+/* Writes what OpenSSL has queued as one uv_write; orig (may be NULL) completes with it. */
+int http_tls_flush(struct conn *c, struct wr *orig);
 
 /* http.c */
 /* Queues bytes on the socket (or the sink); wr completes through write_done. */
 int http_conn_write(struct conn *c, struct wr *wr, uv_buf_t *iov, unsigned n);
 void http_conn_pump(struct conn *c);
+void http_conn_write_done(struct wr *wr, int status); /* a write finished (or failed) */
+void http_conn_feed(struct conn *c, const char *p, size_t n); /* plaintext bytes in */
+void http_conn_eof(struct conn *c);
 void http_conn_close(struct conn *c);
 
 #endif

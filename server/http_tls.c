@@ -232,3 +232,105 @@ int http_tls_take(struct http_tls_conn *tc, struct buf *out)
         out->len += (size_t) k;
     return 0;
 }
+
+/* --- the connection side: http.c calls these for a TLS connection --- */
+
+/* TLS: one uv_write of ciphertext; orig (NULL for handshake bytes) completes with it. */
+struct tls_wr {
+    uv_write_t w;
+    struct conn *c;
+    struct wr *orig;
+    struct buf data;
+};
+
+static void on_tls_write(uv_write_t *w, int status)
+{
+    struct tls_wr *tw = (struct tls_wr *) w;
+    struct conn *c = tw->c;
+    struct wr *orig = tw->orig;
+    buf_free(&tw->data);
+    free(tw);
+    if (orig) {
+        http_conn_write_done(orig, status);
+        return;
+    }
+    c->writes_pending--;
+    c->write_since_ms = now_ms(c);
+    if (c->closed)
+        return;
+    if (status < 0)
+        http_conn_close(c);
+    else
+        http_conn_pump(c);
+}
+
+/* Sends what OpenSSL has queued (records, handshake messages, alerts); orig, if any, completes
+ * when those bytes are written. Counted in writes_pending either way, so a closing connection
+ * waits for its last alert or close_notify. */
+int http_tls_flush(struct conn *c, struct wr *orig)
+{
+    struct tls_wr *tw = calloc(1, sizeof *tw);
+    if (!tw || http_tls_take(c->tls, &tw->data) < 0) {
+        if (tw)
+            buf_free(&tw->data);
+        free(tw);
+        return UV_ENOMEM;
+    }
+    if (tw->data.len == 0 && !orig) {
+        free(tw);
+        return 0;
+    }
+    tw->c = c;
+    tw->orig = orig;
+    if (!orig) {
+        c->writes_pending++;
+        if (c->writes_pending == 1)
+            c->write_since_ms = now_ms(c);
+    }
+    uv_buf_t b = uv_buf_init((char *) tw->data.p, (unsigned) tw->data.len);
+    int r = uv_write(&tw->w, (uv_stream_t *) &c->tcp, &b, 1, on_tls_write);
+    if (r < 0) {
+        if (!orig)
+            c->writes_pending--;
+        buf_free(&tw->data);
+        free(tw);
+    }
+    return r;
+}
+
+/* Stops decrypting once the connection is closing: what follows a closing response is not read,
+ * as on plain connections. */
+void http_tls_feed(struct conn *c, const char *p, size_t n)
+{
+    if (c->lingering || c->closing)
+        return; /* after a closing response, further input is discarded */
+    if (http_tls_input(c->tls, p, n) < 0) {
+        http_conn_close(c);
+        return;
+    }
+    int k;
+    while (!c->closed && !c->closing && !c->lingering &&
+           (k = http_tls_read(c->tls, c->srv->plainbuf, sizeof c->srv->plainbuf)) != 0) {
+        if (k == HTTP_TLS_EOF) {
+            http_conn_eof(c);
+            return;
+        }
+        if (k < 0) {
+            /* Handshake refused (no or bad client certificate, no shared version): send the
+             * alert OpenSSL queued, then close. */
+            if (!http_tls_handshake_done(c->tls))
+                c->srv->st.tls_handshake_failures++;
+            c->closing = 1;
+            c->eof = 1;
+            break;
+        }
+        http_conn_feed(c, c->srv->plainbuf, (size_t) k);
+    }
+    if (c->closed)
+        return;
+    if (http_tls_flush(c, NULL) < 0) {
+        http_conn_close(c);
+        return;
+    }
+    http_conn_pump(c);
+}

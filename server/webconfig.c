@@ -188,8 +188,8 @@ static int load_headers(struct ld *l, const yaml_node_t *map, struct webconfig *
                                "header X-Content-Type-Options: only \"nosniff\" is allowed");
         if (!strcmp(name, "X-Frame-Options") && strcasecmp(value, "deny") &&
             strcasecmp(value, "sameorigin"))
-            return config_fail(l, pr->v, ERR_PARSE,
-                               "header X-Frame-Options: only \"deny\" or \"sameorigin\" is allowed");
+            return config_fail(l, pr->v, ERR_PARSE, "header X-Frame-Options: only \"deny\" or "
+                                                    "\"sameorigin\" is allowed");
         w->headers[w->n_headers++] = (struct webconfig_header){name, value};
     }
     return 0;
