@@ -494,13 +494,17 @@ static struct tmpl_arg *operand(struct parser *p)
         a->pipe->cmds->pos = f->pos;
         a->pipe->cmds->src_len = f->src_len;
     }
+    uint32_t cap = a->n_fields; /* grows by doubling: .a.a.a... must stay linear */
     while (peek(p).t == T_FIELD) {
         struct token t = next(p);
-        const char **f = alloc(p, (a->n_fields + 1) * sizeof *f);
-        if (a->n_fields)
-            memcpy(f, a->fields, a->n_fields * sizeof *f);
-        f[a->n_fields++] = tok_str(p, (struct token){T_FIELD, t.pos + 1, t.len - 1});
-        a->fields = f;
+        if (a->n_fields == cap) {
+            cap = cap ? cap * 2 : 4;
+            const char **f = alloc(p, cap * sizeof *f);
+            if (a->n_fields)
+                memcpy(f, a->fields, a->n_fields * sizeof *f);
+            a->fields = f;
+        }
+        a->fields[a->n_fields++] = tok_str(p, (struct token){T_FIELD, t.pos + 1, t.len - 1});
         a->src_len = t.pos + t.len - a->pos;
     }
     return a;

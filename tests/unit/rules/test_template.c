@@ -590,3 +590,28 @@ TEST(more_go_semantics)
     CHECK("{{ define1 := 1 }}", "ERR(parse): template: x:1: function \"define1\" not defined");
     arena_free(a);
 }
+
+TEST(long_inputs_parse_in_linear_space)
+{
+    /* 30000 chained fields, 10000 pipeline stages, 20000 arguments: bounded memory and time */
+    struct arena *a = arena_new(16u << 20);
+    size_t n = 30000;
+    char *s = arena_alloc(a, 2 * n + 64);
+    size_t k = (size_t) sprintf(s, "{{ (args)");
+    for (size_t i = 0; i < n; i++)
+        k += (size_t) sprintf(s + k, ".a");
+    sprintf(s + k, " }}");
+    ASSERT_STR_EQ(run(a, s), "<no value>"); /* missing map entries all the way down */
+    k = (size_t) sprintf(s, "{{ 1");
+    for (size_t i = 0; i < 10000; i++)
+        k += (size_t) sprintf(s + k, "|not");
+    sprintf(s + k, " }}");
+    ASSERT_STR_EQ(run(a, s), "true"); /* an even number of nots */
+    k = (size_t) sprintf(s, "{{ print");
+    for (size_t i = 0; i < 20000; i++)
+        k += (size_t) sprintf(s + k, " 1");
+    sprintf(s + k, " }}");
+    const char *r = run(a, s);
+    ASSERT_EQ(strlen(r), 39999);
+    arena_free(a);
+}
