@@ -109,6 +109,14 @@ def test_root_redirects_to_graph(ember, page):
     page.goto(ember.base + "/")
     assert page.eval("location.pathname") == "/graph"
     assert page.eval("!!document.querySelector('textarea.expr')")
+    # The theme button cycles auto → light → dark and the page follows.
+    page.eval("document.getElementById('theme').click(); document.getElementById('theme').click()")
+    assert page.eval("document.documentElement.dataset.theme") == "dark"
+    bg = page.eval("getComputedStyle(document.body).backgroundColor")
+    assert bg == "rgb(18, 21, 28)", bg
+    shot(page, "graph_dark")
+    page.eval("document.getElementById('theme').click()")  # back to auto for the other tests
+    assert page.eval("document.documentElement.dataset.theme") is None
 
 
 def test_graph_from_url_renders_points_legend_hover_and_stacking(ember, page):

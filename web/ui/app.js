@@ -627,7 +627,9 @@ views['/targets'] = async function (root, live) {
         el('td', {class: 'num'}, t.lastScrapeDuration !== undefined ? fmtDuration(t.lastScrapeDuration * 1000) : ''),
         el('td', {class: 'err-cell'}, t.lastError ? el('span', {class: 'badge err'}, t.lastError) : '')));
       cards.push(collapsible(el('h2', {}, pool, ' ', el('span', {class: 'muted'}, `(${up}/${ts.length} up)`)),
-        el('table', {'data-pool': pool}, el('thead', {}, el('tr', {}, ['Endpoint', 'State', 'Labels', 'Last scrape', 'Duration', 'Error'].map(h => el('th', {}, h)))),
+        el('table', {'data-pool': pool, class: 'targets'},
+          el('colgroup', {}, [26, 8, 28, 10, 8, 20].map(w => el('col', {style: `width:${w}%`}))),
+          el('thead', {}, el('tr', {}, ['Endpoint', 'State', 'Labels', 'Last scrape', 'Duration', 'Error'].map(h => el('th', {}, h)))),
           el('tbody', {}, rows)), true));
     }
     out.replaceChildren(...(cards.length ? cards : [el('div', {class: 'empty'}, targets.length ? 'No target matches.' : 'No targets.')]));
