@@ -167,6 +167,15 @@ def test_table_from_url(ember, page):
     assert cells[0] == 'demo_temperature_celsius{room="lab"}'
     assert 17 <= float(cells[1]) <= 23
     shot(page, "table")
+    # Another page and back through the menu: the panel comes back as it was.
+    page.eval("document.querySelector('#nav a[href=\"/targets\"]').click()")
+    page.wait("document.querySelector('#main').dataset.view === 'targets'", 5, what="targets view")
+    page.eval("document.querySelector('#nav a[href=\"/graph\"]').click()")
+    page.wait("document.querySelectorAll('.result-table tr').length === 1", 10,
+              what="the table again")
+    assert page.eval("document.querySelector('textarea.expr').value") == \
+        'demo_temperature_celsius{room="lab"}'
+    assert "g0.tab=1" in page.eval("location.search")
 
 
 def test_typed_query_with_completion_updates_url(ember, page):

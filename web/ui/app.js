@@ -220,6 +220,9 @@ function panelsToQuery(panels) {
 }
 
 views['/graph'] = function (root, live) {
+  /* Coming back to /graph from another page restores this tab's last panels. */
+  const last = sessionStorage.getItem('ember.graph');
+  if (!location.search && last) history.replaceState(null, '', '/graph?' + last);
   const sp = new URLSearchParams(location.search);
   const panels = [];
   for (let i = 0; sp.has(`g${i}.expr`) || (i === 0); i++) {
@@ -229,7 +232,9 @@ views['/graph'] = function (root, live) {
   const list = el('div', {id: 'panels'});
   const syncURL = () => {
     if (!live()) return;
-    history.replaceState(null, '', '/graph?' + panelsToQuery(panels.filter(p => !p.removed)));
+    const q = panelsToQuery(panels.filter(p => !p.removed));
+    history.replaceState(null, '', '/graph?' + q);
+    sessionStorage.setItem('ember.graph', q);
   };
   const add = (p) => {
     panels.includes(p) || panels.push(p);
