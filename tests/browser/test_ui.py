@@ -176,6 +176,12 @@ def test_table_from_url(ember, page):
     assert page.eval("document.querySelector('textarea.expr').value") == \
         'demo_temperature_celsius{room="lab"}'
     assert "g0.tab=1" in page.eval("location.search")
+    # An evaluation time before the imported hour finds nothing; the URL keeps it.
+    page.eval("(() => { const i = document.querySelector('input.eval'); i.value = '2001-01-01 00:00:00';"
+              " i.dispatchEvent(new Event('change')); })()")
+    page.wait("document.querySelector('.table-area').textContent.includes('Empty query result')", 10,
+              what="an empty result at 2001-01-01")
+    assert "g0.end_input=2001-01-01" in page.eval("location.search")
 
 
 def test_typed_query_with_completion_updates_url(ember, page):

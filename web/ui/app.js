@@ -295,6 +295,7 @@ function buildPanel(p, idx, changed, removed) {
     stepIn, el('label', {class: 'opt'}, stackIn, 'stacked'));
   function onControls() {
     p.range = rangeIn.value.trim() || '1h'; p.end = endIn.value.trim(); p.step = stepIn.value.trim();
+    evalIn.value = p.end;
     p.stacked = stackIn.checked; changed(); run();
   }
   for (const i of [rangeIn, endIn, stepIn]) i.addEventListener('change', onControls);
@@ -302,7 +303,14 @@ function buildPanel(p, idx, changed, removed) {
   const graphArea = el('div', {class: 'graph-area'});
   const tableArea = el('div', {class: 'table-area'});
   const graphTab = el('div', {}, graphCtl, graphArea);
-  const tableTab = el('div', {}, tableArea);
+  /* The table's evaluation time is the graph's end time: one value, two inputs. */
+  const evalIn = el('input', {type: 'text', class: 'end eval', value: p.end, placeholder: 'Evaluation time (now)',
+    title: 'Evaluation time: YYYY-MM-DD HH:MM:SS (display zone)'});
+  evalIn.addEventListener('change', () => { endIn.value = evalIn.value; onControls(); });
+  endIn.addEventListener('change', () => { evalIn.value = endIn.value; });
+  const tableCtl = el('div', {class: 'row controls'}, evalIn,
+    el('button', {type: 'button', title: 'Evaluate now', onclick: () => { evalIn.value = endIn.value = ''; onControls(); }}, 'now'));
+  const tableTab = el('div', {}, tableCtl, tableArea);
   body.append(graphTab, tableTab);
   function showTab() {
     tabBtns.forEach((b, i) => b.classList.toggle('on', i === p.tab));
