@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "promql/promql.h"
@@ -134,16 +135,25 @@ static uint64_t block_samples(tsdb *db)
     return total;
 }
 
-/* Every sample of every series through a querier, best of three. */
-static void decode_all(tsdb *db, double *ret_rate, uint64_t *ret_n)
+/* Every sample of every series through a querier, best of three: samples per second of this
+ * thread's CPU time, and of wall time. */
+static int64_t thread_cpu_ns(void)
 {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void decode_all(tsdb *db, double *ret_rate, double *ret_wall, uint64_t *ret_n)
+{
+    *ret_wall = 0;
     double best = 0;
     for (int rep = 0; rep < 3; rep++) {
         struct arena *a = arena_new(0);
         struct matcher m;
         struct err e = {0};
         matcher_init(a, &m, MATCH_RE, "__name__", ".+", &e);
-        int64_t t0 = time_mono_ns();
+        int64_t t0 = time_mono_ns(), c0 = thread_cpu_ns();
         tsdb_querier *q;
         struct tsdb_series *s;
         size_t n;
@@ -164,9 +174,13 @@ static void decode_all(tsdb *db, double *ret_rate, uint64_t *ret_n)
             tsdb_iter_close(&it);
         }
         tsdb_querier_close(q);
-        double rate = (double) got / secs_since(t0);
+        /* thread CPU time: the figure holds on a busy machine too (wall time is printed apart) */
+        double rate = (double) got / ((double) (thread_cpu_ns() - c0) / 1e9);
+        double wall = (double) got / secs_since(t0);
         if (rate > best)
             best = rate;
+        if (wall > *ret_wall)
+            *ret_wall = wall;
         *ret_n = got + (sink == 0.123 ? 1 : 0);
         arena_free(a);
     }
@@ -398,10 +412,11 @@ int main(int argc, char **argv)
            st.head_series);
     double rate;
     uint64_t got;
-    decode_all(db, &rate, &got);
-    printf("decode through a querier (all series, blocks + head): %.1f M samples/s (%" PRIu64
-           " samples, best of 3)\n",
-           rate / 1e6, got);
+    double wall;
+    decode_all(db, &rate, &wall, &got);
+    printf("decode through a querier (all series, blocks + head): %.1f M samples/s of CPU time, "
+           "%.1f M/s of wall time (%" PRIu64 " samples, best of 3)\n",
+           rate / 1e6, wall / 1e6, got);
     tsdb_close(db);
 
     size_t len;

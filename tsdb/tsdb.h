@@ -79,19 +79,30 @@ struct tsdb_iter {
     double v;
     /* private */
     const struct tsdb_series *s;
-    uint32_t chunk; /* index of the chunk being decoded */
+    uint32_t chunk; /* index of the chunk being read */
     int started_at_sample; /* t/v hold a sample (for seek without moving) */
+    int err;               /* a head chunk did not decode: returned once its samples are read */
     int64_t last_t;        /* newest sample returned: overlapping chunks never repeat one */
-    struct xor_dec dec;
-    /* a block chunk, decoded whole (heap arrays reused from chunk to chunk) */
+    /* The current chunk decoded whole (heap arrays reused from chunk to chunk). Samples in
+     * [bi, bend) need no checks; those past bend go through tsdb_iter_next_slow(). */
     int64_t *bt;
     double *bv;
-    uint32_t bn, bi, bcap;
+    uint32_t bi, bend, bn, bcap;
 };
 void tsdb_iter_init(struct tsdb_iter *it, const struct tsdb_series *s);
 void tsdb_iter_close(struct tsdb_iter *it); /* frees decode buffers; required after init */
-/* 1: it->t/it->v hold the next sample; 0: done; < 0: corrupt chunk (ERR_CORRUPT). */
-int tsdb_iter_next(struct tsdb_iter *it);
+int tsdb_iter_next_slow(struct tsdb_iter *it);
+/* 1: it->t/it->v hold the next sample; 0: done; < 0: corrupt chunk (ERR_CORRUPT). Inline: a
+ * query calls it once per sample, and most calls only step through decoded arrays. */
+static inline int tsdb_iter_next(struct tsdb_iter *it)
+{
+    if (it->bi < it->bend) {
+        it->t = it->last_t = it->bt[it->bi];
+        it->v = it->bv[it->bi++];
+        return 1;
+    }
+    return tsdb_iter_next_slow(it);
+}
 /* Advances to the first sample with t >= t_ms; same returns as tsdb_iter_next(). */
 int tsdb_iter_seek(struct tsdb_iter *it, int64_t t_ms);
 

@@ -148,6 +148,7 @@ int varint_get(const uint8_t *p, const uint8_t *end, int64_t *ret)
 }
 
 static uint32_t crc_table[256];
+static int crc_hw; /* the CPU has SSE4.2's crc32 instruction (CRC-32C) */
 
 static void crc_init(void)
 {
@@ -157,7 +158,29 @@ static void crc_init(void)
             c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1; /* Castagnoli, reflected */
         crc_table[i] = c;
     }
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    crc_hw = __builtin_cpu_supports("sse4.2");
+#endif
 }
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+/* Eight bytes per instruction instead of one table step per byte: chunk and WAL checksums are
+ * on every read path. Same polynomial and bit order as the table. */
+__attribute__((target("sse4.2"))) static uint32_t crc32c_sse42(uint32_t crc, const uint8_t *s,
+                                                                size_t n)
+{
+    uint64_t c = crc;
+    for (; n >= 8; s += 8, n -= 8) {
+        uint64_t w;
+        memcpy(&w, s, sizeof w);
+        c = __builtin_ia32_crc32di(c, w);
+    }
+    uint32_t c32 = (uint32_t) c;
+    while (n--)
+        c32 = __builtin_ia32_crc32qi(c32, *s++);
+    return c32;
+}
+#endif
 
 uint32_t crc32c(uint32_t crc, const void *p, size_t n)
 {
@@ -165,6 +188,10 @@ uint32_t crc32c(uint32_t crc, const void *p, size_t n)
     (void) pthread_once(&once, crc_init);
     const uint8_t *s = p;
     crc = ~crc;
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    if (crc_hw)
+        return ~crc32c_sse42(crc, s, n);
+#endif
     while (n--)
         crc = crc_table[(crc ^ *s++) & 0xff] ^ (crc >> 8);
     return ~crc;

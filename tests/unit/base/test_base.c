@@ -76,6 +76,33 @@ TEST(crc32c_known_vector)
     ASSERT_EQ(crc32c(crc32c(0, "1234", 4), "56789", 5), 0xE3069283u);
 }
 
+/* Bit by bit, the definition: crc32c may take a faster path (SSE4.2) that must agree with it on
+ * every length and alignment, split anywhere. */
+static uint32_t crc32c_bitwise(const uint8_t *s, size_t n)
+{
+    uint32_t c = ~0u;
+    while (n--) {
+        c ^= *s++;
+        for (int k = 0; k < 8; k++)
+            c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+    }
+    return ~c;
+}
+
+TEST(crc32c_matches_definition_at_every_length_and_offset)
+{
+    uint8_t data[300];
+    uint32_t x = 12345;
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (uint8_t) ((x = x * 1103515245u + 12345u) >> 16);
+    for (size_t off = 0; off < 9; off++)
+        for (size_t n = 0; n + off <= sizeof data; n += 7) {
+            uint32_t want = crc32c_bitwise(data + off, n);
+            ASSERT_EQ(crc32c(0, data + off, n), want);
+            ASSERT_EQ(crc32c(crc32c(0, data + off, n / 3), data + off + n / 3, n - n / 3), want);
+        }
+}
+
 TEST(err_set_and_prefix)
 {
     struct err e;
