@@ -3,10 +3,11 @@ CA made here by the openssl CLI (verified, refused without the CA, insecure_skip
 certificates), basic auth and bearer tokens checked by the target, redirects, gzip and identity
 encoding, and the per-scrape limits (body_size_limit, sample_limit, label limits, target_limit):
 a scrape past a limit stores nothing and reports up == 0 with Prometheus' error text, which ember
-logs at debug level (tests read it there until /api/v1/targets shows lastError)."""
+logs at debug level and /api/v1/targets shows as lastError."""
 import base64
 import gzip
 import http.server
+import json
 import ssl
 import subprocess
 import threading
@@ -151,8 +152,17 @@ def count(e, q):
     return len(values(e, q))
 
 
+def last_errors(e):
+    status, _, raw = e.get("/api/v1/targets")
+    assert status == 200, raw
+    return [t["lastError"] for t in json.loads(raw)["data"]["activeTargets"]]
+
+
 def wait_log(e, text):
+    """The error is in the debug log and in the target's lastError (/api/v1/targets)."""
     wait_for(lambda: text in e.logs(), 20, interval=0.25, what=f"log line with {text!r}")
+    wait_for(lambda: any(text in err for err in last_errors(e)), 20, interval=0.25,
+             what=f"lastError with {text!r}")
 
 
 def job(name, target, extra="", path="/metrics"):
