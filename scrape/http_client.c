@@ -32,6 +32,9 @@ struct http_get {
     uv_timer_t timer;
     uv_connect_t connect_req;
     struct addrinfo *addrs, *next_addr; /* resolved list; connect tries each in turn */
+    /* A numeric host needs no lookup: its one address, without a thread-pool round trip. */
+    struct addrinfo literal_ai;
+    struct sockaddr_storage literal;
     int handles_open;
     int resolving;
     http_get_cb cb;
@@ -474,8 +477,42 @@ static void try_connect(struct http_get *g, int last_status)
            uv_strerror(r ? r : UV_ECONNREFUSED));
 }
 
+/* Points next_addr at the host's own address when it is an IPv4 or IPv6 literal; 0 if not. */
+static int use_literal(struct http_get *g)
+{
+    struct sockaddr_in *v4 = (struct sockaddr_in *) &g->literal;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *) &g->literal;
+    char *end;
+    unsigned long port = strtoul(g->port, &end, 10);
+    if (*end || port > 65535)
+        return 0;
+    memset(&g->literal, 0, sizeof g->literal);
+    memset(&g->literal_ai, 0, sizeof g->literal_ai);
+    if (uv_inet_pton(AF_INET, g->host, &v4->sin_addr) == 0) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t) port);
+        g->literal_ai.ai_addrlen = sizeof *v4;
+    } else if (uv_inet_pton(AF_INET6, g->host, &v6->sin6_addr) == 0) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t) port);
+        g->literal_ai.ai_addrlen = sizeof *v6;
+    } else {
+        return 0;
+    }
+    g->literal_ai.ai_family = g->literal.ss_family;
+    g->literal_ai.ai_socktype = SOCK_STREAM;
+    g->literal_ai.ai_addr = (struct sockaddr *) &g->literal;
+    g->next_addr = &g->literal_ai;
+    g->state = ST_CONNECT;
+    return 1;
+}
+
 static void resolve(struct http_get *g)
 {
+    if (use_literal(g)) {
+        try_connect(g, 0);
+        return;
+    }
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
     g->resolver.data = g;
     g->resolving = 1;
