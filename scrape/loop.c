@@ -475,6 +475,10 @@ static void on_fetched(void *ctx, struct http_get_result *res, const struct err 
         j->fetch_failed = 1;
         err_set(&j->err, ERR_PARSE, "server returned HTTP status %d%s%s", res->status,
                 res->reason && res->reason[0] ? " " : "", res->reason ? res->reason : "");
+    } else if (l->client.body_size_limit && res->body.len >= l->client.body_size_limit) {
+        /* The client's cap is limit - 1 bytes; a limit of 1 byte cannot be said that way. */
+        j->fetch_failed = 1;
+        err_set(&j->err, ERR_LIMIT, "body size limit exceeded");
     } else {
         j->body = res->body;
         res->body = (struct buf) BUF_INIT;
