@@ -22,6 +22,26 @@ ARTIFACTS = Path(os.environ.get("BROWSER_ARTIFACTS", HERE.parents[1] / "build" /
 PAGES = ["/graph", "/targets", "/alerts", "/rules", "/status", "/tsdb-status", "/flags", "/config"]
 
 
+# One alert of each state, and a recording rule that fails at every evaluation.
+RULES = """
+groups:
+  - name: demo
+    interval: 1s
+    rules:
+      - alert: AlwaysFiring
+        expr: vector(1) > 0
+        labels: {severity: page}
+        annotations: {summary: "It fires"}
+      - alert: SlowToFire
+        expr: vector(1) > 0
+        for: 1h
+      - alert: NeverFires
+        expr: vector(1) < 0
+      - record: broken
+        expr: label_replace(vector(1), "a", "$1", "b", "(")
+"""
+
+
 @pytest.fixture(scope="module")
 def ember(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("ember")
@@ -30,6 +50,8 @@ def ember(tmp_path_factory):
 global:
   scrape_interval: 1s
   scrape_timeout: 1s
+  evaluation_interval: 1s
+rule_files: ['{tmp}/rules.yml']
 scrape_configs:
   - job_name: ember
     static_configs:
@@ -38,6 +60,7 @@ scrape_configs:
     static_configs:
       - targets: ['127.0.0.1:{closed}']
 """
+    (tmp / "rules.yml").write_text(RULES)
     em = e2e.Ember(tmp, config)
     em.closed_port = closed
     # One hour of 15s samples: three sine waves and a temperature, ending now.
@@ -264,7 +287,7 @@ def test_tsdb_status_lists_top_metrics(ember, page):
 
 def test_missing_endpoints_say_not_available(ember, page):
     """Each page whose API is absent says so instead of failing silently."""
-    checks = [("/rules", "/api/v1/rules"), ("/flags", "/api/v1/status/flags"),
+    checks = [("/flags", "/api/v1/status/flags"),
               ("/config", "/api/v1/status/config")]
     for view, endpoint in checks:
         page.goto(ember.base + view)
@@ -286,3 +309,31 @@ def test_assets_cached_and_gzipped(ember):
     assert status == 304 and body == b""
     status, _, _ = e2e.http("GET", ember.base + "/static/../../etc/passwd")
     assert status == 404
+
+
+def test_alerts_and_rules(ember, page):
+    if not api_exists(ember, "/api/v1/rules"):
+        for view in ("/alerts", "/rules"):
+            page.goto(ember.base + view)
+            settled(page)
+            assert "not available" in page.eval("document.querySelector('#main').textContent")
+        return
+    page.goto(ember.base + "/alerts")
+
+    def states():
+        page.eval("document.querySelector('#nav a[href=\"/alerts\"]').click()")  # re-render
+        settled(page)
+        got = page.eval("Object.fromEntries([...document.querySelectorAll('[data-alert-rule]')]"
+                        ".map(d => [d.dataset.alertRule, d.closest('.card')"
+                        ".querySelector('.badge').textContent]))")
+        return got if got.get("AlwaysFiring") == "FIRING" else None
+    got = e2e.wait_for(states, 15, interval=0.5, what="the alert states")
+    assert got == {"AlwaysFiring": "FIRING", "SlowToFire": "PENDING", "NeverFires": "INACTIVE"}
+    text = page.eval("document.querySelector('[data-alert-rule=AlwaysFiring]').textContent")
+    assert 'severity="page"' in text and "It fires" in text
+    shot(page, "alerts")
+    page.goto(ember.base + "/rules")
+    settled(page)
+    err = page.eval("document.querySelector('tr[data-rule=broken]').textContent")
+    assert "ERR" in err and "regular expression" in err, err
+    shot(page, "rules")

@@ -78,6 +78,7 @@ function ago(ms) {
 }
 function fmtDuration(ms) {
   let s = ms / 1000;
+  if (ms > 0 && ms < 0.1) return Math.round(ms * 1000) + 'µs';
   if (s < 1) return (Math.round(ms * 10) / 10) + 'ms';
   if (s < 60) return (Math.round(s * 100) / 100) + 's';
   const parts = [];
