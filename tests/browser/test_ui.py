@@ -260,6 +260,7 @@ def test_down_target_shows_down(ember, page):
 
     def both_scraped():
         page.eval("document.querySelector('#nav a[href=\"/targets\"]').click()")  # re-render
+        settled(page)
         return page.eval(f"""(() => {{
             const rows = [...document.querySelectorAll('tr.target')];
             const down = rows.find(r => r.textContent.includes('{url}'));
