@@ -260,6 +260,27 @@ static size_t code_cost(const size_t *hist, unsigned maxlen, size_t cnt, unsigne
     return vcost < best ? vcost : best;
 }
 
+/* Exact division by d >= 1 of values known to be multiples of d (d is their gcd): a shift by
+ * d's trailing zeros and a multiplication by the inverse of its odd part modulo 2^64, instead of
+ * a slow hardware division per residual. */
+struct exdiv {
+    unsigned sh;
+    uint64_t inv;
+};
+static struct exdiv exdiv_make(uint64_t d)
+{
+    struct exdiv x = {(unsigned) __builtin_ctzll(d), 0};
+    uint64_t odd = d >> x.sh, inv = odd; /* right to 3 bits; each step doubles them */
+    for (int i = 0; i < 5; i++)
+        inv *= 2 - odd * inv;
+    x.inv = inv;
+    return x;
+}
+static inline uint64_t exdiv(struct exdiv d, uint64_t x)
+{
+    return (x >> d.sh) * d.inv;
+}
+
 /* Picks the residual form for r[] — zigzag(r / g), or (r - b) / g with b the minimum when the
  * residuals lean to one side (timestamps delayed by 0-3 ms) — plus coder and width, and turns
  * r[] into the coded values in place. */
@@ -284,12 +305,13 @@ static void plan_residuals(uint64_t *r, struct seq_plan *p)
         go = gcd64(go, r[j] - (uint64_t) mn);
     size_t hz[65] = {0}, ho[65] = {0};
     unsigned mz = 0, mo = 0;
+    struct exdiv dz = exdiv_make(gz), dof = exdiv_make(go ? go : 1);
     for (size_t j = 0; j < p->cnt; j++) {
         uint64_t neg = r[j] >> 63, mag = neg ? 0 - r[j] : r[j];
-        uint64_t q = gz == 1 ? mag : mag / gz;
+        uint64_t q = exdiv(dz, mag);
         unsigned lz = bitlen(neg ? 2 * q - 1 : 2 * q); /* zigzag of -q / q; q <= 2^63 */
         uint64_t u = r[j] - (uint64_t) mn;
-        unsigned lo = bitlen(go > 1 ? u / go : u);
+        unsigned lo = bitlen(exdiv(dof, u));
         hz[lz]++;
         ho[lo]++;
         mz = lz > mz ? lz : mz;
@@ -306,10 +328,8 @@ static void plan_residuals(uint64_t *r, struct seq_plan *p)
         p->b = (uint64_t) mn;
         p->w = wo;
         p->cost += co;
-        for (size_t j = 0; j < p->cnt; j++) {
-            uint64_t u = r[j] - (uint64_t) mn;
-            r[j] = go > 1 ? u / go : u;
-        }
+        for (size_t j = 0; j < p->cnt; j++)
+            r[j] = exdiv(dof, r[j] - (uint64_t) mn);
         return;
     }
     p->kind |= vz ? CODER_VARINT : 0;
@@ -317,7 +337,7 @@ static void plan_residuals(uint64_t *r, struct seq_plan *p)
     p->cost += cz;
     for (size_t j = 0; j < p->cnt; j++) {
         uint64_t neg = r[j] >> 63, mag = neg ? 0 - r[j] : r[j];
-        uint64_t q = gz == 1 ? mag : mag / gz;
+        uint64_t q = exdiv(dz, mag);
         r[j] = neg ? 2 * q - 1 : 2 * q;
     }
 }
@@ -436,24 +456,38 @@ static int emit_seq(struct buf *b, const struct seq_plan *p, uint64_t x0, uint32
         return r;
     if (!nexc)
         return put_packed(b, z, p->cnt, p->w);
-    /* Rice parameters: the cheapest for the gaps and for the high parts. */
+    /* Rice parameters: the cheapest for the gaps and for the high parts. The exceptions' gaps
+     * and high parts are gathered first (in stack batches), so the 64 trial parameters run over
+     * the few exceptions, not over every residual. */
+    size_t cg[64] = {0}, ch[64] = {0};
+    uint64_t eg[128], eh[128];
+    size_t ne = 0, after = 0;
+    for (size_t j = 0; j <= p->cnt; j++) {
+        if (j < p->cnt && !(z[j] >> p->w))
+            continue;
+        if (j < p->cnt) {
+            eg[ne] = j - after;
+            eh[ne++] = (z[j] >> p->w) - 1;
+            after = j + 1;
+        }
+        if (ne == 128 || (j == p->cnt && ne)) {
+            for (unsigned k = 0; k < 64; k++)
+                for (size_t q = 0; q < ne; q++) {
+                    cg[k] += rice_bits(k, eg[q]);
+                    ch[k] += rice_bits(k, eh[q]);
+                }
+            ne = 0;
+        }
+    }
     unsigned kg = 0, kh = 0;
     size_t bg = SIZE_MAX, bh = SIZE_MAX;
     for (unsigned k = 0; k < 64; k++) {
-        size_t cg = 0, ch = 0, next = 0;
-        for (size_t j = 0; j < p->cnt; j++) {
-            if (!(z[j] >> p->w))
-                continue;
-            cg += rice_bits(k, j - next);
-            ch += rice_bits(k, (z[j] >> p->w) - 1);
-            next = j + 1;
-        }
-        if (k < 32 && cg < bg) {
-            bg = cg;
+        if (k < 32 && cg[k] < bg) {
+            bg = cg[k];
             kg = k;
         }
-        if (ch < bh) {
-            bh = ch;
+        if (ch[k] < bh) {
+            bh = ch[k];
             kh = k;
         }
     }
@@ -495,6 +529,11 @@ static int encode_seq(struct buf *b, const int64_t *x, uint32_t n, uint64_t *scr
     int have = 0;
     for (int c = 0; c < 5; c++) {
         if ((c == 1 && step == (uint64_t) slope) || (c == 4 && (int64_t) step < 1))
+            continue;
+        /* A candidate costs at least its kind byte and its step; one that cannot beat the best
+         * so far (ties keep the earlier) is not tried: on regular timestamps the first
+         * predictor leaves no residuals and the others are skipped. */
+        if (have && 1 + uvarint_len(zigzag(cand[c].s)) >= best.cost)
             continue;
         cand[c].cnt = residuals(cand[c].kind, x, n, cand[c].s, cur);
         plan_residuals(cur, &cand[c]);
