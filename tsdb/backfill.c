@@ -6,8 +6,15 @@
  * window (2h, aligned; at most BACKFILL_CHUNK_MAX samples) the buffer is encoded into
  * a block chunk right away, so memory holds compressed data (well under a byte a sample), not
  * 16 bytes a sample. finish() writes one block per window of blocks that has data, series in
- * label order. */
+ * label order.
+ *
+ * Encoding runs on a thread of its own while the caller parses the next samples (the import is
+ * about half parsing, half encoding, so two cores nearly halve its time). A full buffer is
+ * handed over in a bounded FIFO queue and the series continues in a spare buffer; the encoder
+ * alone appends to the series' chunk lists until finish() (or free()) joins it, so those lists
+ * need no lock. Without the thread (pthread_create failed) buffers are encoded in place. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +24,7 @@
 #define CHUNK_WINDOW_MS (2 * 3600 * 1000LL) /* chunks never span a 2h boundary, like cuts */
 #define BACKFILL_CHUNK_MAX 1024
 #define BACKFILL_ZSTD_LEVEL 3
+#define BACKFILL_QUEUE 64 /* chunks waiting for the encoder; bounds the memory in flight */
 
 struct bf_chunk {
     struct block_chunk c; /* data: heap */
@@ -26,11 +34,33 @@ struct bf_series {
     uint64_t hash;
     struct labels labels; /* heap copy: one allocation for the array and the strings */
     int64_t last_t;
-    int64_t *t;
+    int64_t *t; /* one allocation: BACKFILL_CHUNK_MAX times, then v */
     double *v;
     uint32_t n; /* buffered, all in one chunk window */
-    struct bf_chunk *chunks;
+    struct bf_chunk *chunks; /* the encoder thread's while it runs */
     uint32_t n_chunks, cap_chunks;
+};
+
+struct bf_job {
+    struct bf_series *s;
+    int64_t *t; /* a sample buffer as in bf_series */
+    uint32_t n;
+};
+
+struct bf_encoder {
+    pthread_t thread;
+    int running;
+    pthread_mutex_t mu;
+    pthread_cond_t wake, room; /* a job or stop for the thread; queue space for the caller */
+    struct bf_job q[BACKFILL_QUEUE];
+    uint32_t head, len;
+    int stop;
+    int64_t *spare[BACKFILL_QUEUE]; /* encoded jobs' buffers, for the next full series */
+    uint32_t n_spare;
+    int failed;       /* set once; e holds the first error */
+    struct err e;
+    uint64_t chunks;  /* the thread's count; read after the join */
+    struct buf scratch;
 };
 
 struct tsdb_backfill {
@@ -38,8 +68,12 @@ struct tsdb_backfill {
     int64_t block_range;
     struct hmap series; /* items: struct bf_series*, keyed by labels_hash */
     struct buf scratch;
+    struct bf_encoder enc;
     struct tsdb_backfill_stats st;
 };
+
+static void encoder_start(struct bf_encoder *q);
+static int encoder_stop(tsdb_backfill *b, struct err *e);
 
 static int64_t floor_to(int64_t t, int64_t r)
 {
@@ -58,6 +92,7 @@ int tsdb_backfill_new(const char *dir, int64_t block_range_ms, tsdb_backfill **r
     /* A block holds whole chunk windows. */
     if (b->block_range % CHUNK_WINDOW_MS)
         b->block_range += CHUNK_WINDOW_MS - b->block_range % CHUNK_WINDOW_MS;
+    encoder_start(&b->enc);
     *ret = b;
     return 0;
 }
@@ -68,7 +103,6 @@ static void series_free(struct bf_series *s)
         free((void *) s->chunks[i].c.data);
     free(s->chunks);
     free(s->t);
-    free(s->v);
     free(s->labels.v);
     free(s);
 }
@@ -77,6 +111,7 @@ void tsdb_backfill_free(tsdb_backfill *b)
 {
     if (!b)
         return;
+    (void) encoder_stop(b, NULL);
     for (size_t i = 0; i < b->series.cap; i++)
         if (b->series.slots[i].item)
             series_free(b->series.slots[i].item);
@@ -98,19 +133,17 @@ static struct bf_series *series_new(const struct labels *ls, uint64_t hash)
         bytes += strlen(ls->v[i].name) + strlen(ls->v[i].value) + 2;
     struct bf_series *s = calloc(1, sizeof *s);
     char *mem = malloc(bytes ? bytes : 1);
-    int64_t *t = malloc(BACKFILL_CHUNK_MAX * sizeof *t);
-    double *v = malloc(BACKFILL_CHUNK_MAX * sizeof *v);
-    if (!s || !mem || !t || !v) {
+    int64_t *t = malloc(BACKFILL_CHUNK_MAX * (sizeof(int64_t) + sizeof(double)));
+    if (!s || !mem || !t) {
         free(s);
         free(mem);
         free(t);
-        free(v);
         return NULL;
     }
     s->hash = hash;
     s->last_t = INT64_MIN;
     s->t = t;
-    s->v = v;
+    s->v = (double *) (void *) (t + BACKFILL_CHUNK_MAX);
     s->labels.v = (struct label *) (void *) mem;
     s->labels.n = ls->n;
     char *p = mem + ls->n * sizeof(struct label);
@@ -124,13 +157,13 @@ static struct bf_series *series_new(const struct labels *ls, uint64_t hash)
     return s;
 }
 
-/* Encodes the buffered samples as one chunk. */
-static int flush(tsdb_backfill *b, struct bf_series *s, struct err *e)
+/* Encodes t[0..n) (a sample buffer) as s's next chunk. */
+static int encode_chunk(struct bf_series *s, const int64_t *t, uint32_t n, struct buf *scratch,
+                        struct err *e)
 {
-    if (s->n == 0)
-        return 0;
-    buf_reset(&b->scratch);
-    if (block_chunk_encode(&b->scratch, s->t, s->v, s->n, BACKFILL_ZSTD_LEVEL, e) < 0)
+    const double *v = (const double *) (const void *) (t + BACKFILL_CHUNK_MAX);
+    buf_reset(scratch);
+    if (block_chunk_encode(scratch, t, v, n, BACKFILL_ZSTD_LEVEL, e) < 0)
         return -1;
     if (s->n_chunks == s->cap_chunks) {
         uint32_t nc = s->cap_chunks ? s->cap_chunks * 2 : 4;
@@ -140,13 +173,135 @@ static int flush(tsdb_backfill *b, struct bf_series *s, struct err *e)
         s->chunks = p;
         s->cap_chunks = nc;
     }
-    uint8_t *data = malloc(b->scratch.len);
+    uint8_t *data = malloc(scratch->len);
     if (!data)
         return err_set(e, -ENOMEM, "out of memory importing");
-    memcpy(data, b->scratch.p, b->scratch.len);
-    s->chunks[s->n_chunks++].c = (struct block_chunk){s->t[0], s->t[s->n - 1], s->n,
-                                                      (uint32_t) b->scratch.len, data};
-    b->st.chunks++;
+    memcpy(data, scratch->p, scratch->len);
+    s->chunks[s->n_chunks++].c =
+        (struct block_chunk){t[0], t[n - 1], n, (uint32_t) scratch->len, data};
+    return 0;
+}
+
+static void *encoder_main(void *arg)
+{
+    struct bf_encoder *q = arg;
+    struct err e = {0};
+    pthread_mutex_lock(&q->mu);
+    for (;;) {
+        while (!q->len && !q->stop)
+            pthread_cond_wait(&q->wake, &q->mu);
+        if (!q->len)
+            break;
+        struct bf_job j = q->q[q->head];
+        q->head = (q->head + 1) % BACKFILL_QUEUE;
+        q->len--;
+        int failed = q->failed;
+        pthread_mutex_unlock(&q->mu);
+        int r = failed ? 0 : encode_chunk(j.s, j.t, j.n, &q->scratch, &e);
+        pthread_mutex_lock(&q->mu);
+        if (r < 0 && !q->failed) {
+            q->failed = 1;
+            q->e = e;
+        }
+        q->chunks += r == 0 && !failed;
+        if (q->n_spare < BACKFILL_QUEUE)
+            q->spare[q->n_spare++] = j.t;
+        else
+            free(j.t);
+        pthread_cond_signal(&q->room);
+    }
+    pthread_mutex_unlock(&q->mu);
+    return NULL;
+}
+
+static void encoder_start(struct bf_encoder *q)
+{
+    if (pthread_mutex_init(&q->mu, NULL) != 0)
+        return;
+    if (pthread_cond_init(&q->wake, NULL) != 0) {
+        pthread_mutex_destroy(&q->mu);
+        return;
+    }
+    if (pthread_cond_init(&q->room, NULL) != 0) {
+        pthread_cond_destroy(&q->wake);
+        pthread_mutex_destroy(&q->mu);
+        return;
+    }
+    if (pthread_create(&q->thread, NULL, encoder_main, q) != 0) {
+        pthread_cond_destroy(&q->room);
+        pthread_cond_destroy(&q->wake);
+        pthread_mutex_destroy(&q->mu);
+        return;
+    }
+    q->running = 1;
+}
+
+/* Lets the encoder finish the queue and joins it; the chunk lists are the caller's again. */
+static int encoder_stop(tsdb_backfill *b, struct err *e)
+{
+    struct bf_encoder *q = &b->enc;
+    if (!q->running)
+        return 0;
+    pthread_mutex_lock(&q->mu);
+    q->stop = 1;
+    pthread_cond_signal(&q->wake);
+    pthread_mutex_unlock(&q->mu);
+    pthread_join(q->thread, NULL);
+    q->running = 0;
+    for (uint32_t i = 0; i < q->n_spare; i++)
+        free(q->spare[i]);
+    q->n_spare = 0;
+    buf_free(&q->scratch);
+    pthread_cond_destroy(&q->room);
+    pthread_cond_destroy(&q->wake);
+    pthread_mutex_destroy(&q->mu);
+    b->st.chunks += q->chunks;
+    q->chunks = 0;
+    if (q->failed) {
+        q->failed = 0;
+        if (e)
+            *e = q->e;
+        return q->e.code < 0 ? q->e.code : -1;
+    }
+    return 0;
+}
+
+/* Hands the buffered samples to the encoder (or encodes them here without one); s continues
+ * in a spare buffer. */
+static int flush(tsdb_backfill *b, struct bf_series *s, struct err *e)
+{
+    if (s->n == 0)
+        return 0;
+    struct bf_encoder *q = &b->enc;
+    if (!q->running) {
+        if (encode_chunk(s, s->t, s->n, &b->scratch, e) < 0)
+            return -1;
+        b->st.chunks++;
+        s->n = 0;
+        return 0;
+    }
+    pthread_mutex_lock(&q->mu);
+    while (q->len == BACKFILL_QUEUE && !q->failed)
+        pthread_cond_wait(&q->room, &q->mu);
+    if (q->failed) {
+        pthread_mutex_unlock(&q->mu);
+        return encoder_stop(b, e);
+    }
+    int64_t *next = q->n_spare ? q->spare[--q->n_spare] : NULL;
+    q->q[(q->head + q->len++) % BACKFILL_QUEUE] = (struct bf_job){s, s->t, s->n};
+    pthread_cond_signal(&q->wake);
+    pthread_mutex_unlock(&q->mu);
+    if (!next)
+        next = malloc(BACKFILL_CHUNK_MAX * (sizeof(int64_t) + sizeof(double)));
+    if (!next) {
+        s->t = NULL; /* the queued job owns the old buffer */
+        s->v = NULL;
+        s->n = 0;
+        (void) encoder_stop(b, NULL);
+        return err_set(e, -ENOMEM, "out of memory importing");
+    }
+    s->t = next;
+    s->v = (double *) (void *) (next + BACKFILL_CHUNK_MAX);
     s->n = 0;
     return 0;
 }
@@ -264,6 +419,8 @@ int tsdb_backfill_finish(tsdb_backfill *b, struct tsdb_backfill_stats *ret, stru
         if (s && (r = flush(b, s, e)) == 0)
             v[n++] = s;
     }
+    int rs = encoder_stop(b, r == 0 ? e : NULL);
+    r = r < 0 ? r : rs;
     if (r == 0) {
         qsort(v, n, sizeof *v, series_cmp);
         if (b->st.samples) {

@@ -407,3 +407,50 @@ TEST(delete_series_removes_samples_from_head_and_blocks_for_good)
     arena_free(a);
     test_tmpdir_remove(dir);
 }
+
+/* tsdb import's path: many series interleaved by time, so full chunks queue up for the encoder
+ * thread faster than one at a time (more than its queue holds); every sample comes back, in
+ * blocks the database serves, and repeats are counted, not stored. */
+static void backfill_range(tsdb_backfill *bf, int n_series, int64_t from, int64_t to)
+{
+    struct err e = {0};
+    for (int64_t t = from; t < to; t += STEP) {
+        for (int i = 0; i < n_series; i++) {
+            char v[16];
+            snprintf(v, sizeof v, "%d", i);
+            struct label l[2] = {{"__name__", "test_metric"}, {"i", v}};
+            struct labels ls = {l, 2};
+            ASSERT_OK_E(tsdb_backfill_add(bf, &ls, t, value_at(i, t), &e), &e);
+            if (i == 7) /* a repeat */
+                ASSERT_OK_E(tsdb_backfill_add(bf, &ls, t, 1, &e), &e);
+        }
+    }
+}
+
+TEST(backfill_encodes_every_chunk_on_its_thread)
+{
+    char *dir = test_tmpdir();
+    tsdb_backfill *bf;
+    struct err e = {0};
+    ASSERT_OK_E(tsdb_backfill_new(dir, 0, &bf, &e), &e);
+    backfill_range(bf, 150, 0, 30 * HOUR);
+    struct tsdb_backfill_stats st;
+    ASSERT_OK_E(tsdb_backfill_finish(bf, &st, &e), &e);
+    tsdb_backfill_free(bf);
+    ASSERT_EQ(st.series, 150u);
+    ASSERT_EQ(st.samples, 150u * (30 * HOUR / STEP));
+    ASSERT_EQ(st.rejected, (uint64_t) (30 * HOUR / STEP));
+    ASSERT_EQ(st.chunks, 150u * 15); /* 2h windows of 480 samples */
+    ASSERT_EQ(st.blocks, 2u);        /* 18h blocks */
+    tsdb *db = open_dir(dir, HOUR);
+    check_range(db, 150, 0, 30 * HOUR);
+    tsdb_close(db);
+    test_tmpdir_remove(dir);
+
+    /* Freed without finish (an import that failed half way): the thread stops, nothing leaks. */
+    dir = test_tmpdir();
+    ASSERT_OK_E(tsdb_backfill_new(dir, 0, &bf, &e), &e);
+    backfill_range(bf, 50, 0, 10 * HOUR);
+    tsdb_backfill_free(bf);
+    test_tmpdir_remove(dir);
+}
