@@ -120,7 +120,8 @@ static inline uint64_t unzigzag(uint64_t z)
 }
 static inline unsigned bitlen(uint64_t x)
 {
-    return x ? 64u - (unsigned) __builtin_clzll(x) : 0u;
+    /* branchless: residual lengths are data-dependent, a branch on x == 0 mispredicts */
+    return 64u - (unsigned) __builtin_clzll(x | 1) - (x == 0);
 }
 static inline size_t uvarint_len(uint64_t x)
 {
@@ -303,8 +304,9 @@ static void plan_residuals(uint64_t *r, struct seq_plan *p)
         return;
     for (size_t j = 0; j < p->cnt && go != 1; j++)
         go = gcd64(go, r[j] - (uint64_t) mn);
-    size_t hz[65] = {0}, ho[65] = {0};
-    unsigned mz = 0, mo = 0;
+    /* Two histograms each for even and odd j: neighbours mostly have the same length, and
+     * one table would make every increment wait for the previous one's store. */
+    size_t hz[2][65] = {{0}}, ho[2][65] = {{0}};
     struct exdiv dz = exdiv_make(gz), dof = exdiv_make(go ? go : 1);
     for (size_t j = 0; j < p->cnt; j++) {
         uint64_t neg = r[j] >> 63, mag = neg ? 0 - r[j] : r[j];
@@ -312,15 +314,20 @@ static void plan_residuals(uint64_t *r, struct seq_plan *p)
         unsigned lz = bitlen(neg ? 2 * q - 1 : 2 * q); /* zigzag of -q / q; q <= 2^63 */
         uint64_t u = r[j] - (uint64_t) mn;
         unsigned lo = bitlen(exdiv(dof, u));
-        hz[lz]++;
-        ho[lo]++;
-        mz = lz > mz ? lz : mz;
-        mo = lo > mo ? lo : mo;
+        hz[j & 1][lz]++;
+        ho[j & 1][lo]++;
+    }
+    unsigned mz = 0, mo = 0;
+    for (unsigned k = 0; k <= 64; k++) {
+        hz[0][k] += hz[1][k];
+        ho[0][k] += ho[1][k];
+        mz = hz[0][k] ? k : mz;
+        mo = ho[0][k] ? k : mo;
     }
     unsigned wz, wo;
     int vz, vo;
-    size_t cz = code_cost(hz, mz, p->cnt, &wz, &vz) + uvarint_len(gz);
-    size_t co = code_cost(ho, mo, p->cnt, &wo, &vo) + uvarint_len(go) +
+    size_t cz = code_cost(hz[0], mz, p->cnt, &wz, &vz) + uvarint_len(gz);
+    size_t co = code_cost(ho[0], mo, p->cnt, &wo, &vo) + uvarint_len(go) +
                 uvarint_len(zigzag((uint64_t) mn));
     if (co < cz) {
         p->kind |= RES_OFFSET | (vo ? CODER_VARINT : 0);
