@@ -348,6 +348,33 @@ static int query_rss(const char *dir)
     return 0;
 }
 
+/* The backfill phase on its own (also `--backfill [series [hours]]`): the dataset as OpenMetrics
+ * text through `tsdb import`'s path into a fresh directory. */
+static int backfill_phase(struct dataset *d)
+{
+    size_t len;
+    char *text = to_text(d, 0, &len);
+    char bdir[] = "/tmp/bench_storage_bf.XXXXXX";
+    if (!mkdtemp(bdir))
+        return 1;
+    uint64_t bf_samples, bf_bytes;
+    double bf_secs, bf_cpu, bf_main_cpu;
+    backfill(bdir, text, len, &bf_samples, &bf_secs, &bf_cpu, &bf_main_cpu, &bf_bytes);
+    /* On a busy machine wall time is unreliable: the CPU figures are what the import costs.
+     * "per CPU-second" is all threads' CPU time; the main thread's time bounds the rate on a
+     * machine with a core per import thread. */
+    printf("backfill (`ember tsdb import` path: OpenMetrics %.0f MiB parsed, encoded, blocks "
+           "written): %.2f M samples/s wall (%.1f s), %.2f M samples per CPU-second (%.2f s "
+           "CPU, %.2f s on the main thread: %.2f M samples/s), %.3f bytes/sample on disk\n",
+           (double) len / 1048576.0, (double) bf_samples / bf_secs / 1e6, bf_secs,
+           (double) bf_samples / bf_cpu / 1e6, bf_cpu, bf_main_cpu,
+           (double) bf_samples / bf_main_cpu / 1e6, (double) bf_bytes / (double) bf_samples);
+    free(text);
+    struct err e = {0};
+    fs_remove_tree(bdir, &e);
+    return 0;
+}
+
 static int run_child(const char *self, const char *mode, const char *arg)
 {
     char cmd[8192];
@@ -383,10 +410,20 @@ int main(int argc, char **argv)
         return head_rss((uint32_t) atoi(argv[2]));
     if (argc == 3 && strcmp(argv[1], "--query-rss") == 0)
         return query_rss(argv[2]);
+    if (argc >= 2 && strcmp(argv[1], "--backfill") == 0) {
+        struct dataset d;
+        if (dataset_build(&d, argc > 2 ? (uint32_t) atoi(argv[2]) : 10000,
+                          argc > 3 ? atof(argv[3]) : 24) < 0)
+            return 1;
+        int r = backfill_phase(&d);
+        dataset_free(&d);
+        return r;
+    }
     uint32_t n_series = argc > 1 ? (uint32_t) atoi(argv[1]) : 10000;
     double hours = argc > 2 ? atof(argv[2]) : 24;
     if (n_series == 0 || hours <= 0) {
-        fprintf(stderr, "usage: %s [series [hours]] | --head-rss N | --query-rss DIR\n", argv[0]);
+        fprintf(stderr, "usage: %s [series [hours]] | --backfill [series [hours]] | --head-rss N | "
+                        "--query-rss DIR\n", argv[0]);
         return 2;
     }
     log_setup(LOG_LEVEL_WARN, LOG_FORMAT_LOGFMT, 2);
@@ -429,30 +466,14 @@ int main(int argc, char **argv)
            rate / 1e6, wall / 1e6, got);
     tsdb_close(db);
 
-    size_t len;
-    char *text = to_text(&d, 0, &len);
-    char bdir[] = "/tmp/bench_storage_bf.XXXXXX";
-    if (!mkdtemp(bdir))
-        return 1;
-    uint64_t bf_samples, bf_bytes;
-    double bf_secs, bf_cpu, bf_main_cpu;
-    backfill(bdir, text, len, &bf_samples, &bf_secs, &bf_cpu, &bf_main_cpu, &bf_bytes);
-    /* On a busy machine wall time is unreliable: the CPU figures are what the import costs.
-     * "per CPU-second" is all threads' CPU time; the main thread's time bounds the rate on a
-     * machine with a core per import thread. */
-    printf("backfill (`ember tsdb import` path: OpenMetrics %.0f MiB parsed, encoded, blocks "
-           "written): %.2f M samples/s wall (%.1f s), %.2f M samples per CPU-second (%.2f s "
-           "CPU, %.2f s on the main thread: %.2f M samples/s), %.3f bytes/sample on disk\n",
-           (double) len / 1048576.0, (double) bf_samples / bf_secs / 1e6, bf_secs,
-           (double) bf_samples / bf_cpu / 1e6, bf_cpu, bf_main_cpu,
-           (double) bf_samples / bf_main_cpu / 1e6, (double) bf_bytes / (double) bf_samples);
-    free(text);
+    int r = backfill_phase(&d);
     dataset_free(&d);
+    if (r != 0)
+        return 1;
 
     run_child(argv[0], "--query-rss", dir);
     run_child(argv[0], "--head-rss", "100000");
     struct err e = {0};
     fs_remove_tree(dir, &e);
-    fs_remove_tree(bdir, &e);
     return 0;
 }
