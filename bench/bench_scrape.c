@@ -47,6 +47,7 @@ struct conn {
     size_t head_len;
     uv_write_t w;
     char *reply;
+    int close_after; /* the client asked for "Connection: close" */
 };
 
 static void on_conn_closed(uv_handle_t *h)
@@ -56,15 +57,24 @@ static void on_conn_closed(uv_handle_t *h)
     free(c);
 }
 
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b);
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
+
+/* Like a Go exporter, the connection stays open for the client's next request unless it asked
+ * for "Connection: close". */
 static void on_written(uv_write_t *w, int status)
 {
-    (void) status;
     struct conn *c = w->data;
-    uv_close((uv_handle_t *) &c->tcp, on_conn_closed);
+    free(c->reply);
+    c->reply = NULL;
+    c->head_len = 0;
+    if (status < 0 || c->close_after ||
+        uv_read_start((uv_stream_t *) &c->tcp, on_alloc, on_read) < 0)
+        uv_close((uv_handle_t *) &c->tcp, on_conn_closed);
 }
 
 /* The exposition of target t at its current generation, after an HTTP header. */
-static char *render(struct target *t, size_t *ret_len)
+static char *render(struct target *t, int close_after, size_t *ret_len)
 {
     size_t cap = (size_t) n_series * 120 + 4096, len = 0;
     char *body = malloc(cap);
@@ -90,7 +100,8 @@ static char *render(struct target *t, size_t *ret_len)
         return NULL;
     }
     int h = snprintf(out, 256, "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; "
-                     "charset=utf-8\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n", len);
+                     "charset=utf-8\r\nContent-Length: %zu\r\n%s\r\n", len,
+                     close_after ? "Connection: close\r\n" : "");
     memcpy(out + h, body, len);
     free(body);
     *ret_len = (size_t) h + len;
@@ -118,8 +129,9 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
     if (!strstr(c->head, "\r\n\r\n"))
         return;
     uv_read_stop(s);
+    c->close_after = strcasestr(c->head, "\r\nconnection: close") != NULL;
     size_t len;
-    if (!(c->reply = render(c->t, &len))) {
+    if (!(c->reply = render(c->t, c->close_after, &len))) {
         uv_close((uv_handle_t *) &c->tcp, on_conn_closed);
         return;
     }

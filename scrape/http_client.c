@@ -6,7 +6,11 @@
  * https: after CONNECT an OpenSSL session runs over two memory BIOs; socket bytes go into one,
  * whatever OpenSSL wants sent comes out of the other (tls_pump/tls_flush), so the handshake, the
  * request and the response never block the loop. A followed redirect closes the socket and
- * goes back to RESOLVE for the Location under the same timer. */
+ * goes back to RESOLVE for the Location under the same timer.
+ * Keep-alive (opts.keep): a complete response that allows it does not close the socket; the
+ * object itself waits in the caller's slot as ST_IDLE (still reading, so a server's close is
+ * noticed at once; the timer is the idle timeout) and the next request starts at SEND on it. Its
+ * callback runs from on_read's tail, not after handles close. */
 #include "http_client.h"
 
 #include <errno.h>
@@ -16,13 +20,18 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "scrape/http_location.h"
 #include "scrape/tls.h"
 
 #define DEFAULT_MAX_BODY (64u << 20)
 #define MAX_HEADER_VALUE 256
 #define MAX_LOCATION 2048
 
-enum get_state { ST_RESOLVE, ST_CONNECT, ST_SEND, ST_READ, ST_DONE };
+enum get_state { ST_RESOLVE, ST_CONNECT, ST_SEND, ST_READ, ST_DONE, ST_IDLE };
+
+/* An idle kept connection is dropped after this long, as Prometheus' client does (Go's
+ * IdleConnTimeout in prometheus/common: 5 minutes). */
+#define IDLE_TIMEOUT_MS (5 * 60 * 1000)
 
 struct http_get {
     uv_loop_t *loop;
@@ -66,6 +75,12 @@ struct http_get {
     int z_ready;
     size_t max_body;
     int message_done;
+    /* Keep-alive: keep_slot is where the caller parks an idle connection between requests. */
+    struct http_get **keep_slot;
+    int keepable;        /* the finished response left the connection usable */
+    int deliver_pending; /* finished on a kept connection: on_read's tail runs the callback */
+    int reused;          /* this request went out on a kept connection */
+    int got_bytes;       /* a response byte arrived: a failure now is not a stale connection */
     struct http_get_result res;
     struct err err;
 };
@@ -82,11 +97,13 @@ static void on_close(uv_handle_t *h)
     struct http_get *g = h->data;
     if (--g->handles_open > 0 || g->resolving)
         return;
-    g->res.content_type = g->content_type;
-    g->res.reason = g->reason;
-    if (g->err.code != 0)
-        buf_free(&g->res.body);
-    g->cb(g->ctx, &g->res, &g->err);
+    if (g->cb) { /* NULL: an idle connection closing, its last request long delivered */
+        g->res.content_type = g->content_type;
+        g->res.reason = g->reason;
+        if (g->err.code != 0)
+            buf_free(&g->res.body);
+        g->cb(g->ctx, &g->res, &g->err);
+    }
     buf_free(&g->res.body);
     buf_free(&g->request);
     if (g->addrs)
@@ -118,6 +135,10 @@ static void finish(struct http_get *g, int code, const char *fmt, ...)
         g->res.status = code == 0 ? g->res.status : 0;
     }
     uv_timer_stop(&g->timer);
+    if (code == 0 && g->keepable) { /* the socket stays open: on_read's tail delivers */
+        g->deliver_pending = 1;
+        return;
+    }
     if (g->resolving)
         (void) uv_cancel((uv_req_t *) &g->resolver);
     if (!uv_is_closing((uv_handle_t *) &g->timer))
@@ -129,6 +150,10 @@ static void finish(struct http_get *g, int code, const char *fmt, ...)
 static void on_timeout(uv_timer_t *t)
 {
     struct http_get *g = t->data;
+    if (g->state == ST_IDLE) {
+        http_get_close_idle(g);
+        return;
+    }
     finish(g, ERR_TIMEOUT, "context deadline exceeded fetching %s", g->addr);
 }
 
@@ -249,6 +274,10 @@ static int on_message_complete(llhttp_t *p)
 {
     struct http_get *g = p->data;
     g->message_done = 1;
+    /* HTTP/1.1 without "Connection: close" (or 1.0 with keep-alive), the body delimited by
+     * Content-Length or the chunked end: the next request may use this socket. A redirect's
+     * connection belongs to another URL than the caller's next request. */
+    g->keepable = g->keep_slot && g->redirects == 0 && llhttp_should_keep_alive(p);
     finish(g, 0, "%s", "");
     return HPE_PAUSED;
 }
@@ -260,13 +289,27 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
     b->len = b->base ? suggested : 0;
 }
 
+static void redial(struct http_get *g);
+
+/* A kept connection the server closed meanwhile fails before any response byte: the request was
+ * not seen, so it goes once more on a fresh connection (Go's transport retries likewise).
+ * 1 when the retry started. */
+static int retry_if_stale(struct http_get *g)
+{
+    if (!g->reused || g->got_bytes || g->state != ST_READ)
+        return 0;
+    g->reused = 0;
+    redial(g);
+    return 1;
+}
+
 static void on_raw_written(uv_write_t *w, int status)
 {
     struct raw_write *rw = (struct raw_write *) w;
     struct http_get *g = rw->g;
     free(rw);
     /* ECANCELED: the socket was closed under the write (finish or a redirect); not an error. */
-    if (status < 0 && status != UV_ECANCELED)
+    if (status < 0 && status != UV_ECANCELED && !retry_if_stale(g))
         finish(g, status, "write to %s: %s", g->addr, uv_strerror(status));
 }
 
@@ -290,12 +333,14 @@ static int send_raw(struct http_get *g, const void *p, size_t n)
 }
 
 static void start_redirect(struct http_get *g);
+static void reset_response(struct http_get *g);
 
 /* Plaintext response bytes into the HTTP parser. */
 static void feed(struct http_get *g, const char *p, size_t n)
 {
     if (g->state != ST_READ)
         return;
+    g->got_bytes = 1;
     llhttp_errno_t er = llhttp_execute(&g->parser, p, n);
     if (g->redirect_pending && g->state == ST_READ)
         start_redirect(g);
@@ -306,7 +351,7 @@ static void feed(struct http_get *g, const char *p, size_t n)
 
 static void handle_eof(struct http_get *g)
 {
-    if (g->state != ST_READ)
+    if (g->state != ST_READ || retry_if_stale(g))
         return;
     /* A response delimited by connection close ends here. */
     if (g->tls_up || !g->ssl) {
@@ -328,6 +373,17 @@ static void tls_flush(struct http_get *g)
             return;
 }
 
+/* The request into the TLS session (sent by the next tls_flush); 0 or -1 (finished). */
+static int tls_write_request(struct http_get *g)
+{
+    if (SSL_write(g->ssl, g->request.p, (int) g->request.len) > 0)
+        return 0;
+    char buf[256];
+    finish(g, ERR_PARSE, "tls write to %s: %s", g->addr, ERR_error_string(ERR_get_error(), buf));
+    ERR_clear_error();
+    return -1;
+}
+
 /* Advances the TLS session as far as the bytes received allow: handshake, then the request, then
  * every decrypted response byte into the HTTP parser. */
 static void tls_pump(struct http_get *g)
@@ -344,12 +400,8 @@ static void tls_pump(struct http_get *g)
             return;
         }
         g->tls_up = 1;
-        if (SSL_write(g->ssl, g->request.p, (int) g->request.len) <= 0) {
-            finish(g, ERR_PARSE, "tls write to %s: %s", g->addr,
-                   ERR_error_string(ERR_get_error(), buf));
-            ERR_clear_error();
+        if (tls_write_request(g) < 0)
             return;
-        }
     }
     SSL *s = g->ssl;
     while (g->state == ST_READ && g->ssl == s) {
@@ -371,9 +423,33 @@ static void tls_pump(struct http_get *g)
         tls_flush(g);
 }
 
+/* The response on a connection kept for the next request: park it in the caller's slot, then
+ * report. Runs at the end of on_read, when nothing up the stack touches g any more. */
+static void deliver_kept(struct http_get *g)
+{
+    http_get_cb cb = g->cb;
+    g->cb = NULL;
+    g->deliver_pending = 0;
+    g->state = ST_IDLE;
+    *g->keep_slot = g;
+    uv_timer_start(&g->timer, on_timeout, IDLE_TIMEOUT_MS, 0);
+    g->res.content_type = g->content_type;
+    g->res.reason = g->reason;
+    cb(g->ctx, &g->res, &g->err);
+    buf_free(&g->res.body);
+}
+
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
     struct http_get *g = s->data;
+    if (g->state == ST_IDLE) {
+        /* Idle, the server closed (EOF), reset, or sent what nobody asked for: drop it now
+         * rather than find out on the next scrape. */
+        free(b->base);
+        if (n != 0)
+            http_get_close_idle(g);
+        return;
+    }
     if (n > 0 && g->state == ST_READ) {
         if (!g->ssl)
             feed(g, b->base, (size_t) n);
@@ -383,10 +459,12 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
             tls_pump(g);
     } else if (n == UV_EOF) {
         handle_eof(g);
-    } else if (n < 0 && g->state == ST_READ) {
+    } else if (n < 0 && g->state == ST_READ && !retry_if_stale(g)) {
         finish(g, (int) n, "read from %s: %s", g->addr, uv_strerror((int) n));
     }
     free(b->base);
+    if (g->deliver_pending)
+        deliver_kept(g);
 }
 
 static void try_connect(struct http_get *g, int last_status);
@@ -432,6 +510,7 @@ static void on_connect(uv_connect_t *c, int status)
         (void) send_raw(g, g->request.p, g->request.len);
         return;
     }
+
     struct err e = {0};
     if (scrape_tls_session(g->tls, g->host, &g->ssl, &g->bin, &g->bout, &e) < 0) {
         finish(g, e.code, "%s", e.msg);
@@ -530,10 +609,11 @@ static int build_request(struct http_get *g)
     buf_reset(&g->request);
     return buf_printf(&g->request,
                       "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ember/" EMBER_UA_VERSION
-                      "\r\nAccept-Encoding: %s\r\n%s%s%s%sConnection: close\r\n\r\n",
+                      "\r\nAccept-Encoding: %s\r\n%s%s%s%s%s\r\n",
                       g->path, g->addr, g->identity ? "identity" : "gzip",
                       g->accept ? "Accept: " : "", g->accept ? g->accept : "",
-                      g->accept ? "\r\n" : "", g->extra_headers ? g->extra_headers : "");
+                      g->accept ? "\r\n" : "", g->extra_headers ? g->extra_headers : "",
+                      g->keep_slot ? "" : "Connection: close\r\n");
 }
 
 static void reset_parser(struct http_get *g)
@@ -549,80 +629,6 @@ static void reset_parser(struct http_get *g)
     g->parser.data = g;
 }
 
-/* Sets host and port from an authority ("host", "host:port", "[v6]:port"); 0 or -1. */
-static int set_authority(struct http_get *g, const char *a, size_t n)
-{
-    const char *colon = NULL, *h = a;
-    size_t hn = n;
-    if (n && a[0] == '[') {
-        const char *close = memchr(a, ']', n);
-        if (!close)
-            return -1;
-        h = a + 1;
-        hn = (size_t) (close - h);
-        colon = (size_t) (close + 1 - a) < n && close[1] == ':' ? close + 1 : NULL;
-    } else if ((colon = memchr(a, ':', n))) {
-        hn = (size_t) (colon - a);
-    }
-    size_t pn = colon ? n - (size_t) (colon + 1 - a) : 0;
-    if (hn == 0 || hn >= sizeof g->host || pn >= sizeof g->port)
-        return -1;
-    memcpy(g->host, h, hn);
-    g->host[hn] = '\0';
-    if (colon && pn) {
-        memcpy(g->port, colon + 1, pn);
-        g->port[pn] = '\0';
-    } else {
-        strcpy(g->port, strcmp(g->scheme, "https") ? "80" : "443");
-    }
-    return 0;
-}
-
-/* Points g at the Location of a 3xx: absolute, scheme-relative, absolute-path or relative to
- * the current path, as Go's client resolves it. 0, or -1 when it makes no sense to us. */
-static int apply_location(struct http_get *g)
-{
-    const char *loc = g->location, *rest = NULL;
-    if (!strncasecmp(loc, "http://", 7)) {
-        strcpy(g->scheme, "http");
-        rest = loc + 7;
-    } else if (!strncasecmp(loc, "https://", 8)) {
-        strcpy(g->scheme, "https");
-        rest = loc + 8;
-    } else if (!strncmp(loc, "//", 2)) {
-        rest = loc + 2;
-    }
-    char *path;
-    if (rest) {
-        size_t an = strcspn(rest, "/?#");
-        if (set_authority(g, rest, an) < 0)
-            return -1;
-        const char *p = rest + an;
-        path = malloc(strlen(p) + 2);
-        if (path) { /* "http://h" and "http://h?q" have the path "/" */
-            path[0] = '/';
-            strcpy(path + (*p == '/' ? 0 : 1), p);
-        }
-    } else if (loc[0] == '/') {
-        path = strdup(loc);
-    } else { /* relative: replace the last segment of the current path */
-        size_t dir = strcspn(g->path, "?");
-        while (dir > 0 && g->path[dir - 1] != '/')
-            dir--;
-        path = malloc(dir + strlen(loc) + 1);
-        if (path) {
-            memcpy(path, g->path, dir);
-            strcpy(path + dir, loc);
-        }
-    }
-    if (!path)
-        return -1;
-    path[strcspn(path, "#")] = '\0';
-    free(g->path);
-    g->path = path;
-    return 0;
-}
-
 /* Follows a 3xx: a fresh connection to the Location under the same deadline. */
 static void start_redirect(struct http_get *g)
 {
@@ -633,7 +639,9 @@ static void start_redirect(struct http_get *g)
         return;
     }
     g->redirects++;
-    if (apply_location(g) < 0 || build_request(g) < 0) {
+    if (http_location_apply(g->location, g->scheme, g->host, sizeof g->host, g->port,
+                            sizeof g->port, &g->path) < 0 ||
+        build_request(g) < 0) {
         finish(g, ERR_PARSE, "redirect from %s to an unusable location", g->addr);
         return;
     }
@@ -646,15 +654,33 @@ static void start_redirect(struct http_get *g)
         scrape_tls_unref(g->tls);
         g->tls = NULL;
     }
-    SSL_free(g->ssl);
-    g->ssl = NULL;
-    g->tls_up = 0;
+    reset_response(g);
+    redial(g);
+}
+
+/* Forgets any response received so far, for a redirect or a new request on a kept connection. */
+static void reset_response(struct http_get *g)
+{
     buf_reset(&g->res.body);
     g->res.status = 0;
     g->content_type[0] = g->reason[0] = g->location[0] = '\0';
     g->header_field_len = 0;
     g->header_is_ct = g->header_is_ce = g->header_is_loc = 0;
     g->gzip = 0;
+    if (g->z_ready)
+        inflateEnd(&g->z);
+    g->z_ready = 0;
+    g->message_done = g->keepable = g->redirect_pending = 0;
+    reset_parser(g);
+}
+
+/* Closes the socket and sends the request again from RESOLVE on a new one, under the same
+ * deadline: after a redirect (g points at the Location) or on a stale kept connection. */
+static void redial(struct http_get *g)
+{
+    SSL_free(g->ssl);
+    g->ssl = NULL;
+    g->tls_up = 0;
     reset_parser(g);
     if (g->addrs)
         uv_freeaddrinfo(g->addrs);
@@ -671,27 +697,76 @@ static char *dup_or_null(const char *s, int *bad)
     return d;
 }
 
-int http_get_start(uv_loop_t *loop, const struct http_get_opts *o, http_get_cb cb, void *ctx,
-                   struct http_get **ret, struct err *e)
+/* The per-request part of g from o; 0 or -ENOMEM. */
+static int set_request(struct http_get *g, const struct http_get_opts *o, http_get_cb cb,
+                       void *ctx)
 {
-    struct http_get *g = calloc(1, sizeof *g);
-    if (!g)
-        return err_set(e, -ENOMEM, "out of memory");
-    g->loop = loop;
     g->cb = cb;
     g->ctx = ctx;
     g->max_body = o->max_body ? o->max_body : DEFAULT_MAX_BODY;
     g->identity = o->identity_encoding;
     g->max_redirects = o->max_redirects;
-    g->tls = scrape_tls_ref(o->tls);
-    (void) snprintf(g->scheme, sizeof g->scheme, "%s", o->tls ? "https" : "http");
-    (void) snprintf(g->host, sizeof g->host, "%s", o->host);
-    (void) snprintf(g->port, sizeof g->port, "%s", o->port);
+    g->redirects = 0;
+    g->keep_slot = o->keep;
+    free(g->path);
+    free(g->accept);
+    free(g->extra_headers);
     int bad = 0;
     g->path = dup_or_null(o->path, &bad);
     g->accept = dup_or_null(o->accept, &bad);
     g->extra_headers = dup_or_null(o->extra_headers, &bad);
-    if (bad || !g->path || build_request(g) < 0) {
+    if (bad || !g->path || build_request(g) < 0)
+        return -ENOMEM;
+    reset_parser(g);
+    return 0;
+}
+
+/* The next request on the idle connection g, parked by an earlier response. */
+static int start_on_kept(struct http_get *g, const struct http_get_opts *o, http_get_cb cb,
+                         void *ctx, struct err *e)
+{
+    *o->keep = NULL;
+    reset_response(g);
+    g->err = (struct err){0};
+    if (set_request(g, o, cb, ctx) < 0) {
+        g->cb = NULL;
+        http_get_close_idle(g);
+        return err_set(e, -ENOMEM, "out of memory");
+    }
+    g->reused = 1;
+    g->got_bytes = 0;
+    g->state = ST_READ;
+    uv_timer_start(&g->timer, on_timeout, (uint64_t) (o->timeout_ms > 0 ? o->timeout_ms : 10000),
+                   0);
+    if (!g->ssl)
+        (void) send_raw(g, g->request.p, g->request.len);
+    else if (tls_write_request(g) == 0)
+        tls_flush(g);
+    return 0;
+}
+
+int http_get_start(uv_loop_t *loop, const struct http_get_opts *o, http_get_cb cb, void *ctx,
+                   struct http_get **ret, struct err *e)
+{
+    struct http_get *kept = o->keep ? *o->keep : NULL;
+    if (kept && kept->tls == o->tls && !strcmp(kept->host, o->host) &&
+        !strcmp(kept->port, o->port)) {
+        int r = start_on_kept(kept, o, cb, ctx, e);
+        if (r == 0 && ret)
+            *ret = kept;
+        return r;
+    }
+    if (kept) /* kept for another URL or TLS setting: not for this request */
+        http_get_close_idle(kept);
+    struct http_get *g = calloc(1, sizeof *g);
+    if (!g)
+        return err_set(e, -ENOMEM, "out of memory");
+    g->loop = loop;
+    g->tls = scrape_tls_ref(o->tls);
+    (void) snprintf(g->scheme, sizeof g->scheme, "%s", o->tls ? "https" : "http");
+    (void) snprintf(g->host, sizeof g->host, "%s", o->host);
+    (void) snprintf(g->port, sizeof g->port, "%s", o->port);
+    if (set_request(g, o, cb, ctx) < 0) {
         buf_free(&g->request);
         scrape_tls_unref(g->tls);
         free(g->path);
@@ -700,7 +775,6 @@ int http_get_start(uv_loop_t *loop, const struct http_get_opts *o, http_get_cb c
         free(g);
         return err_set(e, -ENOMEM, "out of memory");
     }
-    reset_parser(g);
     uv_tcp_init(loop, &g->tcp);
     uv_timer_init(loop, &g->timer);
     g->tcp.data = g->timer.data = g;
@@ -716,4 +790,14 @@ int http_get_start(uv_loop_t *loop, const struct http_get_opts *o, http_get_cb c
 void http_get_cancel(struct http_get *g)
 {
     finish(g, ERR_CANCELED, "scrape of %s canceled", g->addr);
+}
+
+void http_get_close_idle(struct http_get *g)
+{
+    if (*g->keep_slot == g)
+        *g->keep_slot = NULL;
+    g->cb = NULL; /* nobody waits on an idle connection */
+    g->keepable = 0;
+    g->state = ST_IDLE; /* finish() below closes it whatever it was doing */
+    finish(g, ERR_CANCELED, "idle connection to %s closed", g->addr);
 }

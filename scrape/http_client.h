@@ -1,7 +1,8 @@
 /* scrape/http_client.h — one non-blocking HTTP/1.1 GET on the libuv loop: resolve, connect, TLS
  * (OpenSSL over memory BIOs) when asked, send, parse the response with llhttp, inflate gzip,
  * follow redirects when asked, enforce a deadline and a body size cap.
- * Loop thread only. The callback runs exactly once (on success, error, timeout or cancel). */
+ * Loop thread only. The callback runs exactly once (on success, error, timeout or cancel).
+ * Optionally keeps the connection alive for the caller's next request (opts.keep). */
 #ifndef EMBER_SCRAPE_HTTP_CLIENT_H
 #define EMBER_SCRAPE_HTTP_CLIENT_H
 
@@ -26,6 +27,14 @@ struct http_get_opts {
     const char *scheme;           /* "http" or "https", for redirects and messages; NULL: by tls */
     int identity_encoding;        /* 1: Accept-Encoding: identity instead of gzip */
     int max_redirects;            /* 3xx with Location followed this many times (Go: 10) */
+    /* Keep-alive: non-NULL asks for a persistent connection. A request to the same host, port
+     * and tls reuses the idle connection *keep holds (it goes out again once, on a new
+     * connection, when the server had closed that one before answering); a complete response
+     * that allows it (HTTP/1.1 without "Connection: close", body delimited by Content-Length or
+     * chunking, no redirect followed) parks the connection in *keep before the callback runs.
+     * The slot must outlive the idle connection: http_get_close_idle() it before freeing. An
+     * idle connection the server closes, or idle for 5 minutes, clears *keep by itself. */
+    struct http_get **keep;
 };
 
 struct http_get_result {
@@ -45,5 +54,8 @@ int http_get_start(uv_loop_t *loop, const struct http_get_opts *o, http_get_cb c
 /* Aborts a running request; its callback runs with ERR_CANCELED before this returns or soon
  * after (when the handles close). */
 void http_get_cancel(struct http_get *g);
+/* Closes an idle connection parked in a keep slot and clears the slot; its handles close
+ * asynchronously (the loop must run once more before uv_loop_close()). */
+void http_get_close_idle(struct http_get *g);
 
 #endif

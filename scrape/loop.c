@@ -44,6 +44,7 @@ struct scrape_loop {
     char host[256], port[16], path[2048];
     uv_timer_t timer;
     struct http_get *http;
+    struct http_get *idle; /* the target's kept connection between scrapes, or NULL */
     int busy;     /* a GET or worker job is in flight */
     int stopping;
     int timer_closed;
@@ -514,6 +515,9 @@ static void on_tick(uv_timer_t *t)
         .tls = strcmp(l->spec.scheme, "https") ? NULL : c->tls,
         .identity_encoding = c->no_compression,
         .max_redirects = c->no_follow_redirects ? 0 : 10, /* Go's http.Client stops at 10 */
+        /* One connection per target kept between scrapes, as Prometheus' client does: no
+         * connect and close per scrape. The spec (URL, TLS) is fixed for the loop's life. */
+        .keep = &l->idle,
     };
     struct err e;
     int r = -1;
@@ -669,6 +673,8 @@ void scrape_loop_stop(struct scrape_loop *l, void (*on_stopped)(void *arg), void
     l->on_stopped = on_stopped;
     l->on_stopped_arg = arg;
     uv_timer_stop(&l->timer);
+    if (l->idle)
+        http_get_close_idle(l->idle);
     if (l->http)
         http_get_cancel(l->http);
     else if (!l->busy && l->cache.n) {
