@@ -51,6 +51,8 @@ struct http_get {
     /* What to fetch; copies, since a redirect rebuilds the request after start returned. */
     char scheme[8], host[256], port[16];
     char *path, *accept, *extra_headers;
+    struct buf post;  /* request body: POST when non-empty (the Alertmanager notifier) */
+    char *post_type;
     int identity;
     int max_redirects, redirects;
     char addr[300];
@@ -115,6 +117,8 @@ static void on_close(uv_handle_t *h)
     free(g->path);
     free(g->accept);
     free(g->extra_headers);
+    buf_free(&g->post);
+    free(g->post_type);
     free(g);
 }
 
@@ -607,13 +611,22 @@ static int build_request(struct http_get *g)
     const char *lb = strchr(g->host, ':') ? "[" : "", *rb = *lb ? "]" : "";
     (void) snprintf(g->addr, sizeof g->addr, "%s%s%s:%s", lb, g->host, rb, g->port);
     buf_reset(&g->request);
-    return buf_printf(&g->request,
-                      "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ember/" EMBER_UA_VERSION
-                      "\r\nAccept-Encoding: %s\r\n%s%s%s%s%s\r\n",
-                      g->path, g->addr, g->identity ? "identity" : "gzip",
-                      g->accept ? "Accept: " : "", g->accept ? g->accept : "",
-                      g->accept ? "\r\n" : "", g->extra_headers ? g->extra_headers : "",
-                      g->keep_slot ? "" : "Connection: close\r\n");
+    int r = buf_printf(&g->request,
+                       "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ember/" EMBER_UA_VERSION
+                       "\r\nAccept-Encoding: %s\r\n%s%s%s%s%s",
+                       g->post.len ? "POST" : "GET", g->path, g->addr,
+                       g->identity ? "identity" : "gzip", g->accept ? "Accept: " : "",
+                       g->accept ? g->accept : "", g->accept ? "\r\n" : "",
+                       g->extra_headers ? g->extra_headers : "",
+                       g->keep_slot ? "" : "Connection: close\r\n");
+    if (r >= 0 && g->post.len)
+        r = buf_printf(&g->request, "Content-Type: %s\r\nContent-Length: %zu\r\n\r\n",
+                       g->post_type ? g->post_type : "application/octet-stream", g->post.len);
+    else if (r >= 0)
+        r = buf_puts(&g->request, "\r\n");
+    if (r >= 0 && g->post.len)
+        r = buf_append(&g->request, g->post.p, g->post.len);
+    return r;
 }
 
 static void reset_parser(struct http_get *g)
@@ -715,6 +728,11 @@ static int set_request(struct http_get *g, const struct http_get_opts *o, http_g
     g->path = dup_or_null(o->path, &bad);
     g->accept = dup_or_null(o->accept, &bad);
     g->extra_headers = dup_or_null(o->extra_headers, &bad);
+    free(g->post_type);
+    g->post_type = dup_or_null(o->post_type, &bad);
+    buf_reset(&g->post);
+    if (o->post_body && o->post_len && buf_append(&g->post, o->post_body, o->post_len) < 0)
+        bad = 1;
     if (bad || !g->path || build_request(g) < 0)
         return -ENOMEM;
     reset_parser(g);
@@ -772,6 +790,8 @@ int http_get_start(uv_loop_t *loop, const struct http_get_opts *o, http_get_cb c
         free(g->path);
         free(g->accept);
         free(g->extra_headers);
+        buf_free(&g->post);
+        free(g->post_type);
         free(g);
         return err_set(e, -ENOMEM, "out of memory");
     }

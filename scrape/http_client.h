@@ -1,4 +1,5 @@
-/* scrape/http_client.h — one non-blocking HTTP/1.1 GET on the libuv loop: resolve, connect, TLS
+/* scrape/http_client.h — one non-blocking HTTP/1.1 GET (or POST, for the Alertmanager notifier)
+ * on the libuv loop: resolve, connect, TLS
  * (OpenSSL over memory BIOs) when asked, send, parse the response with llhttp, inflate gzip,
  * follow redirects when asked, enforce a deadline and a body size cap.
  * Loop thread only. The callback runs exactly once (on success, error, timeout or cancel).
@@ -35,6 +36,10 @@ struct http_get_opts {
      * The slot must outlive the idle connection: http_get_close_idle() it before freeing. An
      * idle connection the server closes, or idle for 5 minutes, clears *keep by itself. */
     struct http_get **keep;
+    /* A request body makes it a POST (rules/notifier.c); NULL: GET. Copied. */
+    const void *post_body;
+    size_t post_len;
+    const char *post_type;        /* Content-Type of the body */
 };
 
 struct http_get_result {

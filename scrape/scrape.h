@@ -67,6 +67,14 @@ uint32_t scrape_relabel_count(const scrape_relabel *rs); /* NULL: 0 */
 scrape_relabel *scrape_relabel_ref(scrape_relabel *rs);   /* NULL is fine */
 void scrape_relabel_unref(scrape_relabel *rs);            /* NULL is fine */
 
+/* Runs the rules in order over ls (sorted, unique names) as Prometheus' relabel.Process does.
+ * Returns 1 with *ret the result (sorted, unique names, no empty values; it may be empty and may
+ * hold names that are not valid label names, e.g. from labelmap: callers check), 0 when a rule
+ * dropped the set, ERR_LIMIT/-ENOMEM when arena a is full. *ret's strings point into ls, into rs
+ * or into a, so it lives as long as all three. rs NULL keeps ls. Any thread. */
+int scrape_relabel_apply(const scrape_relabel *rs, struct arena *a, const struct labels *ls,
+                         struct labels *ret);
+
 /* ---- how a job's targets are fetched: TLS, auth, redirects, compression, limits ---- */
 
 /* A job's tls_config as one client context: immutable, shared by reference. scrape_tls_new reads

@@ -34,6 +34,9 @@ static const struct app_route_def {
     {POST | PUT, "/api/v1/admin/tsdb/snapshot", api_admin_snapshot},
     {POST | PUT, "/api/v1/admin/tsdb/delete_series", api_admin_delete_series},
     {POST | PUT, "/api/v1/admin/tsdb/clean_tombstones", api_admin_clean_tombstones},
+    {GET, "/api/v1/rules", api_v1_rules},
+    {GET, "/api/v1/alerts", api_v1_alerts},
+    {GET, "/api/v1/alertmanagers", api_v1_alertmanagers},
     {GET | HEAD, "/-/healthy", lifecycle_healthy},
     {GET | HEAD, "/-/ready", lifecycle_ready},
     {GET, "/metrics", selfmetrics_serve},
@@ -156,11 +159,17 @@ static void close_signal(uv_signal_t *s)
         uv_close((uv_handle_t *) s, NULL);
 }
 
+static void on_rules_closed(void *arg)
+{
+    (void) arg; /* app->rules and app->notifier were cleared by app_rules_close */
+}
+
 static void on_http_closed(void *arg)
 {
     struct app *app = arg;
     app->http = NULL;
     scrape_manager_close(app->scrape, on_scrape_closed, app);
+    app_rules_close(app, on_rules_closed, app);
     close_signal(&app->sig_int);
     close_signal(&app->sig_term);
     close_signal(&app->sig_hup);
@@ -285,6 +294,12 @@ int app_run(const struct flags *f)
         (void) uv_run(&loop, UV_RUN_DEFAULT);
         goto out;
     }
+    if (app_rules_start(app, &e) < 0) {
+        LOG_ERROR("main", "error loading rules", "err=\"%s\"", e.msg);
+        begin_shutdown(app, "start-up failed");
+        (void) uv_run(&loop, UV_RUN_DEFAULT);
+        goto out;
+    }
     uv_signal_init(&loop, &app->sig_int);
     uv_signal_init(&loop, &app->sig_term);
     uv_signal_init(&loop, &app->sig_hup);
@@ -300,7 +315,7 @@ int app_run(const struct flags *f)
     (void) uv_run(&loop, UV_RUN_DEFAULT);
     code = 0;
 out:
-    if (app->http || app->scrape) { /* failed start: close what was opened */
+    if (app->http || app->scrape || app->rules || app->notifier) { /* failed start */
         begin_shutdown(app, "start-up failed");
         (void) uv_run(&loop, UV_RUN_DEFAULT);
     }
@@ -309,6 +324,7 @@ out:
     router_free(app->router);
     free(app->routes);
     promql_engine_free(app->engine);
+    free(app->external_url);
     tsdb_close(app->db);
     config_free(app->cfg);
     if (uv_loop_close(&loop) != 0) {

@@ -7,6 +7,7 @@
 #include <uv.h>
 
 #include "promql/promql.h"
+#include "rules/rules.h"
 #include "scrape/scrape.h"
 #include "server/config.h"
 #include "server/flags.h"
@@ -29,6 +30,9 @@ struct app {
     tsdb *db;
     scrape_manager *scrape;
     promql_engine *engine;
+    rules_notifier *notifier; /* NULL without alertmanagers */
+    rules_manager *rules;
+    char *external_url;       /* --web.external-url or http://<hostname>:<port> (heap) */
     struct http_server *http;
     struct router *router;
     struct webconfig *webcfg; /* --web.config.file; NULL without one */
@@ -47,6 +51,11 @@ struct app {
     uint64_t http_requests[8]; /* by handler class, see selfmetrics.c */
 };
 
+/* Rule files, the notifier and the rule manager from the config (app_rules.c, loop thread). */
+int app_rules_start(struct app *app, struct err *e);
+/* Closes the rule manager, then the notifier; done(arg) when both are gone. */
+void app_rules_close(struct app *app, void (*done)(void *arg), void *arg);
+
 /* Runs ember until a signal stops it; returns the process exit code. */
 int app_run(const struct flags *f);
 
@@ -63,6 +72,9 @@ void api_v1_metadata(struct http_request *req, struct app *app);
 void api_admin_snapshot(struct http_request *req, struct app *app);
 void api_admin_delete_series(struct http_request *req, struct app *app);
 void api_admin_clean_tombstones(struct http_request *req, struct app *app);
+void api_v1_rules(struct http_request *req, struct app *app);
+void api_v1_alerts(struct http_request *req, struct app *app);
+void api_v1_alertmanagers(struct http_request *req, struct app *app);
 void lifecycle_healthy(struct http_request *req, struct app *app);
 void lifecycle_ready(struct http_request *req, struct app *app);
 void selfmetrics_serve(struct http_request *req, struct app *app);

@@ -41,7 +41,8 @@ static const struct field global_fields[] = {
     FIELD("evaluation_interval", F_DURATION, struct config_global, evaluation_interval_ms),
     FN("external_labels", global_external_labels),
     FN("scrape_protocols", global_protocols),
-    LATER("query_log_file"), LATER("scrape_failure_log_file"), LATER("rule_query_offset"),
+    LATER("query_log_file"), LATER("scrape_failure_log_file"), 
+    FIELD("rule_query_offset", F_DURATION, struct config_global, rule_query_offset_ms),
     LATER("body_size_limit"), LATER("sample_limit"), LATER("label_limit"),
     LATER("label_name_length_limit"), LATER("label_value_length_limit"), LATER("target_limit"),
     LATER("keep_dropped_targets"), LATER("metric_name_validation_scheme"),
@@ -103,8 +104,13 @@ static int load_rule_files(struct ld *l, const yaml_node_t *v, struct config *c)
 /* ---- top level ---- */
 
 struct top {
-    const yaml_node_t *global, *rule_files, *scrape_configs;
+    const yaml_node_t *global, *rule_files, *scrape_configs, *alerting;
 };
+
+static int top_alerting(struct ld *l, void *obj, const yaml_node_t *k, const yaml_node_t *v)
+{
+    return ((struct top *) obj)->alerting = v, 0;
+}
 
 static int top_global(struct ld *l, void *obj, const yaml_node_t *k, const yaml_node_t *v)
 {
@@ -125,7 +131,7 @@ static const struct field top_fields[] = {
     FN("global", top_global),
     FN("rule_files", top_rule_files),
     FN("scrape_configs", top_scrape_configs),
-    LATER("alerting"), LATER("remote_write"), LATER("remote_read"), LATER("storage"),
+    FN("alerting", top_alerting), LATER("remote_write"), LATER("remote_read"), LATER("storage"),
     LATER("tracing"), LATER("runtime"), LATER("otlp"), LATER("scrape_config_files"),
 };
 
@@ -147,6 +153,8 @@ static int load_root(struct ld *l, const yaml_node_t *root, struct config *c)
     if (t.rule_files && (r = load_rule_files(l, t.rule_files, c)) < 0)
         return r;
     if (t.scrape_configs && (r = config_load_scrape_configs(l, t.scrape_configs, c)) < 0)
+        return r;
+    if (t.alerting && (r = config_load_alerting(l, t.alerting, c)) < 0)
         return r;
     return 0;
 }

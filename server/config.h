@@ -8,10 +8,13 @@
  * borrows it any more. Callers read the public fields directly; `arena` is private.
  *
  * What is supported, what is refused:
- * - top level: global, rule_files, scrape_configs. alerting, remote_write, remote_read, storage,
+ * - top level: global, rule_files, scrape_configs, alerting. remote_write, remote_read, storage,
  *   tracing, runtime, otlp, scrape_config_files: "key 'x' is not supported yet".
+ * - alerting: alert_relabel_configs, alertmanagers[] {static_configs, scheme (http), path_prefix,
+ *   timeout (10s), api_version (v2 only), basic_auth {username, password}}; service discovery,
+ *   TLS, other auth and per-alertmanager relabel_configs are refused as not supported yet.
  * - global: scrape_interval (1m), scrape_timeout (10s, at most scrape_interval),
- *   evaluation_interval (1m), external_labels, scrape_protocols. query_log_file, the global
+ *   evaluation_interval (1m), rule_query_offset (0), external_labels, scrape_protocols. query_log_file, the global
  *   limits and the histogram/naming options are refused as not supported yet (ember has no query
  *   log; limits land with issue 5).
  * - scrape_configs[]: job_name (required, unique), scrape_interval/scrape_timeout (0 or absent
@@ -89,6 +92,7 @@ struct config_global {
     int64_t scrape_interval_ms;     /* > 0 */
     int64_t scrape_timeout_ms;      /* > 0, <= scrape_interval_ms */
     int64_t evaluation_interval_ms; /* > 0 */
+    int64_t rule_query_offset_ms;   /* 0; groups without query_offset use it */
     struct labels external_labels;  /* sorted, valid names, non-empty values */
     struct config_protocols scrape_protocols;
 };
@@ -131,6 +135,16 @@ struct config_scrape {
     uint32_t line; /* where the job starts in the file (1-based), for messages */
 };
 
+/* alerting.alertmanagers[]: where notifications go. */
+struct config_alertmanager {
+    enum config_scheme scheme;
+    const char *path_prefix; /* "" or "/prefix" (no trailing slash) */
+    int64_t timeout_ms;      /* 10s */
+    const char *basic_user, *basic_password; /* NULL: no basic auth */
+    const struct config_target *targets;     /* static_configs flattened */
+    uint32_t n_targets;
+};
+
 struct config {
     const char *path; /* the file loaded, or the name given to config_load_string() */
     const char *text; /* the YAML as read (NUL-terminated), for /api/v1/status/config */
@@ -140,6 +154,9 @@ struct config {
     uint32_t n_rule_files;
     const struct config_scrape *scrapes; /* in file order */
     uint32_t n_scrapes;
+    const struct config_alertmanager *alertmanagers;
+    uint32_t n_alertmanagers;
+    scrape_relabel *alert_relabel_configs; /* NULL when absent */
     struct arena *arena; /* private: everything above lives here */
 };
 

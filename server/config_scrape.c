@@ -127,7 +127,7 @@ static int job_params(struct ld *l, void *obj, const yaml_node_t *k, const yaml_
     return 0;
 }
 
-static int job_scheme(struct ld *l, void *obj, const yaml_node_t *k, const yaml_node_t *v)
+int config_get_scheme(struct ld *l, const yaml_node_t *v, enum config_scheme *ret)
 {
     char q[QUOTE_MAX + 4];
     const char *s;
@@ -135,11 +135,16 @@ static int job_scheme(struct ld *l, void *obj, const yaml_node_t *k, const yaml_
     if (r < 0)
         return r;
     if (!strcmp(s, "http"))
-        return ((struct config_scrape *) obj)->scheme = CONFIG_SCHEME_HTTP, 0;
+        return *ret = CONFIG_SCHEME_HTTP, 0;
     if (!strcmp(s, "https"))
         return ((struct config_scrape *) obj)->scheme = CONFIG_SCHEME_HTTPS, 0;
     return config_fail(l, v, ERR_PARSE, "key 'scheme': '%s' is neither http nor https",
                        config_quote(s, strlen(s), q));
+}
+
+static int job_scheme(struct ld *l, void *obj, const yaml_node_t *k, const yaml_node_t *v)
+{
+    return config_get_scheme(l, v, &((struct config_scrape *) obj)->scheme);
 }
 
 /* scrape_protocols seen: a job's list replaces the global one. */
@@ -448,4 +453,15 @@ int config_load_scrape_configs(struct ld *l, const yaml_node_t *v, struct config
     c->scrapes = jobs;
     c->n_scrapes = n;
     return 0;
+}
+
+int config_load_static_configs(struct ld *l, const yaml_node_t *v)
+{
+    return job_static_configs(l, NULL, NULL, v);
+}
+
+int config_load_relabel_configs(struct ld *l, const char *key, const yaml_node_t *v,
+                                scrape_relabel **ret)
+{
+    return load_relabel_configs(l, key, v, ret);
 }

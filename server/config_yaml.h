@@ -119,5 +119,15 @@ int config_client_finish(struct ld *l, const yaml_node_t *job, struct config_scr
 
 /* config_scrape.c: the scrape_configs list into c->scrapes (global already read). */
 int config_load_scrape_configs(struct ld *l, const yaml_node_t *v, struct config *c);
+/* config_scrape.c: a static_configs list, its targets appended to l->targets. */
+int config_load_static_configs(struct ld *l, const yaml_node_t *v);
+/* config_scrape.c: a relabel_config list compiled into *ret (NULL when empty), owned by the
+ * config. key names the list in messages. */
+int config_load_relabel_configs(struct ld *l, const char *key, const yaml_node_t *v,
+                                scrape_relabel **ret);
+/* config_scrape.c: scheme: http (https is refused until the HTTP client speaks TLS). */
+int config_get_scheme(struct ld *l, const yaml_node_t *v, enum config_scheme *ret);
+/* config_alerting.c: the alerting section into c. */
+int config_load_alerting(struct ld *l, const yaml_node_t *v, struct config *c);
 
 #endif

@@ -48,6 +48,15 @@ static const struct flag_def defs[] = {
      "Maximum number of samples a single query can load into memory (50000000)"},
     {"query.max-concurrency", K_INT, F(max_concurrency),
      "Maximum number of queries executed concurrently (20)"},
+    {"rules.alert.for-outage-tolerance", K_DURATION, F(for_outage_tolerance_ms),
+     "Max time to tolerate ember outage for restoring \"for\" state of alert (1h)"},
+    {"rules.alert.for-grace-period", K_DURATION, F(for_grace_period_ms),
+     "Minimum duration between alert and restored \"for\" state (10m)"},
+    {"rules.alert.resend-delay", K_DURATION, F(resend_delay_ms),
+     "Minimum amount of time to wait before resending an alert to Alertmanager (1m)"},
+    {"web.external-url", K_STRING, F(external_url),
+     "The URL under which ember is reachable, for alerts' generatorURL "
+     "(default: http://<hostname>:<port>)"},
     {"log.level", K_LOG_LEVEL, F(log_level), "Only log messages with the given severity or above: "
                                              "debug, info, warn, error (info)"},
     {"log.format", K_LOG_FORMAT, F(log_format), "Output format of log messages: logfmt, json "
@@ -170,6 +179,9 @@ int flags_parse(int argc, char **argv, struct flags *f, struct err *e)
     f->cors_origin = ".*";
     f->max_connections = 512;
     f->read_timeout_ms = 5 * 60 * 1000;
+    f->for_outage_tolerance_ms = 3600 * 1000;
+    f->for_grace_period_ms = 10 * 60 * 1000;
+    f->resend_delay_ms = 60 * 1000;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (strncmp(arg, "--", 2) != 0 && !(arg[0] == '-' && arg[1] == 'h' && !arg[2]))

@@ -88,6 +88,40 @@ static void count_target(void *ctx, const struct scrape_target_status *st)
     c->skipped += st->skipped_ticks;
 }
 
+/* Rule evaluation and notifier counters: Prometheus' names, totals without the rule_group /
+ * alertmanager labels Prometheus splits them by. */
+static void put_rules_metrics(struct buf *b, struct app *app)
+{
+    struct rules_manager_stats rm = {0};
+    struct rules_notifier_stats ns = {0};
+    if (app->rules)
+        rules_manager_stats(app->rules, &rm);
+    if (app->notifier)
+        rules_notifier_stats(app->notifier, &ns);
+    put_metric(b, "prometheus_rule_group_evaluations_total", "counter",
+               "The total number of rule group evaluations.", NULL, (double) rm.evaluations);
+    put_metric(b, "prometheus_rule_evaluation_failures_total", "counter",
+               "The total number of rule evaluation failures.", NULL, (double) rm.failures);
+    put_metric(b, "prometheus_rule_group_iterations_missed_total", "counter",
+               "The total number of rule group evaluations missed due to slow rule group "
+               "evaluation.", NULL, (double) rm.missed);
+    put_metric(b, "prometheus_notifications_sent_total", "counter",
+               "Total number of alerts sent.", NULL, (double) ns.sent);
+    put_metric(b, "prometheus_notifications_errors_total", "counter",
+               "Total number of sent alerts affected by errors.", NULL, (double) ns.errors);
+    put_metric(b, "prometheus_notifications_dropped_total", "counter",
+               "Total number of alerts dropped due to errors when sending to Alertmanager.", NULL,
+               (double) ns.dropped);
+    put_metric(b, "prometheus_notifications_queue_length", "gauge",
+               "The number of alert notifications in the queue.", NULL, (double) ns.queue_length);
+    put_metric(b, "prometheus_notifications_queue_capacity", "gauge",
+               "The capacity of the alert notifications queue.", NULL,
+               (double) (app->notifier ? ns.queue_capacity : 10000));
+    put_metric(b, "prometheus_notifications_alertmanagers_discovered", "gauge",
+               "The number of alertmanagers discovered and active.", NULL,
+               (double) ns.alertmanagers);
+}
+
 void selfmetrics_serve(struct http_request *req, struct app *app)
 {
     struct buf b = BUF_INIT;
@@ -138,6 +172,7 @@ void selfmetrics_serve(struct http_request *req, struct app *app)
     put_metric(&b, "prometheus_target_scrapes_skipped_total", "counter",
                "Scrape ticks skipped because the previous scrape was still running.", NULL,
                (double) tc.skipped);
+    put_rules_metrics(&b, app);
     if (app->http) {
         struct http_server_stats hs;
         http_server_stats(app->http, &hs);

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 
 BUILD_PKGS="gcc clang libclang-rt-14-dev meson ninja-build pkg-config libuv1-dev node-llhttp
 libzstd-dev libyaml-dev libpcre2-dev zlib1g-dev libcrypt-dev libssl-dev"
-TEST_PKGS="python3 python3-pytest prometheus-node-exporter curl openssl apache2-utils chromium"
+TEST_PKGS="python3 python3-pytest prometheus-node-exporter prometheus-alertmanager curl openssl apache2-utils chromium"
 
 install_missing() {
     missing=""

@@ -49,6 +49,16 @@ def http(method, url, data=None, headers=None, timeout=5):
         return e.code, e.headers, e.read()
 
 
+def stop_process(proc):
+    """SIGTERM, then SIGKILL after 5 s: a peer started by a fixture never outlives its test."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
+
+
 class Ember:
     def __init__(self, tmp, config=None, extra=()):
         """config: prometheus.yml text; "{self_port}" in it becomes ember's own port."""
@@ -134,9 +144,40 @@ def node_exporter():
                  10, what="node exporter")
         yield f"127.0.0.1:{port}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+        stop_process(proc)
+
+
+ALERTMANAGER = shutil.which("prometheus-alertmanager") or "/usr/bin/prometheus-alertmanager"
+
+
+@pytest.fixture
+def alertmanager(tmp_path):
+    """Debian's prometheus-alertmanager on a free loopback port with its own storage and no
+    clustering; yields its base URL."""
+    if not os.path.exists(ALERTMANAGER):
+        pytest.fail("prometheus-alertmanager is not installed (tools/dev.sh installs it)")
+    port = free_port()
+    cfg = tmp_path / "alertmanager.yml"
+    cfg.write_text("route:\n  receiver: none\n  group_wait: 1s\n  group_interval: 1s\n"
+                   "receivers:\n  - name: none\n")
+    store = tmp_path / "am-data"
+    store.mkdir()
+    log = open(tmp_path / "alertmanager.log", "w")
+    proc = subprocess.Popen([ALERTMANAGER, f"--config.file={cfg}", f"--storage.path={store}",
+                             f"--web.listen-address=127.0.0.1:{port}",
+                             "--cluster.listen-address="],
+                            stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: http("GET", base + "/-/ready", timeout=2)[0] == 200, 20,
+                 what="alertmanager /-/ready")
+        yield base
+    finally:
+        stop_process(proc)
+        log.close()
+
+
+@pytest.fixture
+def free_port_():
+    """A loopback port nothing listens on (a target that is down)."""
+    return free_port()

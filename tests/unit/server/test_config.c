@@ -219,7 +219,7 @@ TEST(documented_but_unimplemented_keys_are_refused_distinctly)
         (void) snprintf(y, sizeof y, "scrape_configs:\n- job_name: x\n  %s: 1\n", job_keys[i]);
         ASSERT_STR_CONTAINS(load_bad(y, ERR_PARSE), "is not supported yet");
     }
-    static const char *const top_keys[] = {"alerting", "remote_write", "remote_read", "storage",
+    static const char *const top_keys[] = {"remote_write", "remote_read", "storage",
                                            "tracing"};
     for (size_t i = 0; i < sizeof top_keys / sizeof top_keys[0]; i++) {
         char y[200], want[200];
@@ -827,4 +827,34 @@ TEST(static_targets_use_the_scrape_address_rule)
                     "scrape_configs:\n- job_name: a\n  static_configs:\n  - targets: ['%s:1']\n",
                     host);
     ASSERT_STR_CONTAINS(load_bad(y, ERR_PARSE), "host longer than 255 bytes");
+}
+
+TEST(alerting_section)
+{
+    struct config *c = load_ok("global:\n  rule_query_offset: 30s\n"
+                               "alerting:\n"
+                               "  alert_relabel_configs:\n"
+                               "    - {action: labeldrop, regex: replica}\n"
+                               "  alertmanagers:\n"
+                               "    - static_configs: [{targets: ['127.0.0.1:9093', 'am:9093']}]\n"
+                               "      path_prefix: /am/\n"
+                               "      timeout: 3s\n"
+                               "      api_version: v2\n"
+                               "      basic_auth: {username: u, password: p}\n");
+    ASSERT_EQ(c->global.rule_query_offset_ms, 30000);
+    ASSERT_EQ(c->n_alertmanagers, 1u);
+    ASSERT_EQ(c->alertmanagers[0].n_targets, 2u);
+    ASSERT_STR_EQ(c->alertmanagers[0].targets[1].address, "am:9093");
+    ASSERT_STR_EQ(c->alertmanagers[0].path_prefix, "/am");
+    ASSERT_EQ(c->alertmanagers[0].timeout_ms, 3000);
+    ASSERT_STR_EQ(c->alertmanagers[0].basic_user, "u");
+    ASSERT_TRUE(c->alert_relabel_configs != NULL);
+    config_free(c);
+    ASSERT_STR_CONTAINS(load_bad("alerting:\n  alertmanagers:\n    - api_version: v1\n", ERR_PARSE),
+                        "only v2");
+    ASSERT_STR_CONTAINS(load_bad("alerting:\n  alertmanagers:\n    - scheme: ftp\n", ERR_PARSE),
+                        "neither http nor https");
+    ASSERT_STR_CONTAINS(load_bad("alerting:\n  bogus: 1\n", ERR_PARSE), "unknown key 'bogus'");
+    ASSERT_STR_CONTAINS(load_bad("alerting:\n  alertmanagers:\n    - tls_config: {}\n",
+                                 ERR_PARSE), "not supported yet");
 }

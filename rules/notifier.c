@@ -1,0 +1,412 @@
+/* rules/notifier.c — alerts to Alertmanager's API v2 (POST <prefix>/api/v2/alerts).
+ *
+ * Evaluation workers call rules_notifier_send(): each alert gets external labels and
+ * alert_relabel_configs applied and is encoded to its JSON object right there, then pushed onto a
+ * bounded queue (the oldest are dropped and counted when full, as Prometheus' notifier does).
+ * The loop thread, woken through a uv_async, takes up to max_batch alerts and POSTs them to every
+ * Alertmanager at once through the scrape module's HTTP client; the next batch goes when all
+ * answered or timed out. A batch no Alertmanager took is dropped and counted. Nothing here
+ * waits: an unreachable Alertmanager only costs its timeout, on the loop, without blocking it. */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "rules/rules.h"
+#include "scrape/http_client.h"
+
+#define DEFAULT_QUEUE 10000
+#define DEFAULT_BATCH 256
+
+struct am {
+    struct rules_notifier *n;
+    char host[256], port[16], path[512], url[800];
+    char *auth_header; /* "Authorization: Basic ...\r\n" or NULL */
+    int64_t timeout_ms;
+    struct http_get *get; /* in flight, or NULL */
+};
+
+struct rules_notifier {
+    uv_loop_t *loop;
+    uv_async_t wake;
+    uv_mutex_t lock; /* guards the queue and counters below */
+    char **queue;    /* ring of JSON objects, one per alert (heap strings) */
+    uint32_t cap, head, len, max_batch;
+    uint64_t sent, errors, dropped;
+    struct am *ams;
+    uint32_t n_ams;
+    struct arena *arena; /* external labels */
+    struct labels external;
+    scrape_relabel *relabel;
+    /* loop thread: the batch being sent */
+    struct buf body;
+    uint32_t batch_n, pending, batch_ok;
+    int closing;
+    void (*done)(void *arg);
+    void *done_arg;
+};
+
+static void base64(const char *in, size_t n, char *out)
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const unsigned char *s = (const unsigned char *) in;
+    size_t i = 0;
+    for (; i + 2 < n; i += 3) {
+        *out++ = tab[s[i] >> 2];
+        *out++ = tab[((s[i] & 3) << 4) | (s[i + 1] >> 4)];
+        *out++ = tab[((s[i + 1] & 15) << 2) | (s[i + 2] >> 6)];
+        *out++ = tab[s[i + 2] & 63];
+    }
+    if (i < n) {
+        *out++ = tab[s[i] >> 2];
+        *out++ = tab[((s[i] & 3) << 4) | (i + 1 < n ? s[i + 1] >> 4 : 0)];
+        *out++ = i + 1 < n ? tab[(s[i + 1] & 15) << 2] : '=';
+        *out++ = '=';
+    }
+    *out = 0;
+}
+
+/* JSON string literal; bytes >= 0x80 pass through (labels are UTF-8). */
+static int put_str(struct buf *b, const char *s)
+{
+    int r = buf_putc(b, '"');
+    for (; *s && r >= 0; s++) {
+        unsigned char c = (unsigned char) *s;
+        if (c == '"' || c == '\\')
+            r = buf_printf(b, "\\%c", c);
+        else if (c < 0x20)
+            r = buf_printf(b, "\\u%04x", c);
+        else
+            r = buf_putc(b, c);
+    }
+    return r < 0 ? r : buf_putc(b, '"');
+}
+
+static int put_labels(struct buf *b, const char *key, const struct labels *ls)
+{
+    int r = buf_printf(b, "\"%s\":{", key);
+    for (uint32_t i = 0; i < ls->n && r >= 0; i++) {
+        if (i)
+            r = buf_putc(b, ',');
+        if (r >= 0)
+            r = put_str(b, ls->v[i].name);
+        if (r >= 0)
+            r = buf_putc(b, ':');
+        if (r >= 0)
+            r = put_str(b, ls->v[i].value);
+    }
+    return r < 0 ? r : buf_putc(b, '}');
+}
+
+/* RFC 3339 in UTC with milliseconds, as Go marshals time.Time (trailing zeros trimmed is not
+ * required by Alertmanager). */
+static int put_time(struct buf *b, const char *key, int64_t ms)
+{
+    time_t secs = (time_t) (ms / 1000);
+    struct tm tm;
+    char s[40];
+    if (!gmtime_r(&secs, &tm) || !strftime(s, sizeof s, "%Y-%m-%dT%H:%M:%S", &tm))
+        return -EINVAL;
+    return buf_printf(b, "\"%s\":\"%s.%03dZ\"", key, s, (int) (ms % 1000));
+}
+
+static char *encode(const struct labels *ls, const struct rules_notification *al)
+{
+    struct buf b = BUF_INIT;
+    int r = buf_putc(&b, '{');
+    if (r >= 0)
+        r = put_labels(&b, "labels", ls);
+    if (r >= 0)
+        r = buf_putc(&b, ',');
+    if (r >= 0)
+        r = put_labels(&b, "annotations", al->annotations);
+    if (r >= 0)
+        r = buf_putc(&b, ',');
+    if (r >= 0)
+        r = put_time(&b, "startsAt", al->starts_at_ms);
+    if (r >= 0 && al->ends_at_ms && (r = buf_putc(&b, ',')) >= 0)
+        r = put_time(&b, "endsAt", al->ends_at_ms);
+    if (r >= 0)
+        r = buf_puts(&b, ",\"generatorURL\":");
+    if (r >= 0)
+        r = put_str(&b, al->generator_url ? al->generator_url : "");
+    if (r >= 0)
+        r = buf_puts(&b, "}");
+    if (r >= 0)
+        r = buf_putc(&b, 0);
+    if (r < 0) {
+        buf_free(&b);
+        return NULL;
+    }
+    size_t len;
+    return (char *) buf_take(&b, &len);
+}
+
+/* External labels the alert lacks, then alert_relabel_configs; 0 when relabeling dropped it. */
+static int final_labels(rules_notifier *n, struct arena *a, const struct labels *in,
+                        struct labels *ret)
+{
+    struct label *v = arena_alloc(a, (in->n + n->external.n + 1) * sizeof *v);
+    if (!v)
+        return -ENOMEM;
+    struct labels ls = {v, 0};
+    for (uint32_t i = 0; i < in->n; i++)
+        v[ls.n++] = in->v[i];
+    for (uint32_t i = 0; i < n->external.n; i++)
+        if (!labels_get(in, n->external.v[i].name))
+            v[ls.n++] = n->external.v[i];
+    (void) labels_sort(&ls);
+    if (!n->relabel)
+        return *ret = ls, 1;
+    return scrape_relabel_apply(n->relabel, a, &ls, ret);
+}
+
+void rules_notifier_send(rules_notifier *n, const struct rules_notification *alerts, size_t count)
+{
+    struct arena *a = arena_new(0);
+    if (!a)
+        return;
+    for (size_t i = 0; i < count; i++) {
+        struct labels ls;
+        char *js = NULL;
+        int r = final_labels(n, a, alerts[i].labels, &ls);
+        if (r == 1 && ls.n > 0)
+            js = encode(&ls, &alerts[i]);
+        uv_mutex_lock(&n->lock);
+        if (r < 0 || (r == 1 && ls.n > 0 && !js))
+            n->dropped++;
+        else if (js) {
+            if (n->len == n->cap) { /* full: the oldest goes, as in Prometheus */
+                free(n->queue[n->head]);
+                n->head = (n->head + 1) % n->cap;
+                n->len--;
+                n->dropped++;
+            }
+            n->queue[(n->head + n->len) % n->cap] = js;
+            n->len++;
+        }
+        uv_mutex_unlock(&n->lock);
+        arena_reset(a);
+    }
+    arena_free(a);
+    uv_async_send(&n->wake);
+}
+
+static void send_next(rules_notifier *n);
+
+static void on_sent(void *ctx, struct http_get_result *res, const struct err *err)
+{
+    struct am *am = ctx;
+    rules_notifier *n = am->n;
+    am->get = NULL;
+    int ok = err->code == 0 && res->status / 100 == 2;
+    if (ok)
+        n->batch_ok = 1;
+    else
+        LOG_WARN("notifier", "error sending alerts", "alertmanager=%s count=%u err=\"%s\"",
+                 am->url, n->batch_n,
+                 err->code ? err->msg : res->status ? "bad response status" : "no response");
+    uv_mutex_lock(&n->lock);
+    if (ok)
+        n->sent += n->batch_n;
+    else
+        n->errors += n->batch_n;
+    uv_mutex_unlock(&n->lock);
+    if (--n->pending > 0)
+        return;
+    if (!n->batch_ok) {
+        uv_mutex_lock(&n->lock);
+        n->dropped += n->batch_n;
+        uv_mutex_unlock(&n->lock);
+    }
+    buf_reset(&n->body);
+    n->batch_n = 0;
+    send_next(n);
+}
+
+static void finish_close(rules_notifier *n);
+
+/* Loop thread: the next batch to every Alertmanager, unless one is in flight. */
+static void send_next(rules_notifier *n)
+{
+    if (n->closing) {
+        if (n->pending == 0)
+            finish_close(n);
+        return;
+    }
+    if (n->pending || n->n_ams == 0)
+        return;
+    buf_reset(&n->body);
+    int r = buf_putc(&n->body, '[');
+    uint32_t taken = 0;
+    uv_mutex_lock(&n->lock);
+    while (n->len && taken < n->max_batch && r >= 0) {
+        char *js = n->queue[n->head];
+        n->head = (n->head + 1) % n->cap;
+        n->len--;
+        if (taken)
+            r = buf_putc(&n->body, ',');
+        if (r >= 0)
+            r = buf_puts(&n->body, js);
+        free(js);
+        taken++;
+    }
+    if (r < 0)
+        n->dropped += taken;
+    uv_mutex_unlock(&n->lock);
+    if (taken == 0 || r < 0 || buf_putc(&n->body, ']') < 0)
+        return;
+    n->batch_n = taken;
+    n->batch_ok = 0;
+    n->pending = n->n_ams;
+    for (uint32_t i = 0; i < n->n_ams; i++) {
+        struct am *am = &n->ams[i];
+        struct http_get_opts o = {.host = am->host, .port = am->port, .path = am->path,
+                                  .accept = "application/json",
+                                  .extra_headers = am->auth_header,
+                                  .timeout_ms = am->timeout_ms, .max_body = 1 << 20,
+                                  .post_body = n->body.p, .post_len = n->body.len,
+                                  .post_type = "application/json"};
+        struct err e = {0};
+        if (http_get_start(n->loop, &o, on_sent, am, &am->get, &e) < 0) {
+            struct http_get_result res = {0};
+            on_sent(am, &res, &e);
+        }
+    }
+}
+
+static void on_wake(uv_async_t *h)
+{
+    send_next(h->data);
+}
+
+/* host:port or [v6]:port into the parts the HTTP client dials. */
+static int split_address(const char *addr, struct am *am)
+{
+    const char *colon = strrchr(addr, ':');
+    if (!colon || !colon[1] || strlen(colon + 1) >= sizeof am->port)
+        return -1;
+    const char *h = addr;
+    size_t hn = (size_t) (colon - addr);
+    if (hn >= 2 && h[0] == '[' && h[hn - 1] == ']')
+        h++, hn -= 2;
+    if (!hn || hn >= sizeof am->host)
+        return -1;
+    memcpy(am->host, h, hn);
+    am->host[hn] = 0;
+    (void) snprintf(am->port, sizeof am->port, "%s", colon + 1);
+    return 0;
+}
+
+int rules_notifier_new(uv_loop_t *loop, const struct rules_notifier_opts *o,
+                       rules_notifier **ret, struct err *e)
+{
+    rules_notifier *n = calloc(1, sizeof *n);
+    if (!n)
+        return err_set(e, -ENOMEM, "out of memory");
+    n->loop = loop;
+    n->cap = o->queue_capacity ? o->queue_capacity : DEFAULT_QUEUE;
+    n->max_batch = o->max_batch ? o->max_batch : DEFAULT_BATCH;
+    n->queue = calloc(n->cap, sizeof *n->queue);
+    n->ams = calloc(o->n_targets + 1, sizeof *n->ams);
+    n->arena = arena_new(0);
+    if (!n->queue || !n->ams || !n->arena ||
+        labels_copy(n->arena, &o->external_labels, &n->external) < 0)
+        goto oom;
+    for (uint32_t i = 0; i < o->n_targets; i++) {
+        const struct rules_am_target *t = &o->targets[i];
+        struct am *am = &n->ams[i];
+        am->n = n;
+        am->timeout_ms = t->timeout_ms > 0 ? t->timeout_ms : 10000;
+        if (split_address(t->address, am) < 0) {
+            err_set(e, ERR_PARSE, "alertmanager address \"%s\": want host:port", t->address);
+            goto fail;
+        }
+        (void) snprintf(am->path, sizeof am->path, "%s/api/v2/alerts", t->path_prefix);
+        (void) snprintf(am->url, sizeof am->url, "%s://%s%s", t->scheme, t->address, am->path);
+        if (t->basic_user) {
+            char *cred = arena_printf(n->arena, "%s:%s", t->basic_user,
+                                      t->basic_password ? t->basic_password : "");
+            char *enc = cred ? arena_alloc(n->arena, strlen(cred) * 4 / 3 + 8) : NULL;
+            if (!enc)
+                goto oom;
+            base64(cred, strlen(cred), enc);
+            if (!(am->auth_header = arena_printf(n->arena, "Authorization: Basic %s\r\n", enc)))
+                goto oom;
+        }
+        n->n_ams++;
+    }
+    if (uv_mutex_init(&n->lock) != 0)
+        goto oom;
+    n->relabel = scrape_relabel_ref(o->alert_relabel);
+    uv_async_init(loop, &n->wake, on_wake);
+    n->wake.data = n;
+    *ret = n;
+    return 0;
+oom:
+    err_set(e, -ENOMEM, "out of memory");
+fail:
+    free(n->queue);
+    free(n->ams);
+    arena_free(n->arena);
+    free(n);
+    return e ? e->code : -ENOMEM;
+}
+
+void rules_notifier_stats(rules_notifier *n, struct rules_notifier_stats *ret)
+{
+    uv_mutex_lock(&n->lock);
+    *ret = (struct rules_notifier_stats){n->sent, n->errors, n->dropped, n->len, n->cap,
+                                         n->n_ams};
+    uv_mutex_unlock(&n->lock);
+}
+
+const char *rules_notifier_url(const rules_notifier *n, uint32_t i)
+{
+    return i < n->n_ams ? n->ams[i].url : NULL;
+}
+
+static void on_wake_closed(uv_handle_t *h)
+{
+    rules_notifier *n = h->data;
+    for (uint32_t i = 0; i < n->len; i++)
+        free(n->queue[(n->head + i) % n->cap]);
+    free(n->queue);
+    free(n->ams);
+    buf_free(&n->body);
+    scrape_relabel_unref(n->relabel);
+    arena_free(n->arena);
+    uv_mutex_destroy(&n->lock);
+    void (*done)(void *) = n->done;
+    void *arg = n->done_arg;
+    free(n);
+    if (done)
+        done(arg);
+}
+
+static void finish_close(rules_notifier *n)
+{
+    if (!uv_is_closing((uv_handle_t *) &n->wake))
+        uv_close((uv_handle_t *) &n->wake, on_wake_closed);
+}
+
+void rules_notifier_close(rules_notifier *n, void (*done)(void *arg), void *arg)
+{
+    if (!n) {
+        if (done)
+            done(arg);
+        return;
+    }
+    n->closing = 1;
+    n->done = done;
+    n->done_arg = arg;
+    if (n->pending == 0) {
+        finish_close(n);
+        return;
+    }
+    for (uint32_t i = 0; i < n->n_ams; i++)
+        if (n->ams[i].get)
+            http_get_cancel(n->ams[i].get);
+}
