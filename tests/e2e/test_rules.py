@@ -46,7 +46,7 @@ def test_alert_goes_pending_fires_reaches_alertmanager_and_resolves(tmp_path, st
         labels:
           severity: page
         annotations:
-          summary: "until {until}"
+          summary: "{{{{ if gt $value 1e9 }}}}late{{{{ end }}}} until {until}"
 """
     am_host = alertmanager.removeprefix("http://")
     cfg = rules_config(tmp_path, rules, "alerting:\n  alertmanagers:\n"
@@ -63,7 +63,7 @@ def test_alert_goes_pending_fires_reaches_alertmanager_and_resolves(tmp_path, st
     got = wait_for(lambda: am_alerts(alertmanager, "Windowed"), 10,
                    what="the alert in Alertmanager")
     assert got[0]["labels"] == {"alertname": "Windowed", "severity": "page", "cluster": "test"}
-    assert got[0]["annotations"] == {"summary": f"until {until}"}
+    assert got[0]["annotations"] == {"summary": f"late until {until}"}
     assert "/graph?g0.expr=" in got[0]["generatorURL"]
     assert got[0]["status"]["state"] == "active"
     # ALERTS carries the state; the rules API shows the rule firing.
