@@ -304,7 +304,8 @@ int rules_alert_eval(struct rules_rule_state *rs, const struct rules_eval *x,
         struct rules_alert *al = find(rs, h, &ls);
         if (al && al->state != RULES_INACTIVE) {
             al->value = in[i].v;
-            if (alert_set(al, &ls, &ann) < 0)
+            /* Labels are equal (that is how it was found): copy only changed annotations. */
+            if (!labels_equal(&al->annotations, &ann) && alert_set(al, &ls, &ann) < 0)
                 return err_set(e, -ENOMEM, "out of memory");
             continue;
         }

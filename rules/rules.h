@@ -82,6 +82,24 @@ void rules_set_free(struct rules_set *s); /* NULL is fine */
 uint32_t rules_check_duplicates(const struct rules_set *s,
                                 void (*fn)(void *arg, const struct rules_rule *r), void *arg);
 
+/* ---- series notation (promtool input_series, PromQL test `load`; series.c) ---- */
+
+#define RULES_SERIES_MAX_POINTS 10000000u /* per series: a typo like 1x1e9 is refused */
+/* A descriptor `name{a="b"}` (equality matchers only; empty values dropped) into sorted labels
+ * in a. ERR_PARSE with the reason. */
+int rules_series_labels(struct arena *a, const char *s, struct labels *ret, struct err *e);
+/* Values `1 2+3x4 _ _x2 stale -1-1x3`: fn(arg, slot, value) for each sample, slot counting from
+ * 0 (_ and _xN advance it without a sample); fn's negative return stops and is returned. */
+int rules_series_values(const char *s, int (*fn)(void *arg, uint64_t slot, double v), void *arg,
+                        struct err *e);
+
+/* ---- rule unit tests (promtool test rules; unittest.c) ---- */
+
+/* Runs the tests of one promtool test file, appending promtool's report to out. Returns 0 when
+ * all passed, 1 when a test failed, < 0 when the file or its rule files cannot be used (e says
+ * why). Blocks (file I/O, evaluation): a CLI's job. */
+int rules_unittest_file(const char *path, struct buf *out, struct err *e);
+
 /* ---- the notifier (Alertmanager) ---- */
 
 struct rules_am_target {

@@ -6,6 +6,8 @@
 /* 1 when argv names a subcommand, which has then run and left its exit code in *ret_code;
  * 0 when argv is for the server. */
 int cli_run(int argc, char **argv, int *ret_code);
+/* `ember check config|rules`, `ember test rules` (cli_rules.c): same contract as cli_run. */
+int cli_rules_run(int argc, char **argv, int *ret_code);
 
 /* `ember tsdb import`'s reading: OpenMetrics text with timestamps into bf; progress on stderr
  * when tty. ERR_PARSE with the line on malformed input or a sample without a timestamp. */

@@ -188,6 +188,8 @@ static int tsdb_import(int argc, char **argv)
 
 int cli_run(int argc, char **argv, int *ret_code)
 {
+    if (cli_rules_run(argc, argv, ret_code))
+        return 1;
     if (argc < 2 || strcmp(argv[1], "tsdb") != 0)
         return 0;
     if (argc >= 3 && strcmp(argv[2], "import") == 0)

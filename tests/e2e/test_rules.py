@@ -2,6 +2,7 @@
 alerts through pending and firing to a real Alertmanager and back to resolved, golden-signal rule
 files, the rules/alerts/alertmanagers APIs, and alert state surviving a restart."""
 import json
+import socket
 import time
 
 from conftest import http, wait_for
@@ -181,3 +182,40 @@ def test_restart_keeps_a_firing_alert_firing(tmp_path, start_ember):
     assert again[0]["activeAt"] == first[0]["activeAt"][:19] + "Z"
 
     assert ember.stop() == 0
+
+
+def metric(ember, name):
+    status, _, raw = ember.get("/metrics")
+    for ln in raw.decode().splitlines():
+        if ln.startswith(name + " "):
+            return float(ln.split()[1])
+    raise AssertionError(f"{name} not in /metrics")
+
+
+def test_unreachable_alertmanager_never_blocks(tmp_path, start_ember):
+    rules = """groups:
+  - name: noisy
+    interval: 1s
+    rules:
+      - alert: Always
+        expr: vector(1)
+      - record: evaluations:tick
+        expr: vector(time())
+"""
+    # A peer that accepts connections (the kernel's backlog) and never answers: every POST
+    # waits out its timeout.
+    with socket.socket() as hole:
+        hole.bind(("127.0.0.1", 0))
+        hole.listen(64)
+        port = hole.getsockname()[1]
+        cfg = rules_config(tmp_path, rules, "alerting:\n  alertmanagers:\n"
+                           f"    - static_configs: [{{targets: ['127.0.0.1:{port}']}}]\n"
+                           "      timeout: 2s\n")
+        ember = start_ember(cfg, extra=["--rules.alert.resend-delay=1s"])
+        wait_for(lambda: metric(ember, "prometheus_notifications_dropped_total") >= 2, 15,
+                 what="dropped notifications counted")
+        assert metric(ember, "prometheus_notifications_errors_total") >= 2
+        # Evaluation kept its one-second schedule while each send hung for two seconds.
+        status, body = ember.query("count_over_time(evaluations:tick[4s])")
+        assert float(body["data"]["result"][0]["value"][1]) >= 3
+        assert ember.stop() == 0

@@ -11,6 +11,7 @@
 
 #include "promql/ast.h"
 #include "promql/promql.h"
+#include "rules/rules.h"
 
 static int n_cases, n_failed, n_at_variants;
 
@@ -98,34 +99,10 @@ static int split_series(char *line, char **ret_series, char **ret_rest)
     return 0;
 }
 
-/* A series descriptor is a PromQL selector with equality matchers: reuse the parser. */
+/* A series descriptor: the notation shared with `ember test rules` (rules/series.c). */
 static int parse_labels(struct arena *a, const char *s, struct labels *ret)
 {
-    struct promql_expr *x;
-    struct err e = {0};
-    if (strcmp(s, "{}") == 0) {
-        *ret = (struct labels){0};
-        return 0;
-    }
-    if (promql_parse(a, s, strlen(s), &x, &e) < 0)
-        return -1;
-    const struct promql_expr *vs = x;
-    if (vs->kind != NODE_VECTOR_SEL)
-        return -1;
-    ret->n = (uint32_t) vs->u.sel.n_ms;
-    ret->v = arena_alloc(a, (ret->n + 1) * sizeof *ret->v);
-    for (uint32_t i = 0; i < ret->n; i++) {
-        if (vs->u.sel.ms[i].type != MATCH_EQ)
-            return -1;
-        ret->v[i] = (struct label){vs->u.sel.ms[i].name, vs->u.sel.ms[i].value};
-    }
-    /* Empty values mean "no such label". */
-    uint32_t k = 0;
-    for (uint32_t i = 0; i < ret->n; i++)
-        if (*ret->v[i].value)
-            ret->v[k++] = ret->v[i];
-    ret->n = k;
-    return labels_sort(ret);
+    return rules_series_labels(a, s, ret, NULL) < 0 ? -1 : 0;
 }
 
 /* Canonical text of a load line's series, to spot repeats. */
@@ -146,6 +123,19 @@ static int parse_value(const char *s, size_t n, double *ret)
     return num_parse_float(s, n, ret);
 }
 
+struct load_ctx {
+    tsdb_appender *app;
+    const struct labels *ls;
+    uint64_t ref;
+    int64_t interval;
+};
+
+static int load_point(void *arg, uint64_t slot, double v)
+{
+    struct load_ctx *lc = arg;
+    return tsdb_appender_add(lc->app, &lc->ref, lc->ls, (int64_t) slot * lc->interval, v, NULL);
+}
+
 static int load_line(struct file_ctx *fc, struct arena *a, tsdb_appender *app, char *line,
                      int64_t interval)
 {
@@ -154,61 +144,9 @@ static int load_line(struct file_ctx *fc, struct arena *a, tsdb_appender *app, c
     struct labels ls;
     if (parse_labels(a, series, &ls) < 0)
         return -1;
-    uint64_t ref = 0;
-    int64_t slot = 0;
-    struct err e = {0};
-    char *save = NULL;
-    for (char *it = strtok_r(rest, " \t", &save); it; it = strtok_r(NULL, " \t", &save)) {
-        if (strcmp(it, "_") == 0) {
-            slot++;
-            continue;
-        }
-        if (strcmp(it, "stale") == 0) {
-            if (tsdb_appender_add(app, &ref, &ls, slot * interval, num_stale_nan(), &e) < 0)
-                return -1;
-            slot++;
-            continue;
-        }
-        char *x = strchr(it, 'x');
-        if (x && strncmp(it, "_x", 2) == 0) {
-            slot += atoll(it + 2);
-            continue;
-        }
-        if (!x) {
-            double v;
-            if (parse_value(it, strlen(it), &v) < 0)
-                return -1;
-            if (tsdb_appender_add(app, &ref, &ls, slot * interval, v, &e) < 0)
-                return -1;
-            slot++;
-            continue;
-        }
-        /* A+BxK, A-BxK or AxK: the sign of B is the first '+'/'-' after position 0 that is not
-         * part of an exponent. */
-        long long k = atoll(x + 1);
-        char *op = NULL;
-        for (char *p = it + 1; p < x; p++)
-            if ((*p == '+' || *p == '-') && p[-1] != 'e' && p[-1] != 'E') {
-                op = p;
-                break;
-            }
-        double start, step = 0;
-        if (parse_value(it, (size_t) ((op ? op : x) - it), &start) < 0)
-            return -1;
-        if (op && parse_value(op + 1, (size_t) (x - op - 1), &step) < 0)
-            return -1;
-        if (op && *op == '-')
-            step = -step;
-        double v = start;
-        for (long long i = 0; i <= k; i++) {
-            if (tsdb_appender_add(app, &ref, &ls, slot * interval, v, &e) < 0)
-                return -1;
-            slot++;
-            v += step;
-        }
-    }
+    struct load_ctx lc = {app, &ls, 0, interval};
     (void) fc;
-    return 0;
+    return rules_series_values(rest, load_point, &lc, NULL) < 0 ? -1 : 0;
 }
 
 static int almost_equal(double a, double b)
