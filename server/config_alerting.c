@@ -13,7 +13,12 @@ static int am_static_configs(struct ld *l, void *obj, const yaml_node_t *k, cons
 
 static int am_scheme(struct ld *l, void *obj, const yaml_node_t *k, const yaml_node_t *v)
 {
-    return config_get_scheme(l, v, &((struct config_alertmanager *) obj)->scheme);
+    struct config_alertmanager *am = obj;
+    int r = config_get_scheme(l, v, &am->scheme);
+    if (r == 0 && am->scheme == CONFIG_SCHEME_HTTPS)
+        return config_fail(l, v, ERR_PARSE,
+                           "scheme 'https' is not supported yet for alertmanagers");
+    return r;
 }
 
 static int am_api_version(struct ld *l, void *obj, const yaml_node_t *k, const yaml_node_t *v)

@@ -137,7 +137,7 @@ int config_get_scheme(struct ld *l, const yaml_node_t *v, enum config_scheme *re
     if (!strcmp(s, "http"))
         return *ret = CONFIG_SCHEME_HTTP, 0;
     if (!strcmp(s, "https"))
-        return ((struct config_scrape *) obj)->scheme = CONFIG_SCHEME_HTTPS, 0;
+        return *ret = CONFIG_SCHEME_HTTPS, 0;
     return config_fail(l, v, ERR_PARSE, "key 'scheme': '%s' is neither http nor https",
                        config_quote(s, strlen(s), q));
 }

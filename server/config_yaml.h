@@ -125,7 +125,7 @@ int config_load_static_configs(struct ld *l, const yaml_node_t *v);
  * config. key names the list in messages. */
 int config_load_relabel_configs(struct ld *l, const char *key, const yaml_node_t *v,
                                 scrape_relabel **ret);
-/* config_scrape.c: scheme: http (https is refused until the HTTP client speaks TLS). */
+/* config_scrape.c: scheme: http or https. */
 int config_get_scheme(struct ld *l, const yaml_node_t *v, enum config_scheme *ret);
 /* config_alerting.c: the alerting section into c. */
 int config_load_alerting(struct ld *l, const yaml_node_t *v, struct config *c);
