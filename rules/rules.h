@@ -84,7 +84,7 @@ uint32_t rules_check_duplicates(const struct rules_set *s,
 
 /* ---- series notation (promtool input_series, PromQL test `load`; series.c) ---- */
 
-#define RULES_SERIES_MAX_POINTS 10000000u /* per series: a typo like 1x1e9 is refused */
+#define RULES_SERIES_MAX_POINTS 1000000u /* per series: a typo like 1x1e9 is refused */
 /* A descriptor `name{a="b"}` (equality matchers only; empty values dropped) into sorted labels
  * in a. ERR_PARSE with the reason. */
 int rules_series_labels(struct arena *a, const char *s, struct labels *ret, struct err *e);
@@ -99,6 +99,12 @@ int rules_series_values(const char *s, int (*fn)(void *arg, uint64_t slot, doubl
  * all passed, 1 when a test failed, < 0 when the file or its rule files cannot be used (e says
  * why). Blocks (file I/O, evaluation): a CLI's job. */
 int rules_unittest_file(const char *path, struct buf *out, struct err *e);
+/* The same for a file's text (name for messages; relative rule_files resolve against its
+ * directory). */
+int rules_unittest_text(const char *name, const char *text, size_t len, struct buf *out,
+                        struct err *e);
+/* Evaluation steps of one test (last eval_time / evaluation_interval): 1m steps for ~2 years. */
+#define RULES_TEST_MAX_STEPS 1000000u
 
 /* ---- the notifier (Alertmanager) ---- */
 

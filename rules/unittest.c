@@ -5,6 +5,7 @@
  * alerts of the evaluation at the latest time <= eval_time, and instant queries after the run.
  * Output follows promtool's layout, failures as exp/got pairs. */
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -438,6 +439,9 @@ static int run_test(struct run *x, const struct rules_set *set, const struct rul
         maxt = t->at[i].eval_ms > maxt ? t->at[i].eval_ms : maxt;
     for (uint32_t i = 0; i < t->n_et; i++)
         maxt = t->et[i].eval_ms > maxt ? t->et[i].eval_ms : maxt;
+    if (r == 0 && maxt / eval_interval >= RULES_TEST_MAX_STEPS)
+        r = err_set(e, ERR_LIMIT, "eval_time %" PRId64 "s at evaluation_interval %" PRId64
+                    "ms is more than %u evaluations", maxt / 1000, eval_interval, RULES_TEST_MAX_STEPS);
     struct rules_eval_env env = {.db = x->db, .engine = eng,
                                  .external_labels = &t->external_labels,
                                  .external_url = t->external_url,
@@ -470,6 +474,19 @@ static int run_test(struct run *x, const struct rules_set *set, const struct rul
 int rules_unittest_file(const char *path, struct buf *out, struct err *e)
 {
     struct buf text = BUF_INIT;
+    int r = rules_read_file(path, &text, e);
+    if (r < 0) {
+        (void) buf_printf(out, "Unit Testing:  %s\n", path);
+        return r;
+    }
+    r = rules_unittest_text(path, text.p ? (const char *) text.p : "", text.len, out, e);
+    buf_free(&text);
+    return r;
+}
+
+int rules_unittest_text(const char *path, const char *text, size_t len, struct buf *out,
+                        struct err *e)
+{
     struct arena *a = arena_new(0);
     yaml_document_t doc;
     int have_doc = 0, r;
@@ -484,9 +501,8 @@ int rules_unittest_file(const char *path, struct buf *out, struct err *e)
     (void) buf_printf(out, "Unit Testing:  %s\n", path);
     if (!a)
         return err_set(e, -ENOMEM, "out of memory");
-    r = rules_read_file(path, &text, e);
-    if (r == 0 && (r = rules_yaml_load(path, text.p ? (const char *) text.p : "", text.len, &doc,
-                                       e)) == 0)
+    r = rules_yaml_load(path, text, len, &doc, e);
+    if (r == 0)
         have_doc = 1;
     l.doc = &doc;
     const yaml_node_t *root = have_doc ? yaml_document_get_root_node(&doc) : NULL;
@@ -545,7 +561,6 @@ int rules_unittest_file(const char *path, struct buf *out, struct err *e)
     rules_set_free(set);
     if (have_doc)
         yaml_document_delete(&doc);
-    buf_free(&text);
     arena_free(a);
     return r < 0 ? r : failed;
 }
