@@ -10,6 +10,7 @@
 #include "chunk_xor.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tsdb/base/err.h"
@@ -25,11 +26,45 @@ void xor_enc_done(struct xor_enc *x)
     buf_free(&x->b);
 }
 
+void xor_enc_reset(struct xor_enc *x)
+{
+    struct buf b = x->b;
+    /* Room for a chunk like the last one; an outgrown buffer (a burst of odd values) shrinks. */
+    size_t want = b.len + b.len / 16 + 16;
+    if (b.cap > want + want / 8) {
+        uint8_t *p = realloc(b.p, want);
+        if (p) {
+            b.p = p;
+            b.cap = want;
+        }
+    }
+    b.len = 0;
+    xor_enc_init(x);
+    x->b = b;
+}
+
+/* One more zero byte at the end. The buffer grows by a quarter, not by doubling: a head holds
+ * one open chunk per series, and doubling would leave a quarter of them unused on average. */
+static int put_byte(struct xor_enc *x)
+{
+    struct buf *b = &x->b;
+    if (b->len == b->cap) {
+        size_t cap = b->cap + b->cap / 4 + 16;
+        uint8_t *p = realloc(b->p, cap);
+        if (!p)
+            return -ENOMEM;
+        b->p = p;
+        b->cap = cap;
+    }
+    b->p[b->len++] = 0;
+    return 0;
+}
+
 static int put_bits(struct xor_enc *x, uint64_t v, int nbits)
 {
     while (nbits > 0) {
         if (x->free_bits == 0) {
-            if (buf_putc(&x->b, 0) < 0)
+            if (put_byte(x) < 0)
                 return -ENOMEM;
             x->free_bits = 8;
         }

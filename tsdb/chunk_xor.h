@@ -9,17 +9,19 @@
 
 #include "tsdb/base/buf.h"
 
-struct xor_enc {
-    struct buf b;      /* encoded bytes; the last byte may be partly used */
-    uint8_t free_bits; /* unused low bits in the last byte */
-    uint32_t n;        /* samples encoded */
+struct xor_enc { /* fields ordered for size: the head keeps one per series */
+    struct buf b;              /* encoded bytes; the last byte may be partly used */
+    uint32_t n;                /* samples encoded */
+    uint8_t free_bits;         /* unused low bits in the last byte */
+    uint8_t leading, trailing; /* of the previous XOR with meaning; leading 0xff = none yet */
     int64_t t, delta;
     uint64_t v_bits;
-    uint8_t leading, trailing; /* of the previous XOR with meaning; leading 0xff = none yet */
 };
 
 void xor_enc_init(struct xor_enc *x);
 void xor_enc_done(struct xor_enc *x); /* frees the bytes */
+/* Empties x for a new chunk, keeping a buffer about the size of the chunk just encoded. */
+void xor_enc_reset(struct xor_enc *x);
 /* Appends a sample; t must be > the previous t (the caller checks). -ENOMEM on failure, and the
  * encoder is then unchanged. */
 int xor_enc_append(struct xor_enc *x, int64_t t, double v);

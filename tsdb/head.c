@@ -17,10 +17,15 @@ int head_new(uint32_t chunk_samples, struct head **ret)
         return -ENOMEM;
     h->chunk_samples = chunk_samples ? chunk_samples : DEFAULT_CHUNK_SAMPLES;
     h->symtab = symtab_new();
-    if (!h->symtab) {
+    h->chunks = chunk_pool_new();
+    if (!h->symtab || !h->chunks) {
+        symtab_free(h->symtab);
+        chunk_pool_free(h->chunks);
         free(h);
         return -ENOMEM;
     }
+    for (int i = 0; i < HEAD_SERIES_LOCKS; i++)
+        pthread_mutex_init(&h->series_locks[i].m, NULL);
     for (int i = 0; i < HEAD_STRIPES; i++)
         pthread_mutex_init(&h->stripes[i].lock, NULL);
     pthread_rwlock_init(&h->index_lock, NULL);
@@ -36,14 +41,13 @@ int head_new(uint32_t chunk_samples, struct head **ret)
     return 0;
 }
 
-void head_series_free(struct mem_series *s)
+void head_series_free(struct head *h, struct mem_series *s)
 {
-    for (uint32_t i = 0; i < s->n_closed; i++)
-        free((void *) s->closed[i].data);
-    free(s->closed);
+    for (struct head_chunk *c = s->closed, *older; c; c = older) {
+        older = c->older;
+        chunk_pool_release(h->chunks, c, sizeof *c + c->len);
+    }
     xor_enc_done(&s->open);
-    free(s->labels.v);
-    pthread_mutex_destroy(&s->lock);
     free(s);
 }
 
@@ -57,7 +61,7 @@ void head_free(struct head *h)
             continue;
         for (size_t i = 0; i < (1u << HEAD_PAGE_BITS); i++)
             if (page[i])
-                head_series_free(page[i]);
+                head_series_free(h, page[i]);
         free(page);
     }
     for (int i = 0; i < HEAD_STRIPES; i++) {
@@ -83,6 +87,9 @@ void head_free(struct head *h)
     free(h->all_refs);
     pthread_rwlock_destroy(&h->index_lock);
     pthread_rwlock_destroy(&h->gc_lock);
+    for (int i = 0; i < HEAD_SERIES_LOCKS; i++)
+        pthread_mutex_destroy(&h->series_locks[i].m);
+    chunk_pool_free(h->chunks);
     symtab_free(h->symtab);
     free(h);
 }
@@ -210,26 +217,20 @@ static int index_insert(struct head *h, struct mem_series *s, uint64_t ref)
     return 0;
 }
 
-static struct mem_series *series_new(struct head *h, const struct labels *ls, uint64_t hash)
+static struct mem_series *series_new(struct head *h, const struct labels *ls)
 {
-    struct mem_series *s = calloc(1, sizeof *s);
+    struct mem_series *s = calloc(1, sizeof *s + ls->n * sizeof s->lv[0]);
     if (!s)
         return NULL;
-    pthread_mutex_init(&s->lock, NULL);
     xor_enc_init(&s->open);
-    s->hash = hash;
     s->maxt = INT64_MIN;
-    s->labels.v = malloc((ls->n ? ls->n : 1) * sizeof *s->labels.v);
-    if (!s->labels.v) {
-        head_series_free(s);
-        return NULL;
-    }
+    s->labels.v = s->lv;
     s->labels.n = ls->n;
     for (uint32_t i = 0; i < ls->n; i++) {
-        s->labels.v[i].name = symtab_intern(h->symtab, ls->v[i].name, strlen(ls->v[i].name));
-        s->labels.v[i].value = symtab_intern(h->symtab, ls->v[i].value, strlen(ls->v[i].value));
-        if (!s->labels.v[i].name || !s->labels.v[i].value) {
-            head_series_free(s);
+        s->lv[i].name = symtab_intern(h->symtab, ls->v[i].name, strlen(ls->v[i].name));
+        s->lv[i].value = symtab_intern(h->symtab, ls->v[i].value, strlen(ls->v[i].value));
+        if (!s->lv[i].name || !s->lv[i].value) {
+            head_series_free(h, s);
             return NULL;
         }
     }
@@ -245,7 +246,7 @@ int head_get_or_create(struct head *h, const struct labels *ls, struct mem_serie
     struct mem_series *s = hmap_get(&st->series, hash, series_eq, ls);
     int created = 0;
     if (!s) {
-        s = series_new(h, ls, hash);
+        s = series_new(h, ls);
         int r = s ? 0 : -ENOMEM;
         if (r == 0) {
             pthread_rwlock_wrlock(&h->index_lock);
@@ -258,7 +259,7 @@ int head_get_or_create(struct head *h, const struct labels *ls, struct mem_serie
             pthread_mutex_unlock(&st->lock);
             /* A series already published by index_insert stays reachable by ref: keep it. */
             if (s && !s->ref)
-                head_series_free(s);
+                head_series_free(h, s);
             return err_set(e, r, "creating series: %s", err_str(r));
         }
         created = 1;
@@ -272,7 +273,6 @@ int head_get_or_create(struct head *h, const struct labels *ls, struct mem_serie
     return 0;
 }
 
-/* Moves the open chunk to the closed list; series lock held. */
 /* The open chunk's samples in ember's dense block-chunk encoding: a closed chunk is read far
  * more often than written and lives until the head is cut, so it is worth ~3x less memory than
  * the XOR bit stream it was appended as. NULL when that does not work out (then XOR stays). */
@@ -294,8 +294,6 @@ static uint8_t *densify(const struct xor_enc *x, uint32_t *ret_len)
         out.len < x->b.len) {
         size_t len;
         ret = buf_take(&out, &len);
-        uint8_t *fit = realloc(ret, len);
-        ret = fit ? fit : ret;
         *ret_len = (uint32_t) len;
     }
     buf_free(&out);
@@ -309,32 +307,26 @@ static uint8_t *densify(const struct xor_enc *x, uint32_t *ret_len)
 /* Moves the open chunk to the closed list; series lock held. */
 static int cut_chunk(struct head *h, struct mem_series *s)
 {
-    if (s->n_closed == s->cap_closed) {
-        /* One more at a time: a series closes a chunk every ~30 minutes, and 100k series'
-         * half-empty doubled arrays would be a good part of the head's memory. */
-        uint32_t nc = s->cap_closed + 1;
-        struct tsdb_chunk_ref *p = realloc(s->closed, nc * sizeof *p);
-        if (!p)
-            return -ENOMEM;
-        s->closed = p;
-        s->cap_closed = nc;
-    }
     uint32_t len;
     uint8_t enc = CHUNK_ENC_BLOCK;
-    uint8_t *data = densify(&s->open, &len);
-    if (!data) {
-        size_t n;
+    uint8_t *dense = densify(&s->open, &len);
+    const uint8_t *bytes = dense;
+    if (!dense) {
         enc = CHUNK_ENC_XOR;
-        data = buf_take(&s->open.b, &n);
-        /* Shrink to fit: closed chunks are long-lived, the buffer doubled while it grew. */
-        uint8_t *fit = realloc(data, n ? n : 1);
-        data = fit ? fit : data;
-        len = (uint32_t) n;
+        bytes = s->open.b.p;
+        len = (uint32_t) s->open.b.len;
     }
-    s->closed[s->n_closed++] = (struct tsdb_chunk_ref){data, len, s->open.n, s->open_mint,
-                                                       s->maxt, enc};
-    xor_enc_done(&s->open);
-    xor_enc_init(&s->open);
+    struct head_chunk *c = chunk_pool_alloc(h->chunks, sizeof *c + len);
+    if (!c) {
+        free(dense);
+        return -ENOMEM;
+    }
+    *c = (struct head_chunk){s->closed, s->open_mint, s->maxt, s->open.n, len, enc};
+    memcpy(c->data, bytes, len);
+    free(dense);
+    s->closed = c;
+    s->n_closed++;
+    xor_enc_reset(&s->open); /* keeps a buffer sized like this chunk for the next one */
     atomic_fetch_add(&h->n_chunks, 1);
     atomic_fetch_add(&h->chunk_bytes, len);
     return 0;
@@ -381,9 +373,10 @@ int head_series_append(struct head *h, struct mem_series *s, int64_t t, double v
         atomic_fetch_add(&h->out_of_bounds, 1);
         return ERR_OUT_OF_ORDER;
     }
-    pthread_mutex_lock(&s->lock);
+    pthread_mutex_t *lock = head_series_lock(h, s);
+    pthread_mutex_lock(lock);
     int r = append_locked(h, s, t, v);
-    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_unlock(lock);
     if (r == 0) {
         atomic_fetch_add(&h->samples_appended, 1);
         bump_bounds(h, t);
@@ -397,19 +390,26 @@ int head_series_append(struct head *h, struct mem_series *s, int64_t t, double v
 static int series_samples(const struct mem_series *s, int64_t **t, double **v, size_t *n)
 {
     size_t total = s->open.n, k = 0;
-    for (uint32_t i = 0; i < s->n_closed; i++)
-        total += s->closed[i].n;
+    const struct head_chunk **cs = malloc((s->n_closed ? s->n_closed : 1) * sizeof *cs);
+    uint32_t nc = s->n_closed;
+    for (const struct head_chunk *c = s->closed; cs && c; c = c->older) {
+        cs[--nc] = c; /* oldest first */
+        total += c->n;
+    }
     *t = malloc((total ? total : 1) * sizeof **t);
     *v = malloc((total ? total : 1) * sizeof **v);
-    if (!*t || !*v)
+    if (!cs || !*t || !*v) {
+        free(cs);
         return -ENOMEM;
+    }
     struct err e = {0};
-    for (uint32_t i = 0; i <= s->n_closed; i++) {
-        const struct tsdb_chunk_ref *c = i < s->n_closed ? &s->closed[i] : NULL;
+    int r = 0;
+    for (uint32_t i = 0; i <= s->n_closed && r == 0; i++) {
+        const struct head_chunk *c = i < s->n_closed ? cs[i] : NULL;
         uint32_t cn = c ? c->n : s->open.n;
         if (c && c->enc == CHUNK_ENC_BLOCK) {
             if (block_chunk_decode(c->data, c->len, cn, *t + k, *v + k, &e) < 0)
-                return ERR_CORRUPT;
+                r = ERR_CORRUPT;
             k += cn;
             continue;
         }
@@ -418,8 +418,9 @@ static int series_samples(const struct mem_series *s, int64_t **t, double **v, s
         while (k < total && xor_dec_next(&d, *t + k, *v + k) == 1)
             k++;
     }
+    free(cs);
     *n = k;
-    return 0;
+    return r;
 }
 
 int head_series_delete(struct head *h, struct mem_series *s, int64_t mint, int64_t maxt)
@@ -427,7 +428,8 @@ int head_series_delete(struct head *h, struct mem_series *s, int64_t mint, int64
     int64_t *t = NULL;
     double *v = NULL;
     size_t n = 0, keep = 0;
-    pthread_mutex_lock(&s->lock);
+    pthread_mutex_t *lock = head_series_lock(h, s);
+    pthread_mutex_lock(lock);
     int r = series_samples(s, &t, &v, &n);
     for (size_t i = 0; r == 0 && i < n; i++)
         if (t[i] < mint || t[i] > maxt) {
@@ -436,19 +438,20 @@ int head_series_delete(struct head *h, struct mem_series *s, int64_t mint, int64
         }
     if (r == 0 && keep < n) {
         /* Rebuilt from the kept samples, chunk boundaries and encodings as appends make them. */
-        for (uint32_t i = 0; i < s->n_closed; i++) {
+        for (struct head_chunk *c = s->closed, *older; c; c = older) {
+            older = c->older;
             atomic_fetch_sub(&h->n_chunks, 1);
-            atomic_fetch_sub(&h->chunk_bytes, s->closed[i].len);
-            free((void *) s->closed[i].data);
+            atomic_fetch_sub(&h->chunk_bytes, c->len);
+            chunk_pool_release(h->chunks, c, sizeof *c + c->len);
         }
+        s->closed = NULL;
         s->n_closed = 0;
-        xor_enc_done(&s->open);
-        xor_enc_init(&s->open);
+        xor_enc_reset(&s->open);
         s->maxt = INT64_MIN;
         for (size_t i = 0; i < keep && r >= 0; i++)
             r = append_locked(h, s, t[i], v[i]);
     }
-    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_unlock(lock);
     free(t);
     free(v);
     return r < 0 ? r : (int) (n - keep > INT32_MAX ? INT32_MAX : n - keep);
@@ -467,13 +470,13 @@ int head_replay_series(struct head *h, uint64_t ref, const struct labels *ls,
     if (ref == 0 || head_series_by_ref(h, ref))
         return err_set(e, ERR_CORRUPT, "series ref %llu is invalid or used twice",
                        (unsigned long long) ref);
-    s = series_new(h, ls, hash);
+    s = series_new(h, ls);
     int r = s ? index_insert(h, s, ref) : -ENOMEM;
     if (r == 0)
         r = hmap_put(&st->series, hash, s);
     if (r < 0) {
         if (s && !s->ref)
-            head_series_free(s);
+            head_series_free(h, s);
         return err_set(e, r, "creating series: %s", err_str(r));
     }
     s->wal_logged = 1;

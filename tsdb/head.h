@@ -1,24 +1,31 @@
 /* tsdb/head.h — the in-memory block of recent data (module-internal to tsdb/).
  *
  * Series live in a striped hash table (keyed by label hash, one mutex per stripe) and in a
- * page table indexed by series reference, which readers use without taking stripe locks. Each
- * series has its own mutex guarding its chunks: closed chunks are immutable once published, the
+ * page table indexed by series reference, which readers use without taking stripe locks. A
+ * series' chunks are guarded by one of HEAD_SERIES_LOCKS mutexes picked by its ref (a mutex per
+ * series would be 40 bytes of each series): closed chunks are immutable once published, the
  * open chunk is copied out under the lock by readers. The label index (postings per name/value
  * pair) sits behind one rwlock; refs are assigned under it in increasing order so every postings
  * list stays sorted by construction.
- * Lock order: stripe → index; series locks are never held together with the others.
+ * Lock order: stripe → index; a series lock is never held together with another lock (two
+ * series may share one), so sharing cannot deadlock.
  *
  * gc_lock keeps memory alive: appenders (from new to commit) and queriers (from open to close)
  * hold it shared; head_truncate() takes it exclusively to free dropped chunks and series, so no
  * pointer handed out before can dangle. It prefers writers, so a stream of queries cannot starve
  * a head cut; a thread must therefore never take it shared twice (no querier inside an open
- * appender). */
+ * appender).
+ *
+ * Memory per series is what limits a small server, so the layout is tight: labels sit in the
+ * series' own allocation, closed chunks are a list of struct head_chunk carved from the chunk
+ * pool (chunk_pool.h) with their descriptor in front of their bytes. */
 #ifndef EMBER_TSDB_HEAD_H
 #define EMBER_TSDB_HEAD_H
 
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "tsdb/chunk_pool.h"
 #include "tsdb/chunk_xor.h"
 #include "tsdb/postings.h"
 #include "tsdb/tsdb.h"
@@ -36,26 +43,43 @@ struct tsdb_chunk_ref {
     uint8_t enc; /* enum chunk_enc */
 };
 
+/* A closed head chunk: descriptor and bytes in one chunk_pool allocation, immutable once
+ * published (head_truncate() and head_series_delete() free it under gc_lock held exclusively). */
+struct head_chunk {
+    struct head_chunk *older; /* the series' previous closed chunk; NULL for its oldest */
+    int64_t mint, maxt;
+    uint32_t n;            /* samples */
+    uint32_t len : 31;     /* bytes in data */
+    uint32_t enc : 1;      /* enum chunk_enc */
+    uint8_t data[];
+};
+
 struct mem_series {
     uint64_t ref;
-    uint64_t hash;
-    struct labels labels; /* interned strings; v owned by the series */
-    pthread_mutex_t lock;
-    /* guarded by lock: */
-    struct tsdb_chunk_ref *closed;
-    uint32_t n_closed, cap_closed;
+    struct labels labels; /* interned strings; v points at lv below */
+    /* guarded by the series lock (head_series_lock()): */
+    struct head_chunk *closed; /* newest first */
+    uint32_t n_closed;
+    /* Whether the WAL holds this series' record; read and set only under the db's WAL order
+     * lock, so a series record always precedes the first samples that use its ref. */
+    uint8_t wal_logged;
     struct xor_enc open;
     int64_t open_mint;
     int64_t maxt;      /* newest timestamp; INT64_MIN when empty */
     uint64_t last_bits; /* value bits of the newest sample, for duplicate detection */
-    /* Whether the WAL holds this series' record; read and set only under the db's WAL order
-     * lock, so a series record always precedes the first samples that use its ref. */
-    uint8_t wal_logged;
+    struct label lv[];  /* labels.n entries */
 };
 
 #define HEAD_STRIPES 256
 #define HEAD_PAGE_BITS 12
 #define HEAD_PAGES 65536 /* x 4096 refs per page: 268M series */
+/* Series mutexes, each alone on a cache line: 64 KiB. With 2-8 cores, two busy series sharing
+ * one is rare and costs a short wait, never a deadlock (head.h top). */
+#define HEAD_SERIES_LOCKS 1024
+
+struct head_series_lock {
+    pthread_mutex_t m;
+} __attribute__((aligned(64)));
 
 struct head_stripe {
     pthread_mutex_t lock;
@@ -80,6 +104,8 @@ struct head {
     /* Samples older than this belong to blocks: appends below it are rejected (out of bounds). */
     _Atomic int64_t min_valid;
     struct symtab *symtab;
+    struct chunk_pool *chunks; /* closed chunks' memory */
+    struct head_series_lock series_locks[HEAD_SERIES_LOCKS];
     struct head_stripe stripes[HEAD_STRIPES];
     struct mem_series **_Atomic pages[HEAD_PAGES];
 
@@ -97,8 +123,14 @@ struct head {
 };
 
 int head_new(uint32_t chunk_samples, struct head **ret);
+/* The mutex guarding s's chunks (shared with other series). */
+static inline pthread_mutex_t *head_series_lock(struct head *h, const struct mem_series *s)
+{
+    return &h->series_locks[s->ref % HEAD_SERIES_LOCKS].m;
+}
 void head_free(struct head *h);
-void head_series_free(struct mem_series *s); /* unpublished or removed series only */
+/* Unpublished or removed series only. */
+void head_series_free(struct head *h, struct mem_series *s);
 
 /* Finds or creates the series for ls (sorted, valid). ret_created says whether it is new. */
 int head_get_or_create(struct head *h, const struct labels *ls, struct mem_series **ret,

@@ -87,33 +87,37 @@ int head_postings(struct head *h, struct arena *a, const struct matcher *ms, siz
 
 /* Snapshot of s's chunks overlapping [mint, maxt] into out; returns 0 with out->n_chunks = 0
  * when none overlap. */
-static int snapshot_series(struct arena *a, struct mem_series *s, int64_t mint, int64_t maxt,
-                           struct tsdb_series *out)
+static int snapshot_series(struct head *h, struct arena *a, struct mem_series *s, int64_t mint,
+                           int64_t maxt, struct tsdb_series *out)
 {
-    pthread_mutex_lock(&s->lock);
-    uint32_t cap = s->n_closed + 1, k = 0;
+    pthread_mutex_t *lock = head_series_lock(h, s);
+    pthread_mutex_lock(lock);
+    uint32_t cap = s->n_closed + 1, k = s->n_closed;
     struct tsdb_chunk_ref *refs = arena_alloc(a, cap * sizeof *refs);
     if (!refs) {
-        pthread_mutex_unlock(&s->lock);
+        pthread_mutex_unlock(lock);
         return ERR_LIMIT;
     }
-    for (uint32_t i = 0; i < s->n_closed; i++)
-        if (s->closed[i].maxt >= mint && s->closed[i].mint <= maxt)
-            refs[k++] = s->closed[i];
+    /* The list runs newest first: fill from the back, then close the gap. */
+    for (const struct head_chunk *c = s->closed; c; c = c->older)
+        if (c->maxt >= mint && c->mint <= maxt)
+            refs[--k] = (struct tsdb_chunk_ref){c->data, c->len, c->n, c->mint, c->maxt, c->enc};
+    uint32_t n = s->n_closed - k;
+    memmove(refs, refs + k, n * sizeof *refs);
     if (s->open.n && s->maxt >= mint && s->open_mint <= maxt) {
         uint8_t *copy = arena_alloc(a, s->open.b.len ? s->open.b.len : 1);
         if (!copy) {
-            pthread_mutex_unlock(&s->lock);
+            pthread_mutex_unlock(lock);
             return ERR_LIMIT;
         }
         memcpy(copy, s->open.b.p, s->open.b.len);
-        refs[k++] = (struct tsdb_chunk_ref){copy, (uint32_t) s->open.b.len, s->open.n,
+        refs[n++] = (struct tsdb_chunk_ref){copy, (uint32_t) s->open.b.len, s->open.n,
                                             s->open_mint, s->maxt};
     }
-    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_unlock(lock);
     out->labels = s->labels;
     out->chunks = refs;
-    out->n_chunks = k;
+    out->n_chunks = n;
     out->mint_ms = mint;
     out->maxt_ms = maxt;
     return 0;
@@ -141,7 +145,7 @@ int head_select(struct head *h, struct arena *a, const struct matcher *ms, size_
         struct mem_series *s = head_series_by_ref(h, p.refs[i]);
         if (!s)
             continue;
-        if (snapshot_series(a, s, mint, maxt, &out[k]) < 0)
+        if (snapshot_series(h, a, s, mint, maxt, &out[k]) < 0)
             return err_set(e, ERR_LIMIT, "query memory limit reached while reading series");
         if (out[k].n_chunks)
             k++;

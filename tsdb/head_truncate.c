@@ -12,30 +12,30 @@
 /* Frees s's closed chunks wholly older than mint; returns whether the series is now empty. */
 static int drop_old_chunks(struct head *h, struct mem_series *s, int64_t mint)
 {
-    uint32_t keep = 0;
-    for (uint32_t i = 0; i < s->n_closed; i++) {
-        struct tsdb_chunk_ref *c = &s->closed[i];
+    for (struct head_chunk **at = &s->closed, *c; (c = *at);) {
         if (c->maxt < mint) {
+            *at = c->older;
+            s->n_closed--;
             atomic_fetch_sub(&h->n_chunks, 1);
             atomic_fetch_sub(&h->chunk_bytes, c->len);
-            free((void *) c->data);
+            chunk_pool_release(h->chunks, c, sizeof *c + c->len);
         } else {
-            s->closed[keep++] = *c;
+            at = &c->older;
         }
     }
-    s->n_closed = keep;
-    return keep == 0 && (s->open.n == 0 || s->maxt < mint);
+    return s->n_closed == 0 && (s->open.n == 0 || s->maxt < mint);
 }
 
 static void remove_series(struct head *h, struct mem_series *s)
 {
-    struct head_stripe *st = &h->stripes[s->hash % HEAD_STRIPES];
-    (void) hmap_del(&st->series, s->hash, s);
+    uint64_t hash = labels_hash(&s->labels); /* not kept per series: truncation is rare */
+    struct head_stripe *st = &h->stripes[hash % HEAD_STRIPES];
+    (void) hmap_del(&st->series, hash, s);
     struct mem_series **page = h->pages[s->ref >> HEAD_PAGE_BITS];
     __atomic_store_n(&page[s->ref & ((1u << HEAD_PAGE_BITS) - 1)], NULL, __ATOMIC_RELEASE);
     atomic_fetch_sub(&h->n_series, 1);
     atomic_fetch_add(&h->series_removed, 1);
-    head_series_free(s);
+    head_series_free(h, s);
 }
 
 /* Keeps the refs that still resolve to a series. */
@@ -89,7 +89,9 @@ void head_truncate(struct head *h, int64_t mint)
             removed++;
             continue;
         }
-        int64_t first = s->n_closed ? s->closed[0].mint : s->open_mint;
+        int64_t first = s->open_mint;
+        for (const struct head_chunk *c = s->closed; c; c = c->older)
+            first = c->mint; /* the oldest is last */
         if (s->n_closed || s->open.n)
             new_mint = first < new_mint ? first : new_mint;
     }

@@ -1,0 +1,133 @@
+/* tests/unit/tsdb/test_chunk_pool.c — the head's closed-chunk allocator: alignment, no overlap,
+ * regions unmapped once all their chunks are released, big chunks, and threads allocating at
+ * once. */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tsdb/chunk_pool.h"
+#include "test.h"
+
+#define REGION (64 * 1024)
+
+TEST(small_allocations_are_aligned_and_disjoint)
+{
+    struct chunk_pool *p = chunk_pool_new();
+    ASSERT_TRUE(p != NULL);
+    enum { N = 3000 };
+    static uint8_t *v[N];
+    for (int i = 0; i < N; i++) {
+        size_t n = 1 + (size_t) (i * 37) % 300;
+        v[i] = chunk_pool_alloc(p, n);
+        ASSERT_TRUE(v[i] != NULL);
+        ASSERT_EQ((uintptr_t) v[i] % 8, 0u);
+        memset(v[i], i & 0xff, n);
+    }
+    for (int i = 0; i < N; i++) { /* nothing written later overwrote an earlier chunk */
+        size_t n = 1 + (size_t) (i * 37) % 300;
+        for (size_t k = 0; k < n; k++)
+            ASSERT_EQ(v[i][k], (uint8_t) (i & 0xff));
+    }
+    ASSERT_TRUE(chunk_pool_bytes(p) >= REGION);
+    for (int i = 0; i < N; i++)
+        chunk_pool_release(p, v[i], 1 + (size_t) (i * 37) % 300);
+    /* Only the current region stays mapped, rewound for reuse. */
+    ASSERT_EQ(chunk_pool_bytes(p), (size_t) REGION);
+    chunk_pool_release(p, NULL, 10);
+    chunk_pool_free(p);
+    chunk_pool_free(NULL);
+}
+
+TEST(region_goes_away_when_its_last_chunk_is_released)
+{
+    struct chunk_pool *p = chunk_pool_new();
+    ASSERT_TRUE(p != NULL);
+    /* Fill two regions' worth; the first region is then no longer current. */
+    enum { N = 2 * REGION / 512 };
+    static void *v[N];
+    for (int i = 0; i < N; i++)
+        ASSERT_TRUE((v[i] = chunk_pool_alloc(p, 512)) != NULL);
+    size_t full = chunk_pool_bytes(p);
+    ASSERT_TRUE(full >= 2 * (size_t) REGION);
+    /* Releasing all but one chunk of the first region keeps it mapped... */
+    for (int i = 1; i < 64; i++)
+        chunk_pool_release(p, v[i], 512);
+    ASSERT_EQ(chunk_pool_bytes(p), full);
+    /* ...releasing every chunk of it unmaps it. */
+    for (int i = 64; i < N / 2 + 8; i++)
+        chunk_pool_release(p, v[i], 512);
+    chunk_pool_release(p, v[0], 512);
+    ASSERT_TRUE(chunk_pool_bytes(p) < full);
+    for (int i = N / 2 + 8; i < N; i++)
+        chunk_pool_release(p, v[i], 512);
+    chunk_pool_free(p);
+}
+
+TEST(big_allocation_gets_its_own_region)
+{
+    struct chunk_pool *p = chunk_pool_new();
+    ASSERT_TRUE(p != NULL);
+    void *small = chunk_pool_alloc(p, 100);
+    size_t before = chunk_pool_bytes(p);
+    size_t n = 3 * REGION + 5;
+    uint8_t *big = chunk_pool_alloc(p, n);
+    ASSERT_TRUE(big != NULL);
+    memset(big, 0xab, n);
+    ASSERT_TRUE(chunk_pool_bytes(p) >= before + n);
+    void *small2 = chunk_pool_alloc(p, 100); /* still bumped in the shared region */
+    ASSERT_TRUE(small2 != NULL);
+    ASSERT_EQ(chunk_pool_bytes(p) - before >= n, 1);
+    chunk_pool_release(p, big, n);
+    ASSERT_EQ(chunk_pool_bytes(p), before);
+    chunk_pool_release(p, small, 100);
+    chunk_pool_release(p, small2, 100);
+    ASSERT_TRUE(chunk_pool_alloc(p, SIZE_MAX) == NULL);
+    chunk_pool_free(p); /* frees what is still allocated too */
+}
+
+struct worker {
+    struct chunk_pool *p;
+    int id;
+    int ok;
+};
+
+static void *alloc_many(void *arg)
+{
+    struct worker *w = arg;
+    enum { N = 5000 };
+    uint8_t **v = malloc(N * sizeof *v);
+    w->ok = v != NULL;
+    for (int i = 0; w->ok && i < N; i++) {
+        v[i] = chunk_pool_alloc(w->p, 40 + (size_t) i % 90);
+        w->ok = v[i] != NULL;
+        if (w->ok)
+            memset(v[i], w->id, 40 + (size_t) i % 90);
+    }
+    for (int i = 0; w->ok && i < N; i++)
+        for (size_t k = 0; k < 40 + (size_t) i % 90; k++)
+            if (v[i][k] != (uint8_t) w->id)
+                w->ok = 0;
+    for (int i = 0; v && i < N; i++)
+        chunk_pool_release(w->p, v[i], 40 + (size_t) i % 90);
+    free(v);
+    return NULL;
+}
+
+TEST(threads_allocate_and_release_at_once)
+{
+    struct chunk_pool *p = chunk_pool_new();
+    ASSERT_TRUE(p != NULL);
+    pthread_t th[4];
+    struct worker w[4];
+    for (int i = 0; i < 4; i++) {
+        w[i] = (struct worker){p, i + 1, 0};
+        ASSERT_EQ(pthread_create(&th[i], NULL, alloc_many, &w[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        ASSERT_EQ(pthread_join(th[i], NULL), 0);
+        ASSERT_TRUE(w[i].ok);
+    }
+    ASSERT_TRUE(chunk_pool_bytes(p) <= (size_t) REGION);
+    chunk_pool_free(p);
+}

@@ -1,0 +1,163 @@
+/* tsdb/chunk_pool.c — bump allocation of closed head chunks in 64 KiB regions (chunk_pool.h).
+ *
+ * A region is mapped at a 64 KiB-aligned address with its header at the start, so the region of
+ * any allocation is its address rounded down. Allocation bumps `used` in the current region;
+ * release only counts down `live`, and a region whose count reaches zero is unmapped (or, if it
+ * is the current one, rewound). Space freed inside a region that still has live chunks is not
+ * reused: chunks there were closed within seconds of each other and the next head cut frees
+ * them too. An allocation too big for a region gets a region of its own, freed the same way.
+ * ASan builds poison everything not handed out, so a chunk read after its release is reported. */
+#include "chunk_pool.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define POOL_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define POOL_ASAN 1
+#endif
+#endif
+#ifdef POOL_ASAN
+#include <sanitizer/asan_interface.h>
+#define POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define POISON(p, n) ((void) (p), (void) (n))
+#define UNPOISON(p, n) ((void) (p), (void) (n))
+#endif
+
+#define REGION_BYTES ((size_t) 64 * 1024)
+
+struct region {
+    struct region *prev, *next;
+    size_t size;   /* mapped bytes, a multiple of REGION_BYTES */
+    size_t used;   /* bytes from the region start handed out, header included */
+    uint32_t live; /* allocations not yet released */
+};
+
+#define HDR_BYTES ((sizeof(struct region) + 7) & ~(size_t) 7)
+
+struct chunk_pool {
+    pthread_mutex_t lock;
+    struct region *regions; /* every mapped region, current one included */
+    struct region *cur;     /* where small allocations are bumped; may be NULL */
+    size_t bytes;
+};
+
+struct chunk_pool *chunk_pool_new(void)
+{
+    struct chunk_pool *p = calloc(1, sizeof *p);
+    if (p)
+        pthread_mutex_init(&p->lock, NULL);
+    return p;
+}
+
+static void unmap_region(struct chunk_pool *p, struct region *r)
+{
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        p->regions = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    if (p->cur == r)
+        p->cur = NULL;
+    p->bytes -= r->size;
+    size_t size = r->size;
+    UNPOISON(r, size);
+    (void) munmap(r, size);
+}
+
+void chunk_pool_free(struct chunk_pool *p)
+{
+    if (!p)
+        return;
+    while (p->regions)
+        unmap_region(p, p->regions);
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+}
+
+/* A fresh region of size bytes (a multiple of REGION_BYTES) at a REGION_BYTES-aligned address:
+ * map one region more than asked and unmap the unaligned ends. */
+static struct region *map_region(struct chunk_pool *p, size_t size)
+{
+    size_t span = size + REGION_BYTES;
+    uint8_t *m = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED)
+        return NULL;
+    uintptr_t at = ((uintptr_t) m + REGION_BYTES - 1) & ~(uintptr_t) (REGION_BYTES - 1);
+    size_t lead = at - (uintptr_t) m, trail = span - lead - size;
+    if (lead)
+        (void) munmap(m, lead);
+    if (trail)
+        (void) munmap((uint8_t *) at + size, trail);
+    struct region *r = (struct region *) at;
+    *r = (struct region){NULL, p->regions, size, HDR_BYTES, 0};
+    if (p->regions)
+        p->regions->prev = r;
+    p->regions = r;
+    p->bytes += size;
+    POISON((uint8_t *) r + HDR_BYTES, size - HDR_BYTES);
+    return r;
+}
+
+void *chunk_pool_alloc(struct chunk_pool *p, size_t n)
+{
+    size_t need = (n + 7) & ~(size_t) 7;
+    if (need < n || need > SIZE_MAX / 2)
+        return NULL;
+    pthread_mutex_lock(&p->lock);
+    struct region *r;
+    if (need > REGION_BYTES - HDR_BYTES) {
+        size_t size = (HDR_BYTES + need + REGION_BYTES - 1) & ~(REGION_BYTES - 1);
+        r = map_region(p, size);
+    } else {
+        r = p->cur;
+        if (r && r->used + need > r->size) {
+            if (r->live == 0)
+                r->used = HDR_BYTES; /* all released: start over in place */
+            else
+                r = NULL;
+        }
+        if (!r)
+            r = p->cur = map_region(p, REGION_BYTES);
+    }
+    void *mem = NULL;
+    if (r) {
+        mem = (uint8_t *) r + r->used;
+        r->used += need;
+        r->live++;
+        UNPOISON(mem, need);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return mem;
+}
+
+void chunk_pool_release(struct chunk_pool *p, void *mem, size_t n)
+{
+    if (!mem)
+        return;
+    struct region *r = (struct region *) ((uintptr_t) mem & ~(uintptr_t) (REGION_BYTES - 1));
+    pthread_mutex_lock(&p->lock);
+    POISON(mem, (n + 7) & ~(size_t) 7);
+    if (--r->live == 0) {
+        if (r == p->cur)
+            r->used = HDR_BYTES;
+        else
+            unmap_region(p, r);
+    }
+    pthread_mutex_unlock(&p->lock);
+}
+
+size_t chunk_pool_bytes(struct chunk_pool *p)
+{
+    pthread_mutex_lock(&p->lock);
+    size_t n = p->bytes;
+    pthread_mutex_unlock(&p->lock);
+    return n;
+}
