@@ -26,30 +26,14 @@ void xor_enc_done(struct xor_enc *x)
     buf_free(&x->b);
 }
 
-void xor_enc_reset(struct xor_enc *x)
-{
-    struct buf b = x->b;
-    /* Room for a chunk like the last one; an outgrown buffer (a burst of odd values) shrinks. */
-    size_t want = b.len + b.len / 16 + 16;
-    if (b.cap > want + want / 8) {
-        uint8_t *p = realloc(b.p, want);
-        if (p) {
-            b.p = p;
-            b.cap = want;
-        }
-    }
-    b.len = 0;
-    xor_enc_init(x);
-    x->b = b;
-}
-
-/* One more zero byte at the end. The buffer grows by a quarter, not by doubling: a head holds
- * one open chunk per series, and doubling would leave a quarter of them unused on average. */
+/* One more zero byte at the end. The buffer starts at 32 bytes and grows by a quarter, not by
+ * doubling: a head holds one open chunk per series, and doubling would leave a quarter of them
+ * unused on average. ~7 reallocs for a 120-sample chunk are noise next to encoding it. */
 static int put_byte(struct xor_enc *x)
 {
     struct buf *b = &x->b;
     if (b->len == b->cap) {
-        size_t cap = b->cap + b->cap / 4 + 16;
+        size_t cap = b->cap ? b->cap + b->cap / 4 + 16 : 32;
         uint8_t *p = realloc(b->p, cap);
         if (!p)
             return -ENOMEM;

@@ -20,8 +20,6 @@ struct xor_enc { /* fields ordered for size: the head keeps one per series */
 
 void xor_enc_init(struct xor_enc *x);
 void xor_enc_done(struct xor_enc *x); /* frees the bytes */
-/* Empties x for a new chunk, keeping a buffer about the size of the chunk just encoded. */
-void xor_enc_reset(struct xor_enc *x);
 /* Appends a sample; t must be > the previous t (the caller checks). -ENOMEM on failure, and the
  * encoder is then unchanged. */
 int xor_enc_append(struct xor_enc *x, int64_t t, double v);

@@ -28,6 +28,7 @@
 #include "tsdb/chunk_pool.h"
 #include "tsdb/chunk_xor.h"
 #include "tsdb/postings.h"
+#include "tsdb/reflist.h"
 #include "tsdb/tsdb.h"
 
 enum chunk_enc {
@@ -73,6 +74,8 @@ struct mem_series {
 #define HEAD_STRIPES 256
 #define HEAD_PAGE_BITS 12
 #define HEAD_PAGES 65536 /* x 4096 refs per page: 268M series */
+_Static_assert((uint64_t) HEAD_PAGES << HEAD_PAGE_BITS <= (uint64_t) UINT32_MAX + 1,
+               "postings (reflist.h) keep refs in 32 bits");
 /* Series mutexes, each alone on a cache line: 64 KiB. With 2-8 cores, two busy series sharing
  * one is rare and costs a short wait, never a deadlock (head.h top). */
 #define HEAD_SERIES_LOCKS 1024
@@ -94,8 +97,7 @@ struct index_name {
 };
 struct index_value {
     const char *name, *value; /* interned */
-    uint64_t *refs;           /* sorted ascending */
-    uint32_t n, cap;
+    struct reflist refs;      /* sorted ascending */
 };
 
 struct head {
@@ -114,10 +116,9 @@ struct head {
     uint64_t last_ref;
     struct hmap names;  /* items: struct index_name*, keyed by hash_bytes(name) */
     struct hmap values; /* items: struct index_value*, keyed by (name, value) pointers */
-    uint64_t *all_refs;
-    uint64_t n_all, cap_all;
+    struct reflist all_refs; /* every series, ascending */
 
-    _Atomic uint64_t n_series, n_chunks, samples_appended, out_of_order, out_of_bounds, duplicates,
+    _Atomic uint64_t n_series, n_chunks, n_open, samples_appended, out_of_order, out_of_bounds, duplicates,
         chunk_bytes, series_created, series_removed;
     _Atomic int64_t mint, maxt;
 };

@@ -28,8 +28,11 @@ static int values_union(struct arena *a, const struct index_name *n,
     size_t k = 0;
     for (uint32_t i = 0; i < n->n_values; i++) {
         struct index_value *v = n->values[i];
-        if (!!matcher_matches(m, v->value) == want)
-            lists[k++] = (struct postings){v->refs, v->n};
+        if (!!matcher_matches(m, v->value) != want)
+            continue;
+        lists[k] = (struct postings){reflist_widen(&v->refs, a), v->refs.n};
+        if (!lists[k++].refs)
+            return ERR_LIMIT;
     }
     return postings_union(a, lists, k, ret);
 }
@@ -53,23 +56,12 @@ int head_postings(struct head *h, struct arena *a, const struct matcher *ms, siz
         have = 1;
     }
     if (r == 0 && !have) {
-        cur.refs = arena_alloc(a, (h->n_all ? h->n_all : 1) * sizeof(uint64_t));
+        cur.refs = reflist_widen(&h->all_refs, a);
+        cur.n = h->all_refs.n;
         if (!cur.refs)
             r = ERR_LIMIT;
-        else {
-            memcpy(cur.refs, h->all_refs, h->n_all * sizeof(uint64_t));
-            cur.n = h->n_all;
-        }
-    } else if (r == 0 && cur.refs) {
-        /* Lists may alias index memory: copy before the lock is dropped. */
-        uint64_t *copy = arena_alloc(a, (cur.n ? cur.n : 1) * sizeof(uint64_t));
-        if (!copy)
-            r = ERR_LIMIT;
-        else {
-            memcpy(copy, cur.refs, cur.n * sizeof(uint64_t));
-            cur.refs = copy;
-        }
     }
+    /* Lists are widened copies in the arena (values_union), so none aliases index memory. */
     for (size_t i = 0; i < n_ms && r == 0; i++) {
         if (!matcher_matches_empty(&ms[i]))
             continue;
@@ -227,10 +219,11 @@ void head_status(struct head *h, struct tsdb_head_status *st)
         for (uint32_t j = 0; j < n->n_values; j++) {
             struct index_value *v = n->values[j];
             bytes += strlen(v->value);
-            top_insert(st->by_pair, &st->n_by_pair, TSDB_STATUS_TOP, n->name, v->value, v->n);
+            top_insert(st->by_pair, &st->n_by_pair, TSDB_STATUS_TOP, n->name, v->value,
+                       v->refs.n);
             if (strcmp(n->name, LABEL_METRIC_NAME) == 0)
                 top_insert(st->by_metric, &st->n_by_metric, TSDB_STATUS_TOP, v->value, NULL,
-                           v->n);
+                           v->refs.n);
         }
         top_insert(st->values_by_name, &st->n_values_by_name, TSDB_STATUS_TOP, n->name, NULL,
                    n->n_values);

@@ -34,18 +34,16 @@ static void remove_series(struct head *h, struct mem_series *s)
     struct mem_series **page = h->pages[s->ref >> HEAD_PAGE_BITS];
     __atomic_store_n(&page[s->ref & ((1u << HEAD_PAGE_BITS) - 1)], NULL, __ATOMIC_RELEASE);
     atomic_fetch_sub(&h->n_series, 1);
+    if (s->open.n)
+        atomic_fetch_sub(&h->n_open, 1);
     atomic_fetch_add(&h->series_removed, 1);
     head_series_free(h, s);
 }
 
-/* Keeps the refs that still resolve to a series. */
-static size_t filter_refs(struct head *h, uint64_t *refs, size_t n)
+/* Whether ref still resolves to a series (reflist_filter()'s test). */
+static int live_ref(void *h, uint64_t ref)
 {
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (head_series_by_ref(h, refs[i]))
-            refs[k++] = refs[i];
-    return k;
+    return head_series_by_ref(h, ref) != NULL;
 }
 
 /* Drops postings of removed series, and index entries left empty. */
@@ -58,19 +56,19 @@ static void prune_index(struct head *h)
         uint32_t keep = 0;
         for (uint32_t j = 0; j < n->n_values; j++) {
             struct index_value *v = n->values[j];
-            v->n = (uint32_t) filter_refs(h, v->refs, v->n);
-            if (v->n) {
+            reflist_filter(&v->refs, live_ref, h);
+            if (v->refs.n) {
                 n->values[keep++] = v;
                 continue;
             }
             (void) hmap_del(&h->values, head_pair_hash(v->name, v->value), v);
-            free(v->refs);
+            reflist_free(&v->refs);
             free(v);
         }
         n->n_values = keep;
         /* Empty names stay: head_label_names() skips them and a later series may reuse them. */
     }
-    h->n_all = filter_refs(h, h->all_refs, h->n_all);
+    reflist_filter(&h->all_refs, live_ref, h);
 }
 
 void head_truncate(struct head *h, int64_t mint)
@@ -80,8 +78,9 @@ void head_truncate(struct head *h, int64_t mint)
         atomic_store(&h->min_valid, mint);
     size_t removed = 0;
     int64_t new_mint = INT64_MAX;
-    for (size_t i = 0; i < h->n_all; i++) {
-        struct mem_series *s = head_series_by_ref(h, h->all_refs[i]);
+    const uint32_t *all = reflist_refs(&h->all_refs);
+    for (size_t i = 0; i < h->all_refs.n; i++) {
+        struct mem_series *s = head_series_by_ref(h, all[i]);
         if (!s)
             continue;
         if (drop_old_chunks(h, s, mint)) {

@@ -134,11 +134,12 @@ static int checkpoint_frames(struct head *h, struct buf *out)
 {
     pthread_rwlock_rdlock(&h->gc_lock);
     pthread_rwlock_rdlock(&h->index_lock);
-    size_t n = h->n_all;
+    size_t n = h->all_refs.n;
+    const uint32_t *all = reflist_refs(&h->all_refs);
     struct wal_series *v = malloc((n ? n : 1) * sizeof *v);
     size_t k = 0;
     for (size_t i = 0; v && i < n; i++) {
-        struct mem_series *s = head_series_by_ref(h, h->all_refs[i]);
+        struct mem_series *s = head_series_by_ref(h, all[i]);
         if (s)
             v[k++] = (struct wal_series){s->ref, s->labels};
     }
