@@ -1,8 +1,12 @@
 /* tests/unit/tsdb/test_head.c — appending, rejection of out-of-order and duplicate samples,
  * selection with all four matcher types, label listings, iteration and seeking, and concurrent
- * appends with reads. */
+ * appends with reads, and with head truncation freeing chunks and series meanwhile. */
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 
+#include "tsdb/db.h"
+#include "tsdb/head.h"
 #include "tsdb/tsdb.h"
 #include "test.h"
 
@@ -212,6 +216,7 @@ TEST(bad_regex_is_parse_error)
 struct writer_arg {
     tsdb *db;
     int id;
+    _Atomic int done;
 };
 
 static void *writer(void *p)
@@ -224,6 +229,7 @@ static void *writer(void *p)
         snprintf(inst, sizeof inst, "i%d", i % 50);
         add(w->db, 1000 + i, i, "up", "job", job, "instance", inst);
     }
+    atomic_store(&w->done, 1);
     return NULL;
 }
 
@@ -233,7 +239,7 @@ TEST(concurrent_appends_and_reads)
     pthread_t th[4];
     struct writer_arg args[4];
     for (int i = 0; i < 4; i++) {
-        args[i] = (struct writer_arg){db, i};
+        args[i] = (struct writer_arg){db, i, 0};
         pthread_create(&th[i], NULL, writer, &args[i]);
     }
     for (int round = 0; round < 50; round++) {
@@ -258,5 +264,91 @@ TEST(concurrent_appends_and_reads)
     tsdb_stats_get(db, &st);
     ASSERT_EQ(st.head_series, 200);
     ASSERT_EQ(st.samples_appended, 8000);
+    tsdb_close(db);
+}
+
+struct truncator_arg {
+    tsdb *db;
+    _Atomic int *stop;
+    int rounds;
+};
+
+/* Cuts the head just behind the newest sample, over and over: closed chunks are released to the
+ * chunk pool and whole series removed (and recreated by the writers) while others read. */
+static void *truncator(void *p)
+{
+    struct truncator_arg *t = p;
+    struct head *h = tsdb_db_head(t->db);
+    for (t->rounds = 0; !atomic_load(t->stop) && t->rounds < 100000; t->rounds++) {
+        int64_t maxt = atomic_load(&h->maxt);
+        if (maxt != INT64_MIN)
+            head_truncate(h, maxt - 300);
+        sched_yield();
+    }
+    return NULL;
+}
+
+TEST(appends_reads_and_truncation_run_concurrently)
+{
+    struct tsdb_opts o = {.chunk_samples = 8}; /* many cuts, many chunks to free */
+    tsdb *db;
+    struct err e;
+    ASSERT_OK_E(tsdb_open(&o, &db, &e), &e);
+    _Atomic int stop = 0;
+    struct truncator_arg targ = {db, &stop, 0};
+    pthread_t tt, th[3];
+    struct writer_arg args[3];
+    ASSERT_EQ(pthread_create(&tt, NULL, truncator, &targ), 0);
+    for (int i = 0; i < 3; i++) {
+        args[i] = (struct writer_arg){db, i, 0};
+        ASSERT_EQ(pthread_create(&th[i], NULL, writer, &args[i]), 0);
+    }
+    /* Read until the writers are done (bounded), then once more after. */
+    size_t seen = 0;
+    for (int round = 0; round < 20000; round++) {
+        int done = 1;
+        for (int i = 0; i < 3; i++)
+            done &= atomic_load(&args[i].done);
+        if (done && round > 0 && seen > 0)
+            break;
+        struct arena *a = arena_new(0);
+        struct matcher m;
+        ASSERT_OK_E(matcher_init(a, &m, MATCH_RE, "job", "w.*", &e), &e);
+        /* Chunks stay valid while the querier is open (head.h: gc_lock), so read inside it. */
+        tsdb_querier *q;
+        ASSERT_OK(tsdb_querier_open(db, 0, INT64_MAX, &q, &e));
+        struct tsdb_series *s;
+        size_t n;
+        ASSERT_OK_E(tsdb_querier_select(q, a, &m, 1, &s, &n, &e), &e);
+        for (size_t i = 0; i < n; i++) {
+            struct tsdb_iter it;
+            tsdb_iter_init(&it, &s[i]);
+            int64_t prev = INT64_MIN;
+            while (tsdb_iter_next(&it) == 1) {
+                ASSERT_TRUE(it.t > prev);
+                ASSERT_DBL_EQ(it.v, (double) (it.t - 1000)); /* writer: value = t - 1000 */
+                prev = it.t;
+                seen++;
+            }
+            tsdb_iter_close(&it);
+        }
+        tsdb_querier_close(q);
+        arena_free(a);
+    }
+    for (int i = 0; i < 3; i++)
+        ASSERT_EQ(pthread_join(th[i], NULL), 0);
+    atomic_store(&stop, 1);
+    ASSERT_EQ(pthread_join(tt, NULL), 0);
+    ASSERT_TRUE(targ.rounds > 0);
+    ASSERT_TRUE(seen > 0);
+    /* Everything dropped: no series, no chunks, the pool down to at most its current region. */
+    struct head *h = tsdb_db_head(db);
+    head_truncate(h, INT64_MAX);
+    struct tsdb_stats st;
+    tsdb_stats_get(db, &st);
+    ASSERT_EQ(st.head_series, 0);
+    ASSERT_EQ(st.head_chunks, 0);
+    ASSERT_EQ(st.head_bytes, 0);
+    ASSERT_TRUE(chunk_pool_bytes(h->chunks) <= 64 * 1024);
     tsdb_close(db);
 }
