@@ -1,5 +1,6 @@
 /* server/api_query.c — the query lane: one request's PromQL work (instant and range evaluation,
- * format_query, parse_query) on a libuv worker, behind the concurrency gate and its wait queue.
+ * format_query, parse_query) or other storage reads (series, labels, label values, federate:
+ * API_QUERY_CUSTOM) on a libuv worker, behind the concurrency gate and its wait queue.
  *
  * A job lives from api_query_submit() to its response; every step but the work runs on the loop.
  *
@@ -144,7 +145,8 @@ static int job_run(struct api_query_job *j, struct arena *a, const struct promql
         if (!(formatted = promql_format(a, x)))
             return err_set(&j->err, -ENOMEM, "out of memory formatting the query");
         break;
-    case API_QUERY_PARSE: break;
+    case API_QUERY_PARSE:
+    case API_QUERY_CUSTOM: break;
     }
     if (r < 0)
         return r;
@@ -173,15 +175,23 @@ static void job_work(uv_work_t *wk)
     struct api_query_job *j = wk->data;
     struct arena *a = j->req->arena;
     struct promql_expr *x;
-    if (promql_parse(a, j->spec.query, j->spec.query_len, &x, &j->err) < 0) {
-        /* Prometheus 2.42 names the parameter except for query_range (invalidParamError vs a
-         * plain bad-data error in its queryRange). */
-        if (j->spec.kind != API_QUERY_RANGE)
-            (void) err_prefix(&j->err, "invalid parameter \"query\": ");
-        return;
+    if (j->spec.kind == API_QUERY_CUSTOM) {
+        if (j->spec.run_fn(j->app, j->req, j->spec.run_arg, &j->out, &j->err) < 0) {
+            if (j->err.code == 0)
+                (void) err_set(&j->err, ERR_INTERNAL, "request failed");
+            return;
+        }
+    } else {
+        if (promql_parse(a, j->spec.query, j->spec.query_len, &x, &j->err) < 0) {
+            /* Prometheus 2.42 names the parameter except for query_range (invalidParamError vs
+             * a plain bad-data error in its queryRange). */
+            if (j->spec.kind != API_QUERY_RANGE)
+                (void) err_prefix(&j->err, "invalid parameter \"query\": ");
+            return;
+        }
+        if (job_run(j, a, x) < 0)
+            return;
     }
-    if (job_run(j, a, x) < 0)
-        return;
     /* Bodies the loop would not compress (over its gzip cap) are compressed here. */
     struct http_limits lim;
     http_limits_default(&lim);
@@ -210,10 +220,11 @@ static void job_after(uv_work_t *wk, int status)
     if (j->err.code != 0) {
         job_fail(j, j->err.code, j->err.msg);
     } else {
+        const char *ct = j->spec.content_type ? j->spec.content_type : "application/json";
         if (j->gzipped)
-            http_respond_gzipped(j->req, 200, "application/json", &j->out);
+            http_respond_gzipped(j->req, 200, ct, &j->out);
         else
-            http_respond_buf(j->req, 200, "application/json", &j->out);
+            http_respond_buf(j->req, 200, ct, &j->out);
         job_end(j);
     }
     pump(app);
@@ -244,6 +255,12 @@ static void job_start(struct api_query_job *j)
         }
         if (left < timeout_ms)
             timeout_ms = left;
+    }
+    if (j->spec.kind == API_QUERY_CUSTOM) { /* storage reads: no engine, same gate */
+        j->gated = 1;
+        app->queries_running++;
+        job_queue_work(j);
+        return;
     }
     struct promql_engine_opts o = {
         .lookback_delta_ms = app->flags.lookback_delta_ms,
@@ -355,7 +372,8 @@ void api_query_submit(struct app *app, struct http_request *req, const struct ap
         job_queue_work(j);
         return;
     }
-    atomic_fetch_add(&app->queries_total, 1);
+    if (s->kind != API_QUERY_CUSTOM)
+        atomic_fetch_add(&app->queries_total, 1);
     http_request_on_abort(req, job_abort, j);
     uint64_t max = (uint64_t) app->flags.max_concurrency;
     uint64_t max_waiting = max > QUEUE_MAX / QUEUE_PER_SLOT ? QUEUE_MAX : max * QUEUE_PER_SLOT;

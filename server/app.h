@@ -64,6 +64,10 @@ void api_v1_query(struct http_request *req, struct app *app);
 void api_v1_query_range(struct http_request *req, struct app *app);
 void api_v1_format_query(struct http_request *req, struct app *app);
 void api_v1_parse_query(struct http_request *req, struct app *app);
+void api_v1_series(struct http_request *req, struct app *app);
+void api_v1_labels(struct http_request *req, struct app *app);
+void api_v1_label_values(struct http_request *req, struct app *app);
+void api_v1_query_exemplars(struct http_request *req, struct app *app);
 void api_import_prometheus(struct http_request *req, struct app *app);
 void api_status_tsdb(struct http_request *req, struct app *app);
 void api_v1_targets(struct http_request *req, struct app *app); /* api_targets.c */
@@ -91,7 +95,17 @@ void api_respond_err(struct http_request *req, int code, const char *msg);
 /* The query lane (api_query.c): PromQL work of one request on a libuv worker. Evaluations run
  * at most --query.max-concurrency at a time; more wait in a bounded FIFO, each at most its
  * timeout, and get 503 only when that queue is full. format/parse jobs skip the gate. */
-enum api_query_kind { API_QUERY_INSTANT, API_QUERY_RANGE, API_QUERY_FORMAT, API_QUERY_PARSE };
+enum api_query_kind {
+    API_QUERY_INSTANT,
+    API_QUERY_RANGE,
+    API_QUERY_FORMAT,
+    API_QUERY_PARSE,
+    API_QUERY_CUSTOM, /* run_fn below: series, labels, label values, federate */
+};
+/* Work of an API_QUERY_CUSTOM job, on the worker: writes the whole response body to out (or
+ * fills e). arg and req->arena are the job's; content_type is what the response carries. */
+typedef int (*api_query_run_fn)(struct app *app, struct http_request *req, const void *arg,
+                                struct buf *out, struct err *e);
 struct api_query_spec {
     enum api_query_kind kind;
     const char *query; /* borrowed until the response (req->arena); may hold NUL bytes */
@@ -100,6 +114,9 @@ struct api_query_spec {
     int64_t start_ms, end_ms, step_ms; /* API_QUERY_RANGE */
     int has_timeout;                   /* the request's timeout parameter, if it had one */
     int64_t timeout_ns;
+    api_query_run_fn run_fn;           /* API_QUERY_CUSTOM */
+    const void *run_arg;               /* borrowed until the response (req->arena) */
+    const char *content_type;          /* API_QUERY_CUSTOM; NULL: application/json */
 };
 /* Responds to req eventually (loop thread). */
 void api_query_submit(struct app *app, struct http_request *req, const struct api_query_spec *s);

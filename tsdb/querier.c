@@ -8,13 +8,7 @@
 #include "tsdb/block.h"
 #include "tsdb/db.h"
 #include "tsdb/head.h"
-
-struct tsdb_querier {
-    tsdb *db;
-    int64_t mint, maxt;
-    struct db_block **blocks; /* overlapping the window, by mint */
-    size_t n_blocks;
-};
+#include "tsdb/querier.h"
 
 int tsdb_querier_open(tsdb *db, int64_t mint_ms, int64_t maxt_ms, tsdb_querier **ret,
                       struct err *e)
@@ -148,42 +142,6 @@ int tsdb_querier_select(tsdb_querier *q, struct arena *a, const struct matcher *
     return merge_sources(a, src, q->n_blocks + 1, ret_series, ret_n, e);
 }
 
-static int str_cmp(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *) a, *(const char *const *) b);
-}
-
-/* Sorted unique strings of one label (name != NULL) or all label names of the series. */
-static int collect_from_series(struct arena *a, const struct tsdb_series *s, size_t n,
-                               const char *name, const char ***ret, size_t *ret_n, struct err *e)
-{
-    size_t cap = 0;
-    for (size_t i = 0; i < n; i++)
-        cap += name ? 1 : s[i].labels.n;
-    const char **out = arena_alloc(a, (cap ? cap : 1) * sizeof *out);
-    if (!out)
-        return err_set(e, ERR_LIMIT, "query memory limit reached listing labels");
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (name) {
-            const char *v = labels_get(&s[i].labels, name);
-            if (v)
-                out[k++] = v;
-        } else {
-            for (uint32_t j = 0; j < s[i].labels.n; j++)
-                out[k++] = s[i].labels.v[j].name;
-        }
-    }
-    qsort(out, k, sizeof *out, str_cmp);
-    size_t u = 0;
-    for (size_t i = 0; i < k; i++)
-        if (u == 0 || strcmp(out[u - 1], out[i]) != 0)
-            out[u++] = out[i];
-    *ret = out;
-    *ret_n = u;
-    return 0;
-}
-
 /* Sorted unique union of the head's list and each block's. */
 static int union_lists(tsdb_querier *q, struct arena *a, const char *name, const char ***ret,
                        size_t *ret_n, struct err *e)
@@ -222,10 +180,10 @@ int tsdb_querier_label_names(tsdb_querier *q, struct arena *a, const struct matc
 {
     if (n_ms == 0)
         return union_lists(q, a, NULL, ret, ret_n, e);
-    struct tsdb_series *s;
+    struct labels *ls;
     size_t n;
-    int r = tsdb_querier_select(q, a, ms, n_ms, &s, &n, e);
-    return r < 0 ? r : collect_from_series(a, s, n, NULL, ret, ret_n, e);
+    int r = tsdb_querier_series_labels(q, a, ms, n_ms, &ls, &n, e);
+    return r < 0 ? r : querier_collect_labels(a, ls, n, NULL, ret, ret_n, e);
 }
 
 int tsdb_querier_label_values(tsdb_querier *q, struct arena *a, const char *name,
@@ -234,9 +192,8 @@ int tsdb_querier_label_values(tsdb_querier *q, struct arena *a, const char *name
 {
     if (n_ms == 0)
         return union_lists(q, a, name, ret, ret_n, e);
-    struct tsdb_series *s;
+    struct labels *ls;
     size_t n;
-    int r = tsdb_querier_select(q, a, ms, n_ms, &s, &n, e);
-    return r < 0 ? r : collect_from_series(a, s, n, name, ret, ret_n, e);
+    int r = tsdb_querier_series_labels(q, a, ms, n_ms, &ls, &n, e);
+    return r < 0 ? r : querier_collect_labels(a, ls, n, name, ret, ret_n, e);
 }
-

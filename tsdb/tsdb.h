@@ -64,6 +64,10 @@ struct tsdb_series {
  * requires), sorted by labels. The array lives in arena a; ERR_LIMIT when a is over its cap. */
 int tsdb_querier_select(tsdb_querier *q, struct arena *a, const struct matcher *ms, size_t n_ms,
                         struct tsdb_series **ret_series, size_t *ret_n, struct err *e);
+/* The label sets alone of the series tsdb_querier_select() would return (same matcher rule,
+ * sorted, unique), without copying any chunk: for /api/v1/series and label listings. */
+int tsdb_querier_series_labels(tsdb_querier *q, struct arena *a, const struct matcher *ms,
+                               size_t n_ms, struct labels **ret, size_t *ret_n, struct err *e);
 /* Label names, and values of one label, over series matching ms (n_ms may be 0: all series);
  * sorted, unique, arena-allocated. */
 int tsdb_querier_label_names(tsdb_querier *q, struct arena *a, const struct matcher *ms,
