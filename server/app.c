@@ -41,6 +41,11 @@ static const struct app_route_def {
     {GET, "/api/v1/rules", api_v1_rules},
     {GET, "/api/v1/alerts", api_v1_alerts},
     {GET, "/api/v1/alertmanagers", api_v1_alertmanagers},
+    {GET, "/api/v1/status/buildinfo", api_status_buildinfo},
+    {GET, "/api/v1/status/config", api_status_config},
+    {GET, "/api/v1/status/flags", api_status_flags},
+    {GET, "/api/v1/status/runtimeinfo", api_status_runtimeinfo},
+    {GET | POST | PUT, "/-/quit", lifecycle_quit},
     {GET | HEAD, "/-/healthy", lifecycle_healthy},
     {GET | HEAD, "/-/ready", lifecycle_ready},
     {GET, "/metrics", selfmetrics_serve},
@@ -191,6 +196,11 @@ static void begin_shutdown(struct app *app, const char *why)
         on_http_closed(app);
 }
 
+void app_shutdown(struct app *app, const char *why)
+{
+    begin_shutdown(app, why);
+}
+
 static void on_signal(uv_signal_t *s, int signum)
 {
     struct app *app = s->data;
@@ -214,6 +224,7 @@ int app_run(const struct flags *f)
     struct err e = {0};
     app->flags = *f;
     app->start_ms = time_now_ms();
+    app->config_loaded_ms = app->start_ms;
     uv_loop_t loop;
     if (uv_loop_init(&loop) < 0) {
         LOG_ERROR("main", "cannot start the event loop", "%s", "");

@@ -40,6 +40,8 @@ struct app {
     struct app_route *routes; /* bindings for the route table, one per route */
     uv_signal_t sig_int, sig_term, sig_hup;
     int64_t start_ms;
+    int64_t config_loaded_ms; /* when the current configuration was loaded (reload sets it) */
+    int config_reload_failed; /* the last reload attempt failed (runtimeinfo) */
     int ready;           /* start-up finished: /-/ready answers 200 */
     int shutting_down;
     int exit_code;
@@ -58,6 +60,10 @@ void app_rules_close(struct app *app, void (*done)(void *arg), void *arg);
 
 /* Runs ember until a signal stops it; returns the process exit code. */
 int app_run(const struct flags *f);
+/* Starts the orderly shutdown a signal would (loop thread); a second call does nothing. */
+void app_shutdown(struct app *app, const char *why);
+/* "2.42.0+ember.<version>": buildinfo's version and prometheus_build_info's (api_status.c). */
+extern const char api_build_version[];
 
 /* Request dispatch (api_v1.c, lifecycle.c, selfmetrics.c). */
 void api_v1_query(struct http_request *req, struct app *app);
@@ -79,6 +85,11 @@ void api_admin_clean_tombstones(struct http_request *req, struct app *app);
 void api_v1_rules(struct http_request *req, struct app *app);
 void api_v1_alerts(struct http_request *req, struct app *app);
 void api_v1_alertmanagers(struct http_request *req, struct app *app);
+void api_status_buildinfo(struct http_request *req, struct app *app);
+void api_status_config(struct http_request *req, struct app *app);
+void api_status_flags(struct http_request *req, struct app *app);
+void api_status_runtimeinfo(struct http_request *req, struct app *app);
+void lifecycle_quit(struct http_request *req, struct app *app);
 void lifecycle_healthy(struct http_request *req, struct app *app);
 void lifecycle_ready(struct http_request *req, struct app *app);
 void selfmetrics_serve(struct http_request *req, struct app *app);

@@ -31,6 +31,8 @@ static const struct flag_def defs[] = {
      "Time range of the blocks the head is cut into (2h)"},
     {"web.enable-admin-api", K_BOOL, F(enable_admin_api),
      "Enable the admin endpoints: snapshot, delete_series, clean_tombstones"},
+    {"web.enable-lifecycle", K_BOOL, F(enable_lifecycle),
+     "Enable shutdown and reload via HTTP request: /-/quit, /-/reload"},
     {"web.listen-address", K_STRING, F(listen_address),
      "Address to listen on for the API and telemetry (127.0.0.1:9090)"},
     {"web.config.file", K_STRING, F(web_config_file),
@@ -218,4 +220,52 @@ int flags_parse(int argc, char **argv, struct flags *f, struct err *e)
             return r;
     }
     return 0;
+}
+
+void flags_format_bytes(char *out, size_t cap, int64_t n)
+{
+    static const char *const units[] = {"EiB", "PiB", "TiB", "GiB", "MiB", "KiB", "B"};
+    size_t pos = 0;
+    out[0] = 0;
+    if (n <= 0) {
+        (void) snprintf(out, cap, "0B");
+        return;
+    }
+    for (int i = 0; i < 7 && pos < cap; i++) {
+        int64_t unit = (int64_t) 1 << (10 * (6 - i));
+        if (n >= unit) {
+            pos += (size_t) snprintf(out + pos, cap - pos, "%lld%s", (long long) (n / unit),
+                                     units[i]);
+            n %= unit;
+        }
+    }
+}
+
+void flags_visit(const struct flags *f, flags_visit_fn fn, void *ctx)
+{
+    for (size_t i = 0; i < ARRAY_LEN(defs); i++) {
+        const struct flag_def *d = &defs[i];
+        const char *field = (const char *) f + d->off;
+        char v[64];
+        const char *s = v;
+        if (d->off == offsetof(struct flags, help) || d->off == offsetof(struct flags, version))
+            continue;
+        switch (d->kind) {
+        case K_STRING: s = *(const char *const *) (const void *) field; break;
+        case K_DURATION: (void) duration_format(v, sizeof v, *(const int64_t *) (const void *) field); break;
+        case K_INT: (void) snprintf(v, sizeof v, "%lld", (long long) *(const int64_t *) (const void *) field); break;
+        case K_BYTES: flags_format_bytes(v, sizeof v, *(const int64_t *) (const void *) field); break;
+        case K_BOOL: s = *(const int *) (const void *) field ? "true" : "false"; break;
+        case K_LOG_LEVEL: {
+            static const char *const names[] = {"debug", "info", "warn", "error"};
+            unsigned l = (unsigned) *(const enum log_level *) (const void *) field;
+            s = l < ARRAY_LEN(names) ? names[l] : "info";
+            break;
+        }
+        case K_LOG_FORMAT:
+            s = *(const enum log_format *) (const void *) field == LOG_FORMAT_JSON ? "json" : "logfmt";
+            break;
+        }
+        fn(ctx, d->name, s ? s : "");
+    }
 }

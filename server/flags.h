@@ -29,6 +29,7 @@ struct flags {
     int64_t resend_delay_ms;         /* 1m */
     const char *external_url;        /* NULL: http://<hostname>:<port> */
     int enable_admin_api;
+    int enable_lifecycle;      /* /-/reload and /-/quit */
     int help, version;
 };
 
@@ -36,5 +37,12 @@ struct flags {
 int flags_parse(int argc, char **argv, struct flags *f, struct err *e);
 /* The --help text. */
 const char *flags_usage(void);
+/* Calls fn for every flag but help and version, in table order, with its value as Prometheus'
+ * /api/v1/status/flags shows it: durations "15d", sizes "0B" / "10GiB", booleans "true", unset
+ * strings "". name and value are borrowed for the call. */
+typedef void (*flags_visit_fn)(void *ctx, const char *name, const char *value);
+void flags_visit(const struct flags *f, flags_visit_fn fn, void *ctx);
+/* A size as Prometheus prints it (alecthomas/units Base2Bytes): "0B", "512MiB", "1GiB512MiB". */
+void flags_format_bytes(char *out, size_t cap, int64_t n);
 
 #endif

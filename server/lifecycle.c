@@ -1,4 +1,4 @@
-/* server/lifecycle.c — /-/healthy and /-/ready, with Prometheus' plain-text bodies. */
+/* server/lifecycle.c — /-/healthy, /-/ready and /-/quit, with Prometheus' plain-text bodies. */
 #include "app.h"
 
 void lifecycle_healthy(struct http_request *req, struct app *app)
@@ -16,4 +16,25 @@ void lifecycle_ready(struct http_request *req, struct app *app)
         http_respond(req, 200, "text/plain; charset=utf-8", ready, sizeof ready - 1);
     else
         http_respond(req, 503, "text/plain; charset=utf-8", not_ready, sizeof not_ready - 1);
+}
+
+/* POST or PUT with --web.enable-lifecycle: answer, then shut down as SIGTERM would (the answer
+ * is written before the listener drains). */
+void lifecycle_quit(struct http_request *req, struct app *app)
+{
+    static const char get[] = "Only POST or PUT requests allowed";
+    static const char off[] = "Lifecycle API is not enabled.";
+    static const char bye[] = "Requesting termination... Goodbye!";
+    static const char again[] = "Termination already in progress.";
+    const char *ct = "text/plain; charset=utf-8";
+    if (req->method == HTTP_METHOD_GET)
+        http_respond(req, 405, ct, get, sizeof get - 1);
+    else if (!app->flags.enable_lifecycle)
+        http_respond(req, 403, ct, off, sizeof off - 1);
+    else if (app->shutting_down)
+        http_respond(req, 200, ct, again, sizeof again - 1);
+    else {
+        http_respond(req, 200, ct, bye, sizeof bye - 1);
+        app_shutdown(app, "/-/quit");
+    }
 }

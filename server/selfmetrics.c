@@ -129,7 +129,7 @@ void selfmetrics_serve(struct http_request *req, struct app *app)
     tsdb_stats_get(app->db, &st);
     char labels[128];
     (void) snprintf(labels, sizeof labels, "{version=\"%s\",branch=\"\",revision=\"\"}",
-                    EMBER_VERSION);
+                    api_build_version);
     put_metric(&b, "prometheus_build_info", "gauge",
                "A metric with a constant '1' value labeled by version of ember.", labels, 1);
     put_metric(&b, "process_start_time_seconds", "gauge",

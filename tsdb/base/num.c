@@ -532,6 +532,9 @@ size_t duration_format(char *out, size_t cap, int64_t ms)
     }
     for (size_t u = 0; u < N_UNITS && pos < cap; u++) {
         int64_t q = ms / duration_units[u].ms;
+        /* Prometheus writes years and weeks only when nothing remains ("15d", not "2w1d") */
+        if (u < 2 && ms % duration_units[u].ms != 0)
+            continue;
         if (q) {
             pos += (size_t) snprintf(out + pos, cap - pos, "%lld%s", (long long) q,
                                      duration_units[u].unit);

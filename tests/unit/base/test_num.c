@@ -150,6 +150,12 @@ TEST(durations_parse_and_format)
     ASSERT_STR_EQ(out, "0s");
     duration_format(out, sizeof out, 1500);
     ASSERT_STR_EQ(out, "1s500ms");
+    duration_format(out, sizeof out, 15LL * 24 * 3600 * 1000); /* model.Duration: not 2w1d */
+    ASSERT_STR_EQ(out, "15d");
+    duration_format(out, sizeof out, 14LL * 24 * 3600 * 1000);
+    ASSERT_STR_EQ(out, "2w");
+    duration_format(out, sizeof out, 366LL * 24 * 3600 * 1000);
+    ASSERT_STR_EQ(out, "366d");
 }
 
 TEST(stale_marker_is_one_nan_pattern)

@@ -1,6 +1,8 @@
 /* tests/unit/server/test_flags.c — Prometheus flag names, both value spellings, and one-line
  * errors for unknown flags and bad values. */
 #include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "server/flags.h"
 #include "test.h"
@@ -86,4 +88,39 @@ TEST(retention_size_takes_prometheus_units)
     ASSERT_EQ(parse(&f, &e, 2, "--storage.tsdb.retention.size=1.5GB"), ERR_PARSE);
     ASSERT_EQ(parse(&f, &e, 2, "--storage.tsdb.retention.size=5XB"), ERR_PARSE);
     ASSERT_STR_CONTAINS(e.msg, "retention.size");
+}
+
+struct seen {
+    char text[2048];
+    size_t len;
+};
+
+static void collect(void *ctx, const char *name, const char *value)
+{
+    struct seen *s = ctx;
+    s->len += (size_t) snprintf(s->text + s->len, sizeof s->text - s->len, "%s=%s;", name, value);
+}
+
+TEST(visit_gives_every_flag_as_prometheus_prints_it)
+{
+    struct flags f;
+    struct err e;
+    struct seen s = {{0}, 0};
+    ASSERT_OK(parse(&f, &e, 4, "--web.enable-lifecycle", "--storage.tsdb.retention.size=1536MB",
+                    "--query.timeout=90s"));
+    ASSERT_TRUE(f.enable_lifecycle);
+    flags_visit(&f, collect, &s);
+    ASSERT_TRUE(strstr(s.text, "config.file=;") != NULL);
+    ASSERT_TRUE(strstr(s.text, "storage.tsdb.retention.time=15d;") != NULL);
+    ASSERT_TRUE(strstr(s.text, "storage.tsdb.retention.size=1GiB512MiB;") != NULL);
+    ASSERT_TRUE(strstr(s.text, "web.enable-lifecycle=true;") != NULL);
+    ASSERT_TRUE(strstr(s.text, "web.enable-admin-api=false;") != NULL);
+    ASSERT_TRUE(strstr(s.text, "query.timeout=1m30s;") != NULL);
+    ASSERT_TRUE(strstr(s.text, "log.level=info;") != NULL);
+    ASSERT_TRUE(strstr(s.text, "help=") == NULL);
+    char b[64];
+    flags_format_bytes(b, sizeof b, 0);
+    ASSERT_STR_EQ(b, "0B");
+    flags_format_bytes(b, sizeof b, 10LL << 30);
+    ASSERT_STR_EQ(b, "10GiB");
 }
