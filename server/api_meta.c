@@ -19,11 +19,6 @@ struct meta_req {
     const char *name; /* META_VALUES: the label, path-decoded */
 };
 
-struct selectors {
-    const struct matcher **ms;
-    size_t *n_ms, n;
-};
-
 static const char *const truncated[] = {"results truncated due to limit"};
 
 /* One value of a parameter, "" when absent (Go's FormValue). */
@@ -64,13 +59,11 @@ static int limit_param(const struct http_form *f, uint64_t *ret, struct err *e)
     return 0;
 }
 
-/* match[] values as Prometheus' parseMatchersParam: each a series selector, each with at least
- * one matcher that does not match the empty string. */
-static int match_params(struct arena *a, const struct http_form *f, struct selectors *ret,
-                        struct err *e)
+int api_match_params(struct arena *a, const struct http_form *f, struct api_selectors *ret,
+                     struct err *e)
 {
     uint32_t n = http_form_count(f, "match[]");
-    struct selectors s = {arena_calloc(a, n + 1, sizeof *s.ms),
+    struct api_selectors s = {arena_calloc(a, n + 1, sizeof *s.ms),
                           arena_calloc(a, n + 1, sizeof *s.n_ms), 0};
     if (!s.ms || !s.n_ms)
         return err_set(e, -ENOMEM, "out of memory");
@@ -126,7 +119,7 @@ static int labels_ptr_cmp(const void *a, const void *b)
 
 /* Names or values (name != NULL) over all series, or the union over every selector's series. */
 static int list_strings(tsdb_querier *q, struct arena *a, const char *name,
-                        const struct selectors *sel, const char ***ret, size_t *ret_n,
+                        const struct api_selectors *sel, const char ***ret, size_t *ret_n,
                         struct err *e)
 {
     if (sel->n == 0)
@@ -163,7 +156,7 @@ static int list_strings(tsdb_querier *q, struct arena *a, const char *name,
 }
 
 /* Series label sets of every selector, merged: sorted, unique. */
-static int list_series(tsdb_querier *q, struct arena *a, const struct selectors *sel,
+static int list_series(tsdb_querier *q, struct arena *a, const struct api_selectors *sel,
                        struct labels **ret, size_t *ret_n, struct err *e)
 {
     struct labels *all = NULL;
@@ -237,9 +230,9 @@ static int meta_run(struct app *app, struct http_request *req, const void *arg, 
         return err_set(e, ERR_PARSE, "no match[] parameter provided");
     int64_t start, end;
     uint64_t limit;
-    struct selectors sel = {0};
+    struct api_selectors sel = {0};
     if (time_param(f, "start", INT64_MIN, &start, e) < 0 ||
-        time_param(f, "end", INT64_MAX, &end, e) < 0 || match_params(a, f, &sel, e) < 0 ||
+        time_param(f, "end", INT64_MAX, &end, e) < 0 || api_match_params(a, f, &sel, e) < 0 ||
         limit_param(f, &limit, e) < 0)
         return -1;
     tsdb_querier *q;
@@ -277,18 +270,14 @@ static int meta_run(struct app *app, struct http_request *req, const void *arg, 
 static void submit(struct http_request *req, struct app *app, enum meta_kind kind,
                    const char *name)
 {
-    struct http_form *form;
-    struct err e = {0};
     struct meta_req *m = arena_calloc(req->arena, 1, sizeof *m);
     if (!m) {
         api_respond_err(req, -ENOMEM, "out of memory");
         return;
     }
-    if (http_form_parse(req->arena, req->method_name, req->query, req->query_len, req->body,
-                        req->body_len, http_request_header(req, "content-type"), &form, &e) < 0) {
-        api_respond_err(req, e.code, e.msg);
+    struct http_form *form = api_request_form(req);
+    if (!form)
         return;
-    }
     *m = (struct meta_req){kind, form, name};
     struct api_query_spec s = {.kind = API_QUERY_CUSTOM, .run_fn = meta_run, .run_arg = m};
     api_query_submit(app, req, &s);

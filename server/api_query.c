@@ -72,7 +72,16 @@ static void job_end(struct api_query_job *j)
 static void job_fail(struct api_query_job *j, int code, const char *msg)
 {
     atomic_fetch_add(&j->app->query_errors, 1);
-    api_respond_err(j->req, code, msg);
+    if (j->spec.plain_errors) { /* Go's http.Error: the message and a newline */
+        const char *type;
+        int status;
+        api_error_type(code, &type, &status);
+        char *body = arena_printf(j->req->arena, "%s\n", msg);
+        http_respond(j->req, status, "text/plain; charset=utf-8", body ? body : "",
+                     body ? strlen(body) : 0);
+    } else {
+        api_respond_err(j->req, code, msg);
+    }
     job_end(j);
 }
 

@@ -44,8 +44,7 @@ void api_respond_err(struct http_request *req, int code, const char *msg)
     http_respond_error(req, status, type, msg);
 }
 
-/* The request's parameters (URL query and form body), or NULL after answering 400. */
-static struct http_form *parse_form(struct http_request *req)
+struct http_form *api_request_form(struct http_request *req)
 {
     struct http_form *form;
     struct err e = {0};
@@ -93,7 +92,7 @@ static int timeout_param(struct http_request *req, const struct http_form *f,
 
 void api_v1_query(struct http_request *req, struct app *app)
 {
-    struct http_form *form = parse_form(req);
+    struct http_form *form = api_request_form(req);
     if (!form)
         return;
     struct api_query_spec s = {.kind = API_QUERY_INSTANT, .t_ms = time_now_ms()};
@@ -112,7 +111,7 @@ void api_v1_query(struct http_request *req, struct app *app)
 
 void api_v1_query_range(struct http_request *req, struct app *app)
 {
-    struct http_form *form = parse_form(req);
+    struct http_form *form = api_request_form(req);
     if (!form)
         return;
     struct api_query_spec s = {.kind = API_QUERY_RANGE};
@@ -134,7 +133,7 @@ void api_v1_query_range(struct http_request *req, struct app *app)
 
 static void parse_only(struct http_request *req, struct app *app, enum api_query_kind kind)
 {
-    struct http_form *form = parse_form(req);
+    struct http_form *form = api_request_form(req);
     if (!form)
         return;
     struct api_query_spec s = {.kind = kind};

@@ -49,6 +49,7 @@ static const struct app_route_def {
     {GET | HEAD, "/-/healthy", lifecycle_healthy},
     {GET | HEAD, "/-/ready", lifecycle_ready},
     {GET, "/metrics", selfmetrics_serve},
+    {GET, "/federate", federate_serve},
     {GET | HEAD, "/", web_ui_root},
     {GET | HEAD, "/graph", web_ui_page},
     {GET | HEAD, "/targets", web_ui_page},

@@ -16,6 +16,7 @@
 #include "tsdb/tsdb.h"
 
 struct app;
+struct http_form;
 typedef void (*app_handler_fn)(struct http_request *req, struct app *app);
 /* One route's handler bound to the app: the router's ctx for that route (app.c). */
 struct app_route {
@@ -71,6 +72,7 @@ void api_v1_query_range(struct http_request *req, struct app *app);
 void api_v1_format_query(struct http_request *req, struct app *app);
 void api_v1_parse_query(struct http_request *req, struct app *app);
 void api_v1_series(struct http_request *req, struct app *app);
+void federate_serve(struct http_request *req, struct app *app);
 void api_v1_labels(struct http_request *req, struct app *app);
 void api_v1_label_values(struct http_request *req, struct app *app);
 void api_v1_query_exemplars(struct http_request *req, struct app *app);
@@ -100,6 +102,9 @@ void web_ui_static(struct http_request *req, struct app *app);
 
 /* Maps an ember error code to Prometheus' errorType and HTTP status (api_v1.c is the one place). */
 void api_error_type(int code, const char **ret_type, int *ret_status);
+/* The request's parameters (URL query and form body) in req->arena, or NULL after answering 400
+ * (api_v1.c). */
+struct http_form *api_request_form(struct http_request *req);
 /* The JSON error response for code (api_v1.c). */
 void api_respond_err(struct http_request *req, int code, const char *msg);
 
@@ -128,9 +133,20 @@ struct api_query_spec {
     api_query_run_fn run_fn;           /* API_QUERY_CUSTOM */
     const void *run_arg;               /* borrowed until the response (req->arena) */
     const char *content_type;          /* API_QUERY_CUSTOM; NULL: application/json */
+    int plain_errors;                  /* errors as text/plain bodies (federate), not JSON */
 };
 /* Responds to req eventually (loop thread). */
 void api_query_submit(struct app *app, struct http_request *req, const struct api_query_spec *s);
+
+/* match[] values as Prometheus' parseMatchersParam (api_meta.c): each a series selector with at
+ * least one matcher that does not match the empty string; ERR_PARSE in its words. Matchers live
+ * in a. Compiles regexes: call on a worker. */
+struct api_selectors {
+    const struct matcher **ms;
+    size_t *n_ms, n;
+};
+int api_match_params(struct arena *a, const struct http_form *f, struct api_selectors *ret,
+                     struct err *e);
 
 /* parse_query's tree (api_ast.c): Prometheus' translateAST as JSON, keys in Go's sorted order. */
 struct json_writer;
