@@ -25,11 +25,11 @@ static const struct app_route_def {
     {GET | POST, "/api/v1/query", api_v1_query},
     {GET | POST, "/api/v1/query_range", api_v1_query_range},
     {GET | POST, "/api/v1/format_query", api_v1_format_query},
+    {GET | POST, "/api/v1/parse_query", api_v1_parse_query},
     {GET | POST, "/api/v1/series", api_v1_series},
     {GET | POST, "/api/v1/labels", api_v1_labels},
     {GET, "/api/v1/label/:name/values", api_v1_label_values},
     {GET | POST, "/api/v1/query_exemplars", api_v1_query_exemplars},
-    {GET | POST, "/api/v1/parse_query", api_v1_parse_query},
     {POST, "/api/v1/import/prometheus", api_import_prometheus},
     {GET, "/api/v1/status/tsdb", api_status_tsdb},
     {GET, "/api/v1/targets", api_v1_targets},
@@ -76,7 +76,8 @@ _Static_assert((int) WEBCONFIG_REQUIRE_AND_VERIFY_CLIENT_CERT ==
 
 static void dispatch(struct http_request *req, void *ctx)
 {
-    const struct app_route *r = ctx;
+    struct app_route *r = ctx;
+    app_metrics_dispatch(r, req);
     r->fn(req, r->app);
 }
 
@@ -86,8 +87,9 @@ static int add_routes(struct router *rt, struct app *app, struct err *e)
     app->routes = calloc(N, sizeof *app->routes);
     if (!app->routes)
         return err_set(e, -12, "out of memory");
+    app->n_routes = N;
     for (size_t i = 0; i < N; i++) {
-        app->routes[i] = (struct app_route){app, routes[i].fn};
+        app->routes[i] = (struct app_route){app, routes[i].fn, routes[i].path, {{0}}};
         if (router_add(rt, routes[i].methods, routes[i].path, dispatch, &app->routes[i], e) < 0)
             return -1;
     }

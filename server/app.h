@@ -18,10 +18,32 @@
 struct app;
 struct http_form;
 typedef void (*app_handler_fn)(struct http_request *req, struct app *app);
+/* Requests served by one route (app_metrics.c; loop thread): by status code, and a histogram of
+ * durations in Prometheus' buckets for prometheus_http_request_duration_seconds. */
+#define APP_HTTP_CODES 8
+#define APP_HTTP_BUCKETS 9
+extern const double app_http_buckets[APP_HTTP_BUCKETS];
+struct app_route_stats {
+    int codes[APP_HTTP_CODES];
+    uint64_t by_code[APP_HTTP_CODES];
+    uint32_t n_codes;
+    uint64_t buckets[APP_HTTP_BUCKETS]; /* non-cumulative: observations up to each bound */
+    uint64_t count;
+    double sum_seconds;
+};
 /* One route's handler bound to the app: the router's ctx for that route (app.c). */
 struct app_route {
     struct app *app;
     app_handler_fn fn;
+    const char *path; /* the pattern: the handler label */
+    struct app_route_stats stats;
+};
+/* The newest query durations for prometheus_engine_query_duration_seconds (loop thread). */
+#define APP_QUERY_RING 1024
+struct app_query_times {
+    double queue_s[APP_QUERY_RING], eval_s[APP_QUERY_RING];
+    uint64_t n; /* observations ever; the ring holds the last min(n, APP_QUERY_RING) */
+    double queue_sum, eval_sum;
 };
 
 struct app {
@@ -39,6 +61,7 @@ struct app {
     struct webconfig *webcfg; /* --web.config.file; NULL without one */
     struct webgate *gate;     /* headers, auth and CORS in front of the router */
     struct app_route *routes; /* bindings for the route table, one per route */
+    size_t n_routes;
     uv_signal_t sig_int, sig_term, sig_hup;
     int64_t start_ms;
     int64_t config_loaded_ms; /* when the current configuration was loaded (reload sets it) */
@@ -51,7 +74,7 @@ struct app {
     struct api_query_job *wait_head, *wait_tail;
     uint32_t queries_waiting;
     _Atomic uint64_t queries_total, query_errors;
-    uint64_t http_requests[8]; /* by handler class, see selfmetrics.c */
+    struct app_query_times query_times;
 };
 
 /* Rule files, the notifier and the rule manager from the config (app_rules.c, loop thread). */
@@ -100,6 +123,11 @@ void web_ui_root(struct http_request *req, struct app *app);
 void web_ui_page(struct http_request *req, struct app *app);
 void web_ui_static(struct http_request *req, struct app *app);
 
+/* Request metrics (app_metrics.c, loop thread): dispatch through a route, counted when its
+ * response goes out; a query's time waiting for a slot and running on its worker. */
+void app_metrics_dispatch(struct app_route *r, struct http_request *req);
+void app_metrics_query(struct app *app, double queue_s, double eval_s);
+
 /* Maps an ember error code to Prometheus' errorType and HTTP status (api_v1.c is the one place). */
 void api_error_type(int code, const char **ret_type, int *ret_status);
 /* The request's parameters (URL query and form body) in req->arena, or NULL after answering 400
@@ -134,6 +162,7 @@ struct api_query_spec {
     const void *run_arg;               /* borrowed until the response (req->arena) */
     const char *content_type;          /* API_QUERY_CUSTOM; NULL: application/json */
     int plain_errors;                  /* errors as text/plain bodies (federate), not JSON */
+    int ungated;                       /* skips the concurrency gate (/metrics) */
 };
 /* Responds to req eventually (loop thread). */
 void api_query_submit(struct app *app, struct http_request *req, const struct api_query_spec *s);

@@ -89,6 +89,11 @@ int http_request_header_at(const struct http_request *req, uint32_t i, const cha
  * worker polls; the handler still responds (the bytes are dropped). Replaces a previous one. */
 void http_request_on_abort(struct http_request *req, void (*fn)(void *arg), void *arg);
 int http_request_aborted(const struct http_request *req); /* loop thread */
+/* Called on the loop thread as the response is sent (or dropped: the client went away), with its
+ * status, for request metrics. req is still valid during the call. Replaces a previous one. */
+void http_request_on_respond(struct http_request *req,
+                             void (*fn)(void *arg, const struct http_request *req, int status),
+                             void *arg);
 
 /* Adds a response header (copied into the arena) before responding: "Allow", "WWW-Authenticate",
  * "Cache-Control". -ENOMEM/ERR_LIMIT, or ERR_PARSE when name or value holds CR, LF or NUL. */

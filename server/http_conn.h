@@ -36,6 +36,8 @@ struct req {
     struct buf extra;    /* extra response headers, "Name: value\r\n" each */
     void (*abort_fn)(void *);
     void *abort_arg;
+    void (*respond_fn)(void *, const struct http_request *, int); /* metrics hook */
+    void *respond_arg;
     struct wr wr;
     uint8_t keep_alive, aborted;
 };

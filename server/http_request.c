@@ -83,6 +83,15 @@ void http_request_on_abort(struct http_request *req, void (*fn)(void *arg), void
 
 int http_request_aborted(const struct http_request *req) { return to_creq(req)->aborted; }
 
+void http_request_on_respond(struct http_request *req,
+                             void (*fn)(void *arg, const struct http_request *req, int status),
+                             void *arg)
+{
+    struct req *r = to_req(req);
+    r->respond_fn = fn;
+    r->respond_arg = arg;
+}
+
 
 /* --- llhttp callbacks: build c->cur --- */
 

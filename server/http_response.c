@@ -178,6 +178,8 @@ static void req_send(struct req *r, int status, const char *ctype, const void *b
                      int gzipped)
 {
     struct conn *c = r->conn;
+    if (r->respond_fn)
+        r->respond_fn(r->respond_arg, &r->pub, status);
     if (!c || c->closed) {
         http_req_free(r);
         return;

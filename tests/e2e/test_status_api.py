@@ -89,3 +89,60 @@ def test_quit_shuts_down_cleanly(start_ember):
     assert (status, raw) == (200, b"Requesting termination... Goodbye!")
     wait_for(lambda: ember.proc.poll() is not None, 15, what="ember to exit after /-/quit")
     assert ember.proc.returncode == 0, ember.logs()
+
+
+def metric_lines(ember):
+    status, headers, raw = ember.get("/metrics")
+    assert status == 200 and headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    return raw.decode().splitlines()
+
+
+def sample(lines, metric, **labels):
+    want = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    prefix = f"{metric}{{{want}}} " if labels else f"{metric} "
+    for line in lines:
+        if line.startswith(prefix):
+            return float(line[len(prefix):])
+    raise AssertionError(f"{prefix!r} not in /metrics")
+
+
+def test_self_metrics_under_prometheus_names(start_ember):
+    ember = start_ember("scrape_configs:\n  - job_name: self\n    static_configs:\n"
+                        "      - targets: ['127.0.0.1:{self_port}', '127.0.0.1:1']\n")
+    now = int(time.time() * 1000)
+    status, _, _ = http("POST", ember.base + "/api/v1/import/prometheus",
+                        data=f'sm_metric{{a="1"}} 1 {now}\nsm_metric{{a="2"}} 2 {now}\n'.encode())
+    assert status == 204
+    for _ in range(3):
+        assert ember.query("sm_metric")[0] == 200
+    assert ember.query("sum(")[0] == 400
+    assert ember.get("/api/v1/labels")[0] == 200
+    lines = metric_lines(ember)
+    assert sample(lines, "prometheus_http_requests_total", code="200", handler="/api/v1/query") == 3
+    assert sample(lines, "prometheus_http_requests_total", code="400", handler="/api/v1/query") == 1
+    assert sample(lines, "prometheus_http_requests_total", code="204",
+                  handler="/api/v1/import/prometheus") == 1
+    assert sample(lines, "prometheus_http_request_duration_seconds_count",
+                  handler="/api/v1/query") == 4
+    assert sample(lines, "prometheus_http_request_duration_seconds_bucket",
+                  handler="/api/v1/query", le="+Inf") == 4
+    assert sample(lines, "prometheus_tsdb_head_series") >= 2
+    assert sample(lines, "prometheus_tsdb_head_samples_appended_total", type="float") >= 2
+    for name in ("prometheus_tsdb_head_chunks", "prometheus_tsdb_blocks_loaded",
+                 "prometheus_tsdb_compactions_total", "prometheus_tsdb_wal_storage_size_bytes",
+                 "prometheus_tsdb_storage_blocks_bytes", "prometheus_engine_queries",
+                 "process_cpu_seconds_total", "process_resident_memory_bytes",
+                 "process_open_fds", "process_max_fds", "process_start_time_seconds"):
+        assert sample(lines, name) >= 0, name
+    assert sample(lines, "prometheus_tsdb_out_of_order_samples_total", type="float") == 0
+    assert sample(lines, "prometheus_engine_query_duration_seconds_count",
+                  slice="inner_eval") == 4
+    assert sample(lines, "prometheus_engine_query_duration_seconds", slice="inner_eval",
+                  quantile="0.99") >= 0
+    assert sample(lines, "prometheus_sd_discovered_targets", config="self", name="scrape") == 2
+    assert sample(lines, "process_open_fds") > 3
+    build = [line for line in lines if line.startswith("prometheus_build_info{")]
+    assert len(build) == 1 and 'version="2.42.0+ember.' in build[0]
+    # every sample line parses: name{labels} value
+    for line in lines:
+        assert line.startswith("# ") or re.fullmatch(r'[a-z_:]+(\{[^}]*\})? \S+', line), line
