@@ -117,6 +117,40 @@ static int labels_ptr_cmp(const void *a, const void *b)
     return labels_cmp((const struct labels *) a, (const struct labels *) b);
 }
 
+/* Union of per-selector lists: the lists of elements of size bytes, gathered into one arena
+ * array as they come, then sorted with cmp and stripped of repeats. */
+struct gather {
+    char *v;
+    size_t n, size;
+    int (*cmp)(const void *, const void *);
+};
+
+static int gather_add(struct arena *a, struct gather *g, const void *one, size_t n_one)
+{
+    char *m = arena_alloc(a, (g->n + n_one + 1) * g->size);
+    if (!m)
+        return -1;
+    if (g->n)
+        memcpy(m, g->v, g->n * g->size);
+    if (n_one)
+        memcpy(m + g->n * g->size, one, n_one * g->size);
+    g->v = m;
+    g->n += n_one;
+    return 0;
+}
+
+static size_t gather_finish(struct gather *g)
+{
+    if (!g->n)
+        return 0;
+    qsort(g->v, g->n, g->size, g->cmp);
+    size_t u = 1;
+    for (size_t i = 1; i < g->n; i++)
+        if (g->cmp(g->v + (u - 1) * g->size, g->v + i * g->size) != 0)
+            memmove(g->v + u++ * g->size, g->v + i * g->size, g->size);
+    return u;
+}
+
 /* Names or values (name != NULL) over all series, or the union over every selector's series. */
 static int list_strings(tsdb_querier *q, struct arena *a, const char *name,
                         const struct api_selectors *sel, const char ***ret, size_t *ret_n,
@@ -125,8 +159,7 @@ static int list_strings(tsdb_querier *q, struct arena *a, const char *name,
     if (sel->n == 0)
         return name ? tsdb_querier_label_values(q, a, name, NULL, 0, ret, ret_n, e)
                     : tsdb_querier_label_names(q, a, NULL, 0, ret, ret_n, e);
-    const char **all = NULL;
-    size_t n_all = 0;
+    struct gather g = {NULL, 0, sizeof(const char *), str_cmp};
     for (size_t i = 0; i < sel->n; i++) {
         const char **one;
         size_t n_one;
@@ -135,23 +168,11 @@ static int list_strings(tsdb_querier *q, struct arena *a, const char *name,
                      : tsdb_querier_label_names(q, a, sel->ms[i], sel->n_ms[i], &one, &n_one, e);
         if (r < 0)
             return r;
-        const char **m = arena_alloc(a, (n_all + n_one + 1) * sizeof *m);
-        if (!m)
+        if (gather_add(a, &g, one, n_one) < 0)
             return err_set(e, ERR_LIMIT, "query memory limit reached listing labels");
-        if (n_all)
-            memcpy(m, all, n_all * sizeof *m);
-        if (n_one)
-            memcpy(m + n_all, one, n_one * sizeof *m);
-        all = m;
-        n_all += n_one;
     }
-    qsort(all, n_all, sizeof *all, str_cmp);
-    size_t u = 0;
-    for (size_t i = 0; i < n_all; i++)
-        if (u == 0 || strcmp(all[u - 1], all[i]) != 0)
-            all[u++] = all[i];
-    *ret = all;
-    *ret_n = u;
+    *ret_n = gather_finish(&g);
+    *ret = (const char **) (void *) g.v;
     return 0;
 }
 
@@ -159,35 +180,17 @@ static int list_strings(tsdb_querier *q, struct arena *a, const char *name,
 static int list_series(tsdb_querier *q, struct arena *a, const struct api_selectors *sel,
                        struct labels **ret, size_t *ret_n, struct err *e)
 {
-    struct labels *all = NULL;
-    size_t n_all = 0;
+    struct gather g = {NULL, 0, sizeof(struct labels), labels_ptr_cmp};
     for (size_t i = 0; i < sel->n; i++) {
         struct labels *one;
         size_t n_one;
         if (tsdb_querier_series_labels(q, a, sel->ms[i], sel->n_ms[i], &one, &n_one, e) < 0)
             return -1;
-        if (sel->n == 1) {
-            *ret = one;
-            *ret_n = n_one;
-            return 0;
-        }
-        struct labels *m = arena_alloc(a, (n_all + n_one + 1) * sizeof *m);
-        if (!m)
+        if (gather_add(a, &g, one, n_one) < 0)
             return err_set(e, ERR_LIMIT, "query memory limit reached while selecting series");
-        if (n_all)
-            memcpy(m, all, n_all * sizeof *m);
-        if (n_one)
-            memcpy(m + n_all, one, n_one * sizeof *m);
-        all = m;
-        n_all += n_one;
     }
-    qsort(all, n_all, sizeof *all, labels_ptr_cmp);
-    size_t u = 0;
-    for (size_t i = 0; i < n_all; i++)
-        if (u == 0 || !labels_equal(&all[u - 1], &all[i]))
-            all[u++] = all[i];
-    *ret = all;
-    *ret_n = u;
+    *ret_n = gather_finish(&g);
+    *ret = (struct labels *) (void *) g.v;
     return 0;
 }
 

@@ -15,8 +15,19 @@
 #define PROMETHEUS_COMPAT_VERSION "2.42.0"
 const char api_build_version[] = PROMETHEUS_COMPAT_VERSION "+ember." EMBER_VERSION;
 
-static void respond_json(struct http_request *req, struct buf *b, struct json_writer *w)
+/* Every answer here is {"status":"success","data":{...}}: begin opens the data object, finish
+ * closes it and responds. */
+static void begin(struct json_writer *w, struct buf *b)
 {
+    json_init(w, b);
+    json_envelope_begin(w);
+    json_obj_begin(w);
+}
+
+static void finish(struct http_request *req, struct buf *b, struct json_writer *w)
+{
+    json_obj_end(w);
+    json_envelope_end(w, NULL, 0);
     if (json_done(w) < 0) {
         buf_free(b);
         api_respond_err(req, -ENOMEM, "out of memory");
@@ -37,18 +48,14 @@ void api_status_buildinfo(struct http_request *req, struct app *app)
     (void) app;
     struct buf b = BUF_INIT;
     struct json_writer w;
-    json_init(&w, &b);
-    json_envelope_begin(&w);
-    json_obj_begin(&w); /* no "features": Grafana would take ember for Mimir */
+    begin(&w, &b); /* no "features": Grafana would take ember for Mimir */
     key_str(&w, "version", api_build_version);
     key_str(&w, "revision", "");
     key_str(&w, "branch", "");
     key_str(&w, "buildUser", "");
     key_str(&w, "buildDate", "");
     key_str(&w, "goVersion", "");
-    json_obj_end(&w);
-    json_envelope_end(&w, NULL, 0);
-    respond_json(req, &b, &w);
+    finish(req, &b, &w);
 }
 
 /* The configuration file's text as loaded (Prometheus re-serializes its parsed config instead:
@@ -57,14 +64,10 @@ void api_status_config(struct http_request *req, struct app *app)
 {
     struct buf b = BUF_INIT;
     struct json_writer w;
-    json_init(&w, &b);
-    json_envelope_begin(&w);
-    json_obj_begin(&w);
+    begin(&w, &b);
     json_key(&w, "yaml");
     json_str_n(&w, app->cfg->text ? app->cfg->text : "", app->cfg->text ? app->cfg->text_len : 0);
-    json_obj_end(&w);
-    json_envelope_end(&w, NULL, 0);
-    respond_json(req, &b, &w);
+    finish(req, &b, &w);
 }
 
 static void put_flag(void *ctx, const char *name, const char *value)
@@ -76,13 +79,9 @@ void api_status_flags(struct http_request *req, struct app *app)
 {
     struct buf b = BUF_INIT;
     struct json_writer w;
-    json_init(&w, &b);
-    json_envelope_begin(&w);
-    json_obj_begin(&w);
+    begin(&w, &b);
     flags_visit(&app->flags, put_flag, &w);
-    json_obj_end(&w);
-    json_envelope_end(&w, NULL, 0);
-    respond_json(req, &b, &w);
+    finish(req, &b, &w);
 }
 
 /* Go's time.Time JSON (RFC3339Nano) in UTC: fraction digits without trailing zeros. */
@@ -140,9 +139,7 @@ void api_status_runtimeinfo(struct http_request *req, struct app *app)
     retention_text(&app->flags, retention, sizeof retention);
     struct buf b = BUF_INIT;
     struct json_writer w;
-    json_init(&w, &b);
-    json_envelope_begin(&w);
-    json_obj_begin(&w);
+    begin(&w, &b);
     json_key(&w, "startTime");
     json_rfc3339(&w, app->start_ms);
     key_str(&w, "CWD", cwd);
@@ -159,7 +156,5 @@ void api_status_runtimeinfo(struct http_request *req, struct app *app)
     key_str(&w, "GOGC", "");
     key_str(&w, "GODEBUG", "");
     key_str(&w, "storageRetention", retention);
-    json_obj_end(&w);
-    json_envelope_end(&w, NULL, 0);
-    respond_json(req, &b, &w);
+    finish(req, &b, &w);
 }
