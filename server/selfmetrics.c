@@ -238,7 +238,7 @@ static void put_summary_slice(struct buf *b, const char *slice, const double *ri
     qsort(sorted, k, sizeof *sorted, dbl_cmp);
     char labels[96];
     for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++) {
-        double v = NAN;
+        double v = (double) NAN;
         if (k) {
             size_t at = (size_t) (qs[i] * (double) k);
             v = sorted[at < k ? at : k - 1];
