@@ -176,6 +176,43 @@ TEST(label_names_and_values)
     tsdb_close(db);
 }
 
+/* tsdb_querier_series_labels: label sets only, sorted, restricted to series with a sample in
+ * the window, without copying chunks; label listings with matchers go through it. */
+TEST(series_labels_by_window_and_matchers)
+{
+    tsdb *db = open_mem();
+    ASSERT_EQ(add(db, 100, 1, "up", "job", "b", NULL, NULL), 0);
+    ASSERT_EQ(add(db, 200, 1, "up", "job", "a", NULL, NULL), 0);
+    ASSERT_EQ(add(db, 5000, 1, "up", "job", "late", "zone", "z9"), 0);
+    ASSERT_EQ(add(db, 150, 1, "down", "job", "a", NULL, NULL), 0);
+    struct arena *a = arena_new(0);
+    struct err e;
+    struct matcher m;
+    ASSERT_OK(matcher_init(a, &m, MATCH_RE, "__name__", "u.*", &e));
+    tsdb_querier *q;
+    ASSERT_OK(tsdb_querier_open(db, 0, 1000, &q, &e));
+    struct labels *ls;
+    size_t n;
+    ASSERT_OK(tsdb_querier_series_labels(q, a, &m, 1, &ls, &n, &e));
+    ASSERT_EQ(n, 2); /* "late" has no sample in [0, 1000] */
+    ASSERT_STR_EQ(labels_get(&ls[0], "job"), "a");
+    ASSERT_STR_EQ(labels_get(&ls[1], "job"), "b");
+    const char **v;
+    ASSERT_OK(tsdb_querier_label_names(q, a, &m, 1, &v, &n, &e));
+    ASSERT_EQ(n, 2); /* no "zone": only the late series has it */
+    tsdb_querier_close(q);
+    ASSERT_OK(tsdb_querier_open(db, 4000, 6000, &q, &e));
+    ASSERT_OK(tsdb_querier_series_labels(q, a, &m, 1, &ls, &n, &e));
+    ASSERT_EQ(n, 1);
+    ASSERT_STR_EQ(labels_get(&ls[0], "zone"), "z9");
+    ASSERT_OK(tsdb_querier_label_values(q, a, "job", &m, 1, &v, &n, &e));
+    ASSERT_EQ(n, 1);
+    ASSERT_STR_EQ(v[0], "late");
+    tsdb_querier_close(q);
+    arena_free(a);
+    tsdb_close(db);
+}
+
 TEST(rollback_stores_nothing)
 {
     tsdb *db = open_mem();
