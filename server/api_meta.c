@@ -194,7 +194,24 @@ static int list_series(tsdb_querier *q, struct arena *a, const struct api_select
     return 0;
 }
 
-static int exemplars_run(const struct http_form *f, struct buf *out, struct err *e)
+/* Whether x reads any series (Prometheus' parser.ExtractSelectors finds one). */
+static int has_selector(const struct promql_expr *x)
+{
+    struct promql_node_view v;
+    if (!x)
+        return 0;
+    promql_expr_view(x, &v);
+    if (strcmp(v.type, "vectorSelector") == 0 || strcmp(v.type, "matrixSelector") == 0)
+        return 1;
+    for (size_t i = 0; i < v.n_args; i++)
+        if (has_selector(v.args[i]))
+            return 1;
+    return has_selector(v.expr) || has_selector(v.param) || has_selector(v.lhs) ||
+           has_selector(v.rhs);
+}
+
+static int exemplars_run(struct arena *a, const struct http_form *f, struct buf *out,
+                         struct err *e)
 {
     int64_t start, end;
     if (time_param(f, "start", INT64_MIN, &start, e) < 0 ||
@@ -204,14 +221,11 @@ static int exemplars_run(const struct http_form *f, struct buf *out, struct err 
         return err_set(e, ERR_PARSE, "end timestamp must not be before start timestamp");
     uint32_t pos = 0;
     const struct http_form_pair *p = http_form_next(f, "query", &pos);
-    struct arena *a = arena_new(1 << 20);
-    if (!a)
-        return err_set(e, -ENOMEM, "out of memory");
     struct promql_expr *x;
-    int r = promql_parse(a, p ? p->value : "", p ? p->value_len : 0, &x, e);
-    arena_free(a);
-    if (r < 0)
+    if (promql_parse(a, p ? p->value : "", p ? p->value_len : 0, &x, e) < 0)
         return ERR_PARSE;
+    if (!has_selector(x)) /* Prometheus answers 204 without a body then */
+        return API_QUERY_NO_CONTENT;
     /* ember stores no exemplars: every valid query has none. */
     return buf_puts(out, "{\"status\":\"success\",\"data\":[]}") < 0
                ? err_set(e, -ENOMEM, "out of memory")
@@ -226,7 +240,7 @@ static int meta_run(struct app *app, struct http_request *req, const void *arg, 
     const struct http_form *f = m->form;
     struct arena *a = req->arena;
     if (m->kind == META_EXEMPLARS)
-        return exemplars_run(f, out, e);
+        return exemplars_run(a, f, out, e);
     if (m->kind == META_VALUES && !label_name_valid(m->name))
         return err_set(e, ERR_PARSE, "invalid label name: \"%s\"", m->name);
     if (m->kind == META_SERIES && http_form_count(f, "match[]") == 0)

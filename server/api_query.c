@@ -44,7 +44,7 @@ struct api_query_job {
     uint64_t arrival_ns, started_ns, work_ns; /* uv_hrtime(): submit, start, worker time */
     int64_t limit_ms;     /* wait plus run budget from arrival when has_timeout, else wait only */
     int gated;            /* holds a concurrency slot while running */
-    int has_timer, waiting, aborted, gzipped;
+    int has_timer, waiting, aborted, gzipped, no_content;
     struct buf out;
     struct err err;
 };
@@ -185,11 +185,13 @@ static void job_work_timed(struct api_query_job *j)
     struct arena *a = j->req->arena;
     struct promql_expr *x;
     if (j->spec.kind == API_QUERY_CUSTOM) {
-        if (j->spec.run_fn(j->app, j->req, j->spec.run_arg, &j->out, &j->err) < 0) {
+        int r = j->spec.run_fn(j->app, j->req, j->spec.run_arg, &j->out, &j->err);
+        if (r < 0) {
             if (j->err.code == 0)
                 (void) err_set(&j->err, ERR_INTERNAL, "request failed");
             return;
         }
+        j->no_content = r == API_QUERY_NO_CONTENT;
     } else {
         if (promql_parse(a, j->spec.query, j->spec.query_len, &x, &j->err) < 0) {
             /* Prometheus 2.42 names the parameter except for query_range (invalidParamError vs
@@ -241,7 +243,9 @@ static void job_after(uv_work_t *wk, int status)
         job_fail(j, j->err.code, j->err.msg);
     } else {
         const char *ct = j->spec.content_type ? j->spec.content_type : "application/json";
-        if (j->gzipped)
+        if (j->no_content)
+            http_respond(j->req, 204, NULL, NULL, 0);
+        else if (j->gzipped)
             http_respond_gzipped(j->req, 200, ct, &j->out);
         else
             http_respond_buf(j->req, 200, ct, &j->out);

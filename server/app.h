@@ -146,8 +146,10 @@ enum api_query_kind {
     API_QUERY_PARSE,
     API_QUERY_CUSTOM, /* run_fn below: series, labels, label values, federate */
 };
-/* Work of an API_QUERY_CUSTOM job, on the worker: writes the whole response body to out (or
- * fills e). arg and req->arena are the job's; content_type is what the response carries. */
+/* Work of an API_QUERY_CUSTOM job, on the worker: writes the whole response body to out and
+ * returns 0, returns API_QUERY_NO_CONTENT for a 204 without body, or fails with e filled. arg and
+ * req->arena are the job's; content_type is what the response carries. */
+#define API_QUERY_NO_CONTENT 1
 typedef int (*api_query_run_fn)(struct app *app, struct http_request *req, const void *arg,
                                 struct buf *out, struct err *e);
 struct api_query_spec {

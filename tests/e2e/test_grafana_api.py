@@ -200,5 +200,23 @@ def test_exemplar_probe_with_millisecond_timestamps(start_ember):
                                    [("query", "test"), ("start", str(now_ms - 1800000)),
                                     ("end", str(now_ms))])
     assert (status, body) == (200, {"status": "success", "data": []})
-    status, _, raw = http("GET", ember.base + "/api/v1/query_exemplars?query=up")
+    status, _, raw = http("GET", ember.base + "/api/v1/query_exemplars?query=rate(up%5B5m%5D)")
     assert (status, json.loads(raw)) == (200, {"status": "success", "data": []})
+    # no selector in the query: 204 without a body, as Prometheus 2.42 answers
+    status, _, raw = http("GET", ember.base + "/api/v1/query_exemplars?query=1%2B1")
+    assert (status, raw) == (204, b"")
+
+
+def test_save_and_test_sequence(start_ember):
+    """(1): the health check's instant query, then buildinfo for the heuristics."""
+    ember = start_ember()
+    status, headers, raw = http("POST", ember.base + "/api/v1/query", data=b"query=1%2B1&time=4",
+                                headers={**FORM, "User-Agent": "Grafana/12.3.0",
+                                         "Accept-Encoding": "gzip"})
+    assert status == 200 and headers["Content-Type"] == "application/json"
+    assert json.loads(raw) == {"status": "success",
+                               "data": {"resultType": "scalar", "result": [4, "2"]}}
+    status, _, raw = http("GET", ember.base + "/api/v1/status/buildinfo",
+                          headers={"Accept-Encoding": "gzip"})
+    data = json.loads(raw)["data"]
+    assert status == 200 and "features" not in data and data["version"].startswith("2.42.0")
