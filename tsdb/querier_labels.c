@@ -11,15 +11,16 @@
 #include "tsdb/querier.h"
 
 /* Whether s holds a sample in [mint, maxt]: its chunks' bounds, read under its lock. */
-static int head_series_overlaps(struct mem_series *s, int64_t mint, int64_t maxt)
+static int head_series_overlaps(struct head *h, struct mem_series *s, int64_t mint, int64_t maxt)
 {
     int hit = 0;
-    pthread_mutex_lock(&s->lock);
-    for (uint32_t i = 0; i < s->n_closed && !hit; i++)
-        hit = s->closed[i].maxt >= mint && s->closed[i].mint <= maxt;
+    pthread_mutex_t *m = head_series_lock(h, s);
+    pthread_mutex_lock(m);
+    for (const struct head_chunk *c = s->closed; c && !hit; c = c->older)
+        hit = c->maxt >= mint && c->mint <= maxt;
     if (!hit && s->open.n)
         hit = s->maxt >= mint && s->open_mint <= maxt;
-    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_unlock(m);
     return hit;
 }
 
@@ -51,7 +52,7 @@ int tsdb_querier_series_labels(tsdb_querier *q, struct arena *a, const struct ma
     size_t k = 0;
     for (size_t i = 0; i < p.n; i++) {
         struct mem_series *s = head_series_by_ref(h, p.refs[i]);
-        if (s && head_series_overlaps(s, q->mint, q->maxt))
+        if (s && head_series_overlaps(h, s, q->mint, q->maxt))
             out[k++] = s->labels; /* interned: valid while the querier holds gc_lock */
     }
     for (size_t i = 0; i < q->n_blocks; i++)
