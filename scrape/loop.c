@@ -396,18 +396,6 @@ static void work_cb(uv_work_t *w)
 
 static void schedule_free(struct scrape_loop *l);
 
-const char *scrape_log_escaped(const char *s, char *out, size_t cap)
-{
-    size_t o = 0;
-    for (; *s && o + 2 < cap; s++) {
-        if (*s == '"' || *s == '\\')
-            out[o++] = '\\';
-        out[o++] = *s;
-    }
-    out[o] = '\0';
-    return out;
-}
-
 static void after_work_cb(uv_work_t *w, int status)
 {
     struct scrape_run *j = w->data;
@@ -429,7 +417,7 @@ static void after_work_cb(uv_work_t *w, int status)
             char q[2 * sizeof j->err.msg];
             LOG_RATELIMITED(LOG_LEVEL_DEBUG, "scrape", "scrape failed",
                             "job=%s target=%s err=\"%s\"", l->spec.job, l->spec.address,
-                            scrape_log_escaped(j->err.msg, q, sizeof q));
+                            log_escape(j->err.msg, q, sizeof q));
         }
     }
     scrape_meta_set_free(j->meta);

@@ -19,8 +19,6 @@ const struct scrape_target_spec *scrape_loop_spec(const struct scrape_loop *l);
 /* Replaces the discovered labels the status shows (copied); on no memory the old ones stay. */
 void scrape_loop_set_discovered(struct scrape_loop *l, const struct labels *discovered);
 void scrape_loop_status(const struct scrape_loop *l, struct scrape_target_status *ret);
-/* s for a quoted logfmt value: '"' and '\\' escaped, cut to fit out (cap >= 1). */
-const char *scrape_log_escaped(const char *s, char *out, size_t cap);
 /* Identity of the spec: equal hashes mean the running loop can be kept across a reload. */
 uint64_t scrape_spec_hash(const struct scrape_target_spec *spec);
 

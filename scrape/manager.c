@@ -73,8 +73,6 @@ static int entry_cmp(const void *a, const void *b)
     return c ? c : strcmp(x->address, y->address);
 }
 
-#define log_escaped scrape_log_escaped
-
 /* target_limit: more targets than allowed after relabeling fail every one of the job's targets
  * with Prometheus' error, without fetching (they still report up = 0 each interval). */
 static int apply_target_limit(struct arena *a, const struct scrape_job *job,
@@ -124,9 +122,9 @@ static int build_targets(struct arena *a, struct arena *da, const struct scrape_
                 char qj[128], qa[256], qm[2 * sizeof te.msg];
                 LOG_WARN("scrape", "creating target failed, skipping target",
                          "job=\"%s\" target=\"%s\" err=\"%s\"",
-                         log_escaped(jobs[j].name, qj, sizeof qj),
-                         log_escaped(addr ? addr : "", qa, sizeof qa),
-                         log_escaped(te.msg, qm, sizeof qm));
+                         log_escape(jobs[j].name, qj, sizeof qj),
+                         log_escape(addr ? addr : "", qa, sizeof qa),
+                         log_escape(te.msg, qm, sizeof qm));
                 invalid++;
             } else {
                 *e = te;

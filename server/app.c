@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "server/file_sd.h"
 #include "server/router.h"
 #include "server/webgate.h"
 
@@ -48,6 +49,8 @@ static const struct app_route_def {
     {GET | POST | PUT, "/-/quit", lifecycle_quit},
     {GET | HEAD, "/-/healthy", lifecycle_healthy},
     {GET | HEAD, "/-/ready", lifecycle_ready},
+    {POST | PUT, "/-/reload", lifecycle_reload},
+    {GET, "/-/reload", lifecycle_reload_get},
     {GET, "/metrics", selfmetrics_serve},
     {GET, "/federate", federate_serve},
     {GET | HEAD, "/", web_ui_root},
@@ -113,9 +116,10 @@ static int static_target_labels(struct arena *a, const struct config_target *ct,
     return labels_sort(ret);
 }
 
-/* Hands the config's jobs and their static targets to the scrape manager, which adds the job's
- * defaults, applies relabel_configs and builds each target's URL and labels. */
-static int apply_scrape_config(struct app *app, const struct config *cfg, struct err *e)
+/* Hands the config's jobs and their static and file_sd targets to the scrape manager, which
+ * adds the job's defaults, applies relabel_configs and builds each target's URL and labels. */
+int app_apply_scrape_config(struct app *app, const struct config *cfg,
+                            const struct file_sd_snapshot *sd, struct err *e)
 {
     struct arena *a = arena_new(0);
     struct scrape_job *jobs = a ? arena_calloc(a, cfg->n_scrapes + 1, sizeof *jobs) : NULL;
@@ -123,7 +127,8 @@ static int apply_scrape_config(struct app *app, const struct config *cfg, struct
     for (uint32_t i = 0; i < cfg->n_scrapes && r == 0; i++) {
         const struct config_scrape *sc = &cfg->scrapes[i];
         struct scrape_param *ps = arena_calloc(a, sc->n_params + 1, sizeof *ps);
-        struct labels *ts = arena_calloc(a, sc->n_targets + 1, sizeof *ts);
+        uint32_t n_file = file_sd_count(sd, sc->job_name);
+        struct labels *ts = arena_calloc(a, (size_t) sc->n_targets + n_file + 1, sizeof *ts);
         if (!ps || !ts) {
             r = err_set(e, -12, "out of memory");
             break;
@@ -148,7 +153,7 @@ static int apply_scrape_config(struct app *app, const struct config *cfg, struct
             .relabel = sc->relabel_configs,
             .metric_relabel = sc->metric_relabel_configs,
             .targets = ts,
-            .n_targets = sc->n_targets,
+            .n_targets = sc->n_targets + file_sd_copy(sd, sc->job_name, ts + sc->n_targets),
             .client = &sc->client,
             .target_limit = sc->target_limit,
         };
@@ -185,6 +190,7 @@ static void on_http_closed(void *arg)
     close_signal(&app->sig_int);
     close_signal(&app->sig_term);
     close_signal(&app->sig_hup);
+    reload_close(app);
 }
 
 static void begin_shutdown(struct app *app, const char *why)
@@ -208,7 +214,7 @@ static void on_signal(uv_signal_t *s, int signum)
 {
     struct app *app = s->data;
     if (signum == SIGHUP) {
-        LOG_WARN("main", "configuration reload is not implemented yet, ignoring SIGHUP", "%s", "");
+        reload_request(app, NULL);
         return;
     }
     begin_shutdown(app, signum == SIGINT ? "SIGINT" : "SIGTERM");
@@ -305,8 +311,10 @@ int app_run(const struct flags *f)
             goto out;
         }
     }
-    if (scrape_manager_new(&loop, app->db, &app->scrape, &e) < 0 ||
-        apply_scrape_config(app, app->cfg, &e) < 0) {
+    uint64_t sd_errors = 0; /* start-up may block: the first file_sd read happens here */
+    if (file_sd_refresh(app->cfg, NULL, &app->sd, &sd_errors, &e) < 0 ||
+        scrape_manager_new(&loop, app->db, &app->scrape, &e) < 0 ||
+        app_apply_scrape_config(app, app->cfg, app->sd, &e) < 0 || reload_start(app, &e) < 0) {
         LOG_ERROR("main", "starting scrape targets failed", "err=\"%s\"", e.msg);
         begin_shutdown(app, "start-up failed");
         (void) uv_run(&loop, UV_RUN_DEFAULT);
@@ -325,6 +333,9 @@ int app_run(const struct flags *f)
     uv_signal_start(&app->sig_int, on_signal, SIGINT);
     uv_signal_start(&app->sig_term, on_signal, SIGTERM);
     uv_signal_start(&app->sig_hup, on_signal, SIGHUP);
+    app->sd_read_errors = sd_errors;
+    app->reload_ok = 1;
+    app->reload_success_ms = time_now_ms();
     app->ready = 1;
     LOG_INFO("main", "server is ready to receive web requests",
              "address=%s port=%d tls=%s config=%s", f->listen_address, http_server_port(app->http),
@@ -345,6 +356,7 @@ out:
     free(app->external_url);
     tsdb_close(app->db);
     config_free(app->cfg);
+    file_sd_snapshot_free(app->sd);
     if (uv_loop_close(&loop) != 0) {
         LOG_ERROR("main", "event loop closed with handles still open", "%s", "");
         code = 1;

@@ -75,6 +75,12 @@ struct app {
     uint32_t queries_waiting;
     _Atomic uint64_t queries_total, query_errors;
     struct app_query_times query_times;
+    /* Reload and file_sd (reload.c; loop thread). */
+    struct file_sd_snapshot *sd; /* current file_sd targets (immutable; swapped like cfg) */
+    struct reloader *reloader;
+    int reload_ok;               /* the last reload (or the start) succeeded */
+    int64_t reload_success_ms;   /* when the config last loaded successfully */
+    uint64_t sd_read_errors;     /* file_sd files that failed to read or parse */
 };
 
 /* Rule files, the notifier and the rule manager from the config (app_rules.c, loop thread). */
@@ -88,6 +94,15 @@ int app_run(const struct flags *f);
 void app_shutdown(struct app *app, const char *why);
 /* "2.42.0+ember.<version>": buildinfo's version and prometheus_build_info's (api_status.c). */
 extern const char api_build_version[];
+/* Hands cfg's jobs with their static and file_sd targets to the scrape manager (app.c). */
+int app_apply_scrape_config(struct app *app, const struct config *cfg,
+                            const struct file_sd_snapshot *sd, struct err *e);
+
+/* reload.c: reloads the config on a worker; req (may be NULL, for SIGHUP) is answered 200, or
+ * 500 "failed to reload config: <why>" when the new config is refused. */
+int reload_start(struct app *app, struct err *e);
+void reload_request(struct app *app, struct http_request *req);
+void reload_close(struct app *app); /* stops timers and watches; a job in flight is dropped */
 
 /* Request dispatch (api_v1.c, lifecycle.c, selfmetrics.c). */
 void api_v1_query(struct http_request *req, struct app *app);
@@ -117,6 +132,8 @@ void api_status_runtimeinfo(struct http_request *req, struct app *app);
 void lifecycle_quit(struct http_request *req, struct app *app);
 void lifecycle_healthy(struct http_request *req, struct app *app);
 void lifecycle_ready(struct http_request *req, struct app *app);
+void lifecycle_reload(struct http_request *req, struct app *app);
+void lifecycle_reload_get(struct http_request *req, struct app *app);
 void selfmetrics_serve(struct http_request *req, struct app *app);
 /* The embedded browser UI (web_ui.c): "/" redirects, pages, /static/ files. */
 void web_ui_root(struct http_request *req, struct app *app);

@@ -91,10 +91,8 @@ static int load_rule_files(struct ld *l, const yaml_node_t *v, struct config *c)
             return r;
         if (!*s)
             return config_fail(l, it, ERR_PARSE, "rule_files: empty file name");
-        if (l->dir && s[0] != '/' &&
-            !(s = arena_printf(l->a, "%s%s%s", l->dir, strcmp(l->dir, "/") ? "/" : "", s)))
-            return config_oom(l, l->a);
-        files[i] = s;
+        if ((r = config_resolve_path(l, s, &files[i])) < 0)
+            return r;
     }
     c->rule_files = files;
     c->n_rule_files = n;
@@ -223,6 +221,15 @@ static int precheck(struct ld *l, const char *text, size_t len)
     return r;
 }
 
+int config_resolve_path(struct ld *l, const char *s, const char **ret)
+{
+    if (l->dir && s[0] != '/' &&
+        !(s = arena_printf(l->a, "%s%s%s", l->dir, strcmp(l->dir, "/") ? "/" : "", s)))
+        return config_oom(l, l->a);
+    *ret = s;
+    return 0;
+}
+
 int config_yaml_document(struct ld *l, const char *text, size_t len, yaml_document_t *ret)
 {
     yaml_parser_t p;
@@ -289,12 +296,11 @@ int config_load_string(const char *name, const char *text, size_t len, struct co
     return load(name, NULL, text, len, ret, e);
 }
 
-int config_load_file(const char *path, struct config **ret, struct err *e)
+int config_read_file(const char *path, const char *what, struct buf *ret, struct err *e)
 {
     struct stat st;
     struct buf b = BUF_INIT;
-    char *dir = NULL;
-    int r, fd = open(path, O_RDONLY | O_CLOEXEC);
+    int r = 0, fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return err_set(e, -errno, "%s: %s", path, strerror(errno));
     if (fstat(fd, &st) < 0) {
@@ -306,12 +312,12 @@ int config_load_file(const char *path, struct config **ret, struct err *e)
         goto out;
     }
     if (st.st_size > (off_t) CONFIG_MAX_BYTES) {
-        r = err_set(e, ERR_LIMIT, "%s: configuration is %lld bytes, the limit is %u MiB", path,
+        r = err_set(e, ERR_LIMIT, "%s: %s is %lld bytes, the limit is %u MiB", path, what,
                     (long long) st.st_size, CONFIG_MAX_BYTES >> 20);
         goto out;
     }
     /* Reads until EOF but never past the limit plus one byte: the file may have grown since
-     * fstat, or be a pipe; load() reports the size. */
+     * fstat, or be a pipe; the parser reports the size. */
     for (;;) {
         size_t want = st.st_size > 0 ? (size_t) st.st_size + 1 : 4096;
         if (b.len > CONFIG_MAX_BYTES)
@@ -334,6 +340,22 @@ int config_load_file(const char *path, struct config **ret, struct err *e)
             break;
         b.len += (size_t) got;
     }
+out:
+    (void) close(fd);
+    if (r < 0)
+        buf_free(&b);
+    else
+        *ret = b;
+    return r;
+}
+
+int config_load_file(const char *path, struct config **ret, struct err *e)
+{
+    struct buf b = BUF_INIT;
+    char *dir = NULL;
+    int r = config_read_file(path, "configuration", &b, e);
+    if (r < 0)
+        return r;
     /* Relative rule_files are relative to the config file's directory, as in Prometheus. */
     const char *slash = strrchr(path, '/');
     if (slash && !(dir = strndup(path, slash == path ? 1 : (size_t) (slash - path)))) {
@@ -344,7 +366,6 @@ int config_load_file(const char *path, struct config **ret, struct err *e)
 out:
     free(dir);
     buf_free(&b);
-    (void) close(fd);
     return r;
 }
 

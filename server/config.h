@@ -21,6 +21,7 @@
  *   inherits global, as Prometheus; timeout > interval is an error), scrape_protocols (inherits
  *   global), metrics_path (/metrics; must start with '/'), scheme (http or https), honor_labels
  *   (false), honor_timestamps (true), params, static_configs[] {targets, labels},
+ *   file_sd_configs[] {files, refresh_interval},
  *   relabel_configs and metric_relabel_configs; basic_auth, authorization, bearer_token[_file],
  *   tls_config, follow_redirects, enable_compression, body_size_limit, sample_limit, label_limit,
  *   label_name_length_limit, label_value_length_limit and target_limit (config_client.c: secret
@@ -110,6 +111,15 @@ struct config_target {
     struct labels labels; /* sorted; may be shared between targets of one group */
 };
 
+/* One file_sd_configs entry: target-group files (JSON or YAML) re-read every refresh_interval
+ * and when they change. */
+struct config_file_sd {
+    const char *const *files; /* globs ('*' only in the last path element, as Prometheus); relative
+                               * ones resolved against the config file's directory */
+    uint32_t n_files;         /* >= 1 */
+    int64_t refresh_interval_ms; /* 5m */
+};
+
 struct config_scrape {
     const char *job_name;
     enum config_scheme scheme;
@@ -133,6 +143,8 @@ struct config_scrape {
     struct scrape_client client;
     uint32_t target_limit; /* 0: none */
     uint32_t line; /* where the job starts in the file (1-based), for messages */
+    const struct config_file_sd *file_sd; /* file_sd_configs, in file order */
+    uint32_t n_file_sd;
 };
 
 /* alerting.alertmanagers[]: where notifications go. */

@@ -314,6 +314,101 @@ static int job_metric_relabel_configs(struct ld *l, void *obj, const yaml_node_t
                                 &((struct config_scrape *) obj)->metric_relabel_configs);
 }
 
+/* ---- file_sd_configs ---- */
+
+struct file_sd_fields {
+    const yaml_node_t *files;
+    int64_t refresh_interval_ms;
+};
+
+static int fsd_files(struct ld *l, void *obj, const yaml_node_t *k, const yaml_node_t *v)
+{
+    ((struct file_sd_fields *) obj)->files = v;
+    return 0;
+}
+
+static const struct field file_sd_fields[] = {
+    FN("files", fsd_files),
+    FIELD("refresh_interval", F_DURATION, struct file_sd_fields, refresh_interval_ms),
+};
+
+/* Prometheus' rule for file_sd paths: a '*' only in the last path element, and a .json, .yml or
+ * .yaml name (any of those in upper case too). */
+static int file_sd_name_valid(const char *s)
+{
+    const char *star = strchr(s, '*');
+    if (star && (strchr(star + 1, '*') || strchr(star, '/')))
+        return 0;
+    static const char *const exts[] = {".json", ".yml", ".yaml", ".JSON", ".YML", ".YAML"};
+    size_t n = strlen(s);
+    for (size_t i = 0; i < ARRAY_LEN(exts); i++) {
+        size_t m = strlen(exts[i]);
+        if (n > m && strcmp(s + n - m, exts[i]) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static int load_file_sd(struct ld *l, const yaml_node_t *v, struct config_file_sd *ret)
+{
+    char q[QUOTE_MAX + 4];
+    struct file_sd_fields f = {.refresh_interval_ms = 5 * 60 * 1000};
+    const yaml_node_item_t *items;
+    uint32_t n = 0;
+    int r;
+    if (v->type != YAML_MAPPING_NODE)
+        return config_fail(l, v, ERR_PARSE, "file_sd_configs: each entry expects a mapping with "
+                           "files and refresh_interval, got %s", config_kind_name(v));
+    if ((r = config_section(l, v, "file_sd_config", file_sd_fields, ARRAY_LEN(file_sd_fields),
+                            &f)) < 0)
+        return r;
+    if (f.files && (r = config_get_list(l, "files", f.files, &items, &n)) < 0)
+        return r;
+    if (n == 0)
+        return config_fail(l, v, ERR_PARSE, "file service discovery config must contain at "
+                           "least one path name");
+    if (f.refresh_interval_ms <= 0)
+        return config_fail(l, v, ERR_PARSE, "file_sd_config: refresh_interval must be positive");
+    const char **files = arena_calloc(l->a, n, sizeof *files);
+    if (!files)
+        return config_oom(l, l->a);
+    for (uint32_t i = 0; i < n; i++) {
+        const yaml_node_t *it = config_node(l, items[i]);
+        const char *s;
+        if ((r = config_visit(l, it)) < 0 || (r = config_get_str(l, "files", it, &s)) < 0)
+            return r;
+        if (!file_sd_name_valid(s))
+            return config_fail(l, it, ERR_PARSE, "path name \"%s\" is not valid for file "
+                               "discovery", config_quote(s, strlen(s), q));
+        if ((r = config_resolve_path(l, s, &files[i])) < 0)
+            return r;
+    }
+    *ret = (struct config_file_sd){files, n, f.refresh_interval_ms};
+    return 0;
+}
+
+static int job_file_sd_configs(struct ld *l, void *obj, const yaml_node_t *k,
+                               const yaml_node_t *v)
+{
+    struct config_scrape *j = obj;
+    const yaml_node_item_t *items;
+    uint32_t n;
+    int r = config_get_list(l, "file_sd_configs", v, &items, &n);
+    if (r < 0 || n == 0)
+        return r;
+    struct config_file_sd *sd = arena_calloc(l->a, n, sizeof *sd);
+    if (!sd)
+        return config_oom(l, l->a);
+    for (uint32_t i = 0; i < n; i++) {
+        const yaml_node_t *it = config_node(l, items[i]);
+        if ((r = config_visit(l, it)) < 0 || (r = load_file_sd(l, it, &sd[i])) < 0)
+            return r;
+    }
+    j->file_sd = sd;
+    j->n_file_sd = n;
+    return 0;
+}
+
 static const struct field scrape_fields[] = {
     FIELD("job_name", F_STRING, struct config_scrape, job_name),
     FIELD("scrape_interval", F_DURATION, struct config_scrape, scrape_interval_ms),
@@ -335,6 +430,7 @@ static const struct field scrape_fields[] = {
     FN("sample_limit", config_client_key), FN("label_limit", config_client_key),
     FN("label_name_length_limit", config_client_key),
     FN("label_value_length_limit", config_client_key), FN("target_limit", config_client_key),
+    FN("file_sd_configs", job_file_sd_configs),
     /* Documented by Prometheus, not implemented by ember yet (issue 5 and later). */
     LATER("oauth2"), LATER("proxy_url"), LATER("no_proxy"), LATER("proxy_from_environment"),
     LATER("proxy_connect_header"), LATER("http_headers"), LATER("enable_http2"),
@@ -344,7 +440,7 @@ static const struct field scrape_fields[] = {
     LATER("convert_classic_histograms_to_nhcb"), LATER("native_histogram_bucket_limit"),
     LATER("native_histogram_min_bucket_factor"), LATER("scrape_failure_log_file"),
     LATER("metric_name_validation_scheme"), LATER("metric_name_escaping_scheme"),
-    LATER("file_sd_configs"), LATER("http_sd_configs"), LATER("dns_sd_configs"),
+    LATER("http_sd_configs"), LATER("dns_sd_configs"),
     LATER("consul_sd_configs"), LATER("kubernetes_sd_configs"), LATER("ec2_sd_configs"),
     LATER("gce_sd_configs"), LATER("azure_sd_configs"), LATER("digitalocean_sd_configs"),
     LATER("docker_sd_configs"), LATER("dockerswarm_sd_configs"), LATER("eureka_sd_configs"),

@@ -109,6 +109,12 @@ int config_section(struct ld *l, const yaml_node_t *map, const char *what,
 /* Both passes over text: syntax, one document, nesting depth and node count first, then the
  * node tree into *ret (the caller yaml_document_delete()s it). Errors with position in l->e. */
 int config_yaml_document(struct ld *l, const char *text, size_t len, yaml_document_t *ret);
+/* Reads a whole file of at most CONFIG_MAX_BYTES (+1, so the parser can report the size) into
+ * *ret (taken); what names it in the size message. Blocks: start-up or a worker. -errno,
+ * ERR_LIMIT, -ENOMEM. */
+int config_read_file(const char *path, const char *what, struct buf *ret, struct err *e);
+/* s resolved against l->dir when relative (and l->dir is set), copied into l->a. */
+int config_resolve_path(struct ld *l, const char *s, const char **ret);
 
 /* ---- sections in other files ---- */
 

@@ -1,4 +1,5 @@
-/* server/lifecycle.c — /-/healthy, /-/ready and /-/quit, with Prometheus' plain-text bodies. */
+/* server/lifecycle.c — /-/healthy, /-/ready, /-/quit and /-/reload, with Prometheus' plain-text
+ * bodies. */
 #include "app.h"
 
 void lifecycle_healthy(struct http_request *req, struct app *app)
@@ -37,4 +38,23 @@ void lifecycle_quit(struct http_request *req, struct app *app)
         http_respond(req, 200, ct, bye, sizeof bye - 1);
         app_shutdown(app, "/-/quit");
     }
+}
+
+/* POST or PUT /-/reload: only with --web.enable-lifecycle, as in Prometheus; the answer waits for
+ * the reload (reload.c). */
+void lifecycle_reload(struct http_request *req, struct app *app)
+{
+    static const char off[] = "Lifecycle API is not enabled.";
+    if (!app->flags.enable_lifecycle) {
+        http_respond(req, 403, "text/plain; charset=utf-8", off, sizeof off - 1);
+        return;
+    }
+    reload_request(app, req);
+}
+
+void lifecycle_reload_get(struct http_request *req, struct app *app)
+{
+    (void) app;
+    static const char body[] = "Only POST or PUT requests allowed";
+    http_respond(req, 405, "text/plain; charset=utf-8", body, sizeof body - 1);
 }

@@ -37,6 +37,9 @@ struct snapshot {
     struct rules_manager_stats rm;   /* zero without rules */
     struct rules_notifier_stats ns;
     int have_notifier;
+    int reload_ok;              /* reload.c's state, copied on the loop */
+    int64_t reload_success_ms;
+    uint64_t sd_read_errors;
 };
 
 static void put_metric(struct buf *b, const char *name, const char *type, const char *help,
@@ -352,6 +355,19 @@ static void put_rules_metrics(struct buf *b, const struct snapshot *sn)
                (double) ns.alertmanagers);
 }
 
+/* Configuration reload and file_sd: Prometheus' names. */
+static void put_reload_metrics(struct buf *b, const struct snapshot *sn)
+{
+    put_metric(b, "prometheus_config_last_reload_successful", "gauge",
+               "Whether the last configuration reload attempt was successful.", NULL,
+               sn->reload_ok ? 1 : 0);
+    put_metric(b, "prometheus_config_last_reload_success_timestamp_seconds", "gauge",
+               "Timestamp of the last successful configuration reload.", NULL,
+               (double) sn->reload_success_ms / 1000.0);
+    put_metric(b, "prometheus_sd_file_read_errors_total", "counter",
+               "The number of File-SD read errors.", NULL, (double) sn->sd_read_errors);
+}
+
 static int metrics_run(struct app *app, struct http_request *req, const void *arg,
                        struct buf *out, struct err *e)
 {
@@ -372,6 +388,7 @@ static int metrics_run(struct app *app, struct http_request *req, const void *ar
     put_target_metrics(out, sn);
     put_http_metrics(out, sn);
     put_rules_metrics(out, sn);
+    put_reload_metrics(out, sn);
     if (out->len == 0) /* every buf_* failed */
         return err_set(e, -12, "out of memory writing /metrics");
     return 0;
@@ -400,6 +417,9 @@ void selfmetrics_serve(struct http_request *req, struct app *app)
         .n_routes = app->n_routes,
         .qt = qt,
         .a = a,
+        .reload_ok = app->reload_ok,
+        .reload_success_ms = app->reload_success_ms,
+        .sd_read_errors = app->sd_read_errors,
     };
     if (app->scrape) {
         sn->targets = scrape_manager_count(app->scrape);

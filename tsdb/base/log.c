@@ -43,6 +43,18 @@ int log_format_parse(const char *s, enum log_format *ret)
     return 0;
 }
 
+const char *log_escape(const char *s, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (; *s && o + 2 < cap; s++) {
+        if (*s == '"' || *s == '\\')
+            out[o++] = '\\';
+        out[o++] = *s;
+    }
+    out[o] = '\0';
+    return out;
+}
+
 int log_enabled(enum log_level level)
 {
     return level >= g_level;

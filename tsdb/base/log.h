@@ -3,6 +3,7 @@
 #ifndef EMBER_BASE_LOG_H
 #define EMBER_BASE_LOG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARN, LOG_LEVEL_ERROR };
@@ -13,9 +14,11 @@ void log_setup(enum log_level level, enum log_format format, int fd);
 int log_level_parse(const char *s, enum log_level *ret);   /* "debug"|"info"|"warn"|"error" */
 int log_format_parse(const char *s, enum log_format *ret); /* "logfmt"|"json" */
 int log_enabled(enum log_level level);
+/* s with '"' and '\\' backslash-escaped for a "%s" field, cut to fit out (cap >= 1); returns out. */
+const char *log_escape(const char *s, char *out, size_t cap);
 
 /* fields: printf format producing `key=value key2="quoted value"` pairs (logfmt form; values
- * with spaces must be quoted by the caller via %s of log_quote-ed text or "%s" in quotes). */
+ * with spaces must be quoted by the caller: "%s" of log_escape-d text). */
 void log_write(enum log_level level, const char *component, const char *msg, const char *fields,
                ...) __attribute__((format(printf, 4, 5)));
 

@@ -211,7 +211,7 @@ TEST(documented_but_unimplemented_keys_are_refused_distinctly)
     ASSERT_STR_EQ(load_bad("scrape_configs:\n  - job_name: x\n    oauth2: {}\n", ERR_PARSE),
                   "t.yml:3:5: key 'oauth2' is not supported yet (in scrape_config)");
     static const char *const job_keys[] = {
-        "keep_dropped_targets", "proxy_url", "http_headers", "file_sd_configs",
+        "keep_dropped_targets", "proxy_url", "http_headers", "http_sd_configs",
         "enable_http2", "kubernetes_sd_configs",
     };
     for (size_t i = 0; i < sizeof job_keys / sizeof job_keys[0]; i++) {
@@ -857,4 +857,53 @@ TEST(alerting_section)
     ASSERT_STR_CONTAINS(load_bad("alerting:\n  bogus: 1\n", ERR_PARSE), "unknown key 'bogus'");
     ASSERT_STR_CONTAINS(load_bad("alerting:\n  alertmanagers:\n    - tls_config: {}\n",
                                  ERR_PARSE), "not supported yet");
+}
+
+TEST(file_sd_configs)
+{
+    struct config *c = load_ok("scrape_configs:\n- job_name: a\n  file_sd_configs:\n"
+                               "  - files: ['t/*.json', /etc/n.yml]\n"
+                               "  - files: [x.YAML]\n    refresh_interval: 30s\n");
+    const struct config_scrape *j = &c->scrapes[0];
+    ASSERT_EQ(j->n_file_sd, 2u);
+    ASSERT_EQ(j->file_sd[0].n_files, 2u);
+    ASSERT_STR_EQ(j->file_sd[0].files[0], "t/*.json"); /* a string config keeps paths as written */
+    ASSERT_STR_EQ(j->file_sd[0].files[1], "/etc/n.yml");
+    ASSERT_EQ(j->file_sd[0].refresh_interval_ms, 300000); /* Prometheus' 5m default */
+    ASSERT_EQ(j->file_sd[1].refresh_interval_ms, 30000);
+    config_free(c);
+    ASSERT_STR_EQ(load_bad("scrape_configs:\n- job_name: a\n  file_sd_configs:\n"
+                           "  - files: [t.txt]\n", ERR_PARSE),
+                  "t.yml:4:13: path name \"t.txt\" is not valid for file discovery");
+    ASSERT_STR_CONTAINS(load_bad("scrape_configs:\n- job_name: a\n  file_sd_configs:\n"
+                                 "  - files: ['a*/b.json']\n", ERR_PARSE),
+                        "is not valid for file discovery");
+    ASSERT_STR_CONTAINS(load_bad("scrape_configs:\n- job_name: a\n  file_sd_configs:\n"
+                                 "  - files: ['a*b*.json']\n", ERR_PARSE),
+                        "is not valid for file discovery");
+    ASSERT_STR_CONTAINS(load_bad("scrape_configs:\n- job_name: a\n  file_sd_configs:\n"
+                                 "  - refresh_interval: 1m\n", ERR_PARSE),
+                        "must contain at least one path name");
+    ASSERT_STR_CONTAINS(load_bad("scrape_configs:\n- job_name: a\n  file_sd_configs:\n"
+                                 "  - files: [a.json]\n    refresh: 1m\n", ERR_PARSE),
+                        "unknown key 'refresh' in file_sd_config");
+    ASSERT_STR_CONTAINS(load_bad("scrape_configs:\n- job_name: a\n  file_sd_configs: [1]\n",
+                                 ERR_PARSE), "each entry expects a mapping");
+}
+
+TEST(load_file_resolves_file_sd_paths)
+{
+    char *dir = test_tmpdir();
+    char *path = write_tmp(dir, "prometheus.yml", "scrape_configs:\n- job_name: a\n"
+                                                  "  file_sd_configs: [{files: [sd/*.json]}]\n");
+    struct config *c = NULL;
+    struct err e = {0};
+    ASSERT_OK_E(config_load_file(path, &c, &e), &e);
+    char *want;
+    ASSERT_TRUE(asprintf(&want, "%s/sd/*.json", dir) > 0);
+    ASSERT_STR_EQ(c->scrapes[0].file_sd[0].files[0], want);
+    free(want);
+    config_free(c);
+    free(path);
+    test_tmpdir_remove(dir);
 }
