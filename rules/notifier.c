@@ -6,7 +6,9 @@
  * The loop thread, woken through a uv_async, takes up to max_batch alerts and POSTs them to every
  * Alertmanager at once through the scrape module's HTTP client; the next batch goes when all
  * answered or timed out. A batch no Alertmanager took is dropped and counted. Nothing here
- * waits: an unreachable Alertmanager only costs its timeout, on the loop, without blocking it. */
+ * waits: an unreachable Alertmanager only costs its timeout, on the loop, without blocking it;
+ * https goes through the same client (TLS over memory BIOs, handshake driven by socket reads),
+ * with the TLS context and Authorization value the config loader built. */
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -23,9 +25,12 @@
 struct am {
     struct rules_notifier *n;
     char host[256], port[16], path[512], url[800];
-    char *auth_header; /* "Authorization: Basic ...\r\n" or NULL */
+    char *auth_header; /* "Authorization: ...\r\n" or NULL */
+    scrape_tls *tls;   /* referenced; NULL: plain http */
     int64_t timeout_ms;
     struct http_get *get; /* in flight, or NULL */
+    uint64_t started_ns;  /* when the POST in flight began */
+    struct rules_notifier_am_stats stats; /* under the notifier's lock */
 };
 
 struct rules_notifier {
@@ -34,10 +39,10 @@ struct rules_notifier {
     uv_mutex_t lock; /* guards the queue and counters below */
     char **queue;    /* ring of JSON objects, one per alert (heap strings) */
     uint32_t cap, head, len, max_batch;
-    uint64_t sent, errors, dropped;
+    uint64_t dropped;
     struct am *ams;
     uint32_t n_ams;
-    struct arena *arena; /* external labels */
+    struct arena *arena; /* external labels, Authorization headers */
     struct labels external;
     scrape_relabel *relabel;
     /* loop thread: the batch being sent */
@@ -47,26 +52,6 @@ struct rules_notifier {
     void (*done)(void *arg);
     void *done_arg;
 };
-
-static void base64(const char *in, size_t n, char *out)
-{
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    const unsigned char *s = (const unsigned char *) in;
-    size_t i = 0;
-    for (; i + 2 < n; i += 3) {
-        *out++ = tab[s[i] >> 2];
-        *out++ = tab[((s[i] & 3) << 4) | (s[i + 1] >> 4)];
-        *out++ = tab[((s[i + 1] & 15) << 2) | (s[i + 2] >> 6)];
-        *out++ = tab[s[i + 2] & 63];
-    }
-    if (i < n) {
-        *out++ = tab[s[i] >> 2];
-        *out++ = tab[((s[i] & 3) << 4) | (i + 1 < n ? s[i + 1] >> 4 : 0)];
-        *out++ = i + 1 < n ? tab[(s[i + 1] & 15) << 2] : '=';
-        *out++ = '=';
-    }
-    *out = 0;
-}
 
 /* JSON string literal; bytes >= 0x80 pass through (labels are UTF-8). */
 static int put_str(struct buf *b, const char *s)
@@ -204,15 +189,19 @@ static void on_sent(void *ctx, struct http_get_result *res, const struct err *er
     int ok = err->code == 0 && res->status / 100 == 2;
     if (ok)
         n->batch_ok = 1;
-    else
+    else if (err->code != ERR_CANCELED || !n->closing) {
+        char why[64], q[2 * sizeof err->msg];
+        if (!err->code)
+            (void) snprintf(why, sizeof why, "bad response status %d", res->status);
         LOG_WARN("notifier", "error sending alerts", "alertmanager=%s count=%u err=\"%s\"",
-                 am->url, n->batch_n,
-                 err->code ? err->msg : res->status ? "bad response status" : "no response");
+                 am->url, n->batch_n, log_escape(err->code ? err->msg : why, q, sizeof q));
+    }
+    buf_free(&res->body); /* taken; Alertmanager's answer is not needed */
     uv_mutex_lock(&n->lock);
-    if (ok)
-        n->sent += n->batch_n;
-    else
-        n->errors += n->batch_n;
+    am->stats.sent += n->batch_n;
+    am->stats.errors += !ok;
+    am->stats.latency_count++;
+    am->stats.latency_sum_seconds += (double) (uv_hrtime() - am->started_ns) / 1e9;
     uv_mutex_unlock(&n->lock);
     if (--n->pending > 0)
         return;
@@ -267,9 +256,11 @@ static void send_next(rules_notifier *n)
                                   .accept = "application/json",
                                   .extra_headers = am->auth_header,
                                   .timeout_ms = am->timeout_ms, .max_body = 1 << 20,
+                                  .tls = am->tls,
                                   .post_body = n->body.p, .post_len = n->body.len,
                                   .post_type = "application/json"};
         struct err e = {0};
+        am->started_ns = uv_hrtime();
         if (http_get_start(n->loop, &o, on_sent, am, &am->get, &e) < 0) {
             struct http_get_result res = {0};
             on_sent(am, &res, &e);
@@ -325,17 +316,12 @@ int rules_notifier_new(uv_loop_t *loop, const struct rules_notifier_opts *o,
             goto fail;
         }
         (void) snprintf(am->path, sizeof am->path, "%s/api/v2/alerts", t->path_prefix);
-        (void) snprintf(am->url, sizeof am->url, "%s://%s%s", t->scheme, t->address, am->path);
-        if (t->basic_user) {
-            char *cred = arena_printf(n->arena, "%s:%s", t->basic_user,
-                                      t->basic_password ? t->basic_password : "");
-            char *enc = cred ? arena_alloc(n->arena, strlen(cred) * 4 / 3 + 8) : NULL;
-            if (!enc)
-                goto oom;
-            base64(cred, strlen(cred), enc);
-            if (!(am->auth_header = arena_printf(n->arena, "Authorization: Basic %s\r\n", enc)))
-                goto oom;
-        }
+        (void) snprintf(am->url, sizeof am->url, "%s://%s%s", t->tls ? "https" : "http",
+                        t->address, am->path);
+        if (t->authorization && !(am->auth_header = arena_printf(
+                                      n->arena, "Authorization: %s\r\n", t->authorization)))
+            goto oom;
+        am->tls = scrape_tls_ref(t->tls);
         n->n_ams++;
     }
     if (uv_mutex_init(&n->lock) != 0)
@@ -348,6 +334,8 @@ int rules_notifier_new(uv_loop_t *loop, const struct rules_notifier_opts *o,
 oom:
     err_set(e, -ENOMEM, "out of memory");
 fail:
+    for (uint32_t i = 0; i < n->n_ams; i++)
+        scrape_tls_unref(n->ams[i].tls);
     free(n->queue);
     free(n->ams);
     arena_free(n->arena);
@@ -358,9 +346,18 @@ fail:
 void rules_notifier_stats(rules_notifier *n, struct rules_notifier_stats *ret)
 {
     uv_mutex_lock(&n->lock);
-    *ret = (struct rules_notifier_stats){n->sent, n->errors, n->dropped, n->len, n->cap,
-                                         n->n_ams};
+    *ret = (struct rules_notifier_stats){n->dropped, n->len, n->cap, n->n_ams};
     uv_mutex_unlock(&n->lock);
+}
+
+int rules_notifier_am_stats(rules_notifier *n, uint32_t i, struct rules_notifier_am_stats *ret)
+{
+    if (i >= n->n_ams)
+        return -1;
+    uv_mutex_lock(&n->lock);
+    *ret = n->ams[i].stats;
+    uv_mutex_unlock(&n->lock);
+    return 0;
 }
 
 const char *rules_notifier_url(const rules_notifier *n, uint32_t i)
@@ -374,6 +371,8 @@ static void on_wake_closed(uv_handle_t *h)
     for (uint32_t i = 0; i < n->len; i++)
         free(n->queue[(n->head + i) % n->cap]);
     free(n->queue);
+    for (uint32_t i = 0; i < n->n_ams; i++)
+        scrape_tls_unref(n->ams[i].tls);
     free(n->ams);
     buf_free(&n->body);
     scrape_relabel_unref(n->relabel);

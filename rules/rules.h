@@ -109,11 +109,12 @@ int rules_unittest_text(const char *name, const char *text, size_t len, struct b
 /* ---- the notifier (Alertmanager) ---- */
 
 struct rules_am_target {
-    const char *scheme;       /* "http" (https when the HTTP client speaks TLS) */
-    const char *address;      /* host:port, [v6]:port */
-    const char *path_prefix;  /* "" or "/prefix" */
-    int64_t timeout_ms;       /* 0: 10s */
-    const char *basic_user, *basic_password; /* NULL: no basic auth */
+    const char *address;       /* host:port, [v6]:port */
+    const char *path_prefix;   /* "" or "/prefix" */
+    int64_t timeout_ms;        /* 0: 10s */
+    const char *authorization; /* Authorization header value; NULL: none */
+    scrape_tls *tls;           /* referenced; non-NULL: https (the handshake runs on the loop
+                                * through memory BIOs, like a scrape's) */
 };
 
 struct rules_notifier_opts {
@@ -137,10 +138,18 @@ struct rules_notification {
 };
 void rules_notifier_send(rules_notifier *n, const struct rules_notification *alerts, size_t count);
 struct rules_notifier_stats {
-    uint64_t sent, errors, dropped; /* alerts; errors counted per failed alert and target */
+    uint64_t dropped; /* alerts no Alertmanager took, or pushed out of a full queue */
     uint32_t queue_length, queue_capacity, alertmanagers;
 };
 void rules_notifier_stats(rules_notifier *n, struct rules_notifier_stats *ret);
+/* Per Alertmanager, as Prometheus 2.42 counts them: sent = alerts in every POST tried (answered
+ * or not), errors = failed POSTs, latency of every POST. */
+struct rules_notifier_am_stats {
+    uint64_t sent, errors, latency_count;
+    double latency_sum_seconds;
+};
+/* Alertmanager i's counters; -1 past the end. Any thread. */
+int rules_notifier_am_stats(rules_notifier *n, uint32_t i, struct rules_notifier_am_stats *ret);
 /* URL of Alertmanager i ("http://host:port/prefix/api/v2/alerts"); NULL past the end. */
 const char *rules_notifier_url(const rules_notifier *n, uint32_t i);
 /* Stops sending (in-flight requests are canceled); done(arg) runs when all handles closed. */

@@ -399,7 +399,8 @@ static void tls_pump(struct http_get *g)
             int er = SSL_get_error(g->ssl, r);
             tls_flush(g); /* our next flight, or the alert that says why we stop */
             if (er != SSL_ERROR_WANT_READ && er != SSL_ERROR_WANT_WRITE)
-                finish(g, ERR_PARSE, "Get \"%s://%s%s\": %s", g->scheme, g->addr, g->path,
+                finish(g, ERR_PARSE, "%s \"%s://%s%s\": %s", g->post.len ? "Post" : "Get",
+                       g->scheme, g->addr, g->path,
                        scrape_tls_failure(g->ssl, g->host, g->tls, buf, sizeof buf));
             return;
         }

@@ -24,9 +24,8 @@ static int start_notifier(struct app *app, struct err *e)
     for (uint32_t i = 0; i < c->n_alertmanagers; i++) {
         const struct config_alertmanager *am = &c->alertmanagers[i];
         for (uint32_t t = 0; t < am->n_targets; t++)
-            ts[n++] = (struct rules_am_target){"http", am->targets[t].address, am->path_prefix,
-                                               am->timeout_ms, am->basic_user,
-                                               am->basic_password};
+            ts[n++] = (struct rules_am_target){am->targets[t].address, am->path_prefix,
+                                               am->timeout_ms, am->authorization, am->tls};
     }
     struct rules_notifier_opts o = {.targets = ts,
                                     .n_targets = n,

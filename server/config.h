@@ -10,9 +10,10 @@
  * What is supported, what is refused:
  * - top level: global, rule_files, scrape_configs, alerting. remote_write, remote_read, storage,
  *   tracing, runtime, otlp, scrape_config_files: "key 'x' is not supported yet".
- * - alerting: alert_relabel_configs, alertmanagers[] {static_configs, scheme (http), path_prefix,
- *   timeout (10s), api_version (v2 only), basic_auth {username, password}}; service discovery,
- *   TLS, other auth and per-alertmanager relabel_configs are refused as not supported yet.
+ * - alerting: alert_relabel_configs, alertmanagers[] {static_configs, scheme (http, https),
+ *   path_prefix, timeout (10s), api_version (v2 only), basic_auth, authorization,
+ *   bearer_token[_file], tls_config (as scrape_configs')}; service discovery, oauth2, sigv4,
+ *   proxies and per-alertmanager relabel_configs are refused as not supported yet.
  * - global: scrape_interval (1m), scrape_timeout (10s, at most scrape_interval),
  *   evaluation_interval (1m), rule_query_offset (0), external_labels, scrape_protocols. query_log_file, the global
  *   limits and the histogram/naming options are refused as not supported yet (ember has no query
@@ -152,7 +153,10 @@ struct config_alertmanager {
     enum config_scheme scheme;
     const char *path_prefix; /* "" or "/prefix" (no trailing slash) */
     int64_t timeout_ms;      /* 10s */
-    const char *basic_user, *basic_password; /* NULL: no basic auth */
+    const char *authorization; /* Authorization header value (basic_auth, authorization or
+                                * bearer_token[_file], files read at load); NULL: none */
+    scrape_tls *tls;           /* scheme https or tls_config given; owned by the config (a
+                                * user that outlives it takes a reference); NULL: plain http */
     const struct config_target *targets;     /* static_configs flattened */
     uint32_t n_targets;
 };

@@ -1,6 +1,8 @@
 /* server/config_alerting.c — the alerting section of prometheus.yml: alertmanagers (static
- * targets, scheme, path_prefix, timeout, api_version, basic_auth) and alert_relabel_configs.
- * Targets and relabel rules are read by the same code as scrape_configs' (config_scrape.c). */
+ * targets, scheme http or https, path_prefix, timeout, api_version, and the HTTP client keys
+ * basic_auth, authorization, bearer_token[_file], tls_config) and alert_relabel_configs. Targets,
+ * relabel rules and the client keys are read by the same code as scrape_configs'
+ * (config_scrape.c, config_client.c). */
 #include "server/config_yaml.h"
 
 #include <errno.h>
@@ -13,12 +15,7 @@ static int am_static_configs(struct ld *l, void *obj, const yaml_node_t *k, cons
 
 static int am_scheme(struct ld *l, void *obj, const yaml_node_t *k, const yaml_node_t *v)
 {
-    struct config_alertmanager *am = obj;
-    int r = config_get_scheme(l, v, &am->scheme);
-    if (r == 0 && am->scheme == CONFIG_SCHEME_HTTPS)
-        return config_fail(l, v, ERR_PARSE,
-                           "scheme 'https' is not supported yet for alertmanagers");
-    return r;
+    return config_get_scheme(l, v, &((struct config_alertmanager *) obj)->scheme);
 }
 
 static int am_api_version(struct ld *l, void *obj, const yaml_node_t *k, const yaml_node_t *v)
@@ -33,30 +30,17 @@ static int am_api_version(struct ld *l, void *obj, const yaml_node_t *k, const y
     return 0;
 }
 
-static const struct field basic_auth_fields[] = {
-    FIELD("username", F_STRING, struct config_alertmanager, basic_user),
-    FIELD("password", F_STRING, struct config_alertmanager, basic_password),
-    LATER("password_file"), LATER("username_file"),
-};
-
-static int am_basic_auth(struct ld *l, void *obj, const yaml_node_t *k, const yaml_node_t *v)
-{
-    struct config_alertmanager *am = obj;
-    int r = config_section(l, v, "basic_auth", basic_auth_fields, ARRAY_LEN(basic_auth_fields),
-                           am);
-    if (r == 0 && !am->basic_user)
-        am->basic_user = "";
-    return r;
-}
-
 static const struct field am_fields[] = {
     FN("static_configs", am_static_configs),
     FN("scheme", am_scheme),
     FIELD("path_prefix", F_STRING, struct config_alertmanager, path_prefix),
     FIELD("timeout", F_DURATION, struct config_alertmanager, timeout_ms),
     FN("api_version", am_api_version),
-    FN("basic_auth", am_basic_auth),
-    LATER("authorization"), LATER("oauth2"), LATER("sigv4"), LATER("tls_config"),
+    /* The HTTP client keys scrape_configs share (config_client.c). */
+    FN("basic_auth", config_client_http_key), FN("authorization", config_client_http_key),
+    FN("bearer_token", config_client_http_key), FN("bearer_token_file", config_client_http_key),
+    FN("tls_config", config_client_http_key),
+    LATER("oauth2"), LATER("sigv4"),
     LATER("proxy_url"), LATER("no_proxy"), LATER("proxy_from_environment"),
     LATER("proxy_connect_header"), LATER("follow_redirects"), LATER("enable_http2"),
     LATER("relabel_configs"), LATER("alert_relabel_configs"), LATER("file_sd_configs"),
@@ -73,8 +57,11 @@ static int load_am(struct ld *l, const yaml_node_t *v, struct config_alertmanage
     *am = (struct config_alertmanager){.scheme = CONFIG_SCHEME_HTTP, .path_prefix = "",
                                        .timeout_ms = 10000};
     buf_reset(&l->targets);
+    l->client = NULL;
     int r = config_section(l, v, "alertmanager_config", am_fields, ARRAY_LEN(am_fields), am);
-    if (r < 0)
+    if (r < 0 || (r = config_client_auth_tls(l, v, "alertmanager_config",
+                                             am->scheme == CONFIG_SCHEME_HTTPS,
+                                             &am->authorization, &am->tls)) < 0)
         return r;
     /* "/" and "/am/" become "" and "/am", so that prefix + "/api/v2/alerts" is one path. */
     size_t n = strlen(am->path_prefix);

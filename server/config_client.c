@@ -1,9 +1,11 @@
-/* server/config_client.c — the HTTP client keys of a scrape_config (basic_auth, authorization,
- * bearer_token[_file], tls_config, follow_redirects, enable_compression) and its limits
- * (body_size_limit, sample_limit, label_*_limit, target_limit), into config_scrape.client.
- * Keys are read one by one (config_client_key), then checked together and turned into what the
- * scrape module uses (config_client_finish): Prometheus' validation messages, secret files
- * read and the TLS context built here, at load time, so the scrape loop never reads a file. */
+/* server/config_client.c — Prometheus' HTTP client keys (basic_auth, authorization,
+ * bearer_token[_file], tls_config; for a scrape_config also follow_redirects, enable_compression
+ * and the limits body_size_limit, sample_limit, label_*_limit, target_limit). scrape_configs and
+ * alerting.alertmanagers read them with the same code: keys one by one (config_client_key,
+ * config_client_http_key), then checked together and turned into an Authorization value and a
+ * TLS context (config_client_auth_tls): Prometheus' validation messages, secret files read and
+ * the TLS context built here, at load time, so neither the scrape loop nor the notifier ever
+ * reads a file. */
 #include "server/config_yaml.h"
 
 #include <ctype.h>
@@ -153,12 +155,10 @@ static int key_is(const yaml_node_t *k, const char *name)
                                                             k->data.scalar.length);
 }
 
-int config_client_key(struct ld *l, void *obj, const yaml_node_t *k, const yaml_node_t *v)
+int config_client_http_key(struct ld *l, void *obj, const yaml_node_t *k, const yaml_node_t *v)
 {
-    struct config_scrape *j = obj;
     struct client_ld *c = client_of(l);
-    uint64_t n;
-    int r;
+    (void) obj; /* the keys land in l->client until config_client_auth_tls */
     if (!c)
         return config_oom(l, l->tmp);
     if (key_is(k, "basic_auth")) {
@@ -180,6 +180,20 @@ int config_client_key(struct ld *l, void *obj, const yaml_node_t *k, const yaml_
         return config_get_str(l, "bearer_token", v, &c->bearer_token);
     if (key_is(k, "bearer_token_file"))
         return config_get_str(l, "bearer_token_file", v, &c->bearer_token_file);
+    return config_fail(l, k, ERR_INTERNAL, "config_client_http_key: unexpected key");
+}
+
+int config_client_key(struct ld *l, void *obj, const yaml_node_t *k, const yaml_node_t *v)
+{
+    struct config_scrape *j = obj;
+    struct client_ld *c = client_of(l);
+    uint64_t n;
+    int r;
+    if (!c)
+        return config_oom(l, l->tmp);
+    if (key_is(k, "basic_auth") || key_is(k, "authorization") || key_is(k, "tls_config") ||
+        key_is(k, "bearer_token") || key_is(k, "bearer_token_file"))
+        return config_client_http_key(l, obj, k, v);
     if (key_is(k, "follow_redirects"))
         return config_get_bool(l, "follow_redirects", v, &c->follow_redirects);
     if (key_is(k, "enable_compression"))
@@ -349,19 +363,19 @@ static void release_tls(void *t)
     scrape_tls_unref(t);
 }
 
-int config_client_finish(struct ld *l, const yaml_node_t *job, struct config_scrape *j)
+int config_client_auth_tls(struct ld *l, const yaml_node_t *at, const char *what, bool want_tls,
+                           const char **ret_authorization, scrape_tls **ret_tls)
 {
     struct client_ld none = {.follow_redirects = true, .enable_compression = true};
     struct client_ld *c = l->client ? l->client : &none;
     const char *why = auth_problem(c);
     int r;
+    *ret_tls = NULL;
     if (why)
-        return config_fail(l, job, ERR_PARSE, "job '%s': %s", j->job_name, why);
-    if ((r = build_authorization(l, job, c, &j->client.authorization)) < 0)
+        return config_fail(l, at, ERR_PARSE, "%s: %s", what, why);
+    if ((r = build_authorization(l, at, c, ret_authorization)) < 0)
         return r;
-    j->client.no_follow_redirects = !c->follow_redirects;
-    j->client.no_compression = !c->enable_compression;
-    if (j->scheme != CONFIG_SCHEME_HTTPS && !c->has_tls)
+    if (!want_tls && !c->has_tls)
         return 0;
     /* The context (CA bundle, client pair) is read now, not on the loop thread. */
     struct scrape_tls_opts o = {
@@ -377,13 +391,28 @@ int config_client_finish(struct ld *l, const yaml_node_t *job, struct config_scr
     if ((r = scrape_tls_new(&o, &t, &e)) < 0) {
         if (r == -ENOMEM)
             return config_oom(l, l->a);
-        return config_fail(l, c->tls_node ? c->tls_node : job, ERR_PARSE,
-                           "job '%s': tls_config: %s", j->job_name, e.msg);
+        return config_fail(l, c->tls_node ? c->tls_node : at, ERR_PARSE, "%s: tls_config: %s",
+                           what, e.msg);
     }
     if (arena_on_free(l->a, release_tls, t) < 0) {
         scrape_tls_unref(t);
         return config_oom(l, l->a);
     }
-    j->client.tls = t;
+    *ret_tls = t;
+    return 0;
+}
+
+int config_client_finish(struct ld *l, const yaml_node_t *job, struct config_scrape *j)
+{
+    const struct client_ld *c = l->client;
+    const char *what = arena_printf(l->tmp, "job '%s'", j->job_name);
+    if (!what)
+        return config_oom(l, l->tmp);
+    int r = config_client_auth_tls(l, job, what, j->scheme == CONFIG_SCHEME_HTTPS,
+                                   &j->client.authorization, &j->client.tls);
+    if (r < 0)
+        return r;
+    j->client.no_follow_redirects = c && !c->follow_redirects;
+    j->client.no_compression = c && !c->enable_compression;
     return 0;
 }

@@ -122,6 +122,15 @@ int config_resolve_path(struct ld *l, const char *s, const char **ret);
  * the check of them together once the job's section is read (NULL l->client first). */
 int config_client_key(struct ld *l, void *obj, const yaml_node_t *k, const yaml_node_t *v);
 int config_client_finish(struct ld *l, const yaml_node_t *job, struct config_scrape *j);
+/* config_client.c: the keys every HTTP client config has (basic_auth, authorization,
+ * bearer_token, bearer_token_file, tls_config), for sections other than scrape_configs
+ * (alertmanagers); obj is unused (NULL l->client first). Then, once the section is read: the
+ * keys checked together (messages start with what, "job 'x'"), secret files read, into the
+ * Authorization header value (NULL: none) and a TLS context (built when want_tls or tls_config
+ * was given, else NULL; owned by the config). */
+int config_client_http_key(struct ld *l, void *obj, const yaml_node_t *k, const yaml_node_t *v);
+int config_client_auth_tls(struct ld *l, const yaml_node_t *at, const char *what, bool want_tls,
+                           const char **ret_authorization, scrape_tls **ret_tls);
 
 /* config_scrape.c: the scrape_configs list into c->scrapes (global already read). */
 int config_load_scrape_configs(struct ld *l, const yaml_node_t *v, struct config *c);

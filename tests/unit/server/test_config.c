@@ -847,7 +847,8 @@ TEST(alerting_section)
     ASSERT_STR_EQ(c->alertmanagers[0].targets[1].address, "am:9093");
     ASSERT_STR_EQ(c->alertmanagers[0].path_prefix, "/am");
     ASSERT_EQ(c->alertmanagers[0].timeout_ms, 3000);
-    ASSERT_STR_EQ(c->alertmanagers[0].basic_user, "u");
+    ASSERT_STR_EQ(c->alertmanagers[0].authorization, "Basic dTpw"); /* u:p */
+    ASSERT_TRUE(c->alertmanagers[0].tls == NULL);
     ASSERT_TRUE(c->alert_relabel_configs != NULL);
     config_free(c);
     ASSERT_STR_CONTAINS(load_bad("alerting:\n  alertmanagers:\n    - api_version: v1\n", ERR_PARSE),
@@ -855,8 +856,48 @@ TEST(alerting_section)
     ASSERT_STR_CONTAINS(load_bad("alerting:\n  alertmanagers:\n    - scheme: ftp\n", ERR_PARSE),
                         "neither http nor https");
     ASSERT_STR_CONTAINS(load_bad("alerting:\n  bogus: 1\n", ERR_PARSE), "unknown key 'bogus'");
-    ASSERT_STR_CONTAINS(load_bad("alerting:\n  alertmanagers:\n    - tls_config: {}\n",
+    ASSERT_STR_CONTAINS(load_bad("alerting:\n  alertmanagers:\n    - oauth2: {}\n",
                                  ERR_PARSE), "not supported yet");
+}
+
+/* alertmanagers share scrape_configs' HTTP client keys and checks (config_client.c). */
+TEST(alerting_https_and_auth)
+{
+    struct config *c = load_ok("alerting:\n  alertmanagers:\n"
+                               "    - scheme: https\n"
+                               "      tls_config: {insecure_skip_verify: true, server_name: am}\n"
+                               "      authorization: {credentials: s3cret}\n"
+                               "      static_configs: [{targets: ['127.0.0.1:9093']}]\n"
+                               "    - bearer_token: tok\n"
+                               "      static_configs: [{targets: ['127.0.0.1:9094']}]\n"
+                               "    - authorization: {type: Token, credentials: x}\n"
+                               "      tls_config: {}\n");
+    ASSERT_EQ(c->n_alertmanagers, 3u);
+    ASSERT_EQ(c->alertmanagers[0].scheme, CONFIG_SCHEME_HTTPS);
+    ASSERT_TRUE(c->alertmanagers[0].tls != NULL);
+    ASSERT_STR_EQ(c->alertmanagers[0].authorization, "Bearer s3cret");
+    ASSERT_TRUE(c->alertmanagers[1].tls == NULL);
+    ASSERT_STR_EQ(c->alertmanagers[1].authorization, "Bearer tok");
+    ASSERT_TRUE(c->alertmanagers[2].tls != NULL); /* tls_config alone: TLS, as scrape jobs */
+    ASSERT_STR_EQ(c->alertmanagers[2].authorization, "Token x");
+    config_free(c);
+    ASSERT_STR_CONTAINS(load_bad("alerting:\n  alertmanagers:\n"
+                                 "    - basic_auth: {username: u}\n      bearer_token: t\n",
+                                 ERR_PARSE),
+                        "alertmanager_config: at most one of basic_auth, oauth2, bearer_token");
+    ASSERT_STR_CONTAINS(load_bad("alerting:\n  alertmanagers:\n"
+                                 "    - authorization: {type: basic, credentials: x}\n",
+                                 ERR_PARSE), "use \"basic_auth\" instead");
+    ASSERT_STR_CONTAINS(load_bad("alerting:\n  alertmanagers:\n"
+                                 "    - tls_config: {ca_file: /nonexistent/ca.pem}\n",
+                                 ERR_PARSE),
+                        "alertmanager_config: tls_config: unable to load specified CA cert");
+    ASSERT_STR_CONTAINS(load_bad("alerting:\n  alertmanagers:\n"
+                                 "    - tls_config: {cert_file: c.pem}\n", ERR_PARSE),
+                        "specified without client key file");
+    ASSERT_STR_CONTAINS(load_bad("alerting:\n  alertmanagers:\n"
+                                 "    - bearer_token_file: /nonexistent/tok\n", ERR_PARSE),
+                        "unable to read authorization credentials file /nonexistent/tok");
 }
 
 TEST(file_sd_configs)
