@@ -6,10 +6,18 @@
  *   INACTIVE is kept 15 minutes so Alertmanager keeps hearing the resolution, then removed;
  *   a new result for the same labels starts a new PENDING alert.
  *
- * On a rule's first evaluation after start, `for` state is restored from ALERTS_FOR_STATE (its
- * value is the alert's activeAt in Unix seconds) within --rules.alert.for-outage-tolerance, with
- * --rules.alert.for-grace-period as Prometheus' RestoreForState. Each evaluation writes ALERTS
- * (1, with alertstate) and ALERTS_FOR_STATE for pending and firing alerts. */
+ * After start, as Prometheus' Group.run: the first two evaluations compute state but write no
+ * ALERTS (recording rules get a chance to catch up); at the end of the second, `for` state is
+ * restored from ALERTS_FOR_STATE (its value is the alert's activeAt in Unix seconds) within
+ * --rules.alert.for-outage-tolerance, with --rules.alert.for-grace-period, as RestoreForState;
+ * from the third on, an alert that had fired before the restart fires again with its old
+ * activeAt. Groups a reload brings or keeps do not restore. Every evaluation after that writes
+ * ALERTS (1, with alertstate) and ALERTS_FOR_STATE for pending and firing alerts.
+ *
+ * Sending (Prometheus' needsSending): firing and resolved alerts, when never sent, when resolved
+ * since the last send, or when the last send is more than --rules.alert.resend-delay old; a
+ * resolved alert is kept, and resent, for 15 minutes. startsAt is when the alert fired, endsAt
+ * the resolution time or four resend periods ahead. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -262,17 +270,16 @@ static void notify(struct rules_rule_state *rs, const struct rules_eval *x)
         struct rules_alert *al = rs->alerts[i];
         if (al->state == RULES_PENDING)
             continue;
-        int resolved_unsent = al->resolved_at_ms && al->resolved_at_ms > al->last_sent_at_ms;
+        int resolved_unsent = al->resolved_at_ms > al->last_sent_at_ms;
+        /* Strictly older than the delay, as Go's LastSentAt.Add(delay).Before(ts): with the
+         * defaults (1m delay, 1m interval) a firing alert goes out every other evaluation. */
         if (!resolved_unsent && al->last_sent_at_ms &&
-            al->last_sent_at_ms + env->resend_delay_ms > x->t_ms)
+            !(al->last_sent_at_ms + env->resend_delay_ms < x->t_ms))
             continue;
-        if (al->state == RULES_INACTIVE && !resolved_unsent &&
-            al->last_sent_at_ms >= al->resolved_at_ms)
-            continue; /* resolution already sent; Prometheus resends it, harmlessly: skip */
         al->last_sent_at_ms = x->t_ms;
         al->valid_until_ms = x->t_ms + 4 * delta;
         ns[n++] = (struct rules_notification){
-            &al->labels, &al->annotations, al->active_at_ms,
+            &al->labels, &al->annotations, al->fired_at_ms,
             al->resolved_at_ms ? al->resolved_at_ms : al->valid_until_ms, url};
     }
     if (n)
@@ -321,12 +328,7 @@ int rules_alert_eval(struct rules_rule_state *rs, const struct rules_eval *x,
         if (alert_set(al, &ls, &ann) < 0)
             return err_set(e, -ENOMEM, "out of memory");
     }
-    if (!rs->restored) {
-        rs->restored = 1;
-        if (rl->for_ms > 0 && rl->for_ms >= x->env->grace_period_ms)
-            for (size_t i = 0; i < rs->n_alerts; i++)
-                restore_one(rs, x, rs->alerts[i]);
-    }
+    int restored = rs->restored; /* before this evaluation: it writes ALERTS */
     size_t active = 0, keep = 0;
     for (size_t i = 0; i < rs->n_alerts; i++) {
         struct rules_alert *al = rs->alerts[i];
@@ -364,6 +366,13 @@ int rules_alert_eval(struct rules_rule_state *rs, const struct rules_eval *x,
         rs->alerts[keep++] = al;
     }
     rs->n_alerts = keep;
+    if (!restored && ++rs->unrestored_evals >= 2) {
+        rs->restored = 1; /* Prometheus restores after the second evaluation */
+        if (rl->for_ms > 0 && rl->for_ms >= x->env->grace_period_ms)
+            for (size_t i = 0; i < rs->n_alerts; i++)
+                if (rs->alerts[i]->state != RULES_INACTIVE)
+                    restore_one(rs, x, rs->alerts[i]);
+    }
     if (rs->group->limit && active > rs->group->limit) {
         for (size_t i = 0; i < rs->n_alerts; i++)
             rules_alert_free(rs->alerts[i]);
@@ -375,7 +384,7 @@ int rules_alert_eval(struct rules_rule_state *rs, const struct rules_eval *x,
     size_t n = 0;
     if (!out)
         return err_set(e, ERR_LIMIT, "out of memory");
-    for (size_t i = 0; i < rs->n_alerts; i++) {
+    for (size_t i = 0; i < rs->n_alerts && restored; i++) {
         const struct rules_alert *al = rs->alerts[i];
         if (al->state == RULES_INACTIVE)
             continue;

@@ -236,6 +236,65 @@ void rules_group_state_free(rules_group_state *s)
     free(s);
 }
 
+/* Same rule for a reload: kind, name and labels (Prometheus' nameAndLabels). */
+static int same_rule(const struct rules_rule *a, const struct rules_rule *b)
+{
+    return a->kind == b->kind && !strcmp(a->name, b->name) && labels_equal(&a->labels, &b->labels);
+}
+
+void rules_group_state_carry(rules_group_state *to, rules_group_state *from)
+{
+    if (from) {
+        to->last_eval_ms = from->last_eval_ms;
+        to->eval_seconds = from->eval_seconds;
+    }
+    for (uint32_t i = 0; i < to->def->n_rules; i++) {
+        struct rules_rule_state *t = &to->rules[i];
+        t->restored = 1; /* Prometheus restores `for` state at start-up only */
+        for (uint32_t j = 0; from && j < from->def->n_rules; j++) {
+            struct rules_rule_state *f = &from->rules[j];
+            if (f->def == NULL || !same_rule(t->def, f->def))
+                continue;
+            /* Alerts, last series and health move; a changed query starts healthless. */
+            struct rules_rule_state mine = *t;
+            *t = *f;
+            t->def = mine.def;
+            t->group = mine.group;
+            t->restored = 1;
+            if (strcmp(t->def->expr, f->def->expr) != 0) {
+                t->evaluated = t->failed = 0;
+                t->last_error[0] = '\0';
+                t->last_eval_ms = 0;
+                t->eval_seconds = 0;
+            }
+            /* from keeps nothing of it: taken, and not matched again (the first of duplicates
+             * goes to the first new one, as in Prometheus) */
+            *f = (struct rules_rule_state){.def = NULL, .group = f->group};
+            break;
+        }
+    }
+}
+
+int rules_group_state_mark_stale(rules_group_state *s, tsdb *db, int64_t t_ms, struct err *e)
+{
+    tsdb_appender *app = tsdb_appender_new(db);
+    if (!app)
+        return err_set(e, -ENOMEM, "out of memory");
+    int r = 0;
+    for (uint32_t i = 0; i < s->def->n_rules && r == 0; i++) {
+        struct rules_rule_state *rs = &s->rules[i];
+        for (size_t j = 0; j < rs->n_prev && r == 0; j++) {
+            uint64_t ref = 0;
+            r = tsdb_appender_add(app, &ref, &rs->prev[j], t_ms, num_stale_nan(), e);
+        }
+    }
+    if (r < 0) {
+        tsdb_appender_rollback(app);
+        return r;
+    }
+    return tsdb_appender_commit(app, e);
+}
+
 static int copy_rule(struct arena *a, const struct rules_rule_state *rs,
                      struct rules_rule_status *st)
 {

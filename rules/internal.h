@@ -34,7 +34,9 @@ struct rules_rule_state {
     /* alerting rules: active alerts (pending, firing, resolved and retained) */
     struct rules_alert **alerts;
     size_t n_alerts, cap_alerts;
-    int restored; /* the for-state restore ran (first evaluation) */
+    int restored; /* the for-state restore ran (after the second evaluation since start), or
+                   * was not wanted (a reload, a rule unit test) */
+    int unrestored_evals; /* evaluations before it */
     /* series written by the last successful evaluation: stale markers for those that vanish */
     struct arena *prev_arena;
     struct labels *prev;

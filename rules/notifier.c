@@ -33,18 +33,32 @@ struct am {
     struct rules_notifier_am_stats stats; /* under the notifier's lock */
 };
 
+/* The Alertmanagers of one configuration (loop thread). */
+struct amset {
+    struct am *v;
+    uint32_t n;
+    struct arena *arena; /* Authorization headers */
+};
+
+/* What evaluation workers read while encoding: replaced whole on reload, referenced. */
+struct settings {
+    atomic_uint refs;
+    struct arena *arena;
+    struct labels external;
+    scrape_relabel *relabel;
+};
+
 struct rules_notifier {
     uv_loop_t *loop;
     uv_async_t wake;
-    uv_mutex_t lock; /* guards the queue and counters below */
+    uv_mutex_t lock; /* guards the queue, the counters and settings */
     char **queue;    /* ring of JSON objects, one per alert (heap strings) */
     uint32_t cap, head, len, max_batch;
     uint64_t dropped;
-    struct am *ams;
-    uint32_t n_ams;
-    struct arena *arena; /* external labels, Authorization headers */
-    struct labels external;
-    scrape_relabel *relabel;
+    struct settings *settings;
+    struct amset ams;     /* current */
+    struct amset old_ams; /* replaced while the batch in flight still uses it */
+    struct am *batch_ams; /* the array the batch in flight went to */
     /* loop thread: the batch being sent */
     struct buf body;
     uint32_t batch_n, pending, batch_ok;
@@ -130,7 +144,7 @@ static char *encode(const struct labels *ls, const struct rules_notification *al
 }
 
 /* External labels the alert lacks, then alert_relabel_configs; 0 when relabeling dropped it. */
-static int final_labels(rules_notifier *n, struct arena *a, const struct labels *in,
+static int final_labels(const struct settings *n, struct arena *a, const struct labels *in,
                         struct labels *ret)
 {
     struct label *v = arena_alloc(a, (in->n + n->external.n + 1) * sizeof *v);
@@ -148,15 +162,43 @@ static int final_labels(rules_notifier *n, struct arena *a, const struct labels 
     return scrape_relabel_apply(n->relabel, a, &ls, ret);
 }
 
+static void settings_unref(struct settings *st)
+{
+    if (!st || atomic_fetch_sub(&st->refs, 1) != 1)
+        return;
+    scrape_relabel_unref(st->relabel);
+    arena_free(st->arena);
+    free(st);
+}
+
+static struct settings *settings_new(const struct rules_notifier_opts *o)
+{
+    struct settings *st = calloc(1, sizeof *st);
+    if (!st || !(st->arena = arena_new(0)) ||
+        labels_copy(st->arena, &o->external_labels, &st->external) < 0) {
+        if (st)
+            arena_free(st->arena);
+        free(st);
+        return NULL;
+    }
+    atomic_init(&st->refs, 1);
+    st->relabel = scrape_relabel_ref(o->alert_relabel);
+    return st;
+}
+
 void rules_notifier_send(rules_notifier *n, const struct rules_notification *alerts, size_t count)
 {
     struct arena *a = arena_new(0);
     if (!a)
         return;
+    uv_mutex_lock(&n->lock);
+    struct settings *st = n->settings;
+    atomic_fetch_add(&st->refs, 1);
+    uv_mutex_unlock(&n->lock);
     for (size_t i = 0; i < count; i++) {
         struct labels ls;
         char *js = NULL;
-        int r = final_labels(n, a, alerts[i].labels, &ls);
+        int r = final_labels(st, a, alerts[i].labels, &ls);
         if (r == 1 && ls.n > 0)
             js = encode(&ls, &alerts[i]);
         uv_mutex_lock(&n->lock);
@@ -175,11 +217,21 @@ void rules_notifier_send(rules_notifier *n, const struct rules_notification *ale
         uv_mutex_unlock(&n->lock);
         arena_reset(a);
     }
+    settings_unref(st);
     arena_free(a);
     uv_async_send(&n->wake);
 }
 
 static void send_next(rules_notifier *n);
+
+static void amset_free(struct amset *s)
+{
+    for (uint32_t i = 0; i < s->n; i++)
+        scrape_tls_unref(s->v[i].tls);
+    free(s->v);
+    arena_free(s->arena);
+    *s = (struct amset){0};
+}
 
 static void on_sent(void *ctx, struct http_get_result *res, const struct err *err)
 {
@@ -205,6 +257,8 @@ static void on_sent(void *ctx, struct http_get_result *res, const struct err *er
     uv_mutex_unlock(&n->lock);
     if (--n->pending > 0)
         return;
+    amset_free(&n->old_ams); /* a reload replaced them while this batch was out */
+    n->batch_ams = NULL;
     if (!n->batch_ok) {
         uv_mutex_lock(&n->lock);
         n->dropped += n->batch_n;
@@ -225,8 +279,15 @@ static void send_next(rules_notifier *n)
             finish_close(n);
         return;
     }
-    if (n->pending || n->n_ams == 0)
+    if (n->pending)
         return;
+    if (n->ams.n == 0) { /* none configured (any more): what waits is dropped, as Prometheus */
+        uv_mutex_lock(&n->lock);
+        for (; n->len; n->len--, n->head = (n->head + 1) % n->cap, n->dropped++)
+            free(n->queue[n->head]);
+        uv_mutex_unlock(&n->lock);
+        return;
+    }
     buf_reset(&n->body);
     int r = buf_putc(&n->body, '[');
     uint32_t taken = 0;
@@ -249,9 +310,10 @@ static void send_next(rules_notifier *n)
         return;
     n->batch_n = taken;
     n->batch_ok = 0;
-    n->pending = n->n_ams;
-    for (uint32_t i = 0; i < n->n_ams; i++) {
-        struct am *am = &n->ams[i];
+    n->pending = n->ams.n;
+    n->batch_ams = n->ams.v;
+    for (uint32_t i = 0; i < n->ams.n; i++) {
+        struct am *am = &n->ams.v[i];
         struct http_get_opts o = {.host = am->host, .port = am->port, .path = am->path,
                                   .accept = "application/json",
                                   .extra_headers = am->auth_header,
@@ -291,6 +353,43 @@ static int split_address(const char *addr, struct am *am)
     return 0;
 }
 
+/* The Alertmanagers of o, each keeping the counters of old's with the same URL. */
+static int build_ams(rules_notifier *n, const struct rules_notifier_opts *o,
+                     const struct amset *old, struct amset *ret, struct err *e)
+{
+    struct amset s = {calloc(o->n_targets + 1, sizeof *s.v), 0, arena_new(0)};
+    if (!s.v || !s.arena) {
+        amset_free(&s);
+        return err_set(e, -ENOMEM, "out of memory");
+    }
+    for (uint32_t i = 0; i < o->n_targets; i++) {
+        const struct rules_am_target *t = &o->targets[i];
+        struct am *am = &s.v[i];
+        am->n = n;
+        am->timeout_ms = t->timeout_ms > 0 ? t->timeout_ms : 10000;
+        if (split_address(t->address, am) < 0) {
+            amset_free(&s);
+            return err_set(e, ERR_PARSE, "alertmanager address \"%s\": want host:port",
+                           t->address);
+        }
+        (void) snprintf(am->path, sizeof am->path, "%s/api/v2/alerts", t->path_prefix);
+        (void) snprintf(am->url, sizeof am->url, "%s://%s%s", t->tls ? "https" : "http",
+                        t->address, am->path);
+        if (t->authorization && !(am->auth_header = arena_printf(
+                                      s.arena, "Authorization: %s\r\n", t->authorization))) {
+            amset_free(&s);
+            return err_set(e, -ENOMEM, "out of memory");
+        }
+        am->tls = scrape_tls_ref(t->tls);
+        s.n++;
+        for (uint32_t j = 0; old && j < old->n; j++)
+            if (!strcmp(old->v[j].url, am->url))
+                am->stats = old->v[j].stats;
+    }
+    *ret = s;
+    return 0;
+}
+
 int rules_notifier_new(uv_loop_t *loop, const struct rules_notifier_opts *o,
                        rules_notifier **ret, struct err *e)
 {
@@ -301,68 +400,68 @@ int rules_notifier_new(uv_loop_t *loop, const struct rules_notifier_opts *o,
     n->cap = o->queue_capacity ? o->queue_capacity : DEFAULT_QUEUE;
     n->max_batch = o->max_batch ? o->max_batch : DEFAULT_BATCH;
     n->queue = calloc(n->cap, sizeof *n->queue);
-    n->ams = calloc(o->n_targets + 1, sizeof *n->ams);
-    n->arena = arena_new(0);
-    if (!n->queue || !n->ams || !n->arena ||
-        labels_copy(n->arena, &o->external_labels, &n->external) < 0)
-        goto oom;
-    for (uint32_t i = 0; i < o->n_targets; i++) {
-        const struct rules_am_target *t = &o->targets[i];
-        struct am *am = &n->ams[i];
-        am->n = n;
-        am->timeout_ms = t->timeout_ms > 0 ? t->timeout_ms : 10000;
-        if (split_address(t->address, am) < 0) {
-            err_set(e, ERR_PARSE, "alertmanager address \"%s\": want host:port", t->address);
-            goto fail;
-        }
-        (void) snprintf(am->path, sizeof am->path, "%s/api/v2/alerts", t->path_prefix);
-        (void) snprintf(am->url, sizeof am->url, "%s://%s%s", t->tls ? "https" : "http",
-                        t->address, am->path);
-        if (t->authorization && !(am->auth_header = arena_printf(
-                                      n->arena, "Authorization: %s\r\n", t->authorization)))
-            goto oom;
-        am->tls = scrape_tls_ref(t->tls);
-        n->n_ams++;
+    n->settings = settings_new(o);
+    int r = n->queue && n->settings ? build_ams(n, o, NULL, &n->ams, e)
+                                    : err_set(e, -ENOMEM, "out of memory");
+    if (r == 0 && uv_mutex_init(&n->lock) != 0)
+        r = err_set(e, -ENOMEM, "cannot create a mutex");
+    if (r < 0) {
+        amset_free(&n->ams);
+        settings_unref(n->settings);
+        free(n->queue);
+        free(n);
+        return r;
     }
-    if (uv_mutex_init(&n->lock) != 0)
-        goto oom;
-    n->relabel = scrape_relabel_ref(o->alert_relabel);
     uv_async_init(loop, &n->wake, on_wake);
     n->wake.data = n;
     *ret = n;
     return 0;
-oom:
-    err_set(e, -ENOMEM, "out of memory");
-fail:
-    for (uint32_t i = 0; i < n->n_ams; i++)
-        scrape_tls_unref(n->ams[i].tls);
-    free(n->queue);
-    free(n->ams);
-    arena_free(n->arena);
-    free(n);
-    return e ? e->code : -ENOMEM;
+}
+
+int rules_notifier_configure(rules_notifier *n, const struct rules_notifier_opts *o,
+                             struct err *e)
+{
+    struct amset s;
+    struct settings *st = settings_new(o);
+    int r = st ? build_ams(n, o, &n->ams, &s, e) : err_set(e, -ENOMEM, "out of memory");
+    if (r < 0) {
+        settings_unref(st);
+        return r;
+    }
+    uv_mutex_lock(&n->lock);
+    struct settings *old_st = n->settings;
+    n->settings = st;
+    struct amset old = n->ams;
+    n->ams = s;
+    uv_mutex_unlock(&n->lock);
+    settings_unref(old_st);
+    if (n->pending && old.v == n->batch_ams)
+        n->old_ams = old; /* its requests are in flight: freed when the batch ends */
+    else
+        amset_free(&old);
+    return 0;
 }
 
 void rules_notifier_stats(rules_notifier *n, struct rules_notifier_stats *ret)
 {
     uv_mutex_lock(&n->lock);
-    *ret = (struct rules_notifier_stats){n->dropped, n->len, n->cap, n->n_ams};
+    *ret = (struct rules_notifier_stats){n->dropped, n->len, n->cap, n->ams.n};
     uv_mutex_unlock(&n->lock);
 }
 
 int rules_notifier_am_stats(rules_notifier *n, uint32_t i, struct rules_notifier_am_stats *ret)
 {
-    if (i >= n->n_ams)
+    if (i >= n->ams.n)
         return -1;
     uv_mutex_lock(&n->lock);
-    *ret = n->ams[i].stats;
+    *ret = n->ams.v[i].stats;
     uv_mutex_unlock(&n->lock);
     return 0;
 }
 
 const char *rules_notifier_url(const rules_notifier *n, uint32_t i)
 {
-    return i < n->n_ams ? n->ams[i].url : NULL;
+    return i < n->ams.n ? n->ams.v[i].url : NULL;
 }
 
 static void on_wake_closed(uv_handle_t *h)
@@ -371,12 +470,10 @@ static void on_wake_closed(uv_handle_t *h)
     for (uint32_t i = 0; i < n->len; i++)
         free(n->queue[(n->head + i) % n->cap]);
     free(n->queue);
-    for (uint32_t i = 0; i < n->n_ams; i++)
-        scrape_tls_unref(n->ams[i].tls);
-    free(n->ams);
+    amset_free(&n->ams);
+    amset_free(&n->old_ams);
     buf_free(&n->body);
-    scrape_relabel_unref(n->relabel);
-    arena_free(n->arena);
+    settings_unref(n->settings);
     uv_mutex_destroy(&n->lock);
     void (*done)(void *) = n->done;
     void *arg = n->done_arg;
@@ -405,7 +502,10 @@ void rules_notifier_close(rules_notifier *n, void (*done)(void *arg), void *arg)
         finish_close(n);
         return;
     }
-    for (uint32_t i = 0; i < n->n_ams; i++)
-        if (n->ams[i].get)
-            http_get_cancel(n->ams[i].get);
+    for (uint32_t i = 0; i < n->ams.n; i++)
+        if (n->ams.v[i].get)
+            http_get_cancel(n->ams.v[i].get);
+    for (uint32_t i = 0; i < n->old_ams.n; i++)
+        if (n->old_ams.v[i].get)
+            http_get_cancel(n->old_ams.v[i].get);
 }

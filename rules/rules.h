@@ -129,6 +129,11 @@ struct rules_notifier_opts {
 typedef struct rules_notifier rules_notifier;
 int rules_notifier_new(uv_loop_t *loop, const struct rules_notifier_opts *o,
                        rules_notifier **ret, struct err *e);
+/* Reload: o's Alertmanagers (counters kept per URL), external labels and alert relabeling
+ * replace the current ones; alerts queued stay queued, a batch in flight finishes. Loop thread.
+ * Fails only for memory or a bad address; then nothing changes. */
+int rules_notifier_configure(rules_notifier *n, const struct rules_notifier_opts *o,
+                             struct err *e);
 /* One alert ready to send, as Alertmanager's API v2 takes it. Strings and labels are borrowed
  * for the call. Any thread; never blocks beyond a short lock. A full queue drops the oldest. */
 struct rules_notification {
@@ -173,8 +178,15 @@ struct rules_manager_opts {
 typedef struct rules_manager rules_manager;
 int rules_manager_new(uv_loop_t *loop, const struct rules_manager_opts *o, rules_manager **ret,
                       struct err *e);
-/* Starts evaluating set (taken). Loop thread; called once. */
+/* Starts evaluating set (taken, also on failure). Loop thread; called once, at start-up. */
 int rules_manager_apply(rules_manager *m, struct rules_set *set, struct err *e);
+/* Reload: set (taken, also on failure) and o (copied; db and engine must not change) replace the
+ * current ones as soon as no evaluation runs, which may be before this returns. Groups keep
+ * their alert state by file and name, rules by kind, name and labels (Prometheus' CopyState);
+ * series of groups and rules that are gone get stale markers. Loop thread. Fails only for
+ * memory; then nothing changes. */
+int rules_manager_update(rules_manager *m, struct rules_set *set,
+                         const struct rules_manager_opts *o, struct err *e);
 /* Stops the timers, waits for running evaluations, closes handles; then done(arg). */
 void rules_manager_close(rules_manager *m, void (*done)(void *arg), void *arg);
 
@@ -234,6 +246,15 @@ void rules_group_state_free(rules_group_state *s); /* NULL is fine */
  * alerts due to the notifier. A failing rule marks that rule, not the group. Worker thread; the
  * state's own lock guards what rules_group_state_status reads. Returns the rules that failed. */
 int rules_group_eval(rules_group_state *s, const struct rules_eval_env *env, int64_t ts_ms);
+/* Reload: to (a new group's fresh state) takes from's alert state and last series of each rule
+ * with the same kind, name and labels, and the group's last evaluation; to's rules do not
+ * restore `for` state from ALERTS_FOR_STATE (start-up only, as Prometheus). from may be NULL
+ * (a group new in the reload); what from keeps was not matched (rules_group_state_mark_stale,
+ * then free it). Nothing may evaluate either state meanwhile. */
+void rules_group_state_carry(rules_group_state *to, rules_group_state *from);
+/* Stale markers at t_ms for every series the state's rules wrote last (a group or rule gone in
+ * a reload). Worker thread (appends). */
+int rules_group_state_mark_stale(rules_group_state *s, tsdb *db, int64_t t_ms, struct err *e);
 /* Copies the state into a (any thread). */
 int rules_group_state_status(rules_group_state *s, struct arena *a,
                              struct rules_group_status *ret, struct err *e);

@@ -433,7 +433,8 @@ static int run_test(struct run *x, const struct rules_set *set, const struct rul
     if (r == 0)
         r = load_inputs(x, a, e);
     for (uint32_t g = 0; g < set->n_groups && r == 0; g++)
-        r = rules_group_state_new(order[g], &gs[g], e);
+        if ((r = rules_group_state_new(order[g], &gs[g], e)) == 0)
+            rules_group_state_carry(gs[g], NULL); /* no start-up restore: ALERTS from the first */
     int64_t maxt = 0;
     for (uint32_t i = 0; i < t->n_at; i++)
         maxt = t->at[i].eval_ms > maxt ? t->at[i].eval_ms : maxt;

@@ -85,6 +85,12 @@ struct app {
 
 /* Rule files, the notifier and the rule manager from the config (app_rules.c, loop thread). */
 int app_rules_start(struct app *app, struct err *e);
+/* Reload: cfg's rule files read and parsed (blocks: a worker's job); errors start "error
+ * loading rules: ". Then, on the loop, the set (taken) and cfg's alerting settings applied to
+ * the running manager and notifier (alert state kept, see rules_manager_update). */
+int app_rules_load(const struct config *cfg, struct rules_set **ret, struct err *e);
+int app_rules_reload(struct app *app, const struct config *cfg, struct rules_set *set,
+                     struct err *e);
 /* Closes the rule manager, then the notifier; done(arg) when both are gone. */
 void app_rules_close(struct app *app, void (*done)(void *arg), void *arg);
 

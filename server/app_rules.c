@@ -9,15 +9,14 @@
 
 #include "app.h"
 
-static int start_notifier(struct app *app, struct err *e)
+/* The notifier's options from cfg; *ret_ts (taken) holds the targets. */
+static int notifier_opts(const struct config *c, struct rules_notifier_opts *ret,
+                         struct rules_am_target **ret_ts, struct err *e)
 {
-    const struct config *c = app->cfg;
     uint32_t n = 0;
     for (uint32_t i = 0; i < c->n_alertmanagers; i++)
         n += c->alertmanagers[i].n_targets;
-    if (n == 0)
-        return 0;
-    struct rules_am_target *ts = calloc(n, sizeof *ts);
+    struct rules_am_target *ts = calloc(n + 1, sizeof *ts);
     if (!ts)
         return err_set(e, -ENOMEM, "out of memory");
     n = 0;
@@ -27,13 +26,68 @@ static int start_notifier(struct app *app, struct err *e)
             ts[n++] = (struct rules_am_target){am->targets[t].address, am->path_prefix,
                                                am->timeout_ms, am->authorization, am->tls};
     }
-    struct rules_notifier_opts o = {.targets = ts,
-                                    .n_targets = n,
-                                    .external_labels = c->global.external_labels,
-                                    .alert_relabel = c->alert_relabel_configs};
-    int r = rules_notifier_new(app->loop, &o, &app->notifier, e);
+    *ret = (struct rules_notifier_opts){.targets = ts,
+                                        .n_targets = n,
+                                        .external_labels = c->global.external_labels,
+                                        .alert_relabel = c->alert_relabel_configs};
+    *ret_ts = ts;
+    return 0;
+}
+
+/* Start-up: a notifier when cfg names Alertmanagers. Reload: the running one reconfigured (its
+ * queue and counters kept), or a first one made. */
+static int setup_notifier(struct app *app, const struct config *c, struct err *e)
+{
+    struct rules_notifier_opts o;
+    struct rules_am_target *ts = NULL;
+    int r = notifier_opts(c, &o, &ts, e);
+    if (r < 0)
+        return r;
+    if (app->notifier)
+        r = rules_notifier_configure(app->notifier, &o, e);
+    else if (o.n_targets)
+        r = rules_notifier_new(app->loop, &o, &app->notifier, e);
     free(ts);
     return r;
+}
+
+static struct rules_manager_opts manager_opts(struct app *app, const struct config *c)
+{
+    const struct flags *f = &app->flags;
+    return (struct rules_manager_opts){
+        .db = app->db,
+        .engine = app->engine,
+        .notifier = app->notifier,
+        .default_interval_ms = c->global.evaluation_interval_ms,
+        .default_query_offset_ms = c->global.rule_query_offset_ms,
+        .external_labels = c->global.external_labels,
+        .external_url = app->external_url,
+        .outage_tolerance_ms = f->for_outage_tolerance_ms,
+        .grace_period_ms = f->for_grace_period_ms,
+        .resend_delay_ms = f->resend_delay_ms,
+    };
+}
+
+int app_rules_load(const struct config *cfg, struct rules_set **ret, struct err *e)
+{
+    int r = rules_load(cfg->rule_files, cfg->n_rule_files, ret, e);
+    if (r < 0)
+        (void) err_prefix(e, "error loading rules: ");
+    return r;
+}
+
+int app_rules_reload(struct app *app, const struct config *cfg, struct rules_set *set,
+                     struct err *e)
+{
+    int r = setup_notifier(app, cfg, e);
+    if (r < 0) {
+        rules_set_free(set);
+        return r;
+    }
+    struct rules_manager_opts o = manager_opts(app, cfg);
+    LOG_INFO("rules", "rule files reloaded", "files=%u groups=%u alertmanagers=%u", set->n_files,
+             set->n_groups, cfg->n_alertmanagers);
+    return rules_manager_update(app->rules, set, &o, e);
 }
 
 /* Prometheus' default external URL: http://<hostname>:<port>. */
@@ -61,22 +115,11 @@ int app_rules_start(struct app *app, struct err *e)
     int r = rules_load(c->rule_files, c->n_rule_files, &set, e);
     if (r < 0)
         return r;
-    if ((r = start_notifier(app, e)) < 0) {
+    if ((r = setup_notifier(app, c, e)) < 0) {
         rules_set_free(set);
         return r;
     }
-    struct rules_manager_opts o = {
-        .db = app->db,
-        .engine = app->engine,
-        .notifier = app->notifier,
-        .default_interval_ms = c->global.evaluation_interval_ms,
-        .default_query_offset_ms = c->global.rule_query_offset_ms,
-        .external_labels = c->global.external_labels,
-        .external_url = app->external_url,
-        .outage_tolerance_ms = f->for_outage_tolerance_ms,
-        .grace_period_ms = f->for_grace_period_ms,
-        .resend_delay_ms = f->resend_delay_ms,
-    };
+    struct rules_manager_opts o = manager_opts(app, c);
     if ((r = rules_manager_new(app->loop, &o, &app->rules, e)) < 0) {
         rules_set_free(set);
         return r;

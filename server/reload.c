@@ -1,13 +1,15 @@
 /* server/reload.c — configuration reload (SIGHUP, POST /-/reload) and file_sd refreshes.
  *
  * Both are one kind of job on a libuv worker, at most one at a time:
- *   reload:  read + validate the config file → read every file_sd file → loop: apply the jobs
- *            (unchanged targets keep their loops, so no gap), swap config and snapshot
+ *   reload:  read + validate the config file → read every file_sd file → read the rule files
+ *            → loop: apply the jobs (unchanged targets keep their loops, so no gap), the rules
+ *            (unchanged groups keep their alert state) and the notifier, swap config and
+ *            snapshot
  *   refresh: read every file_sd file of the current config → loop: apply, swap the snapshot
  * A request that arrives while a job runs is remembered (one pending reload with its waiting
  * HTTP requests, one pending refresh) and runs when the job is done, so no change is missed and
- * the loop never waits. A bad config is refused with its reason (logged, and the 500 body of
- * /-/reload); the old config stays in force. The current config and snapshot are never freed
+ * the loop never waits. A bad config or rule file is refused with its reason (logged, and the
+ * 500 body of /-/reload); the old config and rules stay in force. The current config and snapshot are never freed
  * while a job reads them: only this file's after-work callback replaces them.
  *
  * Refreshes come from a timer (the smallest refresh_interval of the config's file_sd_configs)
@@ -48,6 +50,7 @@ struct reload_job {
     const struct file_sd_snapshot *prev;
     struct config *cfg;            /* reload result, taken */
     struct file_sd_snapshot *sd;   /* result, taken */
+    struct rules_set *rules;       /* reload result, taken */
     uint64_t sd_errors;
     struct err err;
 };
@@ -75,6 +78,8 @@ static void job_work(uv_work_t *w)
             return;
         }
         cfg = j->cfg;
+        if (app_rules_load(cfg, &j->rules, &j->err) < 0)
+            return;
     }
     (void) file_sd_refresh(cfg, j->prev, &j->sd, &j->sd_errors, &j->err);
 }
@@ -97,9 +102,10 @@ static void answer(struct reload_waiter *w, const struct err *e)
 }
 
 /* Makes cfg and sd current: the scrape manager gets the jobs first, so on failure nothing
- * changes. cfg may be the current config (a refresh). Takes sd (and cfg) either way. */
+ * changes; then the rules (a reload's; NULL for a refresh), which fail only for memory. cfg may
+ * be the current config (a refresh). Takes sd, rules (and cfg) either way. */
 static int install(struct reloader *rl, struct config *cfg, struct file_sd_snapshot *sd,
-                   struct err *e)
+                   struct rules_set *rules, struct err *e)
 {
     struct app *app = rl->app;
     int r = app_apply_scrape_config(app, cfg, sd, e);
@@ -107,15 +113,18 @@ static int install(struct reloader *rl, struct config *cfg, struct file_sd_snaps
         if (cfg != app->cfg)
             config_free(cfg);
         file_sd_snapshot_free(sd);
+        rules_set_free(rules);
         return r;
     }
+    if (rules)
+        r = app_rules_reload(app, cfg, rules, e); /* cfg goes in anyway: the scrapes use it */
     if (cfg != app->cfg) {
         config_free(app->cfg);
         app->cfg = cfg;
     }
     file_sd_snapshot_free(app->sd);
     app->sd = sd;
-    return 0;
+    return r;
 }
 
 static void job_done(uv_work_t *w, int status)
@@ -130,9 +139,10 @@ static void job_done(uv_work_t *w, int status)
     if (rl->closing && !j->err.code)
         err_set(&j->err, ERR_CANCELED, "canceled: server is shutting down");
     if (!j->err.code) {
-        (void) install(rl, j->is_reload ? j->cfg : app->cfg, j->sd, &j->err);
+        (void) install(rl, j->is_reload ? j->cfg : app->cfg, j->sd, j->rules, &j->err);
         j->cfg = NULL;
         j->sd = NULL;
+        j->rules = NULL;
     }
     if (j->is_reload) {
         app->reload_ok = j->err.code == 0;
@@ -154,6 +164,7 @@ static void job_done(uv_work_t *w, int status)
     }
     config_free(j->cfg);
     file_sd_snapshot_free(j->sd);
+    rules_set_free(j->rules);
     free(j);
     if (rl->closing)
         maybe_free(rl);
