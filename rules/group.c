@@ -250,7 +250,7 @@ void rules_group_state_carry(rules_group_state *to, rules_group_state *from)
     }
     for (uint32_t i = 0; i < to->def->n_rules; i++) {
         struct rules_rule_state *t = &to->rules[i];
-        t->restored = 1; /* Prometheus restores `for` state at start-up only */
+        t->restored = 1; /* a rule new in a reload: Prometheus restores at start-up only */
         for (uint32_t j = 0; from && j < from->def->n_rules; j++) {
             struct rules_rule_state *f = &from->rules[j];
             if (f->def == NULL || !same_rule(t->def, f->def))
@@ -259,8 +259,9 @@ void rules_group_state_carry(rules_group_state *to, rules_group_state *from)
             struct rules_rule_state mine = *t;
             *t = *f;
             t->def = mine.def;
-            t->group = mine.group;
-            t->restored = 1;
+            t->group = mine.group; /* restore progress moves too: a group reloaded within its
+                                    * first evaluations still restores, as Prometheus' kept
+                                    * unchanged group does */
             if (strcmp(t->def->expr, f->def->expr) != 0) {
                 t->evaluated = t->failed = 0;
                 t->last_error[0] = '\0';

@@ -247,8 +247,9 @@ void rules_group_state_free(rules_group_state *s); /* NULL is fine */
  * state's own lock guards what rules_group_state_status reads. Returns the rules that failed. */
 int rules_group_eval(rules_group_state *s, const struct rules_eval_env *env, int64_t ts_ms);
 /* Reload: to (a new group's fresh state) takes from's alert state and last series of each rule
- * with the same kind, name and labels, and the group's last evaluation; to's rules do not
- * restore `for` state from ALERTS_FOR_STATE (start-up only, as Prometheus). from may be NULL
+ * with the same kind, name and labels (and its start-up restore progress), and the group's last
+ * evaluation; to's other rules do not restore `for` state (start-up only, as Prometheus), nor
+ * do any when from is NULL. from may be NULL
  * (a group new in the reload); what from keeps was not matched (rules_group_state_mark_stale,
  * then free it). Nothing may evaluate either state meanwhile. */
 void rules_group_state_carry(rules_group_state *to, rules_group_state *from);

@@ -5,9 +5,10 @@ removed rule go stale, a broken rule file refuses the whole reload with the old 
 Alertmanagers added by a reload get the alerts (Debian's prometheus-alertmanager)."""
 import json
 import signal
+import socket
 
 from conftest import http, wait_for
-from test_rules import metric
+from test_rules import am_alerts, metric
 
 CONFIG = ("global:\n  evaluation_interval: 1s\n"
           "rule_files: [rules.yml]\n")
@@ -137,11 +138,8 @@ def test_reload_adds_and_removes_alertmanagers(start_ember, tmp_path, alertmanag
     url = f"{alertmanager}/api/v2/alerts"
     assert api(e, "/api/v1/alertmanagers")["activeAlertmanagers"] == [{"url": url}]
 
-    def in_am():
-        status, _, raw = http("GET", alertmanager + "/api/v2/alerts")
-        assert status == 200
-        return [a for a in json.loads(raw) if a["labels"].get("alertname") == "Always"]
-    got = wait_for(in_am, 15, what="the alert in the Alertmanager the reload added")
+    got = wait_for(lambda: am_alerts(alertmanager, "Always"), 15,
+                   what="the alert in the Alertmanager the reload added")
     # The reloaded external labels apply.
     assert got[0]["labels"] == {"alertname": "Always", "severity": "page", "site": "reloaded"}
 
@@ -150,3 +148,32 @@ def test_reload_adds_and_removes_alertmanagers(start_ember, tmp_path, alertmanag
     assert api(e, "/api/v1/alertmanagers")["activeAlertmanagers"] == []
     assert metric(e, "prometheus_notifications_alertmanagers_discovered") == 0
     assert e.stop() == 0
+
+
+def test_reload_while_a_send_is_in_flight(start_ember, tmp_path, alertmanager):
+    """An Alertmanager that accepts and never answers holds a POST in flight for its timeout;
+    reloads replace the Alertmanager list meanwhile: the old request finishes against the old
+    list, the new list gets the next batches, nothing is lost or freed too early (the sanitizer
+    build runs this too)."""
+    (tmp_path / "rules.yml").write_text("groups:\n" + KEEP)
+    cfg = tmp_path / "prometheus.yml"
+    host = alertmanager.removeprefix("http://")
+    with socket.socket() as hole:
+        hole.bind(("127.0.0.1", 0))
+        hole.listen(64)
+        stuck = f"127.0.0.1:{hole.getsockname()[1]}"
+        e = start_ember(CONFIG + "alerting:\n  alertmanagers:\n"
+                        f"    - static_configs: [{{targets: ['{stuck}']}}]\n      timeout: 3s\n",
+                        extra=["--web.enable-lifecycle", "--rules.alert.resend-delay=1s"])
+        wait_for(lambda: alerts(e).get("Always", {}).get("state") == "firing", 10,
+                 what="Always firing (its first send now hangs)")
+        for targets in (f"['{host}', '{stuck}']", f"['{host}']"):
+            cfg.write_text(CONFIG + "alerting:\n  alertmanagers:\n"
+                           f"    - static_configs: [{{targets: {targets}}}]\n      timeout: 3s\n")
+            assert http("POST", e.base + "/-/reload")[0] == 200
+        assert api(e, "/api/v1/alertmanagers")["activeAlertmanagers"] == [
+            {"url": f"{alertmanager}/api/v2/alerts"}]
+
+        wait_for(lambda: am_alerts(alertmanager, "Always"), 15,
+                 what="the alert in the Alertmanager after the stuck send ended")
+        assert e.stop() == 0
