@@ -29,6 +29,8 @@ struct am {
     scrape_tls *tls;   /* referenced; NULL: plain http */
     int64_t timeout_ms;
     struct http_get *get; /* in flight, or NULL */
+    struct http_get *idle; /* kept-alive connection for the next batch (one TLS handshake per
+                            * connection, not per batch), or NULL */
     uint64_t started_ns;  /* when the POST in flight began */
     struct rules_notifier_am_stats stats; /* under the notifier's lock */
 };
@@ -226,8 +228,11 @@ static void send_next(rules_notifier *n);
 
 static void amset_free(struct amset *s)
 {
-    for (uint32_t i = 0; i < s->n; i++)
+    for (uint32_t i = 0; i < s->n; i++) {
+        if (s->v[i].idle) /* before the slot goes */
+            http_get_close_idle(s->v[i].idle);
         scrape_tls_unref(s->v[i].tls);
+    }
     free(s->v);
     arena_free(s->arena);
     *s = (struct amset){0};
@@ -318,7 +323,7 @@ static void send_next(rules_notifier *n)
                                   .accept = "application/json",
                                   .extra_headers = am->auth_header,
                                   .timeout_ms = am->timeout_ms, .max_body = 1 << 20,
-                                  .tls = am->tls,
+                                  .tls = am->tls, .keep = &am->idle,
                                   .post_body = n->body.p, .post_len = n->body.len,
                                   .post_type = "application/json"};
         struct err e = {0};

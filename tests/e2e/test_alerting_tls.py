@@ -2,12 +2,15 @@
 Alertmanager serves TLS and basic auth from a --web.config.file with a self-signed certificate
 made here by the openssl CLI; ember reaches it with that certificate as tls_config.ca_file, while
 a second alertmanagers entry with the wrong CA fails with Go's x509 wording, counted per
-Alertmanager in prometheus_notifications_errors_total, and rule evaluation goes on."""
+Alertmanager in prometheus_notifications_errors_total, and rule evaluation goes on. A recording
+stand-in shows bearer_token_file and authorization credentials_file headers."""
 import base64
+import http.server
 import json
 import shutil
 import ssl
 import subprocess
+import threading
 import urllib.error
 import urllib.request
 
@@ -87,6 +90,11 @@ def with_rules(tmp_path, rules):
                                         "    rules:" + rules)
     return ("global:\n  evaluation_interval: 1s\nrule_files: [rules.yml]\n"
             "alerting:\n  alertmanagers:")
+
+
+def always(name):
+    """An alerting rule that fires at once, for with_rules."""
+    return f"\n      - alert: {name}\n        expr: vector(1)\n"
 
 
 def am_alerts(am, name):
@@ -176,10 +184,7 @@ def test_https_alertmanager_without_the_ca_is_refused_by_name(tmp_path, start_em
     authorization type Basic, so basic_auth it is."""
     base, crt, auth = tls_alertmanager
     port = base.rsplit(":", 1)[1]
-    cfg = with_rules(tmp_path, """
-      - alert: Insecure
-        expr: vector(1)
-""") + f"""
+    cfg = with_rules(tmp_path, always("Insecure")) + f"""
     - scheme: https
       static_configs: [{{targets: ['localhost:{port}']}}]
     - scheme: https
@@ -194,3 +199,64 @@ def test_https_alertmanager_without_the_ca_is_refused_by_name(tmp_path, start_em
     wait_for(lambda: "x509: certificate signed by unknown authority" in ember.logs(), 10,
              what="the system bundle refusing the self-signed certificate")
     assert ember.stop() == 0
+
+
+class Recorder(http.server.BaseHTTPRequestHandler):
+    """A stand-in Alertmanager that records the Authorization header and client port of each
+    POST (the real one checks only basic auth); HTTP/1.1 with keep-alive, as Go's server."""
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.server.seen.append((self.path, self.headers.get("Authorization"), json.loads(body)))
+        self.server.ports.append(self.client_address[1])
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+def recorder(ctx=None):
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    srv.seen, srv.ports = [], []
+    if ctx:
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
+
+
+def test_bearer_token_file_and_authorization_credentials_file(tmp_path, start_ember):
+    crt, key = self_signed(tmp_path, "recorder")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(crt, key)
+    plain, tls = recorder(), recorder(ctx)
+    try:
+        (tmp_path / "token").write_text("plain-token\n")
+        (tmp_path / "credentials").write_text("  tls-secret \n")
+        cfg = with_rules(tmp_path, always("WithAuth")) + f"""
+    - bearer_token_file: token
+      static_configs: [{{targets: ['127.0.0.1:{plain.server_port}']}}]
+    - scheme: https
+      path_prefix: /am
+      tls_config: {{ca_file: {crt}, server_name: localhost}}
+      authorization: {{type: Token, credentials_file: credentials}}
+      static_configs: [{{targets: ['127.0.0.1:{tls.server_port}']}}]
+"""
+        ember = start_ember(cfg, extra=["--rules.alert.resend-delay=1s"])
+        wait_for(lambda: plain.seen and len(tls.seen) >= 3, 15,
+                 what="a POST at both Alertmanagers, three at the https one")
+        path, auth, alerts = plain.seen[0]
+        assert (path, auth) == ("/api/v2/alerts", "Bearer plain-token")
+        assert alerts[0]["labels"]["alertname"] == "WithAuth"
+        path, auth, alerts = tls.seen[0]
+        assert (path, auth) == ("/am/api/v2/alerts", "Token tls-secret")
+        assert alerts[0]["labels"]["alertname"] == "WithAuth"
+        # The connection is kept alive between batches: one TLS handshake, not one per POST.
+        assert len(set(tls.ports)) == 1, tls.ports
+        assert ember.stop() == 0
+    finally:
+        for srv in (plain, tls):
+            srv.shutdown()
+            srv.server_close()
