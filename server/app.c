@@ -172,7 +172,8 @@ static void on_scrape_closed(void *arg)
 
 static void close_signal(uv_signal_t *s)
 {
-    if (!uv_is_closing((uv_handle_t *) s))
+    /* A start-up that failed before the signals were set up leaves them zeroed (no handle). */
+    if (s->type == UV_SIGNAL && !uv_is_closing((uv_handle_t *) s))
         uv_close((uv_handle_t *) s, NULL);
 }
 
@@ -198,7 +199,7 @@ static void begin_shutdown(struct app *app, const char *why)
     if (app->shutting_down)
         return;
     app->shutting_down = 1;
-    LOG_INFO("main", "shutting down", "reason=%s", why);
+    LOG_INFO("main", "shutting down", "reason=\"%s\"", why);
     if (app->http)
         http_server_close(app->http, on_http_closed, app);
     else
@@ -321,7 +322,8 @@ int app_run(const struct flags *f)
         goto out;
     }
     if (app_rules_start(app, &e) < 0) {
-        LOG_ERROR("main", "error loading rules", "err=\"%s\"", e.msg);
+        char q[2 * sizeof e.msg]; /* rule errors quote group and rule names */
+        LOG_ERROR("main", "error loading rules", "err=\"%s\"", log_escape(e.msg, q, sizeof q));
         begin_shutdown(app, "start-up failed");
         (void) uv_run(&loop, UV_RUN_DEFAULT);
         goto out;

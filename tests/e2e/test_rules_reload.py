@@ -6,8 +6,9 @@ Alertmanagers added by a reload get the alerts (Debian's prometheus-alertmanager
 import json
 import signal
 import socket
+import subprocess
 
-from conftest import http, wait_for
+from conftest import EMBER_BIN, free_port, http, wait_for
 from test_rules import am_alerts, metric
 
 CONFIG = ("global:\n  evaluation_interval: 1s\n"
@@ -177,3 +178,18 @@ def test_reload_while_a_send_is_in_flight(start_ember, tmp_path, alertmanager):
         wait_for(lambda: am_alerts(alertmanager, "Always"), 15,
                  what="the alert in the Alertmanager after the stuck send ended")
         assert e.stop() == 0
+
+
+def test_broken_rule_file_at_start_exits_with_a_readable_log(tmp_path):
+    """At start there is no old rule set to keep: ember refuses to start, and the one log line
+    says which file, group and rule, its quotes escaped so logfmt parsers read it whole."""
+    (tmp_path / "rules.yml").write_text("groups:\n  - name: broken\n    rules:\n"
+                                        "      - record: bad\n        expr: sum(\n")
+    (tmp_path / "prometheus.yml").write_text(CONFIG)
+    run = subprocess.run([EMBER_BIN, f"--config.file={tmp_path / 'prometheus.yml'}",
+                          f"--storage.tsdb.path={tmp_path / 'data'}",
+                          f"--web.listen-address=127.0.0.1:{free_port()}"],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1, run.stderr
+    line = [ln for ln in run.stderr.splitlines() if 'msg="error loading rules"' in ln]
+    assert line and 'group \\"broken\\"' in line[0] and line[0].endswith('"'), run.stderr
