@@ -243,8 +243,9 @@ int app_run(const struct flags *f)
     app->loop = &loop;
     int code = 1;
     if (load_config(f, &app->cfg, &e) < 0) {
+        char q[2 * sizeof e.msg]; /* messages quote keys and values */
         LOG_ERROR("main", "error loading config", "file=%s err=\"%s\"",
-                  f->config_file ? f->config_file : "(embedded)", e.msg);
+                  f->config_file ? f->config_file : "(embedded)", log_escape(e.msg, q, sizeof q));
         goto out;
     }
     struct tsdb_opts topts = {.dir = f->storage_path,

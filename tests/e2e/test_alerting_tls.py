@@ -17,6 +17,7 @@ import urllib.request
 import pytest
 
 from conftest import ALERTMANAGER, free_port, stop_process, wait_for
+from test_rules import start_refused
 
 OPENSSL = shutil.which("openssl") or "/usr/bin/openssl"
 HTPASSWD = shutil.which("htpasswd") or "/usr/bin/htpasswd"
@@ -260,3 +261,13 @@ def test_bearer_token_file_and_authorization_credentials_file(tmp_path, start_em
         for srv in (plain, tls):
             srv.shutdown()
             srv.server_close()
+
+
+def test_refused_alertmanager_config_names_the_problem(tmp_path):
+    """Prometheus' checks of the shared HTTP client keys, at start: one readable log line."""
+    line = start_refused(tmp_path, "alerting:\n  alertmanagers:\n"
+                         "    - authorization: {type: basic, credentials: x}\n"
+                         "      static_configs: [{targets: ['127.0.0.1:9093']}]\n",
+                         "error loading config")
+    assert ('prometheus.yml:3:7: alertmanager_config: authorization type cannot be set to '
+            '\\"basic\\", use \\"basic_auth\\" instead"') in line, line

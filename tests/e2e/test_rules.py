@@ -3,10 +3,11 @@ alerts through pending and firing to a real Alertmanager and back to resolved, g
 files, the rules/alerts/alertmanagers APIs, and alert state surviving a restart."""
 import json
 import socket
+import subprocess
 import time
 from datetime import datetime
 
-from conftest import http, wait_for
+from conftest import EMBER_BIN, free_port, http, wait_for
 
 
 def api(ember, path, **params):
@@ -235,3 +236,17 @@ def test_unreachable_alertmanager_never_blocks(tmp_path, start_ember):
         status, body = ember.query("count_over_time(evaluations:tick[4s])")
         assert float(body["data"]["result"][0]["value"][1]) >= 3
         assert ember.stop() == 0
+
+
+def start_refused(tmp_path, config, msg):
+    """Runs ember on config (written as prometheus.yml), which must refuse to start: exit code 1
+    and one log line with msg; returns that line."""
+    (tmp_path / "prometheus.yml").write_text(config)
+    run = subprocess.run([EMBER_BIN, f"--config.file={tmp_path / 'prometheus.yml'}",
+                          f"--storage.tsdb.path={tmp_path / 'data'}",
+                          f"--web.listen-address=127.0.0.1:{free_port()}"],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1, run.stderr
+    lines = [ln for ln in run.stderr.splitlines() if f'msg="{msg}"' in ln]
+    assert len(lines) == 1, run.stderr
+    return lines[0]

@@ -6,10 +6,9 @@ Alertmanagers added by a reload get the alerts (Debian's prometheus-alertmanager
 import json
 import signal
 import socket
-import subprocess
 
-from conftest import EMBER_BIN, free_port, http, wait_for
-from test_rules import am_alerts, metric
+from conftest import http, wait_for
+from test_rules import am_alerts, metric, start_refused
 
 CONFIG = ("global:\n  evaluation_interval: 1s\n"
           "rule_files: [rules.yml]\n")
@@ -185,11 +184,5 @@ def test_broken_rule_file_at_start_exits_with_a_readable_log(tmp_path):
     says which file, group and rule, its quotes escaped so logfmt parsers read it whole."""
     (tmp_path / "rules.yml").write_text("groups:\n  - name: broken\n    rules:\n"
                                         "      - record: bad\n        expr: sum(\n")
-    (tmp_path / "prometheus.yml").write_text(CONFIG)
-    run = subprocess.run([EMBER_BIN, f"--config.file={tmp_path / 'prometheus.yml'}",
-                          f"--storage.tsdb.path={tmp_path / 'data'}",
-                          f"--web.listen-address=127.0.0.1:{free_port()}"],
-                         capture_output=True, text=True, timeout=60)
-    assert run.returncode == 1, run.stderr
-    line = [ln for ln in run.stderr.splitlines() if 'msg="error loading rules"' in ln]
-    assert line and 'group \\"broken\\"' in line[0] and line[0].endswith('"'), run.stderr
+    line = start_refused(tmp_path, CONFIG, "error loading rules")
+    assert 'group \\"broken\\"' in line and line.endswith('"'), line
