@@ -4,13 +4,13 @@
  * scrape is in flight (l->busy), exactly one worker job owns the series cache and the appender;
  * the loop thread does not touch them until after_work. So the cache needs no lock.
  *
- * Series cache: raw series text (`name{labels}` as scraped) → the result of labelling it (target
- * labels, then metric_relabel_configs): a series ref, or "dropped" when relabeling dropped it,
- * plus the iteration it was last seen in. It skips label parsing, relabeling and sorting for known
- * series (the rules cannot change under a running loop: they are part of its identity), and
- * drives staleness: stored series not seen in a successful scrape, or all of them after a failed
- * one or when the target goes away, get Prometheus' stale marker at that scrape's timestamp;
- * dropped entries not seen just leave the cache. */
+ * Series cache (series_cache.c): raw series text (`name{labels}` as scraped) → the result of
+ * labelling it (target labels, then metric_relabel_configs): a series ref, or "dropped" when
+ * relabeling dropped it. It skips label parsing, relabeling and sorting for known series (the
+ * rules cannot change under a running loop: they are part of its identity), and drives
+ * staleness: stored series not seen in a successful scrape, or all of them after a failed one or
+ * when the target goes away, get Prometheus' stale marker at that scrape's timestamp; dropped
+ * entries not seen just leave the cache. */
 #include "loop.h"
 
 #include <errno.h>
@@ -20,17 +20,10 @@
 #include "scrape/http_client.h"
 #include "scrape/metadata.h"
 #include "scrape/relabel.h"
+#include "scrape/series_cache.h"
 #include "scrape/textparse.h"
 
 #define SCRAPE_ARENA_CAP (256u << 20) /* one scrape's labels; a bigger target is a mistake */
-
-struct cache_entry {
-    uint64_t ref;      /* 0 when dropped */
-    uint64_t seen_iter;
-    int dropped;       /* metric_relabel_configs dropped the series: count it, store nothing */
-    size_t len;
-    char key[]; /* raw series text */
-};
 
 struct scrape_loop {
     uv_loop_t *uv;
@@ -52,8 +45,7 @@ struct scrape_loop {
     void *on_stopped_arg;
 
     /* worker-owned while busy: */
-    struct hmap cache;
-    uint64_t iter;
+    struct series_cache *cache;
     uint64_t ref_up, ref_duration, ref_samples, ref_post_relabel, ref_added;
 
     /* loop-thread status */
@@ -108,20 +100,6 @@ uint64_t scrape_spec_hash(const struct scrape_target_spec *s)
     uint64_t h = hash_bytes(b.p, b.len);
     buf_free(&b);
     return h;
-}
-
-static int cache_eq(const void *item, const void *key)
-{
-    const struct cache_entry *c = item;
-    const struct textparse *p = key;
-    return c->len == p->series_len && memcmp(c->key, p->series, c->len) == 0;
-}
-
-static void cache_clear(struct hmap *m)
-{
-    for (size_t i = 0; i < m->cap; i++)
-        free(m->slots[i].item);
-    hmap_free(m);
 }
 
 /* Adds the target's labels to a scraped label set (Prometheus' honor_labels rules): on conflict
@@ -260,6 +238,7 @@ static int append_body(struct scrape_run *j, tsdb_appender *app, struct arena *a
     textparse_init(&p, (const char *) j->body.p, j->body.len, f);
     int r;
     uint64_t added = 0;
+    scrape_series_cache_begin(l->cache, (const char *) j->body.p, j->body.len);
     while ((r = textparse_next(&p, &j->err)) > 0) {
         if (r != TEXTPARSE_SERIES) {
             if ((r = scrape_meta_builder_add(&j->meta_builder, r, &p, &j->err)) < 0)
@@ -268,42 +247,34 @@ static int append_body(struct scrape_run *j, tsdb_appender *app, struct arena *a
         }
         j->samples++;
         int64_t t = (l->spec.honor_timestamps && p.has_t) ? p.t_ms : l->start_ms;
-        uint64_t h = hash_bytes(p.series, p.series_len);
-        struct cache_entry *c = hmap_get(&l->cache, h, cache_eq, &p);
-        if (c && c->seen_iter == l->iter)
+        struct series_cache_slot *c;
+        int found = scrape_series_cache_lookup(l->cache, p.series, p.series_len, &c);
+        if (found < 0)
+            return err_set(&j->err, found, "line %u: caching series: %s", p.line,
+                           found == ERR_LIMIT ? "body too large" : "out of memory");
+        if (found == SERIES_CACHE_DUP)
             continue; /* the same series twice in one scrape: Prometheus counts it as a dup */
-        if (c && c->dropped) {
-            c->seen_iter = l->iter;
+        if (c->dropped)
             continue;
-        }
-        uint64_t ref = c ? c->ref : 0;
+        int known = found == SERIES_CACHE_KNOWN;
+        uint64_t ref = c->ref;
         struct labels ls = {NULL, 0};
         int keep = 1;
-        if (!c && (keep = label_series(j, &p, a, &ls)) < 0)
+        if (!known && (keep = label_series(j, &p, a, &ls)) < 0)
             return keep;
         r = keep ? tsdb_appender_add(app, &ref, &ls, t, p.value, &j->err) : 0;
-        if (r == ERR_NOT_FOUND && c) { /* the series left the head: by labels again */
+        if (r == ERR_NOT_FOUND && known) { /* the series left the head: by labels again */
             ref = 0;
             if ((keep = label_series(j, &p, a, &ls)) < 0)
                 return keep;
             r = keep ? tsdb_appender_add(app, &ref, &ls, t, p.value, &j->err) : 0;
-            c->dropped = !keep;
         }
         if (r < 0)
             return r;
-        if (!c) {
-            c = malloc(sizeof *c + p.series_len);
-            if (!c || hmap_put(&l->cache, h, c) < 0) {
-                free(c);
-                return err_set(&j->err, -ENOMEM, "out of memory caching series");
-            }
-            c->len = p.series_len;
-            c->dropped = !keep;
-            memcpy(c->key, p.series, p.series_len);
-            added += (uint64_t) keep;
-        }
-        c->ref = ref;
-        c->seen_iter = l->iter;
+        /* label_series() used the arena, not the cache: c still points at this series' slot. */
+        c->ref = keep ? ref : 0;
+        c->dropped = !keep;
+        added += (uint64_t) (keep && !known);
         j->post += (uint64_t) keep;
     }
     if (r >= 0 && l->spec.client && l->spec.client->sample_limit &&
@@ -313,27 +284,32 @@ static int append_body(struct scrape_run *j, tsdb_appender *app, struct arena *a
     return r;
 }
 
-/* Stale markers for cached series not seen in iteration l->iter; they leave the cache (dropped
- * entries without a marker: nothing was stored for them). */
-static int append_stale(struct scrape_loop *l, tsdb_appender *app, struct err *e)
+struct stale_ctx {
+    tsdb_appender *app;
+    int64_t t_ms;
+    struct err *e;
+};
+
+static int add_stale(void *arg, uint64_t ref)
 {
-    for (size_t i = 0; i < l->cache.cap; i++) {
-        struct cache_entry *c = l->cache.slots[i].item;
-        if (!c || c->seen_iter == l->iter)
-            continue;
-        uint64_t ref = c->ref;
-        int r = 0;
-        if (!c->dropped)
-            r = tsdb_appender_add(app, &ref, NULL, l->start_ms, num_stale_nan(), e);
-        if (r == ERR_NOT_FOUND)
-            r = 0; /* already gone from the head: nothing to mark stale */
-        if (r < 0)
-            return r;
-        (void) hmap_del(&l->cache, l->cache.slots[i].hash, c);
-        free(c);
-        i--; /* backward-shift deletion may have moved a later entry into slot i */
-    }
-    return 0;
+    struct stale_ctx *s = arg;
+    int r = tsdb_appender_add(s->app, &ref, NULL, s->t_ms, num_stale_nan(), s->e);
+    return r == ERR_NOT_FOUND ? 0 : r; /* already gone from the head: nothing to mark stale */
+}
+
+/* Stale markers for the last scrape's series that this one did not see, or for all of them when
+ * the scrape failed or the target goes away (then the cache forgets them all; after a good
+ * scrape its series replace the last one's). Dropped series get none: nothing was stored. */
+static int append_stale(struct scrape_loop *l, tsdb_appender *app, int ok, struct buf *body,
+                        struct err *e)
+{
+    struct stale_ctx s = {app, l->start_ms, e};
+    int r = scrape_series_cache_each_gone(l->cache, !ok, add_stale, &s);
+    if (ok)
+        scrape_series_cache_commit(l->cache, body);
+    else
+        scrape_series_cache_clear(l->cache);
+    return r;
 }
 
 static void work_cb(uv_work_t *w)
@@ -350,7 +326,6 @@ static void work_cb(uv_work_t *w)
         err_set(&j->err, -ENOMEM, "out of memory");
         return;
     }
-    l->iter++;
     scrape_meta_builder_init(&j->meta_builder, a);
     int ok = !j->fetch_failed && !j->final && append_body(j, app, a, &added) >= 0;
     /* l->meta is read here, replaced in after_work: never both at once (l->busy). */
@@ -364,9 +339,8 @@ static void work_cb(uv_work_t *w)
         j->samples = 0;
         j->post = 0;
         added = 0;
-        l->iter++;
     }
-    int r = app ? append_stale(l, app, &e) : -ENOMEM;
+    int r = app ? append_stale(l, app, ok, &j->body, &e) : -ENOMEM;
     if (!j->final && r >= 0) {
         double up = ok ? 1 : 0;
         if (r >= 0)
@@ -579,6 +553,10 @@ int scrape_loop_start(uv_loop_t *uv, tsdb *db, const struct scrape_target_spec *
                       struct scrape_loop **ret, struct err *e)
 {
     struct scrape_loop *l = calloc(1, sizeof *l);
+    if (l && !(l->cache = scrape_series_cache_new())) {
+        free(l);
+        l = NULL;
+    }
     if (!l)
         return err_set(e, -ENOMEM, "out of memory");
     l->uv = uv;
@@ -586,12 +564,14 @@ int scrape_loop_start(uv_loop_t *uv, tsdb *db, const struct scrape_target_spec *
     l->spec_arena = arena_new(0);
     if (!l->spec_arena || copy_spec(l->spec_arena, spec, &l->spec) < 0) {
         arena_free(l->spec_arena);
+        scrape_series_cache_free(l->cache);
         free(l);
         return err_set(e, -ENOMEM, "out of memory");
     }
     int r = split_address(l, e);
     if (r < 0) {
         arena_free(l->spec_arena);
+        scrape_series_cache_free(l->cache);
         free(l);
         return r;
     }
@@ -608,6 +588,7 @@ int scrape_loop_start(uv_loop_t *uv, tsdb *db, const struct scrape_target_spec *
             scrape_tls_unref(l->client.tls);
             scrape_relabel_unref(l->spec.metric_relabel);
             arena_free(l->spec_arena);
+            scrape_series_cache_free(l->cache);
             free(l);
             return err_set(e, -ENOMEM, "out of memory");
         }
@@ -629,7 +610,7 @@ static void free_loop(struct scrape_loop *l)
 {
     void (*cb)(void *) = l->on_stopped;
     void *arg = l->on_stopped_arg;
-    cache_clear(&l->cache);
+    scrape_series_cache_free(l->cache);
     scrape_meta_set_free(l->meta);
     scrape_relabel_unref(l->spec.metric_relabel);
     scrape_tls_unref(l->client.tls);
@@ -665,7 +646,7 @@ void scrape_loop_stop(struct scrape_loop *l, void (*on_stopped)(void *arg), void
         http_get_close_idle(l->idle);
     if (l->http)
         http_get_cancel(l->http);
-    else if (!l->busy && l->cache.n) {
+    else if (!l->busy && scrape_series_cache_size(l->cache)) {
         /* The target is going away: its series end now (stale markers). */
         struct scrape_run *j = calloc(1, sizeof *j);
         if (j) {

@@ -1,0 +1,138 @@
+/* tests/unit/scrape/test_series_cache.c — the per-target series cache: known series keep their
+ * refs whether they come in the same order, moved or among new ones; repeats within a scrape are
+ * duplicates; series missing from a scrape are reported gone; a cleared cache knows nothing. */
+#include "scrape/series_cache.h"
+#include "test.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int collect(void *arg, uint64_t ref)
+{
+    uint64_t *v = arg;
+    v[++v[0]] = ref;
+    return 0;
+}
+
+/* One scrape of the series named in text, one per line ("a{x=\"1\"}\n..."), committed (the cache
+ * takes the body) unless failed. refs[i] gets each series' ref, new series get ref next_ref++ (0
+ * when the name starts with "drop", which marks them dropped); gone[0] counts the refs reported
+ * gone that follow it (all of the last scrape's when failed, and then the cache is cleared).
+ * Returns how many were new; each duplicate counts -100. */
+static int scrape_ex(struct series_cache *c, const char *text, uint64_t *next_ref, uint64_t *refs,
+                     uint64_t *gone, int failed)
+{
+    struct buf body = BUF_INIT;
+    if (buf_append(&body, text, strlen(text)) < 0)
+        return -1000;
+    scrape_series_cache_begin(c, (const char *) body.p, body.len);
+    int fresh = 0, i = 0;
+    const char *s = (const char *) body.p, *end = s + body.len;
+    while (s < end) {
+        const char *nl = memchr(s, '\n', (size_t) (end - s));
+        size_t n = (size_t) (nl - s);
+        struct series_cache_slot *sl;
+        int r = scrape_series_cache_lookup(c, s, n, &sl);
+        if (r < 0)
+            return -1000;
+        if (r == SERIES_CACHE_DUP) {
+            fresh -= 100;
+        } else if (r == SERIES_CACHE_NEW) {
+            fresh++;
+            sl->dropped = !strncmp(s, "drop", 4);
+            sl->ref = sl->dropped ? 0 : (*next_ref)++;
+            refs[i++] = sl->ref;
+        } else {
+            refs[i++] = sl->ref;
+        }
+        s = nl + 1;
+    }
+    gone[0] = 0;
+    if (scrape_series_cache_each_gone(c, failed, collect, gone) < 0)
+        return -1000;
+    if (failed)
+        scrape_series_cache_clear(c);
+    else
+        scrape_series_cache_commit(c, &body);
+    buf_free(&body);
+    return fresh;
+}
+
+static int scrape(struct series_cache *c, const char *text, uint64_t *next_ref, uint64_t *refs)
+{
+    uint64_t gone[64];
+    return scrape_ex(c, text, next_ref, refs, gone, 0);
+}
+
+TEST(same_order_moved_new_and_gone)
+{
+    struct series_cache *c = scrape_series_cache_new();
+    ASSERT_TRUE(c != NULL);
+    uint64_t next = 1, refs[16], gone[64];
+    ASSERT_EQ(scrape(c, "a\nb{x=\"1\"}\nc\ndrop_me\n", &next, refs), 4);
+    ASSERT_EQ(scrape_series_cache_size(c), 4);
+    ASSERT_EQ(refs[0], 1);
+    ASSERT_EQ(refs[1], 2);
+    ASSERT_EQ(refs[2], 3);
+    ASSERT_EQ(refs[3], 0);
+
+    /* Same order: all known, nothing gone. */
+    ASSERT_EQ(scrape_ex(c, "a\nb{x=\"1\"}\nc\ndrop_me\n", &next, refs, gone, 0), 0);
+    ASSERT_EQ(gone[0], 0);
+
+    /* Moved, one new, one gone (b): refs follow the text, not the position. */
+    ASSERT_EQ(scrape_ex(c, "c\nnew\na\ndrop_me\n", &next, refs, gone, 0), 1);
+    ASSERT_EQ(refs[0], 3);
+    ASSERT_EQ(refs[1], 4);
+    ASSERT_EQ(refs[2], 1);
+    ASSERT_EQ(refs[3], 0);
+    ASSERT_EQ(gone[0], 1);
+    ASSERT_EQ(gone[1], 2);
+    /* A failed scrape: every stored series of the last good one is gone (dropped ones have
+     * nothing stored), and the cache forgets them. */
+    ASSERT_EQ(scrape_ex(c, "a\n", &next, refs, gone, 1), 0);
+    ASSERT_EQ(gone[0], 3);
+    ASSERT_EQ(scrape_series_cache_size(c), 0);
+    ASSERT_EQ(scrape(c, "a\n", &next, refs), 1);
+    ASSERT_EQ(refs[0], 5);
+    scrape_series_cache_free(c);
+}
+
+TEST(duplicates_within_a_scrape)
+{
+    struct series_cache *c = scrape_series_cache_new();
+    ASSERT_TRUE(c != NULL);
+    uint64_t next = 1, refs[16];
+    /* A new series twice: one new, one duplicate. */
+    ASSERT_EQ(scrape(c, "a\nb\na\nc\n", &next, refs), 3 - 100);
+    ASSERT_EQ(scrape_series_cache_size(c), 3);
+    /* Known series twice, in order and out of order. */
+    ASSERT_EQ(scrape(c, "a\nb\nb\nc\na\n", &next, refs), -200);
+    ASSERT_EQ(refs[0], 1);
+    ASSERT_EQ(refs[1], 2);
+    ASSERT_EQ(refs[2], 3);
+    scrape_series_cache_free(c);
+}
+
+TEST(many_series_reversed)
+{
+    struct series_cache *c = scrape_series_cache_new();
+    ASSERT_TRUE(c != NULL);
+    struct buf fwd = BUF_INIT, rev = BUF_INIT;
+    for (int i = 0; i < 1000; i++)
+        ASSERT_OK(buf_printf(&fwd, "m{i=\"%d\"}\n", i));
+    for (int i = 999; i >= 0; i--)
+        ASSERT_OK(buf_printf(&rev, "m{i=\"%d\"}\n", i));
+    ASSERT_OK(buf_putc(&fwd, '\0'));
+    ASSERT_OK(buf_putc(&rev, '\0'));
+    uint64_t next = 1, *refs = calloc(1000, sizeof *refs);
+    ASSERT_TRUE(refs != NULL);
+    ASSERT_EQ(scrape(c, (const char *) fwd.p, &next, refs), 1000);
+    ASSERT_EQ(scrape(c, (const char *) rev.p, &next, refs), 0);
+    for (int i = 0; i < 1000; i++)
+        ASSERT_EQ(refs[i], (uint64_t) (1000 - i));
+    free(refs);
+    buf_free(&fwd);
+    buf_free(&rev);
+    scrape_series_cache_free(c);
+}
