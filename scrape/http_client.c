@@ -5,7 +5,9 @@
  * reuse anything right in the callback. gzip bodies are inflated as they arrive.
  * https: after CONNECT an OpenSSL session runs over two memory BIOs; socket bytes go into one,
  * whatever OpenSSL wants sent comes out of the other (tls_pump/tls_flush), so the handshake, the
- * request and the response never block the loop. A followed redirect closes the socket and
+ * request and the response never block the loop. The response bytes go through http_response.c
+ * (framing, headers, gzip, the body cap), which knows nothing of sockets. A followed redirect
+ * closes the socket and
  * goes back to RESOLVE for the Location under the same timer.
  * Keep-alive (opts.keep): a complete response that allows it does not close the socket; the
  * object itself waits in the caller's slot as ST_IDLE (still reading, so a server's close is
@@ -14,18 +16,13 @@
 #include "http_client.h"
 
 #include <errno.h>
-#include <llhttp.h>
 #include <openssl/err.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "scrape/http_location.h"
+#include "scrape/http_response.h"
 #include "scrape/tls.h"
-
-#define DEFAULT_MAX_BODY (64u << 20)
-#define MAX_HEADER_VALUE 256
-#define MAX_LOCATION 2048
 
 enum get_state { ST_RESOLVE, ST_CONNECT, ST_SEND, ST_READ, ST_DONE, ST_IDLE };
 
@@ -63,20 +60,8 @@ struct http_get {
     SSL *ssl;
     BIO *bin, *bout;
     int tls_up;
-    llhttp_t parser;
-    llhttp_settings_t settings;
-    char header_field[32];
-    size_t header_field_len;
-    int header_is_ct, header_is_ce, header_is_loc;
-    char content_type[MAX_HEADER_VALUE];
-    char reason[64];
-    char location[MAX_LOCATION];
-    int redirect_pending;
-    int gzip;
-    z_stream z;
-    int z_ready;
+    struct http_response resp; /* the response being read */
     size_t max_body;
-    int message_done;
     /* Keep-alive: keep_slot is where the caller parks an idle connection between requests. */
     struct http_get **keep_slot;
     int keepable;        /* the finished response left the connection usable */
@@ -100,8 +85,8 @@ static void on_close(uv_handle_t *h)
     if (--g->handles_open > 0 || g->resolving)
         return;
     if (g->cb) { /* NULL: an idle connection closing, its last request long delivered */
-        g->res.content_type = g->content_type;
-        g->res.reason = g->reason;
+        g->res.content_type = g->resp.content_type;
+        g->res.reason = g->resp.reason;
         if (g->err.code != 0)
             buf_free(&g->res.body);
         g->cb(g->ctx, &g->res, &g->err);
@@ -110,8 +95,7 @@ static void on_close(uv_handle_t *h)
     buf_free(&g->request);
     if (g->addrs)
         uv_freeaddrinfo(g->addrs);
-    if (g->z_ready)
-        inflateEnd(&g->z);
+    http_response_done(&g->resp);
     SSL_free(g->ssl);
     scrape_tls_unref(g->tls);
     free(g->path);
@@ -159,135 +143,6 @@ static void on_timeout(uv_timer_t *t)
         return;
     }
     finish(g, ERR_TIMEOUT, "context deadline exceeded fetching %s", g->addr);
-}
-
-static int append_body(struct http_get *g, const char *p, size_t n)
-{
-    if (!g->gzip) {
-        if (g->res.body.len + n > g->max_body)
-            return ERR_LIMIT;
-        return buf_append(&g->res.body, p, n);
-    }
-    g->z.next_in = (Bytef *) p;
-    g->z.avail_in = (uInt) n;
-    while (g->z.avail_in > 0) {
-        if (buf_reserve(&g->res.body, 16384) < 0)
-            return -ENOMEM;
-        g->z.next_out = g->res.body.p + g->res.body.len;
-        g->z.avail_out = (uInt) (g->res.body.cap - g->res.body.len);
-        size_t before = g->z.avail_out;
-        int zr = inflate(&g->z, Z_NO_FLUSH);
-        g->res.body.len += before - g->z.avail_out;
-        if (g->res.body.len > g->max_body)
-            return ERR_LIMIT;
-        if (zr == Z_STREAM_END)
-            break;
-        if (zr != Z_OK && zr != Z_BUF_ERROR)
-            return ERR_PARSE;
-        if (zr == Z_BUF_ERROR && g->z.avail_out != 0)
-            break;
-    }
-    return 0;
-}
-
-/* Appends a header value piece (llhttp may split one value across reads) to a NUL-terminated
- * fixed buffer, cutting what does not fit. */
-static void append_value(char *dst, size_t cap, const char *at, size_t n)
-{
-    size_t have = strlen(dst), room = cap - 1 - have;
-    size_t take = n < room ? n : room;
-    memcpy(dst + have, at, take);
-    dst[have + take] = '\0';
-}
-
-static int on_header_field(llhttp_t *p, const char *at, size_t n)
-{
-    struct http_get *g = p->data;
-    size_t room = sizeof g->header_field - 1 - g->header_field_len;
-    size_t take = n < room ? n : room;
-    memcpy(g->header_field + g->header_field_len, at, take);
-    g->header_field_len += take;
-    g->header_field[g->header_field_len] = '\0';
-    return 0;
-}
-
-static int on_header_value(llhttp_t *p, const char *at, size_t n)
-{
-    struct http_get *g = p->data;
-    if (g->header_field_len) {
-        g->header_is_ct = strcasecmp(g->header_field, "content-type") == 0;
-        g->header_is_ce = strcasecmp(g->header_field, "content-encoding") == 0;
-        g->header_is_loc = strcasecmp(g->header_field, "location") == 0;
-        g->header_field_len = 0;
-    }
-    if (g->header_is_ct)
-        append_value(g->content_type, sizeof g->content_type, at, n);
-    else if (g->header_is_loc)
-        append_value(g->location, sizeof g->location, at, n);
-    else if (g->header_is_ce && n >= 4 && strncasecmp(at, "gzip", 4) == 0)
-        g->gzip = 1;
-    return 0;
-}
-
-static int on_status(llhttp_t *p, const char *at, size_t n)
-{
-    struct http_get *g = p->data;
-    append_value(g->reason, sizeof g->reason, at, n);
-    return 0;
-}
-
-static int is_redirect(int status)
-{
-    return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
-}
-
-static int on_headers_complete(llhttp_t *p)
-{
-    struct http_get *g = p->data;
-    g->res.status = p->status_code;
-    if (g->max_redirects > 0 && is_redirect(g->res.status) && g->location[0]) {
-        g->redirect_pending = 1; /* the body of a redirect is not wanted */
-        return HPE_PAUSED;
-    }
-    /* A declared length sizes the body once instead of doubling it up from nothing (only a
-     * hint: the bytes that arrive are still checked against max_body as they come). */
-    if (!g->gzip && (p->flags & F_CONTENT_LENGTH) && p->content_length <= g->max_body)
-        (void) buf_reserve(&g->res.body, (size_t) p->content_length); /* failing: on_body says */
-    if (g->gzip) {
-        memset(&g->z, 0, sizeof g->z);
-        if (inflateInit2(&g->z, 16 + MAX_WBITS) != Z_OK)
-            return -1;
-        g->z_ready = 1;
-    }
-    return 0;
-}
-
-static int on_body(llhttp_t *p, const char *at, size_t n)
-{
-    struct http_get *g = p->data;
-    int r = append_body(g, at, n);
-    if (r == ERR_LIMIT) {
-        /* Prometheus' words exactly: users grep for them. */
-        finish(g, ERR_LIMIT, "body size limit exceeded");
-        return -1;
-    }
-    if (r < 0) {
-        finish(g, ERR_PARSE, "invalid gzip body from %s", g->addr);
-        return -1;
-    }
-    return 0;
-}
-
-static int on_message_complete(llhttp_t *p)
-{
-    struct http_get *g = p->data;
-    g->message_done = 1;
-    /* HTTP/1.1 without "Connection: close" (or 1.0 with keep-alive), the body delimited by
-     * Content-Length or the chunked end: the next request may use this socket. A redirect's
-     * connection belongs to another URL than the caller's next request. */
-    g->keepable = g->keep_slot && g->redirects == 0 && llhttp_should_keep_alive(p);
-    finish(g, 0, "%s", "");
-    return HPE_PAUSED;
 }
 
 /* Every read lands in one buffer per thread (the loop thread): on_read consumes it before it
@@ -352,32 +207,51 @@ static int send_raw(struct http_get *g, const void *p, size_t n)
 static void start_redirect(struct http_get *g);
 static void reset_response(struct http_get *g);
 
+/* What the response parser said (anything but MORE) becomes the outcome of the request. */
+static void response_outcome(struct http_get *g, int r, const struct err *e)
+{
+    if (r == HTTP_RESPONSE_REDIRECT) {
+        start_redirect(g);
+    } else if (r == HTTP_RESPONSE_COMPLETE) {
+        /* A redirect's connection belongs to another URL than the caller's next request. */
+        g->keepable = g->keep_slot && g->redirects == 0 && g->resp.keep_alive;
+        g->res.status = g->resp.status;
+        g->res.body = g->resp.body;
+        g->resp.body = (struct buf) BUF_INIT;
+        finish(g, 0, "%s", "");
+    } else if (r == ERR_LIMIT) {
+        finish(g, ERR_LIMIT, "%s", e->msg); /* Prometheus' words exactly: users grep for them */
+    } else if (r < 0) {
+        finish(g, r == -ENOMEM ? r : ERR_PARSE, "invalid HTTP response from %s: %s", g->addr,
+               e->msg);
+    }
+}
+
 /* Plaintext response bytes into the HTTP parser. */
 static void feed(struct http_get *g, const char *p, size_t n)
 {
     if (g->state != ST_READ)
         return;
     g->got_bytes = 1;
-    llhttp_errno_t er = llhttp_execute(&g->parser, p, n);
-    if (g->redirect_pending && g->state == ST_READ)
-        start_redirect(g);
-    else if (er != HPE_OK && er != HPE_PAUSED && g->state != ST_DONE)
-        finish(g, ERR_PARSE, "invalid HTTP response from %s: %s", g->addr,
-               llhttp_get_error_reason(&g->parser));
+    struct err e = {0};
+    response_outcome(g, http_response_feed(&g->resp, p, n, NULL, &e), &e);
 }
 
 static void handle_eof(struct http_get *g)
 {
     if (g->state != ST_READ || retry_if_stale(g))
         return;
-    /* A response delimited by connection close ends here. */
-    if (g->tls_up || !g->ssl) {
-        if (llhttp_finish(&g->parser) == HPE_OK && g->res.status) {
-            finish(g, 0, "%s", "");
-            return;
-        }
+    if (g->ssl && !g->tls_up) {
+        finish(g, ERR_PARSE, "connection to %s closed during the TLS handshake", g->addr);
+        return;
     }
-    finish(g, ERR_PARSE, "connection to %s closed before the response was complete", g->addr);
+    struct err e = {0};
+    int r = http_response_eof(&g->resp, &e);
+    if (r == HTTP_RESPONSE_COMPLETE || r == HTTP_RESPONSE_REDIRECT)
+        response_outcome(g, r, &e);
+    else
+        finish(g, ERR_PARSE, "connection to %s closed before the response was complete",
+               g->addr);
 }
 
 /* Ciphertext OpenSSL produced, onto the socket. */
@@ -451,8 +325,8 @@ static void deliver_kept(struct http_get *g)
     g->state = ST_IDLE;
     *g->keep_slot = g;
     uv_timer_start(&g->timer, on_timeout, IDLE_TIMEOUT_MS, 0);
-    g->res.content_type = g->content_type;
-    g->res.reason = g->reason;
+    g->res.content_type = g->resp.content_type;
+    g->res.reason = g->resp.reason;
     cb(g->ctx, &g->res, &g->err);
     buf_free(&g->res.body);
 }
@@ -643,28 +517,19 @@ static int build_request(struct http_get *g)
 
 static void reset_parser(struct http_get *g)
 {
-    llhttp_settings_init(&g->settings);
-    g->settings.on_status = on_status;
-    g->settings.on_header_field = on_header_field;
-    g->settings.on_header_value = on_header_value;
-    g->settings.on_headers_complete = on_headers_complete;
-    g->settings.on_body = on_body;
-    g->settings.on_message_complete = on_message_complete;
-    llhttp_init(&g->parser, HTTP_RESPONSE, &g->settings);
-    g->parser.data = g;
+    http_response_reset(&g->resp, g->max_body, g->max_redirects > 0);
 }
 
 /* Follows a 3xx: a fresh connection to the Location under the same deadline. */
 static void start_redirect(struct http_get *g)
 {
-    g->redirect_pending = 0;
     if (g->redirects >= g->max_redirects) {
         finish(g, ERR_PARSE, "Get \"%s://%s%s\": stopped after %d redirects", g->scheme, g->addr,
                g->path, g->max_redirects);
         return;
     }
     g->redirects++;
-    if (http_location_apply(g->location, g->scheme, g->host, sizeof g->host, g->port,
+    if (http_location_apply(g->resp.location, g->scheme, g->host, sizeof g->host, g->port,
                             sizeof g->port, &g->path) < 0 ||
         build_request(g) < 0) {
         finish(g, ERR_PARSE, "redirect from %s to an unusable location", g->addr);
@@ -688,14 +553,7 @@ static void reset_response(struct http_get *g)
 {
     buf_reset(&g->res.body);
     g->res.status = 0;
-    g->content_type[0] = g->reason[0] = g->location[0] = '\0';
-    g->header_field_len = 0;
-    g->header_is_ct = g->header_is_ce = g->header_is_loc = 0;
-    g->gzip = 0;
-    if (g->z_ready)
-        inflateEnd(&g->z);
-    g->z_ready = 0;
-    g->message_done = g->keepable = g->redirect_pending = 0;
+    g->keepable = 0;
     reset_parser(g);
 }
 
@@ -728,7 +586,7 @@ static int set_request(struct http_get *g, const struct http_get_opts *o, http_g
 {
     g->cb = cb;
     g->ctx = ctx;
-    g->max_body = o->max_body ? o->max_body : DEFAULT_MAX_BODY;
+    g->max_body = o->max_body ? o->max_body : HTTP_RESPONSE_MAX_BODY_DEFAULT;
     g->identity = o->identity_encoding;
     g->max_redirects = o->max_redirects;
     g->redirects = 0;

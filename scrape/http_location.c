@@ -6,10 +6,27 @@
 #include <string.h>
 #include <strings.h>
 
-/* Sets host and port from an authority ("host", "host:port", "[v6]:port"); 0 or -1. */
+/* Bytes that cannot go into a request line or a Host header as they are: controls, space, DEL.
+ * Go's client would escape some of them; a Location carrying them is refused here instead. */
+static int unsendable(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char) s[i] <= 0x20 || s[i] == 0x7f)
+            return 1;
+    return 0;
+}
+
+/* Sets host and port from an authority ("host", "host:port", "[v6]:port", any "userinfo@"
+ * before it ignored, as the request carries none); 0 or -1. */
 static int set_authority(const char *scheme, char *host, size_t host_cap, char *port,
                          size_t port_cap, const char *a, size_t n)
 {
+    for (size_t i = n; i > 0; i--)
+        if (a[i - 1] == '@') {
+            a += i;
+            n -= i;
+            break;
+        }
     const char *colon = NULL, *h = a;
     size_t hn = n;
     if (n && a[0] == '[') {
@@ -23,8 +40,12 @@ static int set_authority(const char *scheme, char *host, size_t host_cap, char *
         hn = (size_t) (colon - a);
     }
     size_t pn = colon ? n - (size_t) (colon + 1 - a) : 0;
-    if (hn == 0 || hn >= host_cap || pn >= port_cap)
+    if (hn == 0 || hn >= host_cap || pn >= port_cap || unsendable(h, hn) ||
+        memchr(h, '[', hn) || memchr(h, ']', hn))
         return -1;
+    for (size_t i = 0; i < pn; i++) /* Go: "invalid port" unless digits */
+        if (colon[1 + i] < '0' || colon[1 + i] > '9')
+            return -1;
     memcpy(host, h, hn);
     host[hn] = '\0';
     if (colon && pn) {
@@ -64,7 +85,7 @@ int http_location_apply(const char *loc, char *scheme, char *host, size_t host_c
         path = strdup(loc);
     } else { /* relative: replace the last segment of the current path */
         size_t dir = strcspn(*cur_path, "?");
-        while (dir > 0 && *cur_path[dir - 1] != '/')
+        while (dir > 0 && (*cur_path)[dir - 1] != '/')
             dir--;
         path = malloc(dir + strlen(loc) + 1);
         if (path) {
@@ -75,6 +96,10 @@ int http_location_apply(const char *loc, char *scheme, char *host, size_t host_c
     if (!path)
         return -1;
     path[strcspn(path, "#")] = '\0';
+    if (unsendable(path, strlen(path))) {
+        free(path);
+        return -1;
+    }
     free(*cur_path);
     *cur_path = path;
     return 0;
