@@ -284,6 +284,16 @@ double promql_functions_extrapolate(const struct promql_point *p, size_t n, doub
                                     struct promql_window w, int counter, int is_rate);
 double promql_functions_simple(enum promql_fn id, double v, const struct promql_val *args);
 double promql_functions_date_part(enum promql_fn id, double secs);
+/* The case labels of the functions promql_functions_date_part() computes. */
+#define PROMQL_CASE_DATE_FNS                                                                   \
+    case FN_MINUTE:                                                                            \
+    case FN_HOUR:                                                                              \
+    case FN_DAY_OF_WEEK:                                                                       \
+    case FN_DAY_OF_MONTH:                                                                      \
+    case FN_DAY_OF_YEAR:                                                                       \
+    case FN_DAYS_IN_MONTH:                                                                     \
+    case FN_MONTH:                                                                             \
+    case FN_YEAR
 int promql_functions_absent_labels(struct promql_ev *ev, struct arena *a,
                                    const struct promql_expr *arg, struct labels *ret);
 struct re;

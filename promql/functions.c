@@ -793,14 +793,7 @@ int promql_functions_apply(struct promql_ev *ev, const struct promql_expr *x,
     case FN_HISTOGRAM_COUNT:
     case FN_HISTOGRAM_SUM:
     case FN_HISTOGRAM_FRACTION: return 0; /* native histograms only: float samples give nothing */
-    case FN_MINUTE:
-    case FN_HOUR:
-    case FN_DAY_OF_WEEK:
-    case FN_DAY_OF_MONTH:
-    case FN_DAY_OF_YEAR:
-    case FN_DAYS_IN_MONTH:
-    case FN_MONTH:
-    case FN_YEAR:
+    PROMQL_CASE_DATE_FNS:
         if (na == 0) {
             struct labels none = {0};
             double v = promql_functions_date_part(f->id, (double) (t / 1000));

@@ -54,14 +54,7 @@ static int elementwise(struct promql_ev *ev, const struct promql_expr *x,
                 continue;
             switch (id) {
             case FN_TIMESTAMP: d[k] = (double) promql_grid_t(ev, k) / 1000; break;
-            case FN_MINUTE:
-            case FN_HOUR:
-            case FN_DAY_OF_WEEK:
-            case FN_DAY_OF_MONTH:
-            case FN_DAY_OF_YEAR:
-            case FN_DAYS_IN_MONTH:
-            case FN_MONTH:
-            case FN_YEAR: d[k] = promql_functions_date_part(id, v); break;
+            PROMQL_CASE_DATE_FNS: d[k] = promql_functions_date_part(id, v); break;
             default:
                 step_args(args, na, k, sv);
                 if (id == FN_CLAMP && sv[2].scalar < sv[1].scalar)
@@ -316,14 +309,7 @@ int promql_grid_call(struct promql_ev *ev, const struct promql_expr *x, struct p
     case FN_HISTOGRAM_COUNT:
     case FN_HISTOGRAM_SUM:
     case FN_HISTOGRAM_FRACTION: r = promql_grid_vector(ev, ret, 1); break;
-    case FN_MINUTE:
-    case FN_HOUR:
-    case FN_DAY_OF_WEEK:
-    case FN_DAY_OF_MONTH:
-    case FN_DAY_OF_YEAR:
-    case FN_DAYS_IN_MONTH:
-    case FN_MONTH:
-    case FN_YEAR:
+    PROMQL_CASE_DATE_FNS:
         if (na == 0) {
             struct labels none = {0};
             for (size_t k = 0; k < n; k++)

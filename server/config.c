@@ -74,26 +74,20 @@ static int load_global(struct ld *l, const yaml_node_t *v, struct config_global 
 
 /* ---- rule_files ---- */
 
+static int rule_file_name_check(struct ld *l, const yaml_node_t *it, const char *s)
+{
+    return *s ? 0 : config_fail(l, it, ERR_PARSE, "rule_files: empty file name");
+}
+
 static int load_rule_files(struct ld *l, const yaml_node_t *v, struct config *c)
 {
     const yaml_node_item_t *items;
+    const char **files;
     uint32_t n;
     int r = config_get_list(l, "rule_files", v, &items, &n);
-    if (r < 0 || n == 0)
+    if (r < 0 || n == 0 ||
+        (r = config_path_list(l, "rule_files", items, n, rule_file_name_check, &files)) < 0)
         return r;
-    const char **files = arena_calloc(l->a, n, sizeof *files);
-    if (!files)
-        return config_oom(l, l->a);
-    for (uint32_t i = 0; i < n; i++) {
-        const yaml_node_t *it = config_node(l, items[i]);
-        const char *s;
-        if ((r = config_visit(l, it)) < 0 || (r = config_get_str(l, "rule_files", it, &s)) < 0)
-            return r;
-        if (!*s)
-            return config_fail(l, it, ERR_PARSE, "rule_files: empty file name");
-        if ((r = config_resolve_path(l, s, &files[i])) < 0)
-            return r;
-    }
     c->rule_files = files;
     c->n_rule_files = n;
     return 0;
@@ -134,8 +128,9 @@ static const struct field top_fields[] = {
 };
 
 /* The root mapping; global first, since jobs inherit from it wherever it is in the file. */
-static int load_root(struct ld *l, const yaml_node_t *root, struct config *c)
+static int load_root(struct ld *l, const yaml_node_t *root, void *obj)
 {
+    struct config *c = obj;
     struct top t = {0};
     int r = 0;
     if (root && (r = config_visit(l, root)) < 0)
@@ -230,6 +225,25 @@ int config_resolve_path(struct ld *l, const char *s, const char **ret)
     return 0;
 }
 
+int config_path_list(struct ld *l, const char *what, const yaml_node_item_t *items, uint32_t n,
+                     int (*check)(struct ld *l, const yaml_node_t *it, const char *s),
+                     const char ***ret)
+{
+    const char **files = arena_calloc(l->a, n, sizeof *files);
+    if (!files)
+        return config_oom(l, l->a);
+    for (uint32_t i = 0; i < n; i++) {
+        const yaml_node_t *it = config_node(l, items[i]);
+        const char *s;
+        int r;
+        if ((r = config_visit(l, it)) < 0 || (r = config_get_str(l, what, it, &s)) < 0 ||
+            (check && (r = check(l, it, s)) < 0) || (r = config_resolve_path(l, s, &files[i])) < 0)
+            return r;
+    }
+    *ret = files;
+    return 0;
+}
+
 int config_yaml_document(struct ld *l, const char *text, size_t len, yaml_document_t *ret)
 {
     yaml_parser_t p;
@@ -245,12 +259,34 @@ int config_yaml_document(struct ld *l, const char *text, size_t len, yaml_docume
     return r;
 }
 
+int config_yaml_load(struct ld *l, const char *text, size_t len,
+                     int (*root)(struct ld *l, const yaml_node_t *root, void *obj), void *obj)
+{
+    yaml_document_t doc;
+    int r = config_yaml_document(l, text, len, &doc);
+    if (r < 0)
+        return r;
+    l->doc = &doc;
+    r = root(l, yaml_document_get_root_node(&doc), obj);
+    l->doc = NULL;
+    yaml_document_delete(&doc);
+    return r;
+}
+
+int config_ld_end(struct ld *l, int r)
+{
+    buf_free(&l->targets);
+    arena_free(l->tmp);
+    if (r < 0)
+        arena_free(l->a);
+    return r;
+}
+
 static int load(const char *name, const char *dir, const char *text, size_t len,
                 struct config **ret, struct err *e)
 {
     struct ld l = {.name = name, .dir = dir, .e = e, .targets = BUF_INIT};
-    yaml_document_t doc;
-    int have_doc = 0, r;
+    int r;
     if (len > CONFIG_MAX_BYTES)
         return err_set(e, ERR_LIMIT, "%s: configuration is %zu bytes, the limit is %u MiB", name,
                        len, CONFIG_MAX_BYTES >> 20);
@@ -272,22 +308,11 @@ static int load(const char *name, const char *dir, const char *text, size_t len,
         r = config_oom(&l, l.a);
         goto out;
     }
-    if ((r = config_yaml_document(&l, copy, len, &doc)) < 0)
-        goto out;
-    have_doc = 1;
-    l.doc = &doc;
-    r = load_root(&l, yaml_document_get_root_node(&doc), c);
+    r = config_yaml_load(&l, copy, len, load_root, c);
 out:
-    if (have_doc)
-        yaml_document_delete(&doc);
-    buf_free(&l.targets);
-    arena_free(l.tmp);
-    if (r < 0) {
-        arena_free(l.a);
-        return r;
-    }
-    *ret = c;
-    return 0;
+    if ((r = config_ld_end(&l, r)) == 0)
+        *ret = c;
+    return r;
 }
 
 int config_load_string(const char *name, const char *text, size_t len, struct config **ret,

@@ -349,9 +349,17 @@ static int file_sd_name_valid(const char *s)
     return 0;
 }
 
-static int load_file_sd(struct ld *l, const yaml_node_t *v, struct config_file_sd *ret)
+static int file_sd_name_check(struct ld *l, const yaml_node_t *it, const char *s)
 {
     char q[QUOTE_MAX + 4];
+    if (file_sd_name_valid(s))
+        return 0;
+    return config_fail(l, it, ERR_PARSE, "path name \"%s\" is not valid for file discovery",
+                       config_quote(s, strlen(s), q));
+}
+
+static int load_file_sd(struct ld *l, const yaml_node_t *v, struct config_file_sd *ret)
+{
     struct file_sd_fields f = {.refresh_interval_ms = 5 * 60 * 1000};
     const yaml_node_item_t *items;
     uint32_t n = 0;
@@ -369,20 +377,9 @@ static int load_file_sd(struct ld *l, const yaml_node_t *v, struct config_file_s
                            "least one path name");
     if (f.refresh_interval_ms <= 0)
         return config_fail(l, v, ERR_PARSE, "file_sd_config: refresh_interval must be positive");
-    const char **files = arena_calloc(l->a, n, sizeof *files);
-    if (!files)
-        return config_oom(l, l->a);
-    for (uint32_t i = 0; i < n; i++) {
-        const yaml_node_t *it = config_node(l, items[i]);
-        const char *s;
-        if ((r = config_visit(l, it)) < 0 || (r = config_get_str(l, "files", it, &s)) < 0)
-            return r;
-        if (!file_sd_name_valid(s))
-            return config_fail(l, it, ERR_PARSE, "path name \"%s\" is not valid for file "
-                               "discovery", config_quote(s, strlen(s), q));
-        if ((r = config_resolve_path(l, s, &files[i])) < 0)
-            return r;
-    }
+    const char **files;
+    if ((r = config_path_list(l, "files", items, n, file_sd_name_check, &files)) < 0)
+        return r;
     *ret = (struct config_file_sd){files, n, f.refresh_interval_ms};
     return 0;
 }

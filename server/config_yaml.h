@@ -109,12 +109,24 @@ int config_section(struct ld *l, const yaml_node_t *map, const char *what,
 /* Both passes over text: syntax, one document, nesting depth and node count first, then the
  * node tree into *ret (the caller yaml_document_delete()s it). Errors with position in l->e. */
 int config_yaml_document(struct ld *l, const char *text, size_t len, yaml_document_t *ret);
+/* config_yaml_document(), then root(l, root node, obj) with l->doc set, then the document freed
+ * (l->doc reset). Returns the first failure. */
+int config_yaml_load(struct ld *l, const char *text, size_t len,
+                     int (*root)(struct ld *l, const yaml_node_t *root, void *obj), void *obj);
+/* The end of a load into l->a: scratch (l->tmp, l->targets) freed, and l->a too when r < 0 (the
+ * result is not handed out). Returns r. */
+int config_ld_end(struct ld *l, int r);
 /* Reads a whole file of at most CONFIG_MAX_BYTES (+1, so the parser can report the size) into
  * *ret (taken); what names it in the size message. Blocks: start-up or a worker. -errno,
  * ERR_LIMIT, -ENOMEM. */
 int config_read_file(const char *path, const char *what, struct buf *ret, struct err *e);
 /* s resolved against l->dir when relative (and l->dir is set), copied into l->a. */
 int config_resolve_path(struct ld *l, const char *s, const char **ret);
+/* The n list items as resolved paths in a new array of l->a; what names the list in messages,
+ * and check (may be NULL) refuses a name with its own message. */
+int config_path_list(struct ld *l, const char *what, const yaml_node_item_t *items, uint32_t n,
+                     int (*check)(struct ld *l, const yaml_node_t *it, const char *s),
+                     const char ***ret);
 
 /* ---- sections in other files ---- */
 

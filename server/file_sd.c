@@ -50,8 +50,9 @@ static int target_labels(struct ld *l, const struct labels *group, const char *a
     return labels_sort(ret) < 0 ? err_set(l->e, ERR_PARSE, "%s: repeated label", l->name) : 0;
 }
 
-static int load_groups(struct ld *l, const yaml_node_t *root, struct buf *out)
+static int load_groups(struct ld *l, const yaml_node_t *root, void *obj)
 {
+    struct buf *out = obj;
     const yaml_node_item_t *groups;
     uint32_t ng;
     int r;
@@ -101,7 +102,6 @@ int file_sd_parse(struct arena *a, const char *path, const char *text, size_t le
 {
     struct ld l = {.name = arena_strdup(a, path), .e = e, .a = a, .targets = BUF_INIT};
     struct buf out = BUF_INIT;
-    yaml_document_t doc;
     if (!l.name)
         return err_set(e, -ENOMEM, "%s: out of memory", path);
     if (len > CONFIG_MAX_BYTES)
@@ -109,12 +109,7 @@ int file_sd_parse(struct arena *a, const char *path, const char *text, size_t le
                        len, CONFIG_MAX_BYTES >> 20);
     if (!(l.tmp = arena_new(0)))
         return err_set(e, -ENOMEM, "%s: out of memory", path);
-    int r = config_yaml_document(&l, text, len, &doc);
-    if (r == 0) {
-        l.doc = &doc;
-        r = load_groups(&l, yaml_document_get_root_node(&doc), &out);
-        yaml_document_delete(&doc);
-    }
+    int r = config_yaml_load(&l, text, len, load_groups, &out);
     arena_free(l.tmp);
     struct labels *v = NULL;
     uint32_t n = (uint32_t) (out.len / sizeof *v);

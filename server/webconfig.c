@@ -288,8 +288,9 @@ static int load_tls(struct ld *l, const yaml_node_t *v, struct webconfig *w)
     return 0;
 }
 
-static int load_root(struct ld *l, const yaml_node_t *root, struct webconfig *w)
+static int load_root(struct ld *l, const yaml_node_t *root, void *obj)
 {
+    struct webconfig *w = obj;
     struct raw t = {0};
     int r;
     if (!root || config_is_null(root))
@@ -321,8 +322,7 @@ int webconfig_load_string(const char *name, const char *dir, const char *text, s
                           struct webconfig **ret, struct err *e)
 {
     struct ld l = {.name = name, .dir = dir, .e = e, .targets = BUF_INIT};
-    yaml_document_t doc;
-    int have_doc = 0, r;
+    int r;
     if (len > WEBCONFIG_MAX_BYTES)
         return err_set(e, ERR_LIMIT, "%s: web configuration is %zu bytes, the limit is %u MiB",
                        name, len, WEBCONFIG_MAX_BYTES >> 20);
@@ -334,22 +334,11 @@ int webconfig_load_string(const char *name, const char *dir, const char *text, s
         goto out;
     }
     w->arena = l.a;
-    if ((r = config_yaml_document(&l, text, len, &doc)) < 0)
-        goto out;
-    have_doc = 1;
-    l.doc = &doc;
-    r = load_root(&l, yaml_document_get_root_node(&doc), w);
+    r = config_yaml_load(&l, text, len, load_root, w);
 out:
-    if (have_doc)
-        yaml_document_delete(&doc);
-    buf_free(&l.targets);
-    arena_free(l.tmp);
-    if (r < 0) {
-        arena_free(l.a);
-        return r;
-    }
-    *ret = w;
-    return 0;
+    if ((r = config_ld_end(&l, r)) == 0)
+        *ret = w;
+    return r;
 }
 
 int webconfig_load_file(const char *path, struct webconfig **ret, struct err *e)
