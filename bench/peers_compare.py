@@ -14,6 +14,8 @@ in blocks/parts, none in its in-memory head, and nothing is scraped meanwhile.
 
 Timing: wall time of one HTTP request on a kept-alive loopback connection, JSON included — the
 same measure for all three, as a dashboard sees it. Median of `runs` after one warm-up pass.
+All servers are loaded first and then take turns request by request, so other load on the
+machine falls on each of them alike.
 VictoriaMetrics runs with -search.disableCache, since repeating a query would otherwise time its
 rollup-result cache, not its engine (ember and Prometheus keep no result cache). Instant
 queries at the last sample; range queries over the last 6 h at a 60 s step.
@@ -115,31 +117,44 @@ def agree(a, b):
     return a[2] == b[2] or abs(a[2] - b[2]) <= 1e-6 * max(abs(a[2]), abs(b[2]))
 
 
-def time_queries(srv, queries, meta, runs):
-    """Per query: {mode: (median ms, summary)} for mode instant and range."""
-    out = []
+def query_url(q, mode, meta):
+    if mode == "instant":
+        path, params = "/api/v1/query", {"query": q, "time": meta["instant_ms"] / 1000}
+    else:
+        path, params = "/api/v1/query_range", {
+            "query": q, "start": meta["range_start_ms"] / 1000,
+            "end": meta["range_end_ms"] / 1000, "step": meta["step_ms"] / 1000}
+    return path + "?" + urllib.parse.urlencode(params)
+
+
+def time_queries(servers, queries, meta, runs):
+    """Per server name, per query: {mode: (median ms, summary)} for mode instant and range.
+    The servers take turns request by request, so a change in the machine's load during the
+    run falls on all of them alike instead of on whichever was being timed then."""
+    out = {srv.name: [] for srv in servers}
     for q in queries:
-        row = {}
+        rows = {srv.name: {} for srv in servers}
         for mode in ("instant", "range"):
-            if mode == "instant":
-                path, params = "/api/v1/query", {"query": q, "time": meta["instant_ms"] / 1000}
-            else:
-                path, params = "/api/v1/query_range", {
-                    "query": q, "start": meta["range_start_ms"] / 1000,
-                    "end": meta["range_end_ms"] / 1000, "step": meta["step_ms"] / 1000}
-            url = path + "?" + urllib.parse.urlencode(params)
-            times = []
+            url = query_url(q, mode, meta)
+            times = {srv.name: [] for srv in servers}
+            last = {}
             for i in range(runs + 1):  # the first is a warm-up
-                t = time.perf_counter()
-                status, body = srv.request("GET", url)
-                elapsed = (time.perf_counter() - t) * 1000
+                for srv in servers:
+                    t = time.perf_counter()
+                    status, body = srv.request("GET", url)
+                    elapsed = (time.perf_counter() - t) * 1000
+                    if i:
+                        times[srv.name].append(elapsed)
+                    last[srv.name] = (status, body)
+            for srv in servers:
+                status, body = last[srv.name]
                 r = json.loads(body)
                 if status != 200 or r.get("status") != "success":
                     raise SystemExit("%s: %s: %s" % (srv.name, q, body[:300]))
-                if i:
-                    times.append(elapsed)
-            row[mode] = (statistics.median(times), summarize(r["data"]))
-        out.append(row)
+                rows[srv.name][mode] = (statistics.median(times[srv.name]),
+                                        summarize(r["data"]))
+        for srv in servers:
+            out[srv.name].append(rows[srv.name])
     return out
 
 
@@ -234,12 +249,15 @@ def main():
             starters.append(("prometheus", lambda: start_prometheus(om, work, cfg)))
         if os.path.exists(VICTORIA):
             starters.append(("victoria-metrics", lambda: start_victoria(om, work)))
-        for name, start in starters:  # one server at a time, so they do not share the cores
-            print("loading and timing %s ..." % name, flush=True)
-            srv = start()
-            try:
-                results[name] = time_queries(srv, queries, meta, runs)
-            finally:
+        servers = []
+        try:
+            for name, start in starters:
+                print("loading %s ..." % name, flush=True)
+                servers.append(start())
+            print("timing, the servers taking turns ...", flush=True)
+            results = time_queries(servers, queries, meta, runs)
+        finally:
+            for srv in servers:
                 srv.stop()
     finally:
         shutil.rmtree(work, ignore_errors=True)
