@@ -444,6 +444,7 @@ int rules_notifier_configure(rules_notifier *n, const struct rules_notifier_opts
         n->old_ams = old; /* its requests are in flight: freed when the batch ends */
     else
         amset_free(&old);
+    uv_async_send(&n->wake); /* what waited for an Alertmanager goes to the new ones now */
     return 0;
 }
 
