@@ -189,6 +189,18 @@ int wal_rec_series(struct buf *b, const struct wal_series *s, size_t n)
     return r;
 }
 
+/* The varint of v (zigzag, then LEB128) at w, which has room for 10 bytes; returns the end. */
+static uint8_t *put_varint_raw(uint8_t *w, int64_t v)
+{
+    uint64_t zz = ((uint64_t) v << 1) ^ (uint64_t) (v >> 63);
+    while (zz >= 0x80) {
+        *w++ = (uint8_t) (zz | 0x80);
+        zz >>= 7;
+    }
+    *w++ = (uint8_t) zz;
+    return w;
+}
+
 int wal_rec_samples(struct buf *b, const struct wal_sample *s, size_t n)
 {
     size_t start = b->len;
@@ -208,16 +220,19 @@ int wal_rec_samples(struct buf *b, const struct wal_sample *s, size_t n)
         else
             r = buf_reserve(b, room);
     }
+    /* Stored straight into the reserved room: a buf call per field cost ~5% of a scrape's CPU
+     * (one samples record per scrape commit). */
+    uint8_t *w = b->p + b->len;
     for (size_t i = 0; r == 0 && i < n; i++) {
-        r = buf_put_varint(b, (int64_t) (s[i].ref - s[0].ref));
-        if (r == 0)
-            r = buf_put_varint(b, (int64_t) ((uint64_t) s[i].t - (uint64_t) s[0].t));
-        if (r == 0) {
-            uint64_t bits;
-            memcpy(&bits, &s[i].v, sizeof bits);
-            r = buf_put_be64(b, bits);
-        }
+        w = put_varint_raw(w, (int64_t) (s[i].ref - s[0].ref));
+        w = put_varint_raw(w, (int64_t) ((uint64_t) s[i].t - (uint64_t) s[0].t));
+        uint64_t bits;
+        memcpy(&bits, &s[i].v, sizeof bits);
+        be64_put(w, bits);
+        w += 8;
     }
+    if (r == 0)
+        b->len = (size_t) (w - b->p);
     if (r == 0)
         r = frame_end(b, start);
     if (r < 0)
