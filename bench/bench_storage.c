@@ -2,6 +2,7 @@
  * Not a test: it prints figures.
  *
  *   bench_storage [series [hours]]          defaults 10000 24
+ *   bench_storage --disk [series [hours]]   ingest, disk and decode phases only
  *   bench_storage --head-rss N              resident memory per series at N head series
  *   bench_storage --query-rss DIR           resident memory after a dashboard workload on DIR
  *   bench_storage --write-om FILE [series [hours]]   the dataset as OpenMetrics text
@@ -11,7 +12,10 @@
  *   ingest   every sample through appenders (one commit per target and scrape, like scrape
  *            loops; WAL on; the storage thread cutting blocks meanwhile): samples/s
  *   settle   the remaining head ranges cut, compactions run to the end
- *   disk     block bytes / samples in blocks (the WAL is reported apart)
+ *   disk     block bytes / samples in blocks (the WAL is reported apart), and where they go:
+ *            index, meta.json, record framing (CRC and codec byte), timestamp records (each
+ *            counted once however many series share it) or the timestamp part of whole
+ *            chunks, and values per series kind (bench/dataset.c's kinds)
  *   decode   every series selected and iterated through a querier: samples/s
  *   backfill the same data as OpenMetrics text through `tsdb import`'s path (parse, encode,
  *            write blocks): samples/s
@@ -28,6 +32,7 @@
 #include "promql/promql.h"
 #include "server/cli.h"
 #include "tsdb/block.h"
+#include "tsdb/chunk_dense.h"
 #include "tsdb/db.h"
 #include "tsdb/fsutil.h"
 #include "tsdb/tsdb.h"
@@ -133,6 +138,120 @@ static uint64_t block_samples(tsdb *db)
         total += block_meta(v[i]->b)->n_samples;
     db_blocks_release(v, n);
     return total;
+}
+
+static int kind_of(const struct labels *ls)
+{
+    const char *name = labels_get(ls, "__name__");
+    for (int k = 0; name && k < K_MAX; k++)
+        if (strncmp(name, metric_stem[k], strlen(metric_stem[k])) == 0 &&
+            name[strlen(metric_stem[k])] == '_')
+            return k;
+    return -1;
+}
+
+struct tsrec {
+    const uint8_t *p;
+    uint32_t len;
+};
+
+static int tsrec_cmp(const void *a, const void *b)
+{
+    const uint8_t *x = ((const struct tsrec *) a)->p, *y = ((const struct tsrec *) b)->p;
+    return x < y ? -1 : x > y;
+}
+
+/* Where the block bytes go. Whole chunks (level-1 blocks) are split into their value and
+ * timestamp parts by encoding the values alone again. */
+static void disk_breakdown(tsdb *db)
+{
+    struct db_block **v;
+    size_t n;
+    if (db_blocks_acquire(db, INT64_MIN, INT64_MAX, &v, &n) < 0)
+        return;
+    uint64_t index = 0, meta = 0, framing = 0, ts = 0, ts_records = 0, vals[K_MAX + 1] = {0},
+             samples[K_MAX + 1] = {0}, chunks = 0, split = 0, total = 0, in_blocks = 0;
+    struct buf scratch = BUF_INIT;
+    int64_t *t = malloc(BLOCK_CHUNK_MAX_SAMPLES * sizeof *t);
+    double *x = malloc(BLOCK_CHUNK_MAX_SAMPLES * sizeof *x);
+    for (size_t i = 0; i < n; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/index", block_dir(v[i]->b));
+        index += fs_tree_bytes(path);
+        snprintf(path, sizeof path, "%s/meta.json", block_dir(v[i]->b));
+        meta += fs_tree_bytes(path);
+        total += block_size_bytes(v[i]->b);
+        in_blocks += block_meta(v[i]->b)->n_samples;
+        struct arena *a = arena_new(0);
+        struct block_series *s;
+        size_t ns;
+        struct err e = {0};
+        if (block_select(v[i]->b, a, NULL, 0, INT64_MIN, INT64_MAX, &s, &ns, &e) < 0) {
+            fprintf(stderr, "breakdown: %s\n", e.msg);
+            exit(1);
+        }
+        struct tsrec *ptrs = NULL;
+        size_t n_ptrs = 0, cap_ptrs = 0;
+        for (size_t j = 0; j < ns; j++) {
+            int k = kind_of(&s[j].labels);
+            k = k < 0 ? K_MAX : k;
+            for (uint32_t c = 0; c < s[j].n_chunks; c++) {
+                const struct block_chunk *ch = &s[j].chunks[c];
+                chunks++;
+                samples[k] += ch->n;
+                framing += 5;
+                if (ch->ts) {
+                    split++;
+                    vals[k] += ch->len - 5;
+                    if (n_ptrs == cap_ptrs) {
+                        cap_ptrs = cap_ptrs ? 2 * cap_ptrs : 1024;
+                        ptrs = realloc(ptrs, cap_ptrs * sizeof *ptrs);
+                        if (!ptrs)
+                            exit(1);
+                    }
+                    ptrs[n_ptrs++] = (struct tsrec){ch->ts, ch->ts_len};
+                    continue;
+                }
+                /* a whole chunk: its value part's size is what the values alone encode to */
+                if (block_chunk_decode(ch->data, ch->len, ch->n, t, x, &e) < 0) {
+                    fprintf(stderr, "breakdown: %s\n", e.msg);
+                    exit(1);
+                }
+                buf_reset(&scratch);
+                (void) chunk_dense_encode_values(&scratch, x, ch->n, &e);
+                uint64_t vpart = scratch.len < ch->len - 5 ? scratch.len : ch->len - 5;
+                vals[k] += vpart;
+                ts += ch->len - 5 - vpart;
+            }
+        }
+        /* a timestamp record counts once, however many chunks point at it */
+        qsort(ptrs, n_ptrs, sizeof *ptrs, tsrec_cmp);
+        for (size_t q = 0; q < n_ptrs; q++)
+            if (q == 0 || ptrs[q].p != ptrs[q - 1].p) {
+                ts += ptrs[q].len - 5;
+                framing += 5;
+                ts_records++;
+            }
+        free(ptrs);
+        arena_free(a);
+    }
+    db_blocks_release(v, n);
+    free(t);
+    free(x);
+    buf_free(&scratch);
+    double d = (double) in_blocks;
+    printf("disk breakdown (bytes/sample over %" PRIu64 " samples in blocks, %" PRIu64
+           " chunks, %" PRIu64 " split, %" PRIu64 " timestamp records): index %.4f, meta.json "
+           "%.4f, framing %.4f, timestamps %.4f, values %.4f\n",
+           in_blocks, chunks, split, ts_records, (double) index / d, (double) meta / d,
+           (double) framing / d, (double) ts / d,
+           (double) (total - index - meta - framing - ts) / d);
+    for (int k = 0; k <= K_MAX; k++)
+        if (samples[k])
+            printf("  values of %-13s %5.1f%% of samples: %.3f bytes/sample of its own, %.4f of "
+                   "the total\n",
+                   k < K_MAX ? kind_names[k] : "other", 100.0 * (double) samples[k] / d,
+                   (double) vals[k] / (double) samples[k], (double) vals[k] / d);
 }
 
 /* Every sample of every series through a querier, best of three: samples per second of this
@@ -419,6 +538,9 @@ int main(int argc, char **argv)
         dataset_free(&d);
         return r;
     }
+    int disk_only = argc > 1 && strcmp(argv[1], "--disk") == 0;
+    argc -= disk_only;
+    argv += disk_only;
     uint32_t n_series = argc > 1 ? (uint32_t) atoi(argv[1]) : 10000;
     double hours = argc > 2 ? atof(argv[2]) : 24;
     if (n_series == 0 || hours <= 0) {
@@ -457,6 +579,7 @@ int main(int argc, char **argv)
            (double) st.block_bytes / 1048576.0, in_blocks,
            (double) st.block_bytes / (double) in_blocks, (double) st.wal_bytes / 1048576.0,
            st.head_series);
+    disk_breakdown(db);
     double rate;
     uint64_t got;
     double wall;
@@ -465,6 +588,12 @@ int main(int argc, char **argv)
            "%.1f M/s of wall time (%" PRIu64 " samples, best of 3)\n",
            rate / 1e6, wall / 1e6, got);
     tsdb_close(db);
+    if (disk_only) {
+        dataset_free(&d);
+        struct err e = {0};
+        fs_remove_tree(dir, &e);
+        return 0;
+    }
 
     int r = backfill_phase(&d);
     dataset_free(&d);

@@ -210,7 +210,7 @@ enum kind draw_kind(void)
     return (enum kind) kk;
 }
 
-static const char *const metric_stem[K_MAX] = {
+const char *const metric_stem[K_MAX] = {
     "node_info", "node_errors_total", "node_cpu_seconds_total", "node_network_bytes_total",
     "node_disk_ops_total", "node_memory_bytes", "node_load", "http_request_duration_seconds",
     "node_scrape_collector_duration_seconds",

@@ -30,6 +30,7 @@ struct group {
 };
 
 extern const char *const kind_names[K_MAX];
+extern const char *const metric_stem[K_MAX]; /* metric names are <stem>_<n>[_bucket|...] */
 extern const int kind_share[K_MAX]; /* percent of series */
 extern int jittered;                 /* targets (of TARGETS) with 0-3 ms scrape delays */
 

@@ -216,11 +216,11 @@ static int parse_meta(const char *s, size_t n, struct block_meta *m, struct err 
         return err_set(e, ERR_CORRUPT, "meta.json: malformed at byte %zu", (size_t) (j.p - s));
     if (!seen[M_VERSION])
         return err_set(e, ERR_CORRUPT, "meta.json: no version");
-    if (v[M_VERSION] != BLOCK_FORMAT_VERSION)
+    if (v[M_VERSION] < BLOCK_FORMAT_MIN_VERSION || v[M_VERSION] > BLOCK_FORMAT_VERSION)
         return err_set(e, ERR_CORRUPT,
                        "meta.json: unsupported block format version %" PRId64
-                       " (this build reads version %d)",
-                       v[M_VERSION], BLOCK_FORMAT_VERSION);
+                       " (this build reads versions %d to %d)",
+                       v[M_VERSION], BLOCK_FORMAT_MIN_VERSION, BLOCK_FORMAT_VERSION);
     static const char *const field[M_FIELDS] = {"ulid", "minTime", "maxTime", "stats.numSamples",
                                                 "stats.numSeries", "stats.numChunks",
                                                 "compaction.level", "version"};
@@ -358,9 +358,11 @@ static int map_chunks(struct block *b, struct err *e)
         rc = map_file(fp, &b->files[i], &b->size_bytes, e);
         if (rc == 0)
             b->n_files = (uint32_t) i + 1;
-        if (rc == 0 && (b->files[i].len < CHUNK_FILE_HEADER ||
-                        memcmp(b->files[i].p, "EMBC\1\0\0\0", CHUNK_FILE_HEADER) != 0))
-            rc = err_set(e, ERR_CORRUPT, "%s: not an ember chunk file (bad header)", fp);
+        const uint8_t *h = rc == 0 ? b->files[i].p : NULL;
+        if (rc == 0 && (b->files[i].len < CHUNK_FILE_HEADER || memcmp(h, "EMBC", 4) != 0 ||
+                        h[4] < BLOCK_FORMAT_MIN_VERSION || h[4] > BLOCK_FORMAT_VERSION ||
+                        memcmp(h + 5, "\0\0\0", 3) != 0))
+            rc = err_set(e, ERR_CORRUPT, "%s: not an ember chunk file of a known version", fp);
     }
     for (size_t i = 0; i < n; i++)
         free(names[i]);
@@ -466,13 +468,20 @@ int block_select(struct block *b, struct arena *a, const struct matcher *ms, siz
         for (uint32_t j = 0; j < nc; j++) {
             const struct mapping *f = ic[j].file < b->n_files ? &b->files[ic[j].file] : NULL;
             if (!f || ic[j].off < CHUNK_FILE_HEADER || ic[j].off > f->len ||
-                ic[j].len > f->len - ic[j].off)
+                ic[j].len > f->len - ic[j].off ||
+                (ic[j].ts_off && (ic[j].ts_off < CHUNK_FILE_HEADER || ic[j].ts_off > f->len ||
+                                  ic[j].ts_len > f->len - ic[j].ts_off)))
                 return err_set(e, ERR_CORRUPT,
                                "block %s: series %" PRIu64 " chunk at %" PRIu64
                                " in chunks/%06u is outside the chunk files",
                                b->dir, p.refs[i], ic[j].off, ic[j].file + 1);
-            c[j] = (struct block_chunk){ic[j].mint, ic[j].maxt, ic[j].n, ic[j].len,
-                                        f->p + ic[j].off};
+            c[j] = (struct block_chunk){ic[j].mint,
+                                        ic[j].maxt,
+                                        ic[j].n,
+                                        ic[j].len,
+                                        f->p + ic[j].off,
+                                        ic[j].ts_off ? f->p + ic[j].ts_off : NULL,
+                                        ic[j].ts_len};
         }
         if (k > 0 && labels_cmp(&out[k - 1].labels, &ls) >= 0)
             return err_set(e, ERR_CORRUPT, "block %s: series %" PRIu64 " out of label order",

@@ -19,29 +19,43 @@
 #include "tsdb/labels.h"
 #include "tsdb/matcher.h"
 
-#define BLOCK_FORMAT_VERSION 1
+/* Written by this build; blocks of every version from BLOCK_FORMAT_MIN_VERSION on are read
+ * (users upgrade in place). */
+#define BLOCK_FORMAT_VERSION 2
+#define BLOCK_FORMAT_MIN_VERSION 1
 #define BLOCK_ULID_LEN 26
 /* Most samples one block chunk may hold: the encoder refuses more (ERR_LIMIT), readers treat a
  * larger count in the index as corruption, so a decoder's arrays stay bounded (1 MiB). */
 #define BLOCK_CHUNK_MAX_SAMPLES 65536
 
-/* One encoded chunk: the bytes as stored (CRC32C + zstd frame of the dense encoding). */
+/* One encoded chunk: the bytes as stored (CRC32C + zstd frame of the dense encoding). A split
+ * chunk (format 2) holds only values; ts then points at its timestamp record (shared by the
+ * series scraped at the same instants), else ts is NULL and ts_len 0. */
 struct block_chunk {
     int64_t mint, maxt; /* inclusive */
     uint32_t n;         /* samples */
     uint32_t len;
     const uint8_t *data;
+    const uint8_t *ts;
+    uint32_t ts_len;
 };
 
 /* Encodes n samples (t strictly ascending) into one chunk's stored bytes, appended to out.
  * zstd_level: 1..19 (compaction may spend more than a head cut). */
 int block_chunk_encode(struct buf *out, const int64_t *t, const double *v, uint32_t n,
                        int zstd_level, struct err *e);
+/* The split form: the values record appended to vals, the timestamp record to times. */
+int block_chunk_encode_split(struct buf *vals, struct buf *times, const int64_t *t,
+                             const double *v, uint32_t n, int zstd_level, struct err *e);
 /* Decodes a chunk's stored bytes into t[0..n) and v[0..n) (n from the chunk descriptor).
  * ERR_CORRUPT, with a message, on a checksum mismatch or malformed data; never reads outside
  * [data, data + len). Uses a per-thread zstd context. */
 int block_chunk_decode(const uint8_t *data, size_t len, uint32_t n, int64_t *t, double *v,
                        struct err *e);
+/* The same for a split chunk when ts is not NULL (its timestamp record, ts_len bytes): never
+ * reads outside either. A split chunk without ts, or a whole one with ts, is ERR_CORRUPT. */
+int block_chunk_decode2(const uint8_t *data, size_t len, const uint8_t *ts, size_t ts_len,
+                        uint32_t n, int64_t *t, double *v, struct err *e);
 
 struct block_meta {
     char ulid[BLOCK_ULID_LEN + 1];

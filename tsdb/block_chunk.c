@@ -7,6 +7,10 @@
  *   codec 1: payload is one zstd frame of the dense encoding in the magicless format, without
  *            checksum (the CRC covers it), content size or dictionary id: 4-9 bytes saved per
  *            chunk; the decoder bounds the output by chunk_dense_bound(n) from the descriptor.
+ *   codec 2/3 (format 2): the value part of the split dense encoding, raw / zstd as above; the
+ *            timestamps are in a timestamp record the chunk's index descriptor names
+ *   codec 4/5 (format 2): a timestamp record: the timestamp part of the split encoding, raw /
+ *            zstd; one record serves every series of a block scraped at the same instants
  * The sample count n is not stored here: the chunk descriptor in the index carries it. */
 #include "tsdb/block.h"
 
@@ -22,7 +26,7 @@
 
 #include "tsdb/chunk_dense.h"
 
-enum { CODEC_RAW, CODEC_ZSTD };
+enum { CODEC_RAW, CODEC_ZSTD, CODEC_VALUES, CODEC_VALUES_ZSTD, CODEC_TIMES, CODEC_TIMES_ZSTD };
 #define CHUNK_HDR 5
 /* Per-thread buffers above this are released after use: one huge chunk should not pin memory
  * in every query worker. */
@@ -33,6 +37,7 @@ struct chunk_tls {
     int level;
     ZSTD_DCtx *dctx;
     struct buf dense; /* encode: dense bytes; decode: decompressed bytes */
+    struct buf times; /* decode of a split chunk: the decompressed timestamp record */
 };
 
 static pthread_key_t tls_key;
@@ -48,6 +53,7 @@ static void tls_destroy(void *p)
     ZSTD_freeCCtx(c->cctx);
     ZSTD_freeDCtx(c->dctx);
     buf_free(&c->dense);
+    buf_free(&c->times);
     free(c);
     tls = NULL;
 }
@@ -79,6 +85,8 @@ static void tls_trim(struct chunk_tls *c)
 {
     if (c->dense.cap > TLS_BUF_KEEP)
         buf_free(&c->dense);
+    if (c->times.cap > TLS_BUF_KEEP)
+        buf_free(&c->times);
 }
 
 /* Compresses src into dst (cap bytes) as a magicless zstd frame; 0 when zstd fails or does not
@@ -109,61 +117,98 @@ static size_t zstd_pack(struct chunk_tls *c, uint8_t *dst, size_t cap, const uin
     return ZSTD_isError(got) ? 0 : got;
 }
 
-int block_chunk_encode(struct buf *out, const int64_t *t, const double *v, uint32_t n,
-                       int zstd_level, struct err *e)
+/* Appends one stored record of the dense bytes src: zstd (codec + 1) when that is smaller. */
+static int store(struct chunk_tls *c, struct buf *out, const uint8_t *src, size_t dlen,
+                 unsigned codec, int zstd_level, struct err *e)
+{
+    size_t cap = ZSTD_compressBound(dlen);
+    if (buf_reserve(out, CHUNK_HDR + (cap > dlen ? cap : dlen)) < 0)
+        return err_set(e, -ENOMEM, "chunk encode: out of memory");
+    uint8_t *hdr = out->p + out->len;
+    /* zstd's frame and block headers cost ~5 bytes: below ~24 bytes it cannot win. */
+    size_t zlen = dlen >= 24 ? zstd_pack(c, hdr + CHUNK_HDR, cap, src, dlen, zstd_level) : 0;
+    if (zlen && zlen < dlen) {
+        hdr[4] = (uint8_t) (codec + 1);
+    } else {
+        hdr[4] = (uint8_t) codec;
+        memcpy(hdr + CHUNK_HDR, src, dlen);
+        zlen = dlen;
+    }
+    be32_put(hdr, crc32c(0, hdr + 4, 1 + zlen));
+    out->len += CHUNK_HDR + zlen;
+    return 0;
+}
+
+static int encode_start(uint32_t n, int zstd_level, struct chunk_tls **ret, struct err *e)
 {
     if (n == 0 || n > BLOCK_CHUNK_MAX_SAMPLES)
         return err_set(e, ERR_LIMIT, "chunk of %u samples (1..%u allowed)", n,
                        BLOCK_CHUNK_MAX_SAMPLES);
     if (zstd_level < 1 || zstd_level > 19)
         return err_set(e, ERR_INTERNAL, "zstd level %d outside 1..19", zstd_level);
-    struct chunk_tls *c = tls_get();
-    if (!c)
+    if (!(*ret = tls_get()))
         return err_set(e, -ENOMEM, "chunk encode: no per-thread context");
-    buf_reset(&c->dense);
-    int r = chunk_dense_encode(&c->dense, t, v, n, e);
-    if (r < 0)
-        return r;
-    size_t dlen = c->dense.len, cap = ZSTD_compressBound(dlen);
-    if (buf_reserve(out, CHUNK_HDR + (cap > dlen ? cap : dlen)) < 0)
-        return err_set(e, -ENOMEM, "chunk encode: out of memory");
-    uint8_t *hdr = out->p + out->len;
-    /* zstd's frame and block headers cost ~5 bytes: below ~24 bytes it cannot win. */
-    size_t zlen = dlen >= 24 ? zstd_pack(c, hdr + CHUNK_HDR, cap, c->dense.p, dlen, zstd_level) : 0;
-    if (zlen && zlen < dlen) {
-        hdr[4] = CODEC_ZSTD;
-    } else {
-        hdr[4] = CODEC_RAW;
-        memcpy(hdr + CHUNK_HDR, c->dense.p, dlen);
-        zlen = dlen;
-    }
-    be32_put(hdr, crc32c(0, hdr + 4, 1 + zlen));
-    out->len += CHUNK_HDR + zlen;
-    tls_trim(c);
     return 0;
 }
 
-int block_chunk_decode(const uint8_t *data, size_t len, uint32_t n, int64_t *t, double *v,
-                       struct err *e)
+int block_chunk_encode(struct buf *out, const int64_t *t, const double *v, uint32_t n,
+                       int zstd_level, struct err *e)
 {
-    if (n == 0 || n > BLOCK_CHUNK_MAX_SAMPLES)
-        return err_set(e, ERR_CORRUPT, "chunk: sample count %u outside 1..%u", n,
-                       BLOCK_CHUNK_MAX_SAMPLES);
+    struct chunk_tls *c;
+    int r = encode_start(n, zstd_level, &c, e);
+    if (r < 0)
+        return r;
+    buf_reset(&c->dense);
+    r = chunk_dense_encode(&c->dense, t, v, n, e);
+    if (r == 0)
+        r = store(c, out, c->dense.p, c->dense.len, CODEC_RAW, zstd_level, e);
+    tls_trim(c);
+    return r;
+}
+
+int block_chunk_encode_split(struct buf *vals, struct buf *times, const int64_t *t,
+                             const double *v, uint32_t n, int zstd_level, struct err *e)
+{
+    struct chunk_tls *c;
+    int r = encode_start(n, zstd_level, &c, e);
+    if (r < 0)
+        return r;
+    buf_reset(&c->dense);
+    r = chunk_dense_encode_values(&c->dense, v, n, e);
+    if (r == 0)
+        r = store(c, vals, c->dense.p, c->dense.len, CODEC_VALUES, zstd_level, e);
+    if (r == 0) {
+        buf_reset(&c->dense);
+        r = chunk_dense_encode_times(&c->dense, t, n, e);
+    }
+    if (r == 0)
+        r = store(c, times, c->dense.p, c->dense.len, CODEC_TIMES, zstd_level, e);
+    tls_trim(c);
+    return r;
+}
+
+/* Checks a stored record's CRC and codec family (base: CODEC_RAW, CODEC_VALUES or CODEC_TIMES)
+ * and yields its dense bytes, decompressed into b when zstd. */
+static int unstore(struct chunk_tls *c, struct buf *b, const uint8_t *data, size_t len,
+                   unsigned base, uint32_t n, const uint8_t **ret, size_t *ret_len,
+                   struct err *e)
+{
+    static const char *const what[] = {"chunk", "", "chunk", "", "timestamp record"};
     if (len < CHUNK_HDR + 1)
-        return err_set(e, ERR_CORRUPT, "chunk: %zu bytes is too short", len);
+        return err_set(e, ERR_CORRUPT, "%s: %zu bytes is too short", what[base], len);
     uint32_t want = be32_get(data), got = crc32c(0, data + 4, len - 4);
     if (want != got)
-        return err_set(e, ERR_CORRUPT, "chunk: checksum mismatch (stored %08x, computed %08x)",
-                       want, got);
+        return err_set(e, ERR_CORRUPT, "%s: checksum mismatch (stored %08x, computed %08x)",
+                       what[base], want, got);
     const uint8_t *payload = data + CHUNK_HDR;
     size_t plen = len - CHUNK_HDR;
-    if (data[4] == CODEC_RAW)
-        return chunk_dense_decode(payload, plen, n, t, v, e);
-    if (data[4] != CODEC_ZSTD)
-        return err_set(e, ERR_CORRUPT, "chunk: unknown codec %u", data[4]);
-    struct chunk_tls *c = tls_get();
-    if (!c)
-        return err_set(e, -ENOMEM, "chunk decode: no per-thread context");
+    if (data[4] == base) {
+        *ret = payload;
+        *ret_len = plen;
+        return 0;
+    }
+    if (data[4] != base + 1)
+        return err_set(e, ERR_CORRUPT, "%s: unexpected codec %u", what[base], data[4]);
     if (!c->dctx) {
         c->dctx = ZSTD_createDCtx();
         if (!c->dctx)
@@ -175,15 +220,41 @@ int block_chunk_decode(const uint8_t *data, size_t len, uint32_t n, int64_t *t, 
         }
     }
     size_t bound = chunk_dense_bound(n);
-    buf_reset(&c->dense);
-    if (buf_reserve(&c->dense, bound) < 0)
+    buf_reset(b);
+    if (buf_reserve(b, bound) < 0)
         return err_set(e, -ENOMEM, "chunk decode: out of memory");
-    size_t dlen = ZSTD_decompressDCtx(c->dctx, c->dense.p, bound, payload, plen);
-    int r;
+    size_t dlen = ZSTD_decompressDCtx(c->dctx, b->p, bound, payload, plen);
     if (ZSTD_isError(dlen))
-        r = err_set(e, ERR_CORRUPT, "chunk: zstd: %s", ZSTD_getErrorName(dlen));
-    else
-        r = chunk_dense_decode(c->dense.p, dlen, n, t, v, e);
+        return err_set(e, ERR_CORRUPT, "%s: zstd: %s", what[base], ZSTD_getErrorName(dlen));
+    *ret = b->p;
+    *ret_len = dlen;
+    return 0;
+}
+
+int block_chunk_decode(const uint8_t *data, size_t len, uint32_t n, int64_t *t, double *v,
+                       struct err *e)
+{
+    return block_chunk_decode2(data, len, NULL, 0, n, t, v, e);
+}
+
+int block_chunk_decode2(const uint8_t *data, size_t len, const uint8_t *ts, size_t ts_len,
+                        uint32_t n, int64_t *t, double *v, struct err *e)
+{
+    if (n == 0 || n > BLOCK_CHUNK_MAX_SAMPLES)
+        return err_set(e, ERR_CORRUPT, "chunk: sample count %u outside 1..%u", n,
+                       BLOCK_CHUNK_MAX_SAMPLES);
+    struct chunk_tls *c = tls_get();
+    if (!c)
+        return err_set(e, -ENOMEM, "chunk decode: no per-thread context");
+    const uint8_t *dp, *tp;
+    size_t dlen, tlen;
+    unsigned base = ts ? CODEC_VALUES : CODEC_RAW;
+    int r = unstore(c, &c->dense, data, len, base, n, &dp, &dlen, e);
+    if (r == 0 && ts)
+        r = unstore(c, &c->times, ts, ts_len, CODEC_TIMES, n, &tp, &tlen, e);
+    if (r == 0)
+        r = ts ? chunk_dense_decode_split(dp, dlen, tp, tlen, n, t, v, e)
+               : chunk_dense_decode(dp, dlen, n, t, v, e);
     tls_trim(c);
     return r;
 }

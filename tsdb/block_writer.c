@@ -2,8 +2,11 @@
  * meta.json, all under <parent>/<ulid>.tmp; fsync of every file and directory, then the rename
  * that makes the block visible, then an fsync of the parent.
  *
- * Chunk files (chunks/000001, 000002, ...): magic "EMBC" version:u8 (1) 0:u8[3], then stored
- * chunks (block_chunk.c) back to back; a file is closed before it would pass 512 MiB.
+ * Chunk files (chunks/000001, 000002, ...): magic "EMBC" version:u8 (2) 0:u8[3], then stored
+ * chunks (block_chunk.c) back to back; a file is closed before it would pass 512 MiB. Split
+ * chunks (values only) name a timestamp record: the writer stores each distinct record once per
+ * chunk file, before the first chunk that uses it, so every series scraped at the same
+ * instants (one target's) shares it.
  * meta.json, Prometheus' field names where they mean the same thing:
  *     {"ulid": "...", "minTime": mint, "maxTime": maxt + 1 (exclusive, as Prometheus),
  *      "stats": {"numSamples": n, "numSeries": n, "numChunks": n},
@@ -26,6 +29,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <zstd.h>
+
 #include "tsdb/index.h"
 
 #define CHUNK_FILE_MAGIC "EMBC"
@@ -47,13 +52,22 @@ struct wpair {
     uint32_t post_off;
 };
 
-/* Buffered output file with a running CRC32C for the current index section. */
+/* Buffered output file with a running CRC32C for the current index section; with mem set,
+ * everything stays in b (the index image, compressed as a whole at the end). */
 struct fout {
     int fd;
     struct buf b;
     uint64_t off;
     uint32_t crc;
     int rc;
+    int mem;
+};
+
+/* A timestamp record already in the current chunk file. */
+struct wts {
+    uint64_t off;
+    uint32_t len;
+    uint8_t b[];
 };
 
 struct block_writer {
@@ -66,6 +80,7 @@ struct block_writer {
     uint32_t file;       /* index of the current chunk file */
     struct arena *mem;   /* symbols and pairs */
     struct hmap syms, pairs;
+    struct hmap ts;      /* wts by content, for the current chunk file */
     struct wsym **sym_list;
     struct wpair **pair_list;
     size_t n_syms, cap_syms, n_pairs, cap_pairs;
@@ -122,9 +137,9 @@ static void fout_put(struct fout *f, const void *p, size_t n)
     f->off += n;
     if (f->rc < 0)
         return;
-    if (f->b.len + n > WRITE_BUF)
+    if (f->b.len + n > WRITE_BUF && !f->mem)
         fout_flush(f);
-    if (n >= WRITE_BUF) {
+    if (n >= WRITE_BUF && !f->mem) {
         if (f->rc == 0)
             f->rc = write_all(f->fd, p, n);
         return;
@@ -360,7 +375,9 @@ static int next_chunk_file(struct block_writer *w, struct err *e)
     if (fd < 0)
         return sys_err(e, "create", path);
     w->chunks = (struct fout){fd, BUF_INIT, 0, 0, 0};
-    uint8_t hdr[CHUNK_FILE_HEADER] = {'E', 'M', 'B', 'C', 1, 0, 0, 0};
+    uint8_t hdr[CHUNK_FILE_HEADER] = {'E', 'M', 'B', 'C', BLOCK_FORMAT_VERSION, 0, 0, 0};
+    hmap_free(&w->ts); /* records are referenced within their file only */
+    w->ts = (struct hmap){0};
     fout_put(&w->chunks, hdr, sizeof hdr);
     return 0;
 }
@@ -370,6 +387,7 @@ static int check_chunks(const struct block_writer *w, const struct block_chunk *
 {
     for (size_t i = 0; i < n; i++) {
         if (c[i].n == 0 || c[i].n > BLOCK_CHUNK_MAX_SAMPLES || c[i].len < 6 || !c[i].data ||
+            (c[i].ts && c[i].ts_len < 6) ||
             c[i].mint > c[i].maxt || c[i].mint < w->mint || c[i].maxt > w->maxt ||
             (i > 0 && c[i].mint <= c[i - 1].maxt))
             return err_set(e, ERR_INTERNAL,
@@ -379,6 +397,32 @@ static int check_chunks(const struct block_writer *w, const struct block_chunk *
                            i, c[i].mint, c[i].maxt, c[i].n, c[i].len, w->mint, w->maxt);
     }
     return 0;
+}
+
+static int wts_eq(const void *item, const void *key)
+{
+    const struct wts *a = item, *b = key;
+    return a->len == b->len && memcmp(a->b, b->b, a->len) == 0;
+}
+
+/* The offset of timestamp record p[0..len) in the current chunk file, written there now unless
+ * an equal record already is. 0 when out of memory. */
+static uint64_t put_ts(struct block_writer *w, const uint8_t *p, uint32_t len)
+{
+    struct wts *k = arena_alloc(w->mem, sizeof *k + len);
+    if (!k)
+        return 0;
+    k->len = len;
+    memcpy(k->b, p, len);
+    uint64_t h = hash_bytes(p, len);
+    struct wts *have = hmap_get(&w->ts, h, wts_eq, k);
+    if (have)
+        return have->off; /* k stays in the arena unused: freed with it */
+    k->off = w->chunks.off;
+    if (hmap_put(&w->ts, h, k) < 0)
+        return 0;
+    fout_put(&w->chunks, p, len);
+    return k->off;
 }
 
 int block_writer_add_series(struct block_writer *w, const struct labels *ls,
@@ -444,15 +488,22 @@ int block_writer_add_series(struct block_writer *w, const struct labels *ls,
     struct index_chunk prev = {0}, cur;
     uint64_t samples = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        if (w->chunks.fd < 0 || (w->chunks.off > CHUNK_FILE_HEADER &&
-                                 w->chunks.off + chunks[i].len > w->file_max)) {
+        if (w->chunks.fd < 0 ||
+            (w->chunks.off > CHUNK_FILE_HEADER &&
+             w->chunks.off + chunks[i].len + chunks[i].ts_len > w->file_max)) {
             if ((rc = next_chunk_file(w, e)) < 0) {
                 w->recs.len = rec_start;
                 return rc;
             }
         }
-        cur = (struct index_chunk){w->file, w->chunks.off, chunks[i].len, chunks[i].n,
-                                   chunks[i].mint, chunks[i].maxt};
+        uint64_t ts_off = 0;
+        if (chunks[i].ts && !(ts_off = put_ts(w, chunks[i].ts, chunks[i].ts_len))) {
+            w->recs.len = rec_start;
+            return err_set(e, -ENOMEM, "block writer: out of memory");
+        }
+        cur = (struct index_chunk){w->file,         w->chunks.off,  chunks[i].len,
+                                   chunks[i].n,     chunks[i].mint, chunks[i].maxt,
+                                   ts_off,          ts_off ? chunks[i].ts_len : 0};
         fout_put(&w->chunks, chunks[i].data, chunks[i].len);
         rc = index_put_chunk(&w->desc, w->mint, i ? &prev : NULL, &cur);
         prev = cur;
@@ -502,14 +553,47 @@ static void sec_end(struct fout *f, uint64_t start, uint8_t *toc_entry)
 }
 
 /* Writes the index file from the collected series (index.h). */
+/* The index image in f->b, compressed with zstd when that saves space, into path; fsynced. */
+static int store_index(const struct block_writer *w, struct fout *f, const char *path,
+                       struct err *e)
+{
+    uint8_t *out = NULL;
+    size_t cap = ZSTD_compressBound(f->b.len), len = 0;
+    uint8_t hdr[INDEX_ZHEADER_LEN] = {'E', 'M', 'B', 'I', INDEX_VERSION, INDEX_FLAG_ZSTD, 0, 0};
+    /* compaction output lives longest: worth zstd's strongest level (a ~1 MiB index of 10k
+     * series takes about a second on a worker); head cuts and imports stay quick */
+    int level = w->level > 1 ? 19 : 6;
+    if (f->b.len >= 256 && (out = malloc(cap))) {
+        len = ZSTD_compress(out, cap, f->b.p, f->b.len, level);
+        if (ZSTD_isError(len) || len + INDEX_ZHEADER_LEN >= f->b.len)
+            len = 0;
+    }
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    int rc = fd < 0 ? -errno : 0;
+    if (rc == 0 && len) {
+        be64_put(hdr + 8, f->b.len);
+        be32_put(hdr + 16, crc32c(0, out, len));
+        rc = write_all(fd, hdr, sizeof hdr);
+        if (rc == 0)
+            rc = write_all(fd, out, len);
+    } else if (rc == 0) {
+        rc = write_all(fd, f->b.p, f->b.len);
+    }
+    if (fd >= 0 && rc == 0 && fsync(fd) < 0)
+        rc = -errno;
+    if (fd >= 0 && close(fd) < 0 && rc == 0)
+        rc = -errno;
+    free(out);
+    if (rc < 0)
+        return err_set(e, rc, "block writer: %s: %s", path, strerror(-rc));
+    return 0;
+}
+
 static int write_index(struct block_writer *w, struct err *e)
 {
     char path[PATH_MAX];
     (void) snprintf(path, sizeof path, "%s/index", w->tmp);
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd < 0)
-        return sys_err(e, "create", path);
-    struct fout f = {fd, BUF_INIT, 0, 0, 0};
+    struct fout f = {-1, BUF_INIT, 0, 0, 0, 1};
     uint8_t toc[INDEX_TOC_LEN], hdr[INDEX_HEADER_LEN] = {'E', 'M', 'B', 'I', INDEX_VERSION, 0, 0,
                                                          0};
     uint64_t *series_offs = NULL;
@@ -643,9 +727,11 @@ out:
     free(sorted);
     free(series_offs);
     free(post);
-    int crc = fout_close(&f);
-    if (rc == 0 && crc < 0)
-        rc = err_set(e, crc, "block writer: %s: %s", path, strerror(-crc));
+    if (rc == 0 && f.rc < 0)
+        rc = err_set(e, f.rc, "block writer: %s: %s", path, strerror(-f.rc));
+    if (rc == 0)
+        rc = store_index(w, &f, path, e);
+    buf_free(&f.b);
     return rc;
 }
 
@@ -781,6 +867,7 @@ void block_writer_abort(struct block_writer *w)
     arena_free(w->mem);
     hmap_free(&w->syms);
     hmap_free(&w->pairs);
+    hmap_free(&w->ts);
     free(w->sym_list);
     free(w->pair_list);
     free(w->prev);

@@ -3,6 +3,9 @@
  *
  * Byte format (uvarint = LEB128 as in tsdb/base/buf.h, zz = zigzag uvarint, LE = little endian):
  *   chunk   := hdr:u8 values intseq(t[0..n))
+ *   Split form (block format 2): the value part `hdr:u8 values` and the timestamp part
+ *   `intseq(t[0..n))` as two byte strings, so that series scraped together can share one
+ *   timestamp part (block_chunk.c, block_writer.c).
  *   hdr     := value mode in bits 0-1: 0 decimal, 1 xor; bit 2: decimal with corrections;
  *              bits 3-7 are 0. (Values come first: the decoder uses t[] as scratch for the
  *              correction column before it decodes the timestamps into it.)
@@ -828,31 +831,46 @@ static int encode_values(struct buf *out, const double *v, uint32_t n, uint64_t 
     return mode;
 }
 
-int chunk_dense_encode(struct buf *out, const int64_t *t, const double *v, uint32_t n,
-                       struct err *e)
+static int check_ascending(const int64_t *t, uint32_t n, struct err *e)
 {
-    if (n == 0)
-        return err_set(e, ERR_INTERNAL, "dense encode: no samples");
     for (uint32_t i = 1; i < n; i++)
         if (t[i] <= t[i - 1])
             return err_set(e, ERR_INTERNAL,
                            "dense encode: timestamps not ascending at sample %u (%" PRId64
                            " after %" PRId64 ")",
                            i, t[i], t[i - 1]);
+    return 0;
+}
+
+/* Appends hdr and the value part (with_values) and/or the timestamp intseq (with_times). */
+static int encode_parts(struct buf *out, const int64_t *t, const double *v, uint32_t n,
+                        int with_values, int with_times, struct err *e)
+{
+    if (n == 0)
+        return err_set(e, ERR_INTERNAL, "dense encode: no samples");
+    int r = with_times ? check_ascending(t, n, e) : 0;
+    if (r < 0)
+        return r;
     size_t start = out->len;
     /* scratch: 2n residuals, n of m, n of corrections, n flag bytes */
     uint64_t *scratch = malloc(4 * (size_t) n * sizeof *scratch + n);
     if (!scratch)
         return err_set(e, -ENOMEM, "dense encode: out of memory");
-    int r = buf_putc(out, 0);
-    int mode = r < 0 ? r : encode_values(out, v, n, scratch);
-    r = mode < 0 ? mode : encode_seq(out, t, n, scratch);
+    int mode = 0;
+    if (with_values) {
+        r = buf_putc(out, 0);
+        mode = r < 0 ? r : encode_values(out, v, n, scratch);
+        r = mode < 0 ? mode : 0;
+    }
+    if (r == 0 && with_times)
+        r = encode_seq(out, t, n, scratch);
     free(scratch);
     if (r < 0) {
         out->len = start;
         return err_set(e, r, "dense encode: out of memory");
     }
-    out->p[start] = (uint8_t) mode;
+    if (with_values)
+        out->p[start] = (uint8_t) mode;
     if (NEVER(out->len - start > chunk_dense_bound(n))) {
         size_t got = out->len - start;
         out->len = start;
@@ -860,6 +878,22 @@ int chunk_dense_encode(struct buf *out, const int64_t *t, const double *v, uint3
                        n);
     }
     return 0;
+}
+
+int chunk_dense_encode(struct buf *out, const int64_t *t, const double *v, uint32_t n,
+                       struct err *e)
+{
+    return encode_parts(out, t, v, n, 1, 1, e);
+}
+
+int chunk_dense_encode_values(struct buf *out, const double *v, uint32_t n, struct err *e)
+{
+    return encode_parts(out, NULL, v, n, 1, 0, e);
+}
+
+int chunk_dense_encode_times(struct buf *out, const int64_t *t, uint32_t n, struct err *e)
+{
+    return encode_parts(out, t, NULL, n, 0, 1, e);
 }
 
 /* ---- decoding ---- */
@@ -1106,13 +1140,12 @@ static int decode_xor(struct rd *rd, uint32_t n, double *v)
     return 0;
 }
 
-int chunk_dense_decode(const uint8_t *p, size_t len, uint32_t n, int64_t *t, double *v,
-                       struct err *e)
+/* The value part (hdr and values) into v; t[0..n) is scratch for the correction column. */
+static int decode_values(struct rd *rdp, const uint8_t *p, uint32_t n, int64_t *t, double *v,
+                         struct err *e)
 {
-    struct rd rd = {p, p + len};
+    struct rd rd = *rdp;
     unsigned hdr;
-    if (n == 0)
-        return err_set(e, ERR_CORRUPT, "dense chunk: zero samples");
     if (rd_byte(&rd, &hdr) < 0 || (hdr & ~7u) || (hdr & 3) > MODE_XOR ||
         hdr == (MODE_XOR | MODE_CORRECTED))
         return err_set(e, ERR_CORRUPT, "dense chunk: bad header");
@@ -1165,15 +1198,53 @@ int chunk_dense_decode(const uint8_t *p, size_t len, uint32_t n, int64_t *t, dou
             pos++;
         }
     }
-    if (decode_seq(&rd, n, t) < 0)
+    *rdp = rd;
+    return 0;
+}
+
+/* The timestamp intseq into t, checked ascending. */
+static int decode_times(struct rd *rd, const uint8_t *p, uint32_t n, int64_t *t, struct err *e)
+{
+    if (decode_seq(rd, n, t) < 0)
         return err_set(e, ERR_CORRUPT, "dense chunk: malformed timestamps at byte %zu",
-                       (size_t) (rd.p - p));
+                       (size_t) (rd->p - p));
     for (uint32_t i = 1; i < n; i++)
         if (t[i] <= t[i - 1])
             return err_set(e, ERR_CORRUPT, "dense chunk: timestamps not ascending at sample %u",
                            i);
-    if (rd.p != rd.end)
-        return err_set(e, ERR_CORRUPT, "dense chunk: %zu trailing bytes",
-                       (size_t) (rd.end - rd.p));
     return 0;
+}
+
+static int check_end(const struct rd *rd, struct err *e)
+{
+    if (rd->p != rd->end)
+        return err_set(e, ERR_CORRUPT, "dense chunk: %zu trailing bytes",
+                       (size_t) (rd->end - rd->p));
+    return 0;
+}
+
+int chunk_dense_decode(const uint8_t *p, size_t len, uint32_t n, int64_t *t, double *v,
+                       struct err *e)
+{
+    struct rd rd = {p, p + len};
+    if (n == 0)
+        return err_set(e, ERR_CORRUPT, "dense chunk: zero samples");
+    int r;
+    if ((r = decode_values(&rd, p, n, t, v, e)) < 0 || (r = decode_times(&rd, p, n, t, e)) < 0)
+        return r;
+    return check_end(&rd, e);
+}
+
+int chunk_dense_decode_split(const uint8_t *vp, size_t vlen, const uint8_t *tp, size_t tlen,
+                             uint32_t n, int64_t *t, double *v, struct err *e)
+{
+    struct rd rv = {vp, vp + vlen}, rt = {tp, tp + tlen};
+    if (n == 0)
+        return err_set(e, ERR_CORRUPT, "dense chunk: zero samples");
+    /* values first: they use t[] as scratch */
+    int r;
+    if ((r = decode_values(&rv, vp, n, t, v, e)) < 0 || (r = check_end(&rv, e)) < 0 ||
+        (r = decode_times(&rt, tp, n, t, e)) < 0)
+        return r;
+    return check_end(&rt, e);
 }

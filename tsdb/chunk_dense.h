@@ -25,4 +25,12 @@ int chunk_dense_encode(struct buf *out, const int64_t *t, const double *v, uint3
 int chunk_dense_decode(const uint8_t *p, size_t len, uint32_t n, int64_t *t, double *v,
                        struct err *e);
 
+/* The split form: the value part and the timestamp part of the same encoding as two byte
+ * strings (a block stores one timestamp part for many series scraped together). Same contracts
+ * as above; decode_split needs both parts, each consumed exactly. */
+int chunk_dense_encode_values(struct buf *out, const double *v, uint32_t n, struct err *e);
+int chunk_dense_encode_times(struct buf *out, const int64_t *t, uint32_t n, struct err *e);
+int chunk_dense_decode_split(const uint8_t *vp, size_t vlen, const uint8_t *tp, size_t tlen,
+                             uint32_t n, int64_t *t, double *v, struct err *e);
+
 #endif

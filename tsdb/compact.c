@@ -6,8 +6,15 @@
  * blocks. Blocks that overlap in time (an import over existing data, or a crash between a
  * compaction's new block and the removal of its sources) are merged first, whatever their size.
  *
- * Chunks are copied as stored; only where one series' chunks overlap are they decoded, merged
- * (the earlier block wins on equal timestamps) and encoded again. Queriers keep reading the
+ * A compaction's output keeps each series' samples in split chunks (values only, timestamps in
+ * a record shared by every series with the same timestamps: a target's series) that cover one
+ * aligned SPLIT_WINDOW each (6 h, at most SPLIT_MAX samples): per-chunk framing and descriptors
+ * are paid once per 6 h instead of per 2 h, and a target's scrape times are stored once per
+ * window instead of once per series. Chunks whose boundaries depend only on the timestamps
+ * make equal timestamp records for series scraped together. Sources already in that form (an
+ * 18 h compaction of 6 h blocks) are copied as stored, the rest (2 h blocks from head cuts and
+ * imports, overlaps, deletions) are decoded, merged (the earlier block wins on equal
+ * timestamps) and encoded again. Queriers keep reading the
  * source blocks until they close; the new block serves new queriers from the moment it is
  * listed, and the iterator's skip of repeated timestamps hides the instant where both are. */
 #include <errno.h>
@@ -20,6 +27,9 @@
 #include "tsdb/head.h"
 
 #define COMPACT_ZSTD_LEVEL 6
+#define SPLIT_WINDOW (6 * 3600 * 1000LL)
+/* 6 h at 5 s is 4320 samples: two chunks; an instant query decodes at most this per series */
+#define SPLIT_MAX 4096
 #define MAX_LEVELS 8
 
 struct merge_src {
@@ -32,7 +42,7 @@ struct merge_buf {
     int64_t *t;
     double *v;
     size_t n, cap;
-    struct buf out;
+    struct buf out, ts;
     struct block_chunk *chunks;
     size_t cap_chunks;
 };
@@ -68,11 +78,61 @@ static int deletion_applies(const struct deletion *d, const struct labels *ls,
     return 0;
 }
 
+static int64_t floor_to(int64_t t, int64_t r)
+{
+    return t - ((t % r) + r) % r;
+}
+
+/* mb->t/v[0..n) as split chunks, one per SPLIT_WINDOW (SPLIT_MAX samples at most): values in
+ * mb->out, timestamp records in mb->ts, descriptors in mb->chunks. */
+static int encode_split(struct merge_buf *mb, struct block_chunk **ret, size_t *ret_n,
+                        struct err *e)
+{
+    buf_reset(&mb->out);
+    buf_reset(&mb->ts);
+    size_t k = 0;
+    for (size_t i = 0; i < mb->n;) {
+        int64_t w0 = floor_to(mb->t[i], SPLIT_WINDOW);
+        int64_t end = w0 > INT64_MAX - SPLIT_WINDOW ? INT64_MAX : w0 + SPLIT_WINDOW;
+        size_t j = i + 1;
+        while (j < mb->n && j - i < SPLIT_MAX && mb->t[j] < end)
+            j++;
+        if (k == mb->cap_chunks) {
+            size_t nc = k ? 2 * k : 16;
+            struct block_chunk *p = realloc(mb->chunks, nc * sizeof *p);
+            if (!p)
+                return err_set(e, -ENOMEM, "out of memory encoding chunks");
+            mb->chunks = p;
+            mb->cap_chunks = nc;
+        }
+        size_t vo = mb->out.len, to = mb->ts.len;
+        if (block_chunk_encode_split(&mb->out, &mb->ts, mb->t + i, mb->v + i, (uint32_t) (j - i),
+                                     COMPACT_ZSTD_LEVEL, e) < 0)
+            return -1;
+        /* offsets now, pointers once the buffers stop moving */
+        mb->chunks[k++] = (struct block_chunk){mb->t[i],
+                                               mb->t[j - 1],
+                                               (uint32_t) (j - i),
+                                               (uint32_t) (mb->out.len - vo),
+                                               (const uint8_t *) (uintptr_t) vo,
+                                               (const uint8_t *) (uintptr_t) to,
+                                               (uint32_t) (mb->ts.len - to)};
+        i = j;
+    }
+    for (size_t c = 0; c < k; c++) {
+        mb->chunks[c].data = mb->out.p + (uintptr_t) mb->chunks[c].data;
+        mb->chunks[c].ts = mb->ts.p + (uintptr_t) mb->chunks[c].ts;
+    }
+    *ret = mb->chunks;
+    *ret_n = k;
+    return 0;
+}
+
 /* Decodes all chunks, keeps the first sample per timestamp (and none in del's range),
- * re-encodes; *ret points into mb, *ret_n may be 0. */
-static int merge_overlapping(struct merge_buf *mb, const struct block_chunk *c, size_t n,
-                             const struct deletion *del, struct block_chunk **ret,
-                             size_t *ret_n, struct err *e)
+ * re-encodes as split chunks; *ret points into mb, *ret_n may be 0. */
+static int merge_chunks(struct merge_buf *mb, const struct block_chunk *c, size_t n,
+                        const struct deletion *del, struct block_chunk **ret, size_t *ret_n,
+                        struct err *e)
 {
     size_t total = 0;
     for (size_t i = 0; i < n; i++)
@@ -92,7 +152,8 @@ static int merge_overlapping(struct merge_buf *mb, const struct block_chunk *c, 
     for (size_t i = 0; i < n; i++) {
         int64_t *ct = mb->t + total;
         double *cv = mb->v + total;
-        if (block_chunk_decode(c[i].data, c[i].len, c[i].n, ct, cv, e) < 0)
+        if (block_chunk_decode2(c[i].data, c[i].len, c[i].ts, c[i].ts_len, c[i].n, ct, cv, e) <
+            0)
             return -1;
         /* Insert-merge: chunks are mostly in order, so this is near linear. */
         for (uint32_t j = 0; j < c[i].n; j++) {
@@ -110,14 +171,20 @@ static int merge_overlapping(struct merge_buf *mb, const struct block_chunk *c, 
             mb->n++;
         }
     }
-    buf_reset(&mb->out);
     *ret_n = 0;
     if (mb->n == 0)
         return 0;
-    return db_encode_chunks(&mb->out, mb->t, mb->v, mb->n, COMPACT_ZSTD_LEVEL, &mb->chunks,
-                            &mb->cap_chunks, ret_n, e) < 0
-               ? -1
-               : (*ret = mb->chunks, 0);
+    return encode_split(mb, ret, ret_n, e);
+}
+
+/* Whether a series' chunks can be copied as stored: split chunks, each inside one window. */
+static int already_split(const struct block_chunk *c, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!c[i].ts || c[i].n > SPLIT_MAX ||
+            floor_to(c[i].mint, SPLIT_WINDOW) != floor_to(c[i].maxt, SPLIT_WINDOW))
+            return 0;
+    return 1;
 }
 
 /* Writes the union of the sources' series as one block, less what del names (may be NULL). */
@@ -174,8 +241,8 @@ static int merge_blocks(tsdb *db, struct db_block **v, size_t n, const struct de
         struct block_chunk *chunks = all;
         size_t n_chunks = k;
         int drop = deletion_applies(del, ls, all, k);
-        if (r == 0 && (drop || chunks_overlap(all, k)))
-            r = merge_overlapping(&mb, all, k, drop ? del : NULL, &chunks, &n_chunks, e);
+        if (r == 0 && (drop || chunks_overlap(all, k) || !already_split(all, k)))
+            r = merge_chunks(&mb, all, k, drop ? del : NULL, &chunks, &n_chunks, e);
         if (r == 0 && n_chunks)
             r = block_writer_add_series(w, ls, chunks, n_chunks, e);
         for (size_t i = best; i < n; i++) { /* only now: ls points into src[best] */
@@ -192,14 +259,10 @@ static int merge_blocks(tsdb *db, struct db_block **v, size_t n, const struct de
     free(mb.v);
     free(mb.chunks);
     buf_free(&mb.out);
+    buf_free(&mb.ts);
     free(src);
     arena_free(a);
     return r;
-}
-
-static int64_t floor_to(int64_t t, int64_t r)
-{
-    return t - ((t % r) + r) % r;
 }
 
 /* Picks blocks to merge: [*ret_first, *ret_first + *ret_n) of v (sorted by mint), or 0. */

@@ -42,6 +42,8 @@ struct tsdb_chunk_ref {
     uint32_t n;
     int64_t mint, maxt;
     uint8_t enc; /* enum chunk_enc */
+    uint32_t ts_len;
+    const uint8_t *ts; /* a block chunk's timestamp record (split chunks), else NULL */
 };
 
 /* A closed head chunk: descriptor and bytes in one chunk_pool allocation, immutable once

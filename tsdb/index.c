@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <zstd.h>
+
 #include "tsdb/base/base.h"
 
 struct index_reader {
@@ -22,6 +24,8 @@ struct index_reader {
     uint32_t n_names, n_values;
     const uint8_t *names, *values; /* label index tables: 12- and 8-byte entries */
     int64_t base_t;
+    unsigned version;
+    uint8_t *owned; /* the decompressed image of a compressed index, or NULL */
 };
 
 static const char *const section_names[INDEX_SECTIONS] = {
@@ -143,22 +147,76 @@ static int check_labels(struct index_reader *r, struct err *e)
     return 0;
 }
 
+/* A compressed index (version 2, flag byte 1): checked, decompressed into *ret (heap), which
+ * must then be a plain index image itself. */
+static int inflate_index(const uint8_t *p, size_t n, uint8_t **ret, size_t *ret_n,
+                         struct err *e)
+{
+    if (n < INDEX_ZHEADER_LEN)
+        return corrupt(e, "%zu bytes is too short for a compressed index", n);
+    uint64_t raw = be64_get(p + 8);
+    if (crc32c(0, p + INDEX_ZHEADER_LEN, n - INDEX_ZHEADER_LEN) != be32_get(p + 16))
+        return corrupt(e, "compressed image checksum mismatch");
+    /* zstd expands at most ~1000x in practice; the bound keeps a forged size from asking for
+     * an absurd allocation */
+    if (raw < INDEX_HEADER_LEN + INDEX_TOC_LEN || raw > INDEX_ZMAX ||
+        raw / 1024 > n - INDEX_ZHEADER_LEN)
+        return corrupt(e, "compressed image of %" PRIu64 " bytes from %zu is implausible", raw,
+                       n);
+    uint8_t *out = malloc(raw);
+    if (!out)
+        return err_set(e, -ENOMEM, "index: out of memory");
+    size_t got = ZSTD_decompress(out, raw, p + INDEX_ZHEADER_LEN, n - INDEX_ZHEADER_LEN);
+    if (ZSTD_isError(got) || got != raw) {
+        free(out);
+        return corrupt(e, "compressed image does not decompress to its size");
+    }
+    if (out[4] != p[4] || out[5] != 0) {
+        free(out);
+        return corrupt(e, "compressed image holds another version or compression");
+    }
+    *ret = out;
+    *ret_n = raw;
+    return 0;
+}
+
 int index_reader_open(const uint8_t *p, size_t n, struct index_reader **ret, struct err *e)
 {
-    if (n < INDEX_HEADER_LEN + INDEX_TOC_LEN)
+    if (n < INDEX_HEADER_LEN)
         return corrupt(e, "%zu bytes is too short", n);
     if (memcmp(p, "\xba\xaa\xd7\x00", 4) == 0)
         return corrupt(e, "a Prometheus index, not an ember one (blocks are not interchangeable)");
     if (memcmp(p, INDEX_MAGIC, 4) != 0)
         return corrupt(e, "not an ember index (bad magic)");
-    if (p[4] != INDEX_VERSION)
-        return corrupt(e, "unsupported version %u (this build reads %u)", p[4], INDEX_VERSION);
+    if (p[4] < INDEX_MIN_VERSION || p[4] > INDEX_VERSION)
+        return corrupt(e, "unsupported version %u (this build reads %u to %u)", p[4],
+                       INDEX_MIN_VERSION, INDEX_VERSION);
+    if (p[4] >= 2 && p[5] == INDEX_FLAG_ZSTD) {
+        uint8_t *img = NULL;
+        size_t len = 0;
+        int rc = inflate_index(p, n, &img, &len, e);
+        if (rc < 0)
+            return rc;
+        if ((rc = index_reader_open(img, len, ret, e)) < 0) {
+            free(img);
+            return rc;
+        }
+        (*ret)->owned = img;
+        return 0;
+    }
+    if (n < INDEX_HEADER_LEN + INDEX_TOC_LEN)
+        return corrupt(e, "%zu bytes is too short", n);
     const uint8_t *toc = p + n - INDEX_TOC_LEN;
     if (crc32c(0, toc, INDEX_TOC_LEN - 4) != be32_get(toc + INDEX_TOC_LEN - 4))
         return corrupt(e, "table of contents checksum mismatch");
     struct index_reader *r = calloc(1, sizeof *r);
     if (!r)
         return err_set(e, -ENOMEM, "index: out of memory");
+    if (p[5] != 0 || p[6] != 0 || p[7] != 0) {
+        free(r);
+        return corrupt(e, "unknown flags in the header");
+    }
+    r->version = p[4];
     uint64_t at = INDEX_HEADER_LEN, toc_off = n - INDEX_TOC_LEN;
     int rc = 0;
     for (int k = 0; k < INDEX_SECTIONS && rc == 0; k++) {
@@ -197,6 +255,8 @@ int index_reader_open(const uint8_t *p, size_t n, struct index_reader **ret, str
 
 void index_reader_close(struct index_reader *r)
 {
+    if (r)
+        free(r->owned);
     free(r);
 }
 
@@ -375,28 +435,37 @@ int index_put_chunk(struct buf *b, int64_t base_t, const struct index_chunk *pre
             rc = buf_put_varint(b, (int64_t) ((uint64_t) c->mint - (uint64_t) base_t));
         if (rc == 0)
             rc = buf_put_uvarint(b, span);
-        return rc;
+    } else {
+        uint64_t step = chunk_step(prev);
+        if (rc == 0)
+            rc = buf_put_varint(b, (int64_t) ((uint64_t) c->mint - (uint64_t) prev->maxt - step));
+        if (rc == 0)
+            rc = buf_put_varint(b, (int64_t) (span - step * (c->n - 1)));
     }
-    uint64_t step = chunk_step(prev);
     if (rc == 0)
-        rc = buf_put_varint(b, (int64_t) ((uint64_t) c->mint - (uint64_t) prev->maxt - step));
-    if (rc == 0)
-        rc = buf_put_varint(b, (int64_t) (span - step * (c->n - 1)));
+        rc = buf_put_uvarint(b, c->ts_off);
+    if (rc == 0 && c->ts_off)
+        rc = buf_put_uvarint(b, c->ts_len);
     return rc;
 }
 
 /* Reads one descriptor; prev is the previous one of the series or NULL. */
-static int get_chunk(const uint8_t **pp, const uint8_t *end, int64_t base_t,
+static int get_chunk(const uint8_t **pp, const uint8_t *end, int64_t base_t, unsigned version,
                      const struct index_chunk *prev, struct index_chunk *c)
 {
-    uint64_t f[6];
+    uint64_t f[8] = {0};
     const uint8_t *p = *pp;
-    for (int i = 0; i < 6; i++) {
+    int nf = version >= 2 ? 7 : 6;
+    for (int i = 0; i < nf; i++) {
         int k = uvarint_get(p, end, &f[i]);
         if (k < 0)
             return -1;
         p += k;
+        if (i == 6 && f[6] != 0)
+            nf = 8; /* ts_len follows */
     }
+    if (f[6] > UINT64_MAX / 2 || f[7] > UINT32_MAX || (f[6] && f[7] < 6))
+        return -1;
     uint64_t file = f[0], off = f[1];
     if (prev) {
         if (__builtin_add_overflow(file, prev->file, &file))
@@ -429,6 +498,8 @@ static int get_chunk(const uint8_t **pp, const uint8_t *end, int64_t base_t,
     c->n = (uint32_t) f[3];
     c->mint = mint;
     c->maxt = maxt;
+    c->ts_off = f[6];
+    c->ts_len = (uint32_t) f[7];
     *pp = p;
     return 0;
 }
@@ -460,7 +531,7 @@ int index_series(const struct index_reader *r, struct arena *a, uint64_t id, int
     struct index_chunk *out = NULL, prev, c;
     uint32_t n = 0;
     for (uint64_t i = 0; i < nc; i++) {
-        if (get_chunk(&p, end, r->base_t, i ? &prev : NULL, &c) < 0)
+        if (get_chunk(&p, end, r->base_t, r->version, i ? &prev : NULL, &c) < 0)
             return corrupt(e, "series %" PRIu64 ": bad chunk descriptor %" PRIu64, id, i);
         prev = c;
         if (c.maxt < mint || c.mint > maxt)

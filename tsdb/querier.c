@@ -59,8 +59,8 @@ static int block_source(tsdb_querier *q, struct block *b, struct arena *a,
             return err_set(e, ERR_LIMIT, "query memory limit reached while selecting series");
         for (uint32_t j = 0; j < bs[i].n_chunks; j++) {
             const struct block_chunk *bc = &bs[i].chunks[j];
-            c[j] = (struct tsdb_chunk_ref){bc->data, bc->len, bc->n, bc->mint, bc->maxt,
-                                           CHUNK_ENC_BLOCK};
+            c[j] = (struct tsdb_chunk_ref){bc->data, bc->len,         bc->n,  bc->mint,
+                                           bc->maxt, CHUNK_ENC_BLOCK, bc->ts_len, bc->ts};
         }
         out[i] = (struct tsdb_series){bs[i].labels, c, bs[i].n_chunks, q->mint, q->maxt};
     }

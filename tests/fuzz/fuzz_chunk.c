@@ -1,7 +1,9 @@
 /* tests/fuzz/fuzz_chunk.c — block chunks and the dense encoding on arbitrary bytes: decoding must
  * fail cleanly or produce samples, never touch memory outside its buffers (stored chunks are
  * also tried with their checksum recomputed, to reach the decoders behind it); then the same
- * bytes read as samples must round-trip bit for bit through both encoders. */
+ * bytes read as samples must round-trip bit for bit through both encoders. Split chunks (block
+ * format 2: a values record and a timestamp record) are tried on the input cut in two at a
+ * point its first two bytes choose, as is and with both checksums recomputed. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +94,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             (void) block_chunk_decode(fixed, size, ns[i], dt, dv, NULL);
     }
 
+    if (size > 4 && size < 65536) {
+        static uint8_t cut[65536];
+        size_t k = 2 + (((size_t) data[0] << 8 | data[1]) % (size - 2));
+        memcpy(cut, data, size);
+        for (int fix = 0; fix < 2; fix++) {
+            if (fix && k - 2 > 4)
+                be32_put(cut + 2, crc32c(0, cut + 6, k - 6));
+            if (fix && size - k > 4)
+                be32_put(cut + k, crc32c(0, cut + k + 4, size - k - 4));
+            for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
+                (void) block_chunk_decode2(cut + 2, k - 2, cut + k, size - k, ns[i], dt, dv, NULL);
+                (void) chunk_dense_decode_split(cut + 2, k - 2, cut + k, size - k, ns[i], dt, dv,
+                                                NULL);
+            }
+        }
+    }
+
     uint32_t n = samples_from(data, size);
     if (n == 0)
         return 0;
@@ -105,6 +124,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (chunk_dense_encode(&b, t, v, n, NULL) < 0 || b.len > chunk_dense_bound(n) ||
         chunk_dense_decode(b.p, b.len, n, dt, dv, NULL) < 0 || memcmp(dv, v, n * 8) != 0)
         abort();
+    struct buf tb = BUF_INIT;
+    buf_reset(&b);
+    if (block_chunk_encode_split(&b, &tb, t, v, n, 1 + size % 5, NULL) < 0 ||
+        block_chunk_decode2(b.p, b.len, tb.p, tb.len, n, dt, dv, NULL) < 0 ||
+        memcmp(dt, t, n * 8) != 0 || memcmp(dv, v, n * 8) != 0)
+        abort();
+    buf_free(&tb);
     buf_free(&b);
     return 0;
 }

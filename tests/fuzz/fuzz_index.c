@@ -39,6 +39,10 @@ static void select_with(const struct index_reader *r, struct arena *a, enum matc
 /* Rewrites the CRC of every section the toc places inside the file, then the toc's. */
 static void fix_crcs(uint8_t *p, size_t n)
 {
+    if (n >= INDEX_ZHEADER_LEN && p[5] == INDEX_FLAG_ZSTD) { /* a compressed image */
+        be32_put(p + 16, crc32c(0, p + INDEX_ZHEADER_LEN, n - INDEX_ZHEADER_LEN));
+        return;
+    }
     if (n < INDEX_HEADER_LEN + INDEX_TOC_LEN)
         return;
     uint8_t *toc = p + n - INDEX_TOC_LEN;

@@ -1,7 +1,8 @@
 /* tests/unit/tsdb/test_block.c — blocks on disk (tsdb/block_writer.c, block.c, index.c): write a
  * few hundred series, reopen, select with every matcher type against a brute-force evaluation
  * (the head's semantics: an absent label matches as ""), time-range filtering of chunks, label
- * listings, several chunk files, damaged index and chunk files, meta versions, tmp cleanup, and
+ * listings, several chunk files, damaged index and chunk files, meta versions, tmp cleanup,
+ * split chunks sharing timestamp records, a pinned format-1 block that must stay readable, and
  * the bytes per sample of a small realistic block (informational). */
 #include <dirent.h>
 #include <fcntl.h>
@@ -12,6 +13,7 @@
 
 #include "tsdb/block.h"
 #include "tsdb/index.h"
+#include "block_fixture.h"
 #include "test.h"
 
 #define N_SERIES 300
@@ -472,7 +474,7 @@ TEST(meta_json_is_read_strictly)
     size_t len;
     char *text = test_read_file(path, &len);
     ASSERT_STR_CONTAINS(text, "\"maxTime\": 7200000"); /* exclusive, as Prometheus */
-    ASSERT_STR_CONTAINS(text, "\"version\": 1");
+    ASSERT_STR_CONTAINS(text, "\"version\": 2");
     struct block *b;
     ASSERT_OK_E(block_open(dir, &b, &e), &e);
     ASSERT_EQ(block_meta(b)->maxt, 7199999);
@@ -499,9 +501,11 @@ TEST(meta_json_is_read_strictly)
     write_meta(dir, buf); /* unknown keys are skipped */
     ASSERT_OK_E(block_open(dir, &b, &e), &e);
     block_close(b);
-    write_meta(dir, "{\"version\": 2, \"ulid\": \"x\"}");
+    write_meta(dir, "{\"version\": 3, \"ulid\": \"x\"}");
     ASSERT_EQ(block_open(dir, &b, &e), ERR_CORRUPT);
-    ASSERT_STR_CONTAINS(e.msg, "unsupported block format version 2");
+    ASSERT_STR_CONTAINS(e.msg, "unsupported block format version 3");
+    write_meta(dir, "{\"version\": 0, \"ulid\": \"x\"}");
+    ASSERT_EQ(block_open(dir, &b, &e), ERR_CORRUPT);
     static const char *const bad[] = {
         "", "{", "{}", "[]", "{\"version\": 1}", "{\"version\": 1.5}",
         "{\"version\": 1, \"minTime\": 99999999999999999999}",
@@ -590,6 +594,18 @@ TEST(writer_checks_order_and_cleans_up)
 
 /* Informational: a 2-hour block of node-exporter-like series (see bench/bench_chunks.c for the
  * full dataset), bytes per sample of the whole block directory. */
+/* Finishes w's block under parent and opens it; its directory into dir. */
+static struct block *finish_and_open(struct block_writer *w, const char *parent, char dir[4096])
+{
+    struct block_meta meta;
+    struct err e;
+    ASSERT_OK_E(block_writer_finish(w, &meta, &e), &e);
+    snprintf(dir, 4096, "%s/%s", parent, meta.ulid);
+    struct block *b;
+    ASSERT_OK_E(block_open(dir, &b, &e), &e);
+    return b;
+}
+
 TEST(bytes_per_sample_of_a_realistic_block)
 {
     enum { SERIES = 600, N = 480 };
@@ -641,12 +657,8 @@ TEST(bytes_per_sample_of_a_realistic_block)
         struct labels ls = {l, 4};
         ASSERT_OK_E(block_writer_add_series(w, &ls, &c, 1, &e), &e);
     }
-    struct block_meta meta;
-    ASSERT_OK_E(block_writer_finish(w, &meta, &e), &e);
     char dir[4096], path[8192];
-    snprintf(dir, sizeof dir, "%s/%s", parent, meta.ulid);
-    struct block *b;
-    ASSERT_OK_E(block_open(dir, &b, &e), &e);
+    struct block *b = finish_and_open(w, parent, dir);
     uint64_t total = block_size_bytes(b);
     snprintf(path, sizeof path, "%s/index", dir);
     struct stat st;
@@ -657,5 +669,136 @@ TEST(bytes_per_sample_of_a_realistic_block)
     ASSERT_EQ(block_meta(b)->n_samples, (uint64_t) SERIES * N);
     block_close(b);
     buf_free(&cb);
+    test_tmpdir_remove(parent);
+}
+
+/* Every sample of the fixture series in block b, compared bit for bit with block_fixture.h. */
+static void check_fixture_samples(struct block *b)
+{
+    struct arena *a = arena_new(0);
+    struct block_series *s;
+    size_t n;
+    struct err e;
+    ASSERT_OK_E(block_select(b, a, NULL, 0, INT64_MIN, INT64_MAX, &s, &n, &e), &e);
+    ASSERT_EQ(n, FIX_SERIES);
+    static int64_t t[FIX_SAMPLES];
+    static double v[FIX_SAMPLES];
+    for (size_t i = 0; i < n; i++) {
+        int sid = atoi(labels_get(&s[i].labels, "series"));
+        ASSERT_EQ((size_t) sid, i);
+        uint32_t k = 0;
+        for (uint32_t c = 0; c < s[i].n_chunks; c++) {
+            const struct block_chunk *ch = &s[i].chunks[c];
+            ASSERT_TRUE(k + ch->n <= FIX_SAMPLES);
+            ASSERT_OK_E(block_chunk_decode2(ch->data, ch->len, ch->ts, ch->ts_len, ch->n, t + k,
+                                            v + k, &e),
+                        &e);
+            k += ch->n;
+        }
+        ASSERT_EQ(k, FIX_SAMPLES);
+        for (uint32_t j = 0; j < k; j++) {
+            double want = fix_v(sid, j);
+            ASSERT_EQ(t[j], fix_t(sid, j));
+            ASSERT_TRUE(memcmp(&v[j], &want, 8) == 0);
+        }
+    }
+    arena_free(a);
+}
+
+/* tests/unit/tsdb/fixtures/v1-block holds a block written by the format-1 writer (the release
+ * before split chunks): this build must read it bit for bit, as users upgrade in place. */
+TEST(reads_format_1_block)
+{
+    const char *root = getenv("EMBER_SOURCE_ROOT");
+    ASSERT_TRUE(root != NULL);
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/tests/unit/tsdb/fixtures/v1-block/01M82XMWGT1ZA9NA8R4617NED2",
+             root);
+    struct block *b;
+    struct err e;
+    ASSERT_OK_E(block_open(dir, &b, &e), &e);
+    ASSERT_EQ(block_meta(b)->version, 1);
+    ASSERT_EQ(block_meta(b)->n_samples, (uint64_t) FIX_SERIES * FIX_SAMPLES);
+    check_fixture_samples(b);
+    block_close(b);
+}
+
+/* Split chunks: series with equal timestamps share one timestamp record in the chunk file,
+ * the others get their own; a new chunk file starts its records afresh. */
+TEST(split_chunks_share_timestamp_records)
+{
+    char *parent = test_tmpdir();
+    struct block_writer *w;
+    struct err e;
+    int64_t mint = fix_t(0, 0), maxt = fix_t(3, FIX_SAMPLES - 1);
+    static int64_t t[FIX_SAMPLES];
+    static double v[FIX_SAMPLES];
+    for (int files = 0; files < 2; files++) {
+        ASSERT_OK_E(block_writer_open(parent, mint, maxt + 1000, 1, &w, &e), &e);
+        if (files)
+            block_writer_set_chunk_file_size(w, 4096);
+        uint64_t record_bytes = 0;
+        for (int sid = 0; sid < FIX_SERIES; sid++) {
+            char id[8];
+            snprintf(id, sizeof id, "%d", sid);
+            struct label l[3] = {{"__name__", "fixture"}, {"job", "fix"}, {"series", id}};
+            struct labels ls = {l, 3};
+            struct buf vb = BUF_INIT, tb = BUF_INIT;
+            struct block_chunk c[4];
+            uint32_t nc = 0;
+            size_t voff[4], toff[4];
+            for (uint32_t i = 0; i < FIX_SAMPLES; i += FIX_CHUNK, nc++) {
+                uint32_t m = FIX_SAMPLES - i < FIX_CHUNK ? FIX_SAMPLES - i : FIX_CHUNK;
+                for (uint32_t j = 0; j < m; j++) {
+                    /* series 0 and 2 share series 0's timestamps */
+                    t[j] = fix_t(sid == 2 ? 0 : sid, i + j);
+                    v[j] = fix_v(sid, i + j);
+                }
+                voff[nc] = vb.len;
+                toff[nc] = tb.len;
+                ASSERT_OK_E(block_chunk_encode_split(&vb, &tb, t, v, m, 3, &e), &e);
+                c[nc] = (struct block_chunk){t[0], t[m - 1], m, 0, NULL, NULL, 0};
+            }
+            for (uint32_t k = 0; k < nc; k++) {
+                c[k].len = (uint32_t) ((k + 1 < nc ? voff[k + 1] : vb.len) - voff[k]);
+                c[k].data = vb.p + voff[k];
+                c[k].ts_len = (uint32_t) ((k + 1 < nc ? toff[k + 1] : tb.len) - toff[k]);
+                c[k].ts = tb.p + toff[k];
+            }
+            record_bytes += vb.len + (sid == 2 ? 0 : tb.len);
+            ASSERT_OK_E(block_writer_add_series(w, &ls, c, nc, &e), &e);
+            buf_free(&vb);
+            buf_free(&tb);
+        }
+        char dir[4096], path[8192];
+        struct block *b = finish_and_open(w, parent, dir);
+        ASSERT_EQ(block_meta(b)->version, BLOCK_FORMAT_VERSION);
+        struct arena *a = arena_new(0);
+        struct block_series *s;
+        size_t n;
+        ASSERT_OK_E(block_select(b, a, NULL, 0, INT64_MIN, INT64_MAX, &s, &n, &e), &e);
+        ASSERT_EQ(n, FIX_SERIES);
+        for (uint32_t c = 0; c < s[2].n_chunks; c++) {
+            ASSERT_TRUE(s[2].chunks[c].ts != NULL);
+            if (!files) /* one file: series 2 points at series 0's records */
+                ASSERT_TRUE(s[2].chunks[c].ts == s[0].chunks[c].ts);
+            /* and decodes to series 0's timestamps with its own values */
+            ASSERT_OK_E(block_chunk_decode2(s[2].chunks[c].data, s[2].chunks[c].len,
+                                            s[2].chunks[c].ts, s[2].chunks[c].ts_len,
+                                            s[2].chunks[c].n, t, v, &e),
+                        &e);
+            ASSERT_EQ(t[0], fix_t(0, c * FIX_CHUNK));
+            double want = fix_v(2, c * FIX_CHUNK);
+            ASSERT_TRUE(memcmp(&v[0], &want, 8) == 0);
+        }
+        arena_free(a);
+        if (!files) { /* the chunk file holds the shared record once */
+            snprintf(path, sizeof path, "%s/chunks/000001", dir);
+            struct stat st;
+            ASSERT_EQ(stat(path, &st), 0);
+            ASSERT_EQ((uint64_t) st.st_size, 8 + record_bytes);
+        }
+        block_close(b);
+    }
     test_tmpdir_remove(parent);
 }

@@ -1,7 +1,8 @@
 /* tests/unit/tsdb/test_chunk_dense.c — the dense chunk encoding (tsdb/chunk_dense.c) and stored
  * block chunks (tsdb/block_chunk.c): bit-exact round trips over integers, decimals, counters,
  * gauges, specials (NaN, the stale marker, +-Inf, -0.0), extremes and random doubles; corrupt and
- * truncated input; the zstd path; per-thread contexts. */
+ * truncated input; the zstd path; per-thread contexts; the split form of format 2 (values and
+ * a shared timestamp record) on every one of those round trips. */
 #include <pthread.h>
 #include <stdlib.h>
 
@@ -60,6 +61,40 @@ static size_t round_trip(const int64_t *t, const double *v, uint32_t n)
         ASSERT_EQ(dt[i], t[i]);
         ASSERT_TRUE(bits_of(dv[i]) == bits_of(v[i]));
     }
+    /* The split form (block format 2): values and timestamps as two parts, and stored as a
+     * values record plus a timestamp record. */
+    struct buf sv = BUF_INIT, st = BUF_INIT;
+    ASSERT_OK_E(chunk_dense_encode_values(&sv, v, n, &e), &e);
+    ASSERT_OK_E(chunk_dense_encode_times(&st, t, n, &e), &e);
+    ASSERT_EQ(sv.len + st.len, len); /* the same encoding, cut in two */
+    memset(dt, 0, n * sizeof *dt);
+    ASSERT_OK_E(chunk_dense_decode_split(sv.p, sv.len, st.p, st.len, n, dt, dv, &e), &e);
+    for (uint32_t i = 0; i < n; i++) {
+        ASSERT_EQ(dt[i], t[i]);
+        ASSERT_TRUE(bits_of(dv[i]) == bits_of(v[i]));
+    }
+    ASSERT_EQ(chunk_dense_decode_split(sv.p, sv.len - 1, st.p, st.len, n, dt, dv, NULL),
+              ERR_CORRUPT);
+    ASSERT_EQ(chunk_dense_decode_split(sv.p, sv.len, st.p, st.len - 1, n, dt, dv, NULL),
+              ERR_CORRUPT);
+    buf_reset(&sv);
+    buf_reset(&st);
+    ASSERT_OK_E(block_chunk_encode_split(&sv, &st, t, v, n, 3, &e), &e);
+    memset(dt, 0, n * sizeof *dt);
+    ASSERT_OK_E(block_chunk_decode2(sv.p, sv.len, st.p, st.len, n, dt, dv, &e), &e);
+    for (uint32_t i = 0; i < n; i++) {
+        ASSERT_EQ(dt[i], t[i]);
+        ASSERT_TRUE(bits_of(dv[i]) == bits_of(v[i]));
+    }
+    /* A values record needs its timestamp record, a whole chunk takes none, and the two
+     * records are not interchangeable. */
+    ASSERT_EQ(block_chunk_decode(sv.p, sv.len, n, dt, dv, NULL), ERR_CORRUPT);
+    ASSERT_EQ(block_chunk_decode2(c.p, c.len, st.p, st.len, n, dt, dv, NULL), ERR_CORRUPT);
+    ASSERT_EQ(block_chunk_decode2(st.p, st.len, sv.p, sv.len, n, dt, dv, NULL), ERR_CORRUPT);
+    st.p[st.len - 1] ^= 1;
+    ASSERT_EQ(block_chunk_decode2(sv.p, sv.len, st.p, st.len, n, dt, dv, NULL), ERR_CORRUPT);
+    buf_free(&sv);
+    buf_free(&st);
     buf_free(&b);
     buf_free(&c);
     free(dt);
@@ -91,6 +126,25 @@ TEST(integers_and_constants)
     for (int i = 0; i < 480; i++)
         v[i] = 4096.0 * (double) (100000 + (int64_t) (rnd() % 64)); /* gcd of the steps */
     ASSERT_TRUE(round_trip(t, v, 480) < 480);
+}
+
+TEST(counter_resets)
+{
+    int64_t t[1440];
+    double v[1440];
+    regular_ts(t, 1440, 1700000000000, 15000);
+    uint64_t r = 42; /* its own generator: the other tests' values stay as they were */
+    for (int kind = 0; kind < 3; kind++) {
+        uint64_t c = 123456789;
+        for (int i = 0; i < 1440; i++) {
+            r = r * 6364136223846793005u + 1442695040888963407u;
+            if (i % (kind == 2 ? 7 : 500) == 499 % (kind == 2 ? 7 : 500))
+                c = kind == 1 ? (r >> 40) % 100 : 0; /* restart of the exporter */
+            c += (r >> 33) % 1000;
+            v[i] = kind == 1 ? (double) c / 100 : (double) c;
+        }
+        round_trip(t, v, 1440);
+    }
 }
 
 TEST(decimals_counters_gauges)
