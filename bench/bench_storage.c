@@ -108,10 +108,18 @@ static void settle(tsdb *db)
     int64_t range = db_block_range(db);
     struct tsdb_stats st;
     struct err e = {0};
-    for (;;) {
+    /* The storage thread cuts what the head holds beyond 1.5 ranges within a few ticks: wait
+     * for it (up to a minute) rather than cut beside it, since two cuts at once race for the
+     * same WAL checkpoint name. */
+    for (int waited = 0;; waited++) {
         tsdb_stats_get(db, &st);
         if (st.head_mint_ms == INT64_MAX || st.head_maxt_ms - st.head_mint_ms <= range / 2 * 3)
             break;
+        if (waited < 600) {
+            struct timespec ts = {0, 100000000};
+            nanosleep(&ts, NULL);
+            continue;
+        }
         int64_t lo = st.head_mint_ms - st.head_mint_ms % range;
         if (db_cut_head(db, lo, lo + range - 1, &e) < 0) {
             fprintf(stderr, "cut: %s\n", e.msg);
