@@ -28,9 +28,15 @@ int json_done(struct json_writer *w)
 
 static void put(struct json_writer *w, const void *p, size_t n)
 {
+    struct buf *b = w->b;
     if (w->err)
         return;
-    int r = buf_append(w->b, p, n);
+    if (b->cap && n <= b->cap - b->len) { /* the common case inline: no call into buf.c */
+        memcpy(b->p + b->len, p, n);
+        b->len += n;
+        return;
+    }
+    int r = buf_append(b, p, n);
     if (r < 0)
         w->err = r;
 }
@@ -262,24 +268,37 @@ static char *put_u64_digits(char *end, uint64_t m)
     return end;
 }
 
-void json_ts_ms(struct json_writer *w, int64_t t_ms)
+/* jsonutil.MarshalTimestamp into out (at least 24 bytes): integer arithmetic, exactly three
+ * fraction digits. Unsigned magnitude so INT64_MIN does not overflow. Hand-formatted: a range
+ * answer has one per point, and snprintf cost more than the rest of the point. */
+static size_t ts_ms_text(char *out, int64_t t_ms)
 {
-    /* jsonutil.MarshalTimestamp: integer arithmetic, exactly three fraction digits. Unsigned
-     * magnitude so INT64_MIN does not overflow. Hand-formatted: a range answer has one per point,
-     * and snprintf cost more than the rest of the point. */
-    char tmp[32], *end = tmp + sizeof tmp, *p = end;
     uint64_t m = t_ms < 0 ? (uint64_t) 0 - (uint64_t) t_ms : (uint64_t) t_ms;
+    uint64_t secs = m / 1000;
     unsigned frac = (unsigned) (m % 1000);
+    /* written in place, back to front, once the length is known: cheaper than a copy */
+    size_t n = (size_t) (t_ms < 0) + (frac ? 4 : 0);
+    uint64_t x = secs;
+    do
+        n++;
+    while ((x /= 10) != 0);
+    char *p = out + n;
     if (frac) {
         *--p = (char) ('0' + frac % 10);
         *--p = (char) ('0' + frac / 10 % 10);
         *--p = (char) ('0' + frac / 100);
         *--p = '.';
     }
-    p = put_u64_digits(p, m / 1000);
+    p = put_u64_digits(p, secs);
     if (t_ms < 0)
         *--p = '-';
-    json_raw(w, p, (size_t) (end - p));
+    return n;
+}
+
+void json_ts_ms(struct json_writer *w, int64_t t_ms)
+{
+    char tmp[32];
+    json_raw(w, tmp, ts_ms_text(tmp, t_ms));
 }
 
 void json_ts_ms_scalar(struct json_writer *w, int64_t t_ms)
@@ -311,10 +330,22 @@ void json_scalar_value(struct json_writer *w, double v)
 
 void json_sample_pair(struct json_writer *w, int64_t t_ms, double v)
 {
-    json_arr_begin(w);
-    json_ts_ms(w, t_ms);
-    json_sample_value(w, v);
-    json_arr_end(w);
+    /* [t,"v"] assembled on the stack and appended at once: a matrix has one per series and
+     * step, and the seven small appends of the container calls cost more than formatting. */
+    char tmp[32 + NUM_FLOAT_MAX + 8], *p = tmp;
+    if (w->depth >= JSON_MAX_DEPTH) {
+        w->err = ERR_LIMIT;
+        return;
+    }
+    *p++ = '[';
+    p += ts_ms_text(p, t_ms);
+    *p++ = ',';
+    *p++ = '"';
+    p += num_format_json(p, v);
+    *p++ = '"';
+    *p++ = ']';
+    sep(w);
+    put(w, tmp, (size_t) (p - tmp));
 }
 
 void json_scalar_pair(struct json_writer *w, int64_t t_ms, double v)

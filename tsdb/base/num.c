@@ -1,7 +1,7 @@
 /* tsdb/base/num.c — shortest round-trip float formatting in Go's styles, strict parsing,
  * durations. The shortest digits are the fewest that strtod reads back bit-exactly (see
- * shortest_digits); the C library formats in the "C" locale because ember never calls
- * setlocale(). */
+ * shortest_digits and shortest.c); the C library parses in the "C" locale because ember never
+ * calls setlocale(). */
 #include "num.h"
 
 #include <ctype.h>
@@ -14,209 +14,24 @@
 #include <strings.h>
 #include <time.h>
 
-/* Whether the decimal dig[0..nd) * 10^(e - nd + 1) reads back as v. */
-static int reads_back(const char *dig, int nd, int e, double v)
-{
-    char tmp[48];
-    memcpy(tmp, dig, (size_t) nd);
-    (void) snprintf(tmp + nd, sizeof tmp - (size_t) nd, "e%d", e - nd + 1);
-    return strtod(tmp, NULL) == v;
-}
-
-/* Adds one unit in the last of nd digits; *e grows by one when that carries out (99 → 10). */
-static void bump_last_digit(char *out, int nd, int *e)
-{
-    int i = nd - 1;
-    for (; i >= 0 && out[i] == '9'; i--)
-        out[i] = '0';
-    if (i >= 0) {
-        out[i]++;
-    } else { /* all nines: 10^(e+1) */
-        out[0] = '1';
-        memset(out + 1, '0', (size_t) nd - 1);
-        (*e)++;
-    }
-}
-
-/* d17[0..17) rounded to nd digits into out; *e grows by one when rounding carries (9.99 → 10).
- * Returns 0, or -1 when the dropped digits are exactly 5000...: d17 is itself rounded, so that
- * tie cannot be settled from it. */
-static int round_digits(const char *d17, int nd, char *out, int *e)
-{
-    memcpy(out, d17, (size_t) nd);
-    if (nd == 17 || d17[nd] < '5')
-        return 0;
-    if (d17[nd] == '5') {
-        int rest_zero = 1;
-        for (int i = nd + 1; i < 17; i++)
-            rest_zero &= d17[i] == '0';
-        if (rest_zero)
-            return -1;
-    }
-    bump_last_digit(out, nd, e);
-    return 0;
-}
-
-/* Whether the shortest candidate with nd digits reads back as v; its digits and exponent in
- * out and *ret_e. Uses the 17 correctly rounded digits d17 (exponent e17) and asks the C library
- * for the rare tie that they cannot settle. */
-static int candidate(double v, const char *d17, int e17, int nd, char *out, int *ret_e)
-{
-    *ret_e = e17;
-    if (round_digits(d17, nd, out, ret_e) < 0) {
-        char tmp[40];
-        (void) snprintf(tmp, sizeof tmp, "%.*e", nd - 1, v);
-        int k = 0;
-        char *p = tmp;
-        for (; *p && *p != 'e'; p++)
-            if (*p != '.')
-                out[k++] = *p;
-        *ret_e = atoi(p + 1);
-    }
-    return reads_back(out, nd, *ret_e, v);
-}
-
-/* Exact shortest digits (Steele & White's free-format algorithm, "Dragon4") in 128-bit
- * integers, for non-integers in [2^-69, 2^53), where every quantity fits: v = r / s exactly, and
- * mlo / mhi are the distances to the midpoints with the neighbouring doubles, in units of 1/s.
- * Digits stop as soon as the digits so far, rounded, fall strictly inside those midpoints (or on
- * one when v's significand is even: strtod rounds half to even), picking the closer of the two
- * last-digit choices. Returns the digit count, or 0 when v is outside that range. */
-__extension__ typedef unsigned __int128 u128;
-
-/* The digit loop of dragon4_digits for an integer type T that holds 10 s: m is the distance to
- * the lower midpoint, the upper one is m << pow2. Returns the digit count, 0 if it runs away. */
-#define DRAGON4_LOOP(T)                                                                           \
-    static int dragon4_loop_##T(T r, T s, T m, int pow2, int even, char *dig)                     \
-    {                                                                                             \
-        for (int nd = 0; nd < 17;) {                                                              \
-            r *= 10, m *= 10;                                                                     \
-            int d = (int) (r / s); /* 0..9: r < 10 s */                                           \
-            r -= (T) d * s;                                                                       \
-            T mhi = m << pow2;                                                                    \
-            int low = even ? r <= m : r < m;                                                      \
-            int high = even ? r + mhi >= s : r + mhi > s;                                         \
-            if (low && high)                                                                      \
-                d += 2 * r > s || (2 * r == s && (d & 1));                                        \
-            else if (high)                                                                        \
-                d++; /* never to 10: the exponent fix-up excludes it */                           \
-            dig[nd++] = (char) ('0' + d);                                                         \
-            if (low || high)                                                                      \
-                return nd;                                                                        \
-        }                                                                                         \
-        return 0; /* cannot happen for a double; do not trust this path if it does */            \
-    }
-DRAGON4_LOOP(uint64_t)
-DRAGON4_LOOP(u128)
-#undef DRAGON4_LOOP
-
-static int dragon4_digits(double v, char *dig, int *ret_e)
-{
-    int bexp;
-    double fr = frexp(v, &bexp); /* v = fr * 2^bexp, fr in [0.5, 1) */
-    if (bexp < -68 || bexp > 53)
-        return 0;
-    uint64_t f = (uint64_t) ldexp(fr, 53);
-    int e = bexp - 53; /* v = f * 2^e, f in [2^52, 2^53), e in [-121, 0] */
-    int even = (f & 1) == 0;
-    /* r / s = v; m = ulp/2 towards the upper neighbour and the lower one alike, except below
-     * a power of two, where the lower neighbour is half as far (then everything is scaled by 2
-     * to stay integral and the upper distance is 2 m). */
-    int pow2 = f == UINT64_C(1) << 52;
-    u128 r = (u128) f << (pow2 ? 2 : 1), s = (u128) 1 << (1 - e + pow2), m = 1;
-    /* First guess of the decimal exponent k (v < 10^k) from the binary one: v >= 2^(bexp-1),
-     * so this is ceil(log10(v)) or one less; the fix-up below settles it. */
-    int k = (int) ceil((bexp - 1) * 0.30102999566398114);
-    if (k >= 0) {
-        for (int i = 0; i < k; i++)
-            s *= 10;
-    } else {
-        u128 p = 1;
-        for (int i = 0; i < -k; i++)
-            p *= 10;
-        r *= p, m *= p;
-    }
-    /* fix the guess: 10^(k-1) <= v + ulp/2 < 10^k (the high end decides the first digit) */
-    while (even ? r + (m << pow2) >= s : r + (m << pow2) > s)
-        s *= 10, k++;
-    while (even ? (r + (m << pow2)) * 10 < s : (r + (m << pow2)) * 10 <= s)
-        r *= 10, m *= 10, k--;
-    /* r, m < s; with s < 2^59 every step of the loop fits in 64 bits, as for most measured
-     * values (roughly 1e-2 and up), and 64-bit steps cost about half as much */
-    int nd = s < (u128) 1 << 59
-                 ? dragon4_loop_uint64_t((uint64_t) r, (uint64_t) s, (uint64_t) m, pow2, even, dig)
-                 : dragon4_loop_u128(r, s, m, pow2, even, dig);
-    *ret_e = k - 1;
-    return nd;
-}
-
 /* Shortest decimal digits of finite v > 0 in dig (NUL-terminated, no dot, no trailing zeros) and
- * the exponent e such that v = d1.d2d3... * 10^e. Returns the digit count.
- *
- * Integers below 2^53 are their own shortest digits (neighbouring doubles are at most 1 apart,
- * so no shorter decimal names the same double). Most others take dragon4_digits. Outside its
- * range one "%.16e" gives the 17 digits that
- * always read back; fewer digits read back monotonically (if n digits do, n + 1 do: the n-digit
- * value padded with a zero is an (n + 1)-digit candidate no farther from v), so the shortest
- * count is found by bisection, trying 15 and 16 first since measured values mostly need them. */
+ * the exponent e such that v = d1.d2d3... * 10^e. Returns the digit count. Integers below 2^53
+ * are their own shortest digits (neighbouring doubles are at most 1 apart, so no shorter
+ * decimal names the same double) and the commonest values: they skip Ryū (shortest.c). */
 static int shortest_digits(double v, char *dig, int *ret_e)
 {
-    int nd;
-    if (v < 9007199254740992.0 && v == floor(v)) {
-        char tmp[24], *end = tmp + sizeof tmp, *p = end;
-        uint64_t m = (uint64_t) v;
-        do
-            *--p = (char) ('0' + m % 10);
-        while ((m /= 10) != 0);
-        nd = (int) (end - p);
-        *ret_e = nd - 1;
-        memcpy(dig, p, (size_t) nd);
-    } else if ((nd = dragon4_digits(v, dig, ret_e)) == 0) {
-        char tmp[40], d17[17], cand[17];
-        (void) snprintf(tmp, sizeof tmp, "%.16e", v); /* d.dddddddddddddddde±XX */
-        d17[0] = tmp[0];
-        memcpy(d17 + 1, tmp + 2, 16);
-        int e17 = atoi(tmp + 19), e;
-        int lo = 1, hi = 17; /* hi digits read back; find the fewest */
-        if (!candidate(v, d17, e17, 16, cand, &e))
-            lo = 17;
-        else if (!candidate(v, d17, e17, 15, cand, &e))
-            lo = hi = 16;
-        else
-            hi = 15;
-        while (lo < hi) {
-            int mid = (lo + hi) / 2;
-            if (candidate(v, d17, e17, mid, cand, &e))
-                hi = mid;
-            else
-                lo = mid + 1;
-        }
-        nd = hi;
-        /* Below a power of two the lower neighbour is twice as near as the upper one, so a
-         * shorter decimal may lie above v where the correctly rounded one (below) does not read
-         * back: try rounding up too (dragon4_digits covers this exactly in its range). */
-        if (frexp(v, &e) == 0.5)
-            for (int n = 1; n < nd; n++) {
-                memcpy(cand, d17, (size_t) n);
-                e = e17;
-                bump_last_digit(cand, n, &e);
-                if (reads_back(cand, n, e, v)) {
-                    memcpy(dig, cand, (size_t) n);
-                    *ret_e = e;
-                    nd = n;
-                    goto trim;
-                }
-            }
-        if (nd == 17) {
-            memcpy(dig, d17, 17);
-            *ret_e = e17;
-        } else {
-            (void) candidate(v, d17, e17, nd, dig, ret_e);
-        }
-    }
-trim:
-    while (nd > 1 && dig[nd - 1] == '0')
+    if (!(v < 9007199254740992.0 && v == floor(v)))
+        return num_shortest_digits(v, dig, ret_e);
+    char tmp[24], *end = tmp + sizeof tmp, *p = end;
+    uint64_t m = (uint64_t) v;
+    do
+        *--p = (char) ('0' + m % 10);
+    while ((m /= 10) != 0);
+    int nd = (int) (end - p);
+    *ret_e = nd - 1;
+    while (nd > 1 && p[nd - 1] == '0')
         nd--;
+    memcpy(dig, p, (size_t) nd);
     dig[nd] = '\0';
     return nd;
 }

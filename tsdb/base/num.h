@@ -14,6 +14,10 @@
  * 'f': FormatFloat(v,'f',-1)  'e': FormatFloat(v,'e',-1)  'g': FormatFloat(v,'g',-1).
  * Specials are "NaN", "+Inf", "-Inf" in every mode. */
 size_t num_format(char *out, double v, char mode);
+/* The shortest decimal digits that read back as finite v > 0 (Ryū; shortest.c): into dig (at
+ * least 18 bytes; no dot, no trailing zeros, NUL-terminated), with *ret_e the exponent of the
+ * first digit (v = d1.d2d3... * 10^e). Returns the digit count. */
+int num_shortest_digits(double v, char *dig, int *ret_e);
 /* Prometheus JSON sample value: 'f' except |v| < 1e-6 or |v| >= 1e21 use 'e' (jsonutil). */
 size_t num_format_json(char *out, double v);
 

@@ -67,6 +67,66 @@ TEST(format_shortest_edges)
     }
 }
 
+/* An oracle that shares nothing with Ryū: a decimal of nd digits reads back when strtod says
+ * so; the nd-digit decimals nearest v are the correctly rounded one (printf) and its neighbours
+ * one unit in the last digit away. */
+static double decimal_value(const char *dig, int nd, int e)
+{
+    char tmp[48];
+    (void) snprintf(tmp, sizeof tmp, "%.*se%d", nd, dig, e - nd + 1);
+    return strtod(tmp, NULL);
+}
+
+/* Whether any decimal of nd significant digits reads back as v: only the correctly rounded one
+ * (printf's) and its neighbours one unit in the last digit away can. */
+static int some_nd_digit_decimal_reads_back(double v, int nd)
+{
+    char tmp[40], digits[24];
+    (void) snprintf(tmp, sizeof tmp, "%.*e", nd - 1, v);
+    int k = 0;
+    const char *p = tmp;
+    for (; *p != 'e'; p++)
+        if (*p != '.')
+            digits[k++] = *p;
+    digits[k] = '\0';
+    uint64_t m = strtoull(digits, NULL, 10);
+    int scale = atoi(p + 1) - nd + 1;
+    for (int d = -1; d <= 1; d++) {
+        (void) snprintf(tmp, sizeof tmp, "%llue%d", (unsigned long long) (m + (uint64_t) d), scale);
+        if (strtod(tmp, NULL) == v)
+            return 1;
+    }
+    return 0;
+}
+
+TEST(shortest_digits_are_shortest_and_read_back_on_random_doubles)
+{
+    uint64_t x = 0x2545F4914F6CDD1Du;
+    int checked = 0;
+    for (int i = 0; i < 100000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        double v;
+        if (i % 3 == 0)
+            memcpy(&v, &x, sizeof v);
+        else if (i % 3 == 1) /* rates and ratios, as queries produce them */
+            v = (double) (x % 1000000007) / (double) (x % 99991 + 1);
+        else /* powers of two, where the interval is lopsided */
+            v = ldexp(1.0, (int) (x % 2000) - 1074);
+        v = fabs(v);
+        if (!isfinite(v) || v == 0)
+            continue;
+        char dig[32];
+        int e, nd = num_shortest_digits(v, dig, &e);
+        ASSERT_TRUE(nd >= 1 && nd <= 17);
+        ASSERT_TRUE(nd == 1 || dig[nd - 1] != '0');
+        ASSERT_DBL_EQ(decimal_value(dig, nd, e), v);
+        if (nd > 1)
+            ASSERT_FALSE(some_nd_digit_decimal_reads_back(v, nd - 1));
+        checked++;
+    }
+    ASSERT_TRUE(checked > 90000);
+}
+
 TEST(format_json_switches_to_exponent_like_prometheus)
 {
     ASSERT_STR_EQ(fmt_json(1e-7), "1e-07");
