@@ -389,9 +389,50 @@ static int copy_matrix(struct promql_ev *ev, const struct promql_val *v, struct 
     return 0;
 }
 
-int promql_eval_instant(promql_engine *eng, struct arena *a, const struct promql_expr *x,
-                        int64_t t_ms, struct promql_result *ret, struct err *e)
+/* Nodes in x, or SIZE_MAX when it holds a subquery (whose steps multiply all work under it) or
+ * label_replace. */
+static size_t small_nodes(const struct promql_expr *x)
 {
+    size_t n = 1, k;
+    switch (x->kind) {
+    case NODE_SUBQUERY: return SIZE_MAX;
+    case NODE_NUMBER:
+    case NODE_STRING:
+    case NODE_VECTOR_SEL:
+    case NODE_MATRIX_SEL: return 1;
+    case NODE_PAREN: k = small_nodes(x->u.paren); break;
+    case NODE_UNARY: k = small_nodes(x->u.unary.x); break;
+    case NODE_BINARY:
+        k = small_nodes(x->u.bin.l);
+        n += k == SIZE_MAX ? 0 : k;
+        k = k == SIZE_MAX ? k : small_nodes(x->u.bin.r);
+        break;
+    case NODE_AGG:
+        k = x->u.agg.param ? small_nodes(x->u.agg.param) : 0;
+        n += k == SIZE_MAX ? 0 : k;
+        k = k == SIZE_MAX ? k : small_nodes(x->u.agg.x);
+        break;
+    case NODE_CALL:
+        if (x->u.call.f->id == FN_LABEL_REPLACE)
+            return SIZE_MAX; /* compiles a regular expression from the query while it runs */
+        k = 0;
+        for (size_t i = 0; i < x->u.call.n_args && k != SIZE_MAX; i++) {
+            size_t c = small_nodes(x->u.call.args[i]);
+            k = c == SIZE_MAX ? c : k + c;
+        }
+        break;
+    default: return SIZE_MAX;
+    }
+    return k == SIZE_MAX ? k : n + k;
+}
+
+/* budget NULL: any query (promql_eval_instant); else promql_eval_instant_small(). */
+static int eval_instant(promql_engine *eng, struct arena *a, const struct promql_expr *x,
+                        int64_t t_ms, const struct promql_small_budget *budget,
+                        struct promql_result *ret, struct err *e)
+{
+    if (budget && small_nodes(x) > budget->nodes)
+        return 1;
     struct promql_ev ev;
     size_t used0 = arena_used(a);
     int r = ev_begin(&ev, eng, a, e);
@@ -403,6 +444,17 @@ int promql_eval_instant(promql_engine *eng, struct arena *a, const struct promql
     ev.g_start = t_ms;
     ev.g_step = 1;
     ev.g_n = 1;
+    if (budget) {
+        /* Planning twice is harmless: the evaluation's own walk finds each selector planned. */
+        r = promql_plan_walk(&ev, x, t_ms, t_ms);
+        if (r >= 0)
+            r = promql_plan_open_small(&ev, &budget->cost);
+        if (r <= 0) {
+            promql_plan_close(&ev);
+            arena_free(ev.sa);
+            return r < 0 ? r : 1;
+        }
+    }
     int grid = !eng->step_only && promql_grid_supported(x) && promql_grid_fits(&ev, x);
     if ((r = promql_engine_check(&ev)) >= 0 && grid) {
         if ((r = promql_plan_walk(&ev, x, t_ms, t_ms)) >= 0 && (r = promql_plan_open(&ev)) >= 0)
@@ -424,12 +476,26 @@ int promql_eval_instant(promql_engine *eng, struct arena *a, const struct promql
         default: r = err_set(e, ERR_INTERNAL, "expression has no value type");
         }
     }
+    promql_plan_close(&ev); /* a querier opened by small_fits() when the check failed first */
     note_step_peak(&ev);
     arena_free(ev.sa);
     res.peak_bytes = arena_used(a) - used0 + ev.step_peak + ev.g_peak + ev.ld_peak;
     if (r >= 0)
         *ret = res;
     return r < 0 ? r : 0;
+}
+
+int promql_eval_instant(promql_engine *eng, struct arena *a, const struct promql_expr *x,
+                        int64_t t_ms, struct promql_result *ret, struct err *e)
+{
+    return eval_instant(eng, a, x, t_ms, NULL, ret, e);
+}
+
+int promql_eval_instant_small(promql_engine *eng, struct arena *a, const struct promql_expr *x,
+                              int64_t t_ms, const struct promql_small_budget *b,
+                              struct promql_result *ret, struct err *e)
+{
+    return eval_instant(eng, a, x, t_ms, b, ret, e);
 }
 
 /* A range query's result while steps run: series in the query arena, indexed by label hash; the

@@ -226,6 +226,10 @@ int promql_plan_load(struct promql_ev *ev, const struct promql_expr *root, int64
 int promql_plan_walk(struct promql_ev *ev, const struct promql_expr *root, int64_t mint,
                      int64_t maxt);
 int promql_plan_open(struct promql_ev *ev);
+/* promql_eval_instant_small(): opens the querier without waiting when the head alone holds the
+ * planned windows and the selectors' summed cost fits lim. 1 fits (querier open, or no
+ * selector), 0 does not (a querier may be open: promql_plan_close), < 0 error. */
+int promql_plan_open_small(struct promql_ev *ev, const struct tsdb_select_cost *lim);
 void promql_plan_close(struct promql_ev *ev); /* also frees the read scratch; idempotent */
 /* The selector's series (their labels valid until promql_plan_close), sorted by labels. */
 int promql_plan_select(struct promql_ev *ev, const struct promql_loaded_sel *ls,

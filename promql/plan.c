@@ -189,10 +189,9 @@ int promql_plan_walk(struct promql_ev *ev, const struct promql_expr *root, int64
     return walk(ev, root, mint, maxt);
 }
 
-int promql_plan_open(struct promql_ev *ev)
+/* The window covering every planned selector's. */
+static void plan_window(const struct promql_ev *ev, int64_t *ret_lo, int64_t *ret_hi)
 {
-    if (ev->n_sels == 0 || ev->q)
-        return 0;
     int64_t lo = INT64_MAX, hi = INT64_MIN;
     for (size_t i = 0; i < ev->n_sels; i++) {
         if (ev->sels[i].mint < lo)
@@ -200,7 +199,39 @@ int promql_plan_open(struct promql_ev *ev)
         if (ev->sels[i].maxt > hi)
             hi = ev->sels[i].maxt;
     }
+    *ret_lo = lo;
+    *ret_hi = hi;
+}
+
+int promql_plan_open(struct promql_ev *ev)
+{
+    if (ev->n_sels == 0 || ev->q)
+        return 0;
+    int64_t lo, hi;
+    plan_window(ev, &lo, &hi);
     return tsdb_querier_open(ev->eng->db, lo, hi, &ev->q, ev->e);
+}
+
+int promql_plan_open_small(struct promql_ev *ev, const struct tsdb_select_cost *lim)
+{
+    if (ev->n_sels == 0)
+        return 1;
+    int64_t lo, hi;
+    plan_window(ev, &lo, &hi);
+    int r = tsdb_querier_try_open_head(ev->eng->db, lo, hi, &ev->q, ev->e);
+    if (r <= 0)
+        return r;
+    struct tsdb_select_cost left = *lim, c;
+    for (size_t i = 0; i < ev->n_sels; i++) {
+        const struct promql_expr *vs = ev->sels[i].node;
+        /* Each selector is costed over the querier's whole window: an upper bound. */
+        if (!tsdb_querier_cost_within(ev->q, vs->u.sel.ms, vs->u.sel.n_ms, &left, &c))
+            return 0;
+        left.values -= c.values;
+        left.series -= c.series;
+        left.samples -= c.samples;
+    }
+    return 1;
 }
 
 void promql_plan_close(struct promql_ev *ev)

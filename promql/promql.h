@@ -128,6 +128,20 @@ void promql_engine_cancel(promql_engine *eng);
  * ERR_CANCELED, -ENOMEM; the message is Prometheus' wording. The result lives in a. */
 int promql_eval_instant(promql_engine *eng, struct arena *a, const struct promql_expr *x,
                         int64_t t_ms, struct promql_result *ret, struct err *e);
+/* What promql_eval_instant_small() may cost at most: syntax-tree nodes, and the selection work
+ * of all selectors together (tsdb_querier_cost_within()'s upper bounds). */
+struct promql_small_budget {
+    size_t nodes;
+    struct tsdb_select_cost cost;
+};
+/* promql_eval_instant() for a caller that must neither wait nor run long (the HTTP loop): returns
+ * 1 without evaluating unless the cost is known to fit b before anything is read: no subquery,
+ * every selector's window held by the head alone, its matchers string compares, its series and
+ * samples counted from the postings within budget, and the head not being truncated. Otherwise
+ * the same evaluation, limits (max samples, timeout, cancel) and result as promql_eval_instant. */
+int promql_eval_instant_small(promql_engine *eng, struct arena *a, const struct promql_expr *x,
+                              int64_t t_ms, const struct promql_small_budget *b,
+                              struct promql_result *ret, struct err *e);
 /* Range query: the result is always a matrix sorted by labels (a scalar becomes one series
  * without labels); only scalar and instant-vector expressions are allowed (ERR_EXEC). */
 int promql_eval_range(promql_engine *eng, struct arena *a, const struct promql_expr *x,

@@ -18,7 +18,19 @@
  * Each evaluation gets a private engine (one calloc over the shared tsdb) with the time left as
  * its timeout, so the timeout parameter and a client that goes away (abort → cancel) reach just
  * that query. format/parse jobs only parse: they skip the gate, as in Prometheus.
- * The worker owns req->arena while the work runs; the wait FIFO and counters are loop-only. */
+ * The worker owns req->arena while the work runs; the wait FIFO and counters are loop-only.
+ *
+ * Inline lane. Handing a query to a worker and back wakes two threads (uv_queue_work's condition
+ * variable, then uv_async's eventfd): for `up` that cost three times the query itself (bench/
+ * http_bench.py: 85 vs 28 us of CPU per request). So an instant query that would start at once
+ * (a slot free, nobody waiting) and whose cost is bounded before it runs is answered on the loop
+ * thread, between two socket reads: text of at most INLINE_QUERY_MAX bytes without regex
+ * matchers (parsing compiles regexes), and promql_eval_instant_small() accepting it under
+ * inline_budget — no subquery, no label_replace, every selector's window in the head alone, its
+ * series and decoded samples counted from the postings without waiting on any long-held lock.
+ * It holds a concurrency slot while it runs and gets the same engine, timeout and max-samples
+ * limit as on a worker; the response is byte for byte the same. Anything else, or a body that
+ * would need gzip above the loop's cap, goes to a worker as before. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +44,13 @@
 #define QUEUE_PER_SLOT 10
 #define QUEUE_MAX 100000
 
+/* Inline lane limits (see top): each bounds a few tens of microseconds of loop time at most. */
+#define INLINE_QUERY_MAX 512
+static const struct promql_small_budget inline_budget = {
+    .nodes = 64,
+    .cost = {.values = 8192, .series = 64, .samples = 8192},
+};
+
 struct api_query_job {
     uv_work_t work;
     uv_timer_t timer; /* wait limit; initialised when the job first queues (has_timer) */
@@ -40,6 +59,8 @@ struct api_query_job {
     struct http_request *req;
     struct api_query_spec spec;
     promql_engine *eng; /* evaluations: created at start */
+    struct promql_expr *expr; /* parsed on the loop by the inline lane, else by the worker */
+    int encoded;              /* out holds the body already: the worker only compresses it */
     uint64_t arrival_ms;  /* uv_now() at submit */
     uint64_t arrival_ns, started_ns, work_ns; /* uv_hrtime(): submit, start, worker time */
     int64_t limit_ms;     /* wait plus run budget from arrival when has_timeout, else wait only */
@@ -131,6 +152,9 @@ static void encode_result(struct json_writer *w, const struct promql_result *res
     json_obj_end(w);
 }
 
+static int job_encode(struct api_query_job *j, const struct promql_expr *x,
+                      const struct promql_result *res, const char *formatted);
+
 /* Evaluates (or formats) x; on success writes the whole response body to j->out. */
 static int job_run(struct api_query_job *j, struct arena *a, const struct promql_expr *x)
 {
@@ -160,6 +184,14 @@ static int job_run(struct api_query_job *j, struct arena *a, const struct promql
     }
     if (r < 0)
         return r;
+    return job_encode(j, x, &res, formatted);
+}
+
+/* The whole response body for a job's result into j->out. */
+static int job_encode(struct api_query_job *j, const struct promql_expr *x,
+                      const struct promql_result *res, const char *formatted)
+{
+    const struct api_query_spec *s = &j->spec;
     struct json_writer w;
     json_init(&w, &j->out);
     json_envelope_begin(&w);
@@ -168,9 +200,9 @@ static int job_run(struct api_query_job *j, struct arena *a, const struct promql
     else if (s->kind == API_QUERY_PARSE)
         api_ast_json(&w, x);
     else
-        encode_result(&w, &res);
-    json_envelope_end(&w, res.warnings, res.n_warnings);
-    r = json_done(&w);
+        encode_result(&w, res);
+    json_envelope_end(&w, res->warnings, res->n_warnings);
+    int r = json_done(&w);
     if (r == ERR_LIMIT)
         return err_set(&j->err, ERR_LIMIT, "expression nested more than %d levels deep for JSON",
                        JSON_MAX_DEPTH);
@@ -179,12 +211,24 @@ static int job_run(struct api_query_job *j, struct arena *a, const struct promql
     return 0;
 }
 
+static int job_parse(struct api_query_job *j)
+{
+    if (promql_parse(j->req->arena, j->spec.query, j->spec.query_len, &j->expr, &j->err) < 0) {
+        /* Prometheus 2.42 names the parameter except for query_range (invalidParamError vs
+         * a plain bad-data error in its queryRange). */
+        if (j->spec.kind != API_QUERY_RANGE)
+            (void) err_prefix(&j->err, "invalid parameter \"query\": ");
+        return -1;
+    }
+    return 0;
+}
+
 /* Worker thread: reads the request's fields and allocates from its arena, nothing else. */
 static void job_work_timed(struct api_query_job *j)
 {
-    struct arena *a = j->req->arena;
-    struct promql_expr *x;
-    if (j->spec.kind == API_QUERY_CUSTOM) {
+    if (j->encoded) {
+        /* the inline lane evaluated and encoded it: only compression is left */
+    } else if (j->spec.kind == API_QUERY_CUSTOM) {
         int r = j->spec.run_fn(j->app, j->req, j->spec.run_arg, &j->out, &j->err);
         if (r < 0) {
             if (j->err.code == 0)
@@ -193,14 +237,9 @@ static void job_work_timed(struct api_query_job *j)
         }
         j->no_content = r == API_QUERY_NO_CONTENT;
     } else {
-        if (promql_parse(a, j->spec.query, j->spec.query_len, &x, &j->err) < 0) {
-            /* Prometheus 2.42 names the parameter except for query_range (invalidParamError vs
-             * a plain bad-data error in its queryRange). */
-            if (j->spec.kind != API_QUERY_RANGE)
-                (void) err_prefix(&j->err, "invalid parameter \"query\": ");
+        if (!j->expr && job_parse(j) < 0)
             return;
-        }
-        if (job_run(j, a, x) < 0)
+        if (job_run(j, j->req->arena, j->expr) < 0)
             return;
     }
     /* Bodies the loop would not compress (over its gzip cap) are compressed here. */
@@ -228,9 +267,9 @@ static void job_work(uv_work_t *wk)
 
 static void pump(struct app *app);
 
-static void job_after(uv_work_t *wk, int status)
+/* Loop thread: the job's work is done (status < 0: libuv canceled it); respond and free. */
+static void job_finish(struct api_query_job *j, int status)
 {
-    struct api_query_job *j = wk->data;
     struct app *app = j->app;
     if (j->gated)
         app->queries_running--;
@@ -251,7 +290,45 @@ static void job_after(uv_work_t *wk, int status)
             http_respond_buf(j->req, 200, ct, &j->out);
         job_end(j);
     }
+}
+
+static void job_after(uv_work_t *wk, int status)
+{
+    struct api_query_job *j = wk->data;
+    struct app *app = j->app;
+    job_finish(j, status);
     pump(app);
+}
+
+/* The inline lane (see top), loop thread, for a job holding a slot that would start on a worker
+ * now: 0 when it answered, 1 when the job must go to a worker after all. */
+static int job_try_inline(struct api_query_job *j)
+{
+    const struct api_query_spec *s = &j->spec;
+    if (s->kind != API_QUERY_INSTANT || s->query_len > INLINE_QUERY_MAX ||
+        memchr(s->query, '~', s->query_len))
+        return 1;
+    uint64_t t0 = uv_hrtime();
+    j->started_ns = t0;
+    if (job_parse(j) == 0) {
+        struct promql_result res = {0};
+        int r = promql_eval_instant_small(j->eng, j->req->arena, j->expr, s->t_ms, &inline_budget,
+                                          &res, &j->err);
+        if (r == 1)
+            return 1;
+        if (r == 0)
+            (void) job_encode(j, j->expr, &res, NULL);
+    }
+    j->work_ns = uv_hrtime() - t0;
+    j->app->queries_inline++;
+    struct http_limits lim;
+    http_limits_default(&lim);
+    if (j->err.code == 0 && j->req->accept_gzip && j->out.len > lim.gzip_loop_max_bytes) {
+        j->encoded = 1;
+        return 1;
+    }
+    job_finish(j, 0);
+    return 0;
 }
 
 static void job_queue_work(struct api_query_job *j)
@@ -265,8 +342,9 @@ static void job_queue_work(struct api_query_job *j)
     }
 }
 
-/* Takes a concurrency slot and hands an evaluation to a worker with the time it has left. */
-static void job_start(struct api_query_job *j)
+/* Takes a concurrency slot and hands an evaluation to a worker with the time it has left, or
+ * answers it inline when allowed (a job that did not wait) and it qualifies. */
+static void job_start(struct api_query_job *j, int allow_inline)
 {
     struct app *app = j->app;
     int64_t timeout_ms = app->flags.query_timeout_ms;
@@ -301,6 +379,8 @@ static void job_start(struct api_query_job *j)
         promql_engine_cancel(j->eng);
     j->gated = 1;
     app->queries_running++;
+    if (allow_inline && job_try_inline(j) == 0)
+        return;
     job_queue_work(j);
 }
 
@@ -365,7 +445,7 @@ static void pump(struct app *app)
         else if (j->aborted)
             job_fail(j, ERR_CANCELED, "query was canceled in query queue");
         else
-            job_start(j);
+            job_start(j, 0);
     }
 }
 
@@ -404,7 +484,7 @@ void api_query_submit(struct app *app, struct http_request *req, const struct ap
     uint64_t max = (uint64_t) app->flags.max_concurrency;
     uint64_t max_waiting = max > QUEUE_MAX / QUEUE_PER_SLOT ? QUEUE_MAX : max * QUEUE_PER_SLOT;
     if (app->queries_running < max && !app->wait_head) {
-        job_start(j);
+        job_start(j, 1);
     } else if (app->queries_waiting < max_waiting && wait_enqueue(j) == 0) {
         return;
     } else {

@@ -74,6 +74,7 @@ struct app {
     struct api_query_job *wait_head, *wait_tail;
     uint32_t queries_waiting;
     _Atomic uint64_t queries_total, query_errors;
+    uint64_t queries_inline; /* answered on the loop thread (api_query.c); loop-only */
     struct app_query_times query_times;
     /* Reload and file_sd (reload.c; loop thread). */
     struct file_sd_snapshot *sd; /* current file_sd targets (immutable; swapped like cfg) */

@@ -24,7 +24,7 @@ struct job_count {
 struct snapshot {
     int64_t start_ms, max_concurrency;
     uint32_t queries_running, queries_waiting;
-    uint64_t queries_total, query_errors;
+    uint64_t queries_total, query_errors, queries_inline;
     const struct app_route *routes; /* copies */
     size_t n_routes;
     struct app_query_times *qt;     /* copy */
@@ -275,6 +275,9 @@ static void put_engine_metrics(struct buf *b, const struct snapshot *sn)
                (double) sn->queries_total);
     put_metric(b, "ember_query_errors_total", "counter", "Queries that ended in an error.", NULL,
                (double) sn->query_errors);
+    put_metric(b, "ember_queries_inline_total", "counter",
+               "Instant queries small enough to be answered on the event loop, without a worker.",
+               NULL, (double) sn->queries_inline);
 }
 
 /* --- targets --- */
@@ -442,6 +445,7 @@ void selfmetrics_serve(struct http_request *req, struct app *app)
         .queries_waiting = app->queries_waiting,
         .queries_total = atomic_load(&app->queries_total),
         .query_errors = atomic_load(&app->query_errors),
+        .queries_inline = app->queries_inline,
         .routes = routes,
         .n_routes = app->n_routes,
         .qt = qt,

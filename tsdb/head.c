@@ -131,6 +131,15 @@ uint64_t head_pair_hash(const char *name, const char *value)
     return hash_mix((uint64_t) (uintptr_t) name * 31 + (uint64_t) (uintptr_t) value);
 }
 
+struct index_value *head_find_value(struct head *h, const char *name, const char *value)
+{
+    struct pair_key k = {symtab_find(h->symtab, name, strlen(name)),
+                         symtab_find(h->symtab, value, strlen(value))};
+    if (!k.name || !k.value)
+        return NULL;
+    return hmap_get(&h->values, head_pair_hash(k.name, k.value), value_eq, &k);
+}
+
 /* Adds ref to the postings of name=value (interned); index write lock held. */
 static int index_add(struct head *h, const char *name, const char *value, uint64_t ref)
 {

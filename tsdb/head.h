@@ -168,6 +168,9 @@ int head_label_names(struct head *h, struct arena *a, const char ***ret, size_t 
                      struct err *e);
 
 int head_name_eq(const void *item, const void *key); /* index_name vs a C string */
+/* The postings entry of name=value (any strings) without scanning the name's values, or NULL;
+ * index lock held. */
+struct index_value *head_find_value(struct head *h, const char *name, const char *value);
 uint64_t head_pair_hash(const char *name, const char *value); /* key of h->values */
 void head_stats(struct head *h, struct tsdb_stats *st);
 void head_status(struct head *h, struct tsdb_head_status *st);

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tsdb/base/re.h"
+
 /* The index entry for name; index lock held. */
 static struct index_name *find_name(struct head *h, const char *name)
 {
@@ -14,13 +16,20 @@ static struct index_name *find_name(struct head *h, const char *name)
 }
 
 /* Union of postings of name's values for which matches(value) == want. Lock held. */
-static int values_union(struct arena *a, const struct index_name *n,
+static int values_union(struct head *h, struct arena *a, const struct index_name *n,
                         const struct matcher *m, int want, struct postings *ret)
 {
     if (!n) {
         ret->refs = NULL;
         ret->n = 0;
         return 0;
+    }
+    if (want && (m->type == MATCH_EQ || (m->type == MATCH_RE && re_is_literal(m->re)))) {
+        /* One value can match: look it up instead of comparing every value with it. */
+        const struct index_value *v = head_find_value(h, m->name, m->value);
+        ret->n = v ? v->refs.n : 0;
+        ret->refs = v ? reflist_widen(&v->refs, a) : arena_alloc(a, sizeof *ret->refs);
+        return ret->refs ? 0 : ERR_LIMIT;
     }
     struct postings *lists = arena_alloc(a, (n->n_values + 1) * sizeof *lists);
     if (!lists)
@@ -48,7 +57,7 @@ int head_postings(struct head *h, struct arena *a, const struct matcher *ms, siz
         if (matcher_matches_empty(&ms[i]))
             continue;
         struct index_name *n = find_name(h, ms[i].name);
-        r = values_union(a, n, &ms[i], 1, &p);
+        r = values_union(h, a, n, &ms[i], 1, &p);
         if (r == 0 && have)
             r = postings_intersect(a, &cur, &p, &cur);
         else if (r == 0)
@@ -66,7 +75,7 @@ int head_postings(struct head *h, struct arena *a, const struct matcher *ms, siz
         if (!matcher_matches_empty(&ms[i]))
             continue;
         struct index_name *n = find_name(h, ms[i].name);
-        r = values_union(a, n, &ms[i], 0, &p);
+        r = values_union(h, a, n, &ms[i], 0, &p);
         if (r == 0)
             r = postings_subtract(a, &cur, &p, &cur);
     }

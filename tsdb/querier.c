@@ -10,22 +10,48 @@
 #include "tsdb/head.h"
 #include "tsdb/querier.h"
 
-int tsdb_querier_open(tsdb *db, int64_t mint_ms, int64_t maxt_ms, tsdb_querier **ret,
-                      struct err *e)
+/* A querier holding the blocks overlapping the window, not yet the head's gc_lock. */
+static tsdb_querier *querier_new(tsdb *db, int64_t mint_ms, int64_t maxt_ms)
 {
     tsdb_querier *q = calloc(1, sizeof *q);
     if (!q)
-        return err_set(e, -12, "out of memory");
+        return NULL;
     q->db = db;
     q->mint = mint_ms;
     q->maxt = maxt_ms;
     if (db_blocks_acquire(db, mint_ms, maxt_ms, &q->blocks, &q->n_blocks) < 0) {
         free(q);
-        return err_set(e, -12, "out of memory");
+        return NULL;
     }
+    return q;
+}
+
+int tsdb_querier_open(tsdb *db, int64_t mint_ms, int64_t maxt_ms, tsdb_querier **ret,
+                      struct err *e)
+{
+    tsdb_querier *q = querier_new(db, mint_ms, maxt_ms);
+    if (!q)
+        return err_set(e, -12, "out of memory");
     pthread_rwlock_rdlock(&db->head->gc_lock);
     *ret = q;
     return 0;
+}
+
+/* gc_lock is held exclusively by head truncation and deletion for as long as they walk the
+ * head: try it instead of waiting. Block reads may fault pages in from disk: none allowed. */
+int tsdb_querier_try_open_head(tsdb *db, int64_t mint_ms, int64_t maxt_ms, tsdb_querier **ret,
+                               struct err *e)
+{
+    tsdb_querier *q = querier_new(db, mint_ms, maxt_ms);
+    if (!q)
+        return err_set(e, -12, "out of memory");
+    if (q->n_blocks > 0 || pthread_rwlock_tryrdlock(&db->head->gc_lock) != 0) {
+        db_blocks_release(q->blocks, q->n_blocks);
+        free(q);
+        return 0;
+    }
+    *ret = q;
+    return 1;
 }
 
 void tsdb_querier_close(tsdb_querier *q)

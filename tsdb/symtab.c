@@ -95,6 +95,16 @@ const char *symtab_intern(struct symtab *st, const char *s, size_t n)
     return found;
 }
 
+const char *symtab_find(struct symtab *st, const char *s, size_t n)
+{
+    struct key k = {s, n};
+    uint64_t h = hash_bytes(s, n);
+    pthread_mutex_lock(&st->lock);
+    const char *found = hmap_get(&st->map, h, str_eq, &k);
+    pthread_mutex_unlock(&st->lock);
+    return found;
+}
+
 size_t symtab_bytes(const struct symtab *st)
 {
     return st->bytes;

@@ -12,6 +12,9 @@ struct symtab *symtab_new(void);
 void symtab_free(struct symtab *st); /* NULL is fine */
 /* The interned copy of s[0..n), or NULL on ENOMEM. */
 const char *symtab_intern(struct symtab *st, const char *s, size_t n);
+/* The interned copy of s[0..n) if there is one, else NULL: adds nothing (for lookups by strings
+ * from outside, which must not grow the table). */
+const char *symtab_find(struct symtab *st, const char *s, size_t n);
 size_t symtab_bytes(const struct symtab *st); /* memory held by strings */
 
 #endif

@@ -76,6 +76,22 @@ int tsdb_querier_label_values(tsdb_querier *q, struct arena *a, const char *name
                               const struct matcher *ms, size_t n_ms, const char ***ret,
                               size_t *ret_n, struct err *e);
 
+/* For callers that must neither wait nor run long: opens a querier over
+ * [mint, maxt] only when the head alone holds that window (no block overlaps it) and no head
+ * truncation or deletion holds the head now. 1 with *ret set; 0 with nothing opened; < 0 on
+ * ENOMEM. */
+int tsdb_querier_try_open_head(tsdb *db, int64_t mint_ms, int64_t maxt_ms, tsdb_querier **ret,
+                               struct err *e);
+/* Upper bounds of tsdb_querier_select(q, ms)'s work, from the postings alone: label values the
+ * matchers are compared with, series snapshotted, samples decoded (whole chunks overlapping the
+ * window). 1 with *ret when each is within lim; 0 when one is not, or cannot be bounded so
+ * (a regex that is not a literal, no `=` matcher with a value, a block in the window). */
+struct tsdb_select_cost {
+    uint64_t values, series, samples;
+};
+int tsdb_querier_cost_within(tsdb_querier *q, const struct matcher *ms, size_t n_ms,
+                             const struct tsdb_select_cost *lim, struct tsdb_select_cost *ret);
+
 /* Iterates one selected series' samples in time order within the querier's window. The struct
  * is public so iterators live on the stack; its fields other than t and v are private. */
 struct tsdb_iter {
