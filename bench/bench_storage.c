@@ -4,6 +4,7 @@
  *   bench_storage [series [hours]]          defaults 10000 24
  *   bench_storage --disk [series [hours]]   ingest, disk and decode phases only
  *   bench_storage --head-rss N              resident memory per series at N head series
+ *                                           (4h at 15 s appended, ~2.2h left in the head)
  *   bench_storage --query-rss DIR           resident memory after a dashboard workload on DIR
  *   bench_storage --write-om FILE [series [hours]]   the dataset as OpenMetrics text
  *   bench_storage --write-prom FILE [series [hours]] the same, text format, ms timestamps
@@ -35,6 +36,7 @@
 #include "tsdb/chunk_dense.h"
 #include "tsdb/db.h"
 #include "tsdb/fsutil.h"
+#include "tsdb/head.h"
 #include "tsdb/tsdb.h"
 
 #include "dataset.h"
@@ -389,8 +391,31 @@ static void backfill(const char *dir, const char *text, size_t len, uint64_t *re
     *ret_bytes = fs_tree_bytes(dir);
 }
 
-/* Child: n series of the dataset's shape in a fresh on-disk database, 4h of samples (so the
- * head has been cut once and holds what a running server holds), RSS per series. */
+/* Where the head's bytes are, per series (head_memory()): what each holder has allocated, and
+ * what the chunk pool has mapped for the series, open chunks and closed chunks it holds. */
+static void print_head_memory(struct head *h, uint32_t n)
+{
+    struct head_mem m;
+    struct chunk_pool_stats ps;
+    head_memory(h, &m);
+    chunk_pool_stats(h->chunks, &ps);
+    double k = 1.0 / n;
+    printf("head bytes per series: series struct+labels %.0f, open chunk buffer %.0f (%.0f "
+           "written, %.1f samples), closed chunks %.0f (%.1f chunks: %.0f descriptors + %.0f "
+           "data, %.0f samples), series hash %.0f, page table %.0f, postings %.0f, symbols %.0f\n",
+           m.series_structs * k, m.open_chunks * k, m.open_used * k, m.open_samples * k,
+           (m.closed_headers + m.closed_data) * k, m.n_closed * k, m.closed_headers * k,
+           m.closed_data * k, m.closed_samples * k, m.series_hash * k, m.page_table * k,
+           m.postings * k, m.symbols * k);
+    printf("chunk pool per series: closed chunks %.0f mapped, series and open chunks %.0f mapped "
+           "for %.0f in use\n",
+           ps.bump_bytes * k, ps.slab_bytes * k, ps.slab_live_bytes * k);
+}
+
+/* Child: n series of the dataset's shape in a fresh on-disk database, 4h of samples at 15 s (960
+ * per series, through appenders with the WAL on), then the head cut into a 2h block as a server
+ * does: the head keeps ~2.2h (~530 samples per series), what a running server's head holds
+ * between cuts (1h to 3h). RSS per series. */
 static int head_rss(uint32_t n)
 {
     struct dataset d;
@@ -416,6 +441,7 @@ static int head_rss(uint32_t n)
            "heap in use %.0f bytes per series)\n",
            (double) (after - before) * 1024.0 / n, before, after, n,
            (double) (mallinfo2().uordblks - heap_before) / n);
+    print_head_memory(tsdb_db_head(db), n);
     tsdb_close(db);
     dataset_free(&d);
     struct err e = {0};

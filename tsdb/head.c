@@ -8,7 +8,16 @@
 #include "tsdb/block.h"
 #include "tsdb/symtab.h"
 
-#define DEFAULT_CHUNK_SAMPLES 120 /* Prometheus' target: ~120 samples per chunk */
+/* Samples per open chunk. Prometheus closes chunks at ~120 samples; ember closes them sooner
+ * and merges them into the window's dense chunk (cut_chunk()), so the open XOR chunk, the
+ * bulkiest bytes per sample in the head, stays short. */
+#define DEFAULT_CHUNK_SAMPLES 24
+#define DEFAULT_CHUNK_WINDOW_MS (2 * 3600 * 1000LL) /* the default block range */
+/* Closed chunks of one window are merged up to this many samples (cut_chunk()). */
+#define MERGED_CHUNK_MAX_SAMPLES 1024
+/* The most bytes one xor_enc_append() adds: a first or second sample's 10-byte varint and 64-bit
+ * value, or a 68-bit delta-of-delta and a 77-bit value, plus a partly used byte (chunk_xor.c). */
+#define XOR_APPEND_MAX_BYTES 24
 
 int head_new(uint32_t chunk_samples, struct head **ret)
 {
@@ -16,6 +25,7 @@ int head_new(uint32_t chunk_samples, struct head **ret)
     if (!h)
         return -ENOMEM;
     h->chunk_samples = chunk_samples ? chunk_samples : DEFAULT_CHUNK_SAMPLES;
+    h->chunk_window_ms = DEFAULT_CHUNK_WINDOW_MS;
     h->symtab = symtab_new();
     h->chunks = chunk_pool_new();
     if (!h->symtab || !h->chunks) {
@@ -41,14 +51,111 @@ int head_new(uint32_t chunk_samples, struct head **ret)
     return 0;
 }
 
+static size_t series_bytes(uint32_t n_labels)
+{
+    return sizeof(struct mem_series) + n_labels * sizeof(struct label);
+}
+
+/* Frees s's open chunk buffer and empties the encoder; series lock held (or s unpublished). */
+static void open_reset(struct head *h, struct mem_series *s)
+{
+    if (s->open.b.cap > CHUNK_POOL_SLAB_MAX)
+        free(s->open.b.p);
+    else if (s->open.b.cap)
+        chunk_pool_slab_release(h->chunks, s->open.b.p);
+    xor_enc_init(&s->open);
+}
+
+/* Gives s's open chunk a buffer of cap bytes (a slab class, or more from malloc), keeping what
+ * it holds; -ENOMEM leaves it as it was. */
+static int open_resize(struct head *h, struct mem_series *s, size_t cap)
+{
+    struct buf *b = &s->open.b;
+    uint8_t *p;
+    if (cap <= CHUNK_POOL_SLAB_MAX)
+        p = chunk_pool_slab_alloc(h->chunks, cap);
+    else
+        p = b->cap > CHUNK_POOL_SLAB_MAX ? realloc(b->p, cap) : malloc(cap);
+    if (!p)
+        return -ENOMEM;
+    if (b->cap && (b->cap <= CHUNK_POOL_SLAB_MAX || cap <= CHUNK_POOL_SLAB_MAX)) {
+        memcpy(p, b->p, b->len);
+        if (b->cap <= CHUNK_POOL_SLAB_MAX)
+            chunk_pool_slab_release(h->chunks, b->p);
+        else
+            free(b->p);
+    }
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+static size_t open_cap_for(size_t bytes)
+{
+    size_t cap = chunk_pool_slab_size(bytes);
+    return cap ? cap : bytes + bytes / 4;
+}
+
+/* The bytes appending (t, v) adds to x: the encoder itself, run on a copy writing into scratch
+ * room (the last, partly used byte copied in), so the figure is exact. */
+static size_t xor_growth(const struct xor_enc *x, int64_t t, double v)
+{
+    uint8_t scratch[XOR_APPEND_MAX_BYTES + 8];
+    struct xor_enc dry = *x;
+    size_t keep = x->b.len ? 1 : 0;
+    if (keep)
+        scratch[0] = x->b.p[x->b.len - 1];
+    dry.b = (struct buf){scratch, keep, sizeof scratch};
+    if (xor_enc_append(&dry, t, v) < 0 || NEVER(dry.b.p != scratch))
+        return XOR_APPEND_MAX_BYTES;
+    return dry.b.len - keep;
+}
+
+/* Room for (t, v) in s's open chunk, so xor_enc_append() never reallocates the buffer itself
+ * (it is the chunk pool's, not malloc's). Buffers are sized tight: grown by one size class when
+ * the next sample does not fit. */
+static int open_reserve(struct head *h, struct mem_series *s, int64_t t, double v)
+{
+    struct buf *b = &s->open.b;
+    size_t room = b->cap - b->len;
+    if (room >= XOR_APPEND_MAX_BYTES)
+        return 0;
+    size_t need = xor_growth(&s->open, t, v);
+    return room >= need ? 0 : open_resize(h, s, open_cap_for(b->len + need));
+}
+
+/* Empties s's open chunk after a cut, keeping a buffer the size the closed one needed: a
+ * series' samples compress alike from chunk to chunk, so the next one fits without growing, and
+ * buffers are not swapped between size classes all the time (which would strand slab memory). */
+static void open_restart(struct head *h, struct mem_series *s, size_t used)
+{
+    size_t cap = open_cap_for(used ? used : 1);
+    int64_t t = s->open.t;
+    uint64_t v_bits = s->open.v_bits;
+    /* Only a buffer that is too small, or half again too big, changes class; either way it is
+     * allocated anew, which moves it to the pool's lowest region with room (chunk_pool.c). */
+    if (s->open.b.cap >= cap && s->open.b.cap <= cap + cap / 2)
+        cap = s->open.b.cap;
+    open_reset(h, s);
+    (void) open_resize(h, s, cap); /* on failure open_reserve() tries again */
+    struct buf b = s->open.b;
+    xor_enc_init(&s->open);
+    s->open.b = (struct buf){b.p, 0, b.cap};
+    s->open.t = t; /* the newest sample: an empty encoder's first append reads neither */
+    s->open.v_bits = v_bits;
+}
+
 void head_series_free(struct head *h, struct mem_series *s)
 {
     for (struct head_chunk *c = s->closed, *older; c; c = older) {
         older = c->older;
         chunk_pool_release(h->chunks, c, sizeof *c + c->len);
     }
-    xor_enc_done(&s->open);
-    free(s);
+    open_reset(h, s);
+    if (series_bytes(s->labels.n) <= CHUNK_POOL_SLAB_MAX)
+        chunk_pool_slab_release(h->chunks, s);
+    else
+        free(s);
 }
 
 void head_free(struct head *h)
@@ -207,11 +314,16 @@ static int index_insert(struct head *h, struct mem_series *s, uint64_t ref)
 
 static struct mem_series *series_new(struct head *h, const struct labels *ls)
 {
-    struct mem_series *s = calloc(1, sizeof *s + ls->n * sizeof s->lv[0]);
+    size_t bytes = series_bytes(ls->n);
+    /* Series live long and are made in bursts between short-lived buffers: in the pool's slabs
+     * they leave no holes in malloc's heap when those buffers go. */
+    struct mem_series *s = bytes <= CHUNK_POOL_SLAB_MAX ? chunk_pool_slab_alloc(h->chunks, bytes)
+                                                        : malloc(bytes);
     if (!s)
         return NULL;
+    memset(s, 0, bytes);
     xor_enc_init(&s->open);
-    s->maxt = INT64_MIN;
+    s->open.t = INT64_MIN;
     s->labels.v = s->lv;
     s->labels.n = ls->n;
     for (uint32_t i = 0; i < ls->n; i++) {
@@ -261,66 +373,98 @@ int head_get_or_create(struct head *h, const struct labels *ls, struct mem_serie
     return 0;
 }
 
-/* The open chunk's samples in ember's dense block-chunk encoding: a closed chunk is read far
- * more often than written and lives until the head is cut, so it is worth ~3x less memory than
- * the XOR bit stream it was appended as. NULL when that does not work out (then XOR stays). */
-static uint8_t *densify(const struct xor_enc *x, uint32_t *ret_len)
+/* Decodes the XOR bytes of x into t/v (room for x->n); 0 or ERR_CORRUPT. */
+static int xor_samples(const struct xor_enc *x, int64_t *t, double *v)
 {
-    int64_t ts[256];
-    double vs[256];
-    int64_t *t = x->n <= 256 ? ts : malloc(x->n * sizeof *t);
-    double *v = x->n <= 256 ? vs : malloc(x->n * sizeof *v);
-    struct buf out = BUF_INIT;
-    struct err e = {0};
     struct xor_dec d;
     uint32_t n = 0;
-    uint8_t *ret = NULL;
     xor_dec_init(&d, x->b.p, x->b.len, x->n);
-    while (t && v && n < x->n && xor_dec_next(&d, &t[n], &v[n]) == 1)
+    while (n < x->n && xor_dec_next(&d, &t[n], &v[n]) == 1)
         n++;
-    if (t && v && n == x->n && block_chunk_encode(&out, t, v, n, 1, &e) == 0 &&
-        out.len < x->b.len) {
-        size_t len;
-        ret = buf_take(&out, &len);
-        *ret_len = (uint32_t) len;
+    return n == x->n ? 0 : ERR_CORRUPT;
+}
+
+static int64_t window_of(int64_t t, int64_t w)
+{
+    return t / w - (t % w < 0);
+}
+
+/* The chunk that replaces s's open chunk when it closes, in ember's dense block-chunk encoding
+ * (a closed chunk is read far more often than written and lives until the head is cut, so it is
+ * worth ~3x less memory than the XOR bit stream it was appended as). When the newest closed
+ * chunk lies in the same chunk window (the block range, so a head cut still frees whole chunks),
+ * both become one chunk: one descriptor per window, and the dense encoding packs a long chunk
+ * tighter than short ones. ret_merged says whether it replaces
+ * s->closed. NULL when dense does not work out (then the XOR bytes are kept as they are). */
+static struct head_chunk *dense_chunk(struct head *h, struct mem_series *s, int *ret_merged)
+{
+    const struct head_chunk *prev = s->closed;
+    int merge = prev && prev->n + s->open.n <= MERGED_CHUNK_MAX_SAMPLES &&
+                window_of(prev->mint, h->chunk_window_ms) ==
+                    window_of(s->open.t, h->chunk_window_ms);
+    uint32_t n0 = merge ? prev->n : 0, n = n0 + s->open.n;
+    int64_t ts[256];
+    double vs[256];
+    int64_t *t = n <= 256 ? ts : malloc(n * sizeof *t);
+    double *v = n <= 256 ? vs : malloc(n * sizeof *v);
+    struct buf out = BUF_INIT;
+    struct err e = {0};
+    struct head_chunk *c = NULL;
+    int r = t && v ? 0 : -ENOMEM;
+    if (r == 0 && merge && prev->enc == CHUNK_ENC_BLOCK)
+        r = block_chunk_decode(prev->data, prev->len, n0, t, v, &e);
+    else if (r == 0 && merge)
+        r = xor_samples(&(struct xor_enc){.b = {(uint8_t *) prev->data, prev->len, prev->len},
+                                          .n = n0},
+                        t, v);
+    if (r == 0)
+        r = xor_samples(&s->open, t + n0, v + n0);
+    if (r == 0)
+        r = block_chunk_encode(&out, t, v, n, 1, &e);
+    /* Alone, dense must beat XOR; merged, it must beat the two chunks apart. */
+    size_t apart = s->open.b.len + (merge ? prev->len + sizeof *c : 0);
+    if (r == 0 && out.len < apart && out.len <= INT32_MAX &&
+        (c = chunk_pool_alloc(h->chunks, sizeof *c + out.len))) {
+        *c = (struct head_chunk){merge ? prev->older : s->closed,
+                                merge ? prev->mint : mem_series_open_mint(s), s->open.t, n,
+                                (uint32_t) out.len, CHUNK_ENC_BLOCK};
+        memcpy(c->data, out.p, out.len);
     }
     buf_free(&out);
     if (t != ts)
         free(t);
     if (v != vs)
         free(v);
-    return ret;
+    *ret_merged = merge;
+    return c;
 }
 
 /* Moves the open chunk to the closed list; series lock held. */
 static int cut_chunk(struct head *h, struct mem_series *s)
 {
-    uint32_t len;
-    uint8_t enc = CHUNK_ENC_BLOCK;
-    uint8_t *dense = densify(&s->open, &len);
-    const uint8_t *bytes = dense;
-    if (!dense) {
-        enc = CHUNK_ENC_XOR;
-        bytes = s->open.b.p;
-        len = (uint32_t) s->open.b.len;
+    int merged;
+    struct head_chunk *c = dense_chunk(h, s, &merged);
+    if (c && merged) {
+        struct head_chunk *prev = s->closed;
+        atomic_fetch_sub(&h->n_chunks, 1);
+        atomic_fetch_sub(&h->chunk_bytes, prev->len);
+        s->n_closed--;
+        chunk_pool_release(h->chunks, prev, sizeof *prev + prev->len);
+    } else if (!c) {
+        uint32_t len = (uint32_t) s->open.b.len;
+        c = chunk_pool_alloc(h->chunks, sizeof *c + len);
+        if (!c)
+            return -ENOMEM;
+        *c = (struct head_chunk){s->closed, mem_series_open_mint(s), s->open.t, s->open.n, len,
+                                 CHUNK_ENC_XOR};
+        memcpy(c->data, s->open.b.p, len);
     }
-    struct head_chunk *c = chunk_pool_alloc(h->chunks, sizeof *c + len);
-    if (!c) {
-        free(dense);
-        return -ENOMEM;
-    }
-    *c = (struct head_chunk){s->closed, s->open_mint, s->maxt, s->open.n, len, enc};
-    memcpy(c->data, bytes, len);
-    free(dense);
     s->closed = c;
     s->n_closed++;
-    /* The XOR buffer goes too: the next chunk grows its own from a few bytes, so an open chunk
-     * costs what it holds, not what the last one needed. */
-    xor_enc_done(&s->open);
-    xor_enc_init(&s->open);
+    open_restart(h, s, s->open.b.len);
     atomic_fetch_sub(&h->n_open, 1);
     atomic_fetch_add(&h->n_chunks, 1);
-    atomic_fetch_add(&h->chunk_bytes, len);
+    atomic_fetch_add(&h->chunk_bytes, c->len);
     return 0;
 }
 
@@ -340,25 +484,26 @@ static int append_locked(struct head *h, struct mem_series *s, int64_t t, double
 {
     uint64_t bits;
     memcpy(&bits, &v, sizeof bits);
-    if (t < s->maxt)
+    if (t < s->open.t)
         return ERR_OUT_OF_ORDER;
-    if (t == s->maxt)
-        return bits == s->last_bits ? 1 : ERR_DUPLICATE;
+    if (t == s->open.t)
+        return bits == s->open.v_bits ? 1 : ERR_DUPLICATE;
     int r = 0;
-    if (s->open.n >= h->chunk_samples)
-        r = cut_chunk(h, s); /* the eager cut below failed for lack of memory: retry */
+    /* A chunk never spans two windows (block ranges), so merges and head cuts see whole ones. */
+    if (s->open.n >= h->chunk_samples ||
+        (s->open.n && window_of(t, h->chunk_window_ms) !=
+                          window_of(s->open.t, h->chunk_window_ms))) /* same as its mint's */
+        r = cut_chunk(h, s); /* also when the eager cut below failed for lack of memory */
     if (r < 0)
         return r;
     uint32_t was = s->open.n;
-    r = xor_enc_append(&s->open, t, v);
+    r = open_reserve(h, s, t, v);
+    if (r == 0)
+        r = xor_enc_append(&s->open, t, v);
     if (r < 0)
         return r;
-    if (was == 0) {
-        s->open_mint = t;
+    if (was == 0)
         atomic_fetch_add(&h->n_open, 1);
-    }
-    s->maxt = t;
-    s->last_bits = bits;
     /* A full chunk closes now rather than at the next sample: the boundaries are the same, and
      * the dense copy is ~3x smaller than the XOR bytes it replaces. A failure here is retried by
      * the next append; this sample is stored either way. */
@@ -448,9 +593,8 @@ int head_series_delete(struct head *h, struct mem_series *s, int64_t mint, int64
         s->n_closed = 0;
         if (s->open.n)
             atomic_fetch_sub(&h->n_open, 1);
-        xor_enc_done(&s->open);
-        xor_enc_init(&s->open);
-        s->maxt = INT64_MIN;
+        open_reset(h, s);
+        s->open.t = INT64_MIN;
         for (size_t i = 0; i < keep && r >= 0; i++)
             r = append_locked(h, s, t[i], v[i]);
     }

@@ -17,8 +17,11 @@
  * appender).
  *
  * Memory per series is what limits a small server, so the layout is tight: labels sit in the
- * series' own allocation, closed chunks are a list of struct head_chunk carved from the chunk
- * pool (chunk_pool.h) with their descriptor in front of their bytes. */
+ * series' own allocation, a slab slot of the chunk pool (chunk_pool.h); the open chunk is a
+ * short XOR chunk (DEFAULT_CHUNK_SAMPLES) whose buffer is a slab slot sized like its
+ * predecessor's; closed chunks are a list of struct head_chunk bumped from the pool with their
+ * descriptor in front of their bytes, merged into one dense chunk per window (block range) as
+ * open chunks close. bench_storage --head-rss prints where the bytes go (head_memory()). */
 #ifndef EMBER_TSDB_HEAD_H
 #define EMBER_TSDB_HEAD_H
 
@@ -66,12 +69,33 @@ struct mem_series {
     /* Whether the WAL holds this series' record; read and set only under the db's WAL order
      * lock, so a series record always precedes the first samples that use its ref. */
     uint8_t wal_logged;
+    /* The open chunk. Its encoder's t and v_bits outlive the chunk: they are the newest sample,
+     * for order and duplicate checks (t is INT64_MIN while the series has no sample). */
     struct xor_enc open;
-    int64_t open_mint;
-    int64_t maxt;      /* newest timestamp; INT64_MIN when empty */
-    uint64_t last_bits; /* value bits of the newest sample, for duplicate detection */
-    struct label lv[];  /* labels.n entries */
+    struct label lv[]; /* labels.n entries */
 };
+
+/* The first timestamp of s's open chunk, INT64_MAX when it is empty; under the series lock.
+ * Not kept apart (8 bytes of every series): the XOR stream starts with it, byte-aligned, as a
+ * zigzag varint (chunk_xor.c). */
+static inline int64_t mem_series_open_mint(const struct mem_series *s)
+{
+    if (!s->open.n)
+        return INT64_MAX;
+    uint64_t zz = 0;
+    for (size_t i = 0, shift = 0; i < s->open.b.len && shift < 64; i++, shift += 7) {
+        zz |= (uint64_t) (s->open.b.p[i] & 0x7f) << shift;
+        if (!(s->open.b.p[i] & 0x80))
+            break;
+    }
+    return (int64_t) (zz >> 1) ^ -(int64_t) (zz & 1);
+}
+
+/* The newest timestamp of s, INT64_MIN when it has none; under the series lock. */
+static inline int64_t mem_series_maxt(const struct mem_series *s)
+{
+    return s->open.t;
+}
 
 #define HEAD_STRIPES 256
 #define HEAD_PAGE_BITS 12
@@ -104,6 +128,9 @@ struct index_value {
 
 struct head {
     uint32_t chunk_samples;
+    /* Closed chunks merge within windows of this size, aligned (the block range: 2h unless the
+     * db sets it), so a head cut frees whole chunks (head.c: dense_chunk()). */
+    int64_t chunk_window_ms;
     pthread_rwlock_t gc_lock;
     /* Samples older than this belong to blocks: appends below it are rejected (out of bounds). */
     _Atomic int64_t min_valid;
@@ -175,5 +202,17 @@ uint64_t head_pair_hash(const char *name, const char *value); /* key of h->value
 void head_stats(struct head *h, struct tsdb_stats *st);
 void head_status(struct head *h, struct tsdb_head_status *st);
 void head_count_rejected(struct head *h, int code);
+
+/* head_mem.c: the head's memory by holder, in allocated bytes (allocator rounding and headers
+ * included); takes every lock in turn, so for benchmarks and diagnostics, not hot paths. */
+struct head_mem {
+    uint64_t n_series, n_closed, closed_samples, open_samples;
+    size_t series_structs; /* struct mem_series with its labels */
+    size_t open_chunks, open_used; /* open chunks' buffers: allocated, and bytes written */
+    size_t closed_headers, closed_data; /* closed chunks' descriptors and bytes */
+    size_t chunk_pool;                  /* the pool's mapped regions holding them */
+    size_t series_hash, page_table, postings, symbols;
+};
+void head_memory(struct head *h, struct head_mem *m);
 
 #endif

@@ -105,7 +105,7 @@ static int snapshot_series(struct head *h, struct arena *a, struct mem_series *s
             refs[--k] = (struct tsdb_chunk_ref){c->data, c->len, c->n, c->mint, c->maxt, c->enc};
     uint32_t n = s->n_closed - k;
     memmove(refs, refs + k, n * sizeof *refs);
-    if (s->open.n && s->maxt >= mint && s->open_mint <= maxt) {
+    if (s->open.n && mem_series_maxt(s) >= mint && mem_series_open_mint(s) <= maxt) {
         uint8_t *copy = arena_alloc(a, s->open.b.len ? s->open.b.len : 1);
         if (!copy) {
             pthread_mutex_unlock(lock);
@@ -113,7 +113,7 @@ static int snapshot_series(struct head *h, struct arena *a, struct mem_series *s
         }
         memcpy(copy, s->open.b.p, s->open.b.len);
         refs[n++] = (struct tsdb_chunk_ref){copy, (uint32_t) s->open.b.len, s->open.n,
-                                            s->open_mint, s->maxt};
+                                            mem_series_open_mint(s), mem_series_maxt(s)};
     }
     pthread_mutex_unlock(lock);
     out->labels = s->labels;

@@ -23,7 +23,7 @@ static int drop_old_chunks(struct head *h, struct mem_series *s, int64_t mint)
             at = &c->older;
         }
     }
-    return s->n_closed == 0 && (s->open.n == 0 || s->maxt < mint);
+    return s->n_closed == 0 && (s->open.n == 0 || mem_series_maxt(s) < mint);
 }
 
 static void remove_series(struct head *h, struct mem_series *s)
@@ -88,7 +88,7 @@ void head_truncate(struct head *h, int64_t mint)
             removed++;
             continue;
         }
-        int64_t first = s->open_mint;
+        int64_t first = mem_series_open_mint(s);
         for (const struct head_chunk *c = s->closed; c; c = c->older)
             first = c->mint; /* the oldest is last */
         if (s->n_closed || s->open.n)

@@ -29,7 +29,7 @@ static uint64_t samples_in_window(struct head *h, struct mem_series *s, int64_t 
     uint64_t n = 0;
     pthread_mutex_t *m = head_series_lock(h, s);
     pthread_mutex_lock(m);
-    if (s->open.n && s->maxt >= mint && s->open_mint <= maxt)
+    if (s->open.n && mem_series_maxt(s) >= mint && mem_series_open_mint(s) <= maxt)
         n += s->open.n;
     for (const struct head_chunk *c = s->closed; c && c->maxt >= mint; c = c->older)
         if (c->mint <= maxt)

@@ -19,7 +19,7 @@ static int head_series_overlaps(struct head *h, struct mem_series *s, int64_t mi
     for (const struct head_chunk *c = s->closed; c && !hit; c = c->older)
         hit = c->maxt >= mint && c->mint <= maxt;
     if (!hit && s->open.n)
-        hit = s->maxt >= mint && s->open_mint <= maxt;
+        hit = mem_series_maxt(s) >= mint && mem_series_open_mint(s) <= maxt;
     pthread_mutex_unlock(m);
     return hit;
 }

@@ -131,3 +131,78 @@ TEST(threads_allocate_and_release_at_once)
     ASSERT_TRUE(chunk_pool_bytes(p) <= (size_t) REGION);
     chunk_pool_free(p);
 }
+
+TEST(slab_classes_round_up_and_refuse_past_the_largest)
+{
+    ASSERT_EQ(chunk_pool_slab_size(1), 32u);
+    ASSERT_EQ(chunk_pool_slab_size(32), 32u);
+    ASSERT_EQ(chunk_pool_slab_size(33), 48u);
+    ASSERT_EQ(chunk_pool_slab_size(200), 208u);
+    ASSERT_EQ(chunk_pool_slab_size(CHUNK_POOL_SLAB_MAX), (size_t) CHUNK_POOL_SLAB_MAX);
+    ASSERT_EQ(chunk_pool_slab_size(CHUNK_POOL_SLAB_MAX + 1), 0u);
+    struct chunk_pool *p = chunk_pool_new();
+    ASSERT_TRUE(p != NULL);
+    ASSERT_TRUE(chunk_pool_slab_alloc(p, CHUNK_POOL_SLAB_MAX + 1) == NULL);
+    chunk_pool_slab_release(p, NULL);
+    chunk_pool_free(p);
+}
+
+TEST(slab_slots_are_disjoint_and_released_ones_are_reused_first)
+{
+    struct chunk_pool *p = chunk_pool_new();
+    ASSERT_TRUE(p != NULL);
+    enum { N = 4000 };
+    static uint8_t *v[N];
+    for (int i = 0; i < N; i++) {
+        size_t n = 1 + (size_t) (i * 53) % 700;
+        v[i] = chunk_pool_slab_alloc(p, n);
+        ASSERT_TRUE(v[i] != NULL);
+        ASSERT_EQ((uintptr_t) v[i] % 16, 0u);
+        memset(v[i], i & 0xff, chunk_pool_slab_size(n)); /* the whole class is usable */
+    }
+    for (int i = 0; i < N; i++) {
+        size_t n = chunk_pool_slab_size(1 + (size_t) (i * 53) % 700);
+        for (size_t k = 0; k < n; k++)
+            ASSERT_EQ(v[i][k], (uint8_t) (i & 0xff));
+    }
+    /* A released slot is what the next allocation of its class gets. */
+    uint8_t *freed = v[10];
+    chunk_pool_slab_release(p, freed);
+    v[10] = chunk_pool_slab_alloc(p, 1 + (size_t) (10 * 53) % 700);
+    ASSERT_TRUE(v[10] == freed);
+    struct chunk_pool_stats st;
+    chunk_pool_stats(p, &st);
+    ASSERT_TRUE(st.slab_regions > 1);
+    ASSERT_EQ(st.bump_regions, 0u);
+    size_t live = 0;
+    for (int i = 0; i < N; i++)
+        live += chunk_pool_slab_size(1 + (size_t) (i * 53) % 700);
+    ASSERT_EQ(st.slab_live_bytes, live);
+    for (int i = 0; i < N; i++)
+        chunk_pool_slab_release(p, v[i]);
+    /* Emptied regions went back, all but at most one per class. */
+    chunk_pool_stats(p, &st);
+    ASSERT_EQ(st.slab_live_bytes, 0u);
+    ASSERT_TRUE(st.slab_regions <= CHUNK_POOL_SLAB_CLASSES);
+    ASSERT_EQ(chunk_pool_bytes(p), st.slab_regions * (size_t) REGION);
+    chunk_pool_free(p);
+}
+
+TEST(slab_and_bump_allocations_share_a_pool)
+{
+    struct chunk_pool *p = chunk_pool_new();
+    ASSERT_TRUE(p != NULL);
+    uint8_t *a = chunk_pool_alloc(p, 100), *b = chunk_pool_slab_alloc(p, 100);
+    ASSERT_TRUE(a != NULL && b != NULL);
+    memset(a, 1, 100);
+    memset(b, 2, 112);
+    ASSERT_EQ(a[99], 1);
+    struct chunk_pool_stats st;
+    chunk_pool_stats(p, &st);
+    ASSERT_EQ(st.bump_regions, 1u);
+    ASSERT_EQ(st.slab_regions, 1u);
+    ASSERT_EQ(st.bump_live, 1u);
+    chunk_pool_release(p, a, 100);
+    chunk_pool_slab_release(p, b);
+    chunk_pool_free(p);
+}
