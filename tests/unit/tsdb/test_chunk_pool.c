@@ -147,7 +147,7 @@ TEST(slab_classes_round_up_and_refuse_past_the_largest)
     chunk_pool_free(p);
 }
 
-TEST(slab_slots_are_disjoint_and_released_ones_are_reused_first)
+TEST(slab_slots_are_disjoint_and_emptied_regions_go_back)
 {
     struct chunk_pool *p = chunk_pool_new();
     ASSERT_TRUE(p != NULL);
@@ -165,11 +165,6 @@ TEST(slab_slots_are_disjoint_and_released_ones_are_reused_first)
         for (size_t k = 0; k < n; k++)
             ASSERT_EQ(v[i][k], (uint8_t) (i & 0xff));
     }
-    /* A released slot is what the next allocation of its class gets. */
-    uint8_t *freed = v[10];
-    chunk_pool_slab_release(p, freed);
-    v[10] = chunk_pool_slab_alloc(p, 1 + (size_t) (10 * 53) % 700);
-    ASSERT_TRUE(v[10] == freed);
     struct chunk_pool_stats st;
     chunk_pool_stats(p, &st);
     ASSERT_TRUE(st.slab_regions > 1);
@@ -204,5 +199,36 @@ TEST(slab_and_bump_allocations_share_a_pool)
     ASSERT_EQ(st.bump_live, 1u);
     chunk_pool_release(p, a, 100);
     chunk_pool_slab_release(p, b);
+    chunk_pool_free(p);
+}
+
+TEST(slab_reuses_released_slots_lowest_region_first)
+{
+    struct chunk_pool *p = chunk_pool_new();
+    ASSERT_TRUE(p != NULL);
+    enum { N = 3 * REGION / 64 }; /* three regions' worth of one class, the last partly */
+    static uint8_t *v[N];
+    for (int i = 0; i < N; i++)
+        ASSERT_TRUE((v[i] = chunk_pool_slab_alloc(p, 64)) != NULL);
+    size_t mapped = chunk_pool_bytes(p);
+    /* Slots freed in a high and in the lowest region: the lowest goes out first, then the
+     * high one, and no region is mapped meanwhile. */
+    uint8_t *lowest = v[0], *high = v[0];
+    for (int i = 0; i < N; i++) {
+        lowest = v[i] < lowest ? v[i] : lowest;
+        high = v[i] > high ? v[i] : high;
+    }
+    chunk_pool_slab_release(p, high);
+    chunk_pool_slab_release(p, lowest);
+    ASSERT_TRUE(chunk_pool_slab_alloc(p, 64) == lowest);
+    ASSERT_EQ(chunk_pool_bytes(p), mapped);
+    for (int i = 0; i < N; i++)
+        if (v[i] != high && v[i] != lowest)
+            chunk_pool_slab_release(p, v[i]);
+    chunk_pool_slab_release(p, lowest);
+    struct chunk_pool_stats st;
+    chunk_pool_stats(p, &st);
+    ASSERT_EQ(st.slab_live_bytes, 0u);
+    ASSERT_EQ(st.slab_regions, 1u);
     chunk_pool_free(p);
 }
