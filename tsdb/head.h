@@ -3,8 +3,9 @@
  * Series live in a striped hash table (keyed by label hash, one mutex per stripe) and in a
  * page table indexed by series reference, which readers use without taking stripe locks. A
  * series' chunks are guarded by one of HEAD_SERIES_LOCKS mutexes picked by its ref (a mutex per
- * series would be 40 bytes of each series): closed chunks are immutable once published, the
- * open chunk is copied out under the lock by readers. The label index (postings per name/value
+ * series would be 40 bytes of each series): readers copy the chunks they need out under the
+ * lock, since closing the open chunk merges it with the newest closed one, which is then freed
+ * at once (head.c: cut_chunk()). The label index (postings per name/value
  * pair) sits behind one rwlock; refs are assigned under it in increasing order so every postings
  * list stays sorted by construction.
  * Lock order: stripe → index; a series lock is never held together with another lock (two
@@ -50,7 +51,8 @@ struct tsdb_chunk_ref {
 };
 
 /* A closed head chunk: descriptor and bytes in one chunk_pool allocation, immutable once
- * published (head_truncate() and head_series_delete() free it under gc_lock held exclusively). */
+ * published; freed under the series lock when a merge replaces it (readers hold copies), and
+ * by head_truncate() and head_series_delete() under gc_lock held exclusively. */
 struct head_chunk {
     struct head_chunk *older; /* the series' previous closed chunk; NULL for its oldest */
     int64_t mint, maxt;

@@ -99,10 +99,20 @@ static int snapshot_series(struct head *h, struct arena *a, struct mem_series *s
         pthread_mutex_unlock(lock);
         return ERR_LIMIT;
     }
-    /* The list runs newest first: fill from the back, then close the gap. */
-    for (const struct head_chunk *c = s->closed; c; c = c->older)
-        if (c->maxt >= mint && c->mint <= maxt)
-            refs[--k] = (struct tsdb_chunk_ref){c->data, c->len, c->n, c->mint, c->maxt, c->enc};
+    /* The list runs newest first: fill from the back, then close the gap. The bytes are
+     * copied: once the lock is dropped, closing the open chunk may merge the newest closed one
+     * into a new chunk and free it (head.c: cut_chunk()). */
+    for (const struct head_chunk *c = s->closed; c; c = c->older) {
+        if (c->maxt < mint || c->mint > maxt)
+            continue;
+        uint8_t *copy = arena_alloc(a, c->len ? c->len : 1);
+        if (!copy) {
+            pthread_mutex_unlock(lock);
+            return ERR_LIMIT;
+        }
+        memcpy(copy, c->data, c->len);
+        refs[--k] = (struct tsdb_chunk_ref){copy, c->len, c->n, c->mint, c->maxt, c->enc};
+    }
     uint32_t n = s->n_closed - k;
     memmove(refs, refs + k, n * sizeof *refs);
     if (s->open.n && mem_series_maxt(s) >= mint && mem_series_open_mint(s) <= maxt) {
