@@ -15,6 +15,11 @@
 #define DEFAULT_CHUNK_WINDOW_MS (2 * 3600 * 1000LL) /* the default block range */
 /* Closed chunks of one window are merged up to this many samples (cut_chunk()). */
 #define MERGED_CHUNK_MAX_SAMPLES 1024
+/* ... and only while the closed chunk holds at most this many times the samples of the one
+ * closing: a merge re-encodes both, so merging a short chunk into an ever longer one would
+ * re-encode each sample once per cut of the window (~20 times at 15 s, ~40 at 5 s). Capped,
+ * each sample is re-encoded about 4 times, for a few more descriptors per window. */
+#define MERGE_MAX_RATIO 7
 /* The most bytes one xor_enc_append() adds: a first or second sample's 10-byte varint and 64-bit
  * value, or a 68-bit delta-of-delta and a 77-bit value, plus a partly used byte (chunk_xor.c). */
 #define XOR_APPEND_MAX_BYTES 24
@@ -400,6 +405,7 @@ static struct head_chunk *dense_chunk(struct head *h, struct mem_series *s, int 
 {
     const struct head_chunk *prev = s->closed;
     int merge = prev && prev->n + s->open.n <= MERGED_CHUNK_MAX_SAMPLES &&
+                prev->n <= MERGE_MAX_RATIO * s->open.n &&
                 window_of(prev->mint, h->chunk_window_ms) ==
                     window_of(s->open.t, h->chunk_window_ms);
     uint32_t n0 = merge ? prev->n : 0, n = n0 + s->open.n;
