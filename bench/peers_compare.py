@@ -70,13 +70,21 @@ class Server:
             time.sleep(0.5)
         raise SystemExit("%s not ready after %d s" % (self.name, seconds))
 
-    def request(self, method, path, body=None, headers=None):
+    def request(self, method, path, body=None, headers=None, retry=True):
         if self.conn is None:
             self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=300)
         try:
             self.conn.request(method, path, body=body, headers=headers or {})
             r = self.conn.getresponse()
             return r.status, r.read()
+        except http.client.RemoteDisconnected:
+            # A server may close a connection that sat idle while the others loaded; a GET
+            # is safe to repeat once on a new one.
+            self.conn.close()
+            self.conn = None
+            if method != "GET" or not retry:
+                raise
+            return self.request(method, path, body, headers, retry=False)
         except (OSError, http.client.HTTPException):
             self.conn.close()
             self.conn = None
