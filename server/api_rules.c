@@ -202,6 +202,17 @@ static void respond_json(struct http_request *req, struct json_writer *w, struct
     http_respond_buf(req, 200, "application/json", b);
 }
 
+/* The success envelope and `{"<key>":[` of a listing answer; the caller writes the elements,
+ * closes the list (and any sibling keys), the object, and calls respond_json(). */
+static void listing_begin(struct json_writer *w, struct buf *b, const char *key)
+{
+    json_init(w, b);
+    json_envelope_begin(w);
+    json_obj_begin(w);
+    json_key(w, key);
+    json_arr_begin(w);
+}
+
 void api_v1_rules(struct http_request *req, struct app *app)
 {
     struct http_form *form;
@@ -230,11 +241,7 @@ void api_v1_rules(struct http_request *req, struct app *app)
         return;
     struct buf b = BUF_INIT;
     struct json_writer w;
-    json_init(&w, &b);
-    json_envelope_begin(&w);
-    json_obj_begin(&w);
-    json_key(&w, "groups");
-    json_arr_begin(&w);
+    listing_begin(&w, &b, "groups");
     for (size_t i = 0; i < n; i++) {
         const struct rules_group_status *g = &gs[i];
         if (!listed(form, "rule_group[]", g->def->name) || !listed(form, "file[]", g->def->file))
@@ -258,11 +265,7 @@ void api_v1_alerts(struct http_request *req, struct app *app)
         return;
     struct buf b = BUF_INIT;
     struct json_writer w;
-    json_init(&w, &b);
-    json_envelope_begin(&w);
-    json_obj_begin(&w);
-    json_key(&w, "alerts");
-    json_arr_begin(&w);
+    listing_begin(&w, &b, "alerts");
     for (size_t i = 0; i < n; i++)
         for (size_t r = 0; r < gs[i].n_rules; r++)
             for (size_t k = 0; k < gs[i].rules[r].n_alerts; k++)
@@ -276,11 +279,7 @@ void api_v1_alertmanagers(struct http_request *req, struct app *app)
 {
     struct buf b = BUF_INIT;
     struct json_writer w;
-    json_init(&w, &b);
-    json_envelope_begin(&w);
-    json_obj_begin(&w);
-    json_key(&w, "activeAlertmanagers");
-    json_arr_begin(&w);
+    listing_begin(&w, &b, "activeAlertmanagers");
     const char *url;
     for (uint32_t i = 0; app->notifier && (url = rules_notifier_url(app->notifier, i)); i++) {
         json_obj_begin(&w);
