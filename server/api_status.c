@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "server/app.h"
+#include "server/build_info.h"
 #include "server/json.h"
 
 /* What Grafana's version detection sees: a semver at or above 2.24.0 keeps its match[]-on-label-
@@ -50,11 +51,11 @@ void api_status_buildinfo(struct http_request *req, struct app *app)
     struct json_writer w;
     begin(&w, &b); /* no "features": Grafana would take ember for Mimir */
     key_str(&w, "version", api_build_version);
-    key_str(&w, "revision", "");
-    key_str(&w, "branch", "");
-    key_str(&w, "buildUser", "");
-    key_str(&w, "buildDate", "");
-    key_str(&w, "goVersion", "");
+    key_str(&w, "revision", build_info.revision);
+    key_str(&w, "branch", build_info.branch);
+    key_str(&w, "buildUser", build_info.build_user);
+    key_str(&w, "buildDate", build_info.build_date);
+    key_str(&w, "goVersion", build_info.compiler); /* the field Prometheus' UI shows as such */
     finish(req, &b, &w);
 }
 

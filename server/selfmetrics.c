@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "build_info.h"
 
 struct job_count {
     const char *job;
@@ -407,9 +408,10 @@ static int metrics_run(struct app *app, struct http_request *req, const void *ar
     const struct snapshot *sn = arg;
     struct tsdb_stats st;
     tsdb_stats_get(app->db, &st);
-    char labels[160];
-    (void) snprintf(labels, sizeof labels, "{branch=\"\",goversion=\"\",revision=\"\",version=\"%s\"}",
-                    api_build_version);
+    char labels[400];
+    (void) snprintf(labels, sizeof labels,
+                    "{branch=\"%s\",goversion=\"%s\",revision=\"%s\",version=\"%s\"}",
+                    build_info.branch, build_info.compiler, build_info.revision, api_build_version);
     put_metric(out, "prometheus_build_info", "gauge",
                "A metric with a constant '1' value labeled by version, revision, branch, and "
                "goversion from which prometheus was built.",

@@ -2,9 +2,13 @@
 /-/quit behind --web.enable-lifecycle, against the real binary."""
 import json
 import re
+import subprocess
 import time
+from pathlib import Path
 
 from conftest import http, wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
 
 CONFIG = """# a comment that the original text keeps
 global:
@@ -32,6 +36,13 @@ def test_buildinfo_is_semver_without_features(start_ember):
     m = re.fullmatch(r"(\d+)\.(\d+)\.(\d+)(\+[0-9A-Za-z.-]+)?", data["version"])
     assert m and (int(m[1]), int(m[2])) >= (2, 24), data["version"]
     assert all(isinstance(v, str) for v in data.values())
+    # Filled at build time from the git checkout the binary was built from (this one).
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    assert data["revision"] == head
+    assert re.fullmatch(r"\d{8}-\d\d:\d\d:\d\d", data["buildDate"]), data["buildDate"]
+    assert re.fullmatch(r"(gcc|clang) \d+[.\d]*", data["goVersion"]), data["goVersion"]
+    assert "@" in data["buildUser"]
     status, _, _ = http("POST", ember.base + "/api/v1/status/buildinfo", data=b"")
     assert status == 405
 

@@ -414,9 +414,11 @@ function drawChart(chart, series, range, stacked) {
       if (p) rows.push({s, v: stacked ? p[1] - p[2] : p[1]});
     }
     rows.sort((a, b) => b.v - a.v);
-    tip.replaceChildren(el('div', {class: 't'}, fmtTime(best)), ...rows.slice(0, 20).map(r => el('div', {class: 's'},
-      el('span', {class: 'swatch', style: `background:${r.s.color}`}), el('b', {}, fmtValue(r.v)), el('span', {class: 'lbl'}, labelText(r.s.metric)))),
-      rows.length > 20 ? el('div', {class: 't'}, `… ${rows.length - 20} more`) : null);
+    /* replaceChildren turns a null argument into the text "null": add the "more" line only when needed. */
+    const lines = rows.slice(0, 20).map(r => el('div', {class: 's'},
+      el('span', {class: 'swatch', style: `background:${r.s.color}`}), el('b', {}, fmtValue(r.v)), el('span', {class: 'lbl'}, labelText(r.s.metric))));
+    if (rows.length > 20) lines.push(el('div', {class: 't'}, `… ${rows.length - 20} more`));
+    tip.replaceChildren(el('div', {class: 't'}, fmtTime(best)), ...lines);
     tip.hidden = false;
     const cx = (e.clientX - rect.left), left = cx > rect.width / 2 ? cx - tip.offsetWidth - 12 : cx + 12;
     tip.style.left = Math.max(0, left) + 'px'; tip.style.top = '8px';

@@ -111,7 +111,11 @@ function alertTable(alerts) {
       el('td', {}, el('span', {class: 'badge ' + a.state}, (a.state || '').toUpperCase())),
       el('td', {title: a.activeAt || ''}, fmtTime(isoTime(a.activeAt))),
       el('td', {class: 'num'}, a.value !== undefined ? fmtValue(a.value) : ''),
-      el('td', {}, Object.entries(a.annotations || {}).map(([k, v]) => el('div', {}, el('b', {}, k + ': '), v)))))));
+      el('td', {}, annotationList(a.annotations))))));
+}
+
+function annotationList(annotations) {
+  return Object.entries(annotations || {}).map(([k, v]) => el('div', {class: 'annotation'}, el('b', {}, k + ': '), v));
 }
 
 views['/rules'] = async function (root, live) {
@@ -128,7 +132,9 @@ views['/rules'] = async function (root, live) {
       `${g.file || ''} · every ${fmtDur((g.interval || 0) * 1000)} · last run ${ago(isoTime(g.lastEvaluation))} · took ${fmtDuration((g.evaluationTime || 0) * 1000)}`));
     const rows = (g.rules || []).map(rule => el('tr', {'data-rule': rule.name},
       el('td', {}, el('div', {}, el('b', {}, (rule.type === 'alerting' ? 'alert: ' : 'record: ') + rule.name)),
-        el('div', {}, 'expr: ', ruleExprLink(rule.query)), labelBadges(rule.labels)),
+        el('div', {}, 'expr: ', ruleExprLink(rule.query)),
+        rule.duration ? el('div', {class: 'for'}, 'for: ' + fmtDur(rule.duration * 1000)) : null,
+        labelBadges(rule.labels), annotationList(rule.annotations)),
       el('td', {}, el('span', {class: 'badge ' + (rule.health === 'ok' ? 'ok' : rule.health === 'err' ? 'err' : 'unknown')}, (rule.health || 'unknown').toUpperCase())),
       el('td', {}, rule.lastError ? el('span', {class: 'badge err'}, rule.lastError) : ''),
       el('td', {title: rule.lastEvaluation || ''}, ago(isoTime(rule.lastEvaluation))),
