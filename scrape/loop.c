@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "scrape/http_client.h"
+#include "scrape/intervals.h"
 #include "scrape/metadata.h"
 #include "scrape/relabel.h"
 #include "scrape/series_cache.h"
@@ -57,7 +58,8 @@ struct scrape_loop {
     uint64_t skipped;
     struct scrape_meta_set *meta; /* metadata of the last successful scrape; NULL before */
     int64_t start_ms;  /* this scrape's timestamp */
-    int64_t start_ns;
+    int64_t start_ns;  /* this scrape's start, monotonic; 0 before the first */
+    struct scrape_intervals *intervals; /* the manager's; NULL: not measured */
 };
 
 struct scrape_run {
@@ -459,9 +461,13 @@ static void on_tick(uv_timer_t *t)
         l->skipped++;
         return;
     }
+    int64_t prev_ns = l->start_ns;
     l->start_ms = time_now_ms();
     l->start_ns = time_mono_ns();
     l->last_scrape_ms = l->start_ms;
+    if (prev_ns) /* Prometheus measures from each scrape's start to the next one's */
+        scrape_intervals_observe(l->intervals, l->spec.interval_ms,
+                                 (double) (l->start_ns - prev_ns) / 1e9, l->start_ms);
     l->busy = 1;
     const struct scrape_client *c = &l->client;
     struct http_get_opts o = {
@@ -550,7 +556,7 @@ static int copy_spec(struct arena *a, const struct scrape_target_spec *in,
 }
 
 int scrape_loop_start(uv_loop_t *uv, tsdb *db, const struct scrape_target_spec *spec,
-                      struct scrape_loop **ret, struct err *e)
+                      struct scrape_intervals *iv, struct scrape_loop **ret, struct err *e)
 {
     struct scrape_loop *l = calloc(1, sizeof *l);
     if (l && !(l->cache = scrape_series_cache_new())) {
@@ -561,6 +567,7 @@ int scrape_loop_start(uv_loop_t *uv, tsdb *db, const struct scrape_target_spec *
         return err_set(e, -ENOMEM, "out of memory");
     l->uv = uv;
     l->db = db;
+    l->intervals = iv;
     l->spec_arena = arena_new(0);
     if (!l->spec_arena || copy_spec(l->spec_arena, spec, &l->spec) < 0) {
         arena_free(l->spec_arena);

@@ -9,9 +9,12 @@
 
 struct scrape_loop;
 
-/* spec is deep-copied; the loop holds a reference on spec->metric_relabel. */
+struct scrape_intervals;
+
+/* spec is deep-copied; the loop holds a reference on spec->metric_relabel. Each scrape start
+ * after the first is reported to iv (borrowed until the loop has stopped; may be NULL). */
 int scrape_loop_start(uv_loop_t *uv, tsdb *db, const struct scrape_target_spec *spec,
-                      struct scrape_loop **ret, struct err *e);
+                      struct scrape_intervals *iv, struct scrape_loop **ret, struct err *e);
 /* Stops the loop; marks its series stale; on_stopped(arg) runs once nothing is in flight and the
  * loop is freed. */
 void scrape_loop_stop(struct scrape_loop *l, void (*on_stopped)(void *arg), void *arg);

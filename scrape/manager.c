@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "intervals.h"
 #include "loop.h"
 
 /* A target dropped by relabel_configs; strings in the manager's dropped arena. */
@@ -28,6 +29,7 @@ struct scrape_manager {
     struct dropped *dropped;
     size_t n_dropped;
     size_t n_invalid;
+    struct scrape_intervals *intervals; /* the loops report into it; freed after they stop */
     size_t stopping; /* loops asked to stop that have not finished */
     int closing;
     void (*done)(void *);
@@ -37,6 +39,10 @@ struct scrape_manager {
 int scrape_manager_new(uv_loop_t *loop, tsdb *db, scrape_manager **ret, struct err *e)
 {
     scrape_manager *m = calloc(1, sizeof *m);
+    if (m && !(m->intervals = scrape_intervals_new())) {
+        free(m);
+        m = NULL;
+    }
     if (!m)
         return err_set(e, -ENOMEM, "out of memory");
     m->uv = loop;
@@ -51,6 +57,7 @@ static void maybe_done(scrape_manager *m)
         void (*done)(void *) = m->done;
         void *arg = m->done_arg;
         arena_free(m->dropped_arena);
+        scrape_intervals_free(m->intervals);
         free(m->v);
         free(m);
         if (done)
@@ -178,7 +185,7 @@ int scrape_manager_apply(scrape_manager *m, const struct scrape_job *jobs, size_
                 keep = m->v[j].loop;
                 m->v[j].loop = NULL;
             }
-        if (!keep && (r = scrape_loop_start(m->uv, m->db, &specs[i], &keep, e)) < 0)
+        if (!keep && (r = scrape_loop_start(m->uv, m->db, &specs[i], m->intervals, &keep, e)) < 0)
             break;
         from[k] = i;
         next[k++] = (struct entry){h, keep};
@@ -256,6 +263,13 @@ void scrape_manager_each_dropped(const scrape_manager *m,
 size_t scrape_manager_invalid_count(const scrape_manager *m)
 {
     return m->n_invalid;
+}
+
+void scrape_manager_each_interval(const scrape_manager *m,
+                                  void (*fn)(void *ctx, const struct scrape_interval_summary *s),
+                                  void *ctx)
+{
+    scrape_intervals_each(m->intervals, time_now_ms(), fn, ctx);
 }
 
 void scrape_manager_close(scrape_manager *m, void (*done)(void *arg), void *arg)

@@ -220,6 +220,20 @@ void scrape_manager_each_dropped(const scrape_manager *m,
 /* Targets the last apply refused as invalid (no __address__, an address ember cannot dial, bad
  * __scrape_interval__, ...). */
 size_t scrape_manager_invalid_count(const scrape_manager *m);
+/* Prometheus' summary prometheus_target_interval_length_seconds: the measured time between two
+ * consecutive scrape starts of a target, by configured interval (label interval="15s"). */
+#define SCRAPE_INTERVAL_QUANTILES 5
+extern const double scrape_interval_quantiles[SCRAPE_INTERVAL_QUANTILES]; /* .01 .05 .5 .9 .99 */
+struct scrape_interval_summary {
+    int64_t interval_ms; /* the configured scrape_interval */
+    double quantile[SCRAPE_INTERVAL_QUANTILES]; /* seconds over the last 10 minutes; NaN: none */
+    double sum_seconds;  /* since start, like count */
+    uint64_t count;
+};
+/* Calls fn for each interval any target has been scraped at (observations outlive reloads). */
+void scrape_manager_each_interval(const scrape_manager *m,
+                                  void (*fn)(void *ctx, const struct scrape_interval_summary *s),
+                                  void *ctx);
 /* Stops every target; done(arg) runs on the loop once all handles and jobs have finished. */
 void scrape_manager_close(scrape_manager *m, void (*done)(void *arg), void *arg);
 

@@ -30,6 +30,8 @@ struct snapshot {
     size_t n_routes;
     struct app_query_times *qt;     /* copy */
     uint64_t targets, skipped_ticks;
+    struct scrape_interval_summary *intervals; /* copies, in a */
+    size_t n_intervals, cap_intervals;
     struct job_count *jobs;         /* discovered targets per job, before relabeling */
     size_t n_jobs, cap_jobs;
     struct arena *a;
@@ -318,6 +320,44 @@ static void count_dropped(void *ctx, const char *job, const struct labels *disco
     count_job(ctx, job);
 }
 
+static void copy_interval(void *ctx, const struct scrape_interval_summary *s)
+{
+    struct snapshot *sn = ctx;
+    if (sn->n_intervals == sn->cap_intervals) {
+        size_t cap = sn->cap_intervals ? 2 * sn->cap_intervals : 4;
+        struct scrape_interval_summary *v = arena_alloc(sn->a, cap * sizeof *v);
+        if (!v)
+            return;
+        if (sn->n_intervals)
+            memcpy(v, sn->intervals, sn->n_intervals * sizeof *v);
+        sn->intervals = v;
+        sn->cap_intervals = cap;
+    }
+    sn->intervals[sn->n_intervals++] = *s;
+}
+
+/* Prometheus' summary of the actual time between scrapes, by configured interval. */
+static void put_interval_metrics(struct buf *b, const struct snapshot *sn)
+{
+    const char *name = "prometheus_target_interval_length_seconds";
+    (void) buf_printf(b, "# HELP %s Actual intervals between scrapes.\n# TYPE %s summary\n", name,
+                      name);
+    for (size_t i = 0; i < sn->n_intervals; i++) {
+        const struct scrape_interval_summary *s = &sn->intervals[i];
+        char iv[32], num[NUM_FLOAT_MAX], q[NUM_FLOAT_MAX];
+        (void) duration_format(iv, sizeof iv, s->interval_ms);
+        for (int k = 0; k < SCRAPE_INTERVAL_QUANTILES; k++) {
+            num_format(q, scrape_interval_quantiles[k], 'g');
+            num_format(num, s->quantile[k], 'g');
+            (void) buf_printf(b, "%s{interval=\"%s\",quantile=\"%s\"} %s\n", name, iv, q, num);
+        }
+        num_format(num, s->sum_seconds, 'g');
+        (void) buf_printf(b, "%s_sum{interval=\"%s\"} %s\n", name, iv, num);
+        (void) buf_printf(b, "%s_count{interval=\"%s\"} %llu\n", name, iv,
+                          (unsigned long long) s->count);
+    }
+}
+
 static void put_target_metrics(struct buf *b, const struct snapshot *sn)
 {
     put_metric(b, "prometheus_target_scrape_pools_targets", "gauge", "Current number of targets.",
@@ -325,6 +365,7 @@ static void put_target_metrics(struct buf *b, const struct snapshot *sn)
     put_metric(b, "prometheus_target_scrapes_skipped_total", "counter",
                "Scrape ticks skipped because the previous scrape was still running.", NULL,
                (double) sn->skipped_ticks);
+    put_interval_metrics(b, sn);
     (void) buf_puts(b, "# HELP prometheus_sd_discovered_targets Current number of discovered "
                        "targets.\n# TYPE prometheus_sd_discovered_targets gauge\n");
     for (size_t i = 0; i < sn->n_jobs; i++) {
@@ -460,6 +501,7 @@ void selfmetrics_serve(struct http_request *req, struct app *app)
         sn->targets = scrape_manager_count(app->scrape);
         scrape_manager_each(app->scrape, count_target, sn);
         scrape_manager_each_dropped(app->scrape, count_dropped, sn);
+        scrape_manager_each_interval(app->scrape, copy_interval, sn);
     }
     if (app->rules)
         rules_manager_stats(app->rules, &sn->rm);
