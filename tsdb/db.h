@@ -75,7 +75,9 @@ struct block_meta;
  * the head's gc lock shared. */
 int db_write_head_block(tsdb *db, const char *parent, int64_t mint, int64_t maxt,
                         struct block_meta *ret_meta, struct err *e);
-int db_cut_head(tsdb *db, int64_t mint, int64_t maxt, struct err *e); /* [mint, maxt] inclusive */
+/* Cuts [mint, maxt] (inclusive) of the head into a block and truncates head and WAL; takes
+ * rewrite_lock, so it may run beside the storage thread's own cuts and compactions. */
+int db_cut_head(tsdb *db, int64_t mint, int64_t maxt, struct err *e);
 int db_compact(tsdb *db, struct err *e);   /* one compaction if one is due; 1 if it did one */
 void db_apply_retention(tsdb *db);
 /* Replaces block d by a copy without the samples of series matching ms in [mint, maxt]

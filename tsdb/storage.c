@@ -153,8 +153,13 @@ static int checkpoint_frames(struct head *h, struct buf *out)
     return r;
 }
 
-int db_cut_head(tsdb *db, int64_t mint, int64_t maxt, struct err *e)
+/* The cut itself; the caller holds rewrite_lock, so two cuts never build the same WAL
+ * checkpoint at once. */
+static int cut_head(tsdb *db, int64_t mint, int64_t maxt, struct err *e)
 {
+    /* Another cut got there first (or nothing was ever appended): no empty block. */
+    if (atomic_load(&db->head->mint) > maxt)
+        return 0;
     int64_t t0 = time_mono_ns();
     struct block_meta meta;
     pthread_rwlock_rdlock(&db->head->gc_lock);
@@ -184,7 +189,15 @@ int db_cut_head(tsdb *db, int64_t mint, int64_t maxt, struct err *e)
     return r;
 }
 
-/* Cuts while the head spans more than 1.5 block ranges. */
+int db_cut_head(tsdb *db, int64_t mint, int64_t maxt, struct err *e)
+{
+    pthread_mutex_lock(&db->rewrite_lock);
+    int r = cut_head(db, mint, maxt, e);
+    pthread_mutex_unlock(&db->rewrite_lock);
+    return r;
+}
+
+/* Cuts while the head spans more than 1.5 block ranges; rewrite_lock held. */
 static void maybe_cut(tsdb *db)
 {
     int64_t range = db_block_range(db);
@@ -194,7 +207,7 @@ static void maybe_cut(tsdb *db)
             return;
         int64_t lo = mint - ((mint % range) + range) % range; /* floor to a range boundary */
         struct err e = {0};
-        if (db_cut_head(db, lo, lo + range - 1, &e) < 0) {
+        if (cut_head(db, lo, lo + range - 1, &e) < 0) {
             LOG_ERROR("tsdb", "cutting the head into a block failed", "err=\"%s\"", e.msg);
             return; /* the WAL still holds everything: retried next tick */
         }
