@@ -193,6 +193,9 @@ static int job_encode(struct api_query_job *j, const struct promql_expr *x,
 {
     const struct api_query_spec *s = &j->spec;
     struct json_writer w;
+    /* One allocation for a small answer instead of doubling up from 64 bytes. */
+    if (buf_reserve(&j->out, 1024) < 0)
+        return err_set(&j->err, -ENOMEM, "out of memory encoding the response");
     json_init(&w, &j->out);
     json_envelope_begin(&w);
     if (s->kind == API_QUERY_FORMAT)

@@ -22,6 +22,7 @@
  *
  * One timer per connection serves whichever deadline applies (conn_deadline): header (slowloris),
  * whole-request read, keep-alive idle, write progress, or the linger after a closing response.
+ * It is re-armed only when a deadline comes earlier than it is set for (conn_arm).
  * A connection that must close (error, "Connection: close", HTTP/1.0, server shutdown) finishes
  * its queued writes, half-closes (uv_shutdown) and reads-and-discards for linger_ms before
  * uv_close, so a client that is still sending gets the response instead of a reset.
@@ -328,17 +329,22 @@ static enum deadline conn_deadline(const struct conn *c, uint64_t *ret_due)
 
 static void on_timer(uv_timer_t *t);
 
+/* Lazy re-arming: the timer is moved only when the deadline comes earlier than it is set for.
+ * A later deadline (the idle one, pushed forward by every request) or none leaves it alone; it
+ * then fires early and on_timer re-arms it for what is due by then. So a keep-alive request
+ * costs no timer-heap removal and insertion, just one early wake-up per idle_timeout_ms. */
 static void conn_arm(struct conn *c)
 {
     if (c->sink || c->closed)
         return;
     uint64_t due;
-    if (conn_deadline(c, &due) == DL_NONE) {
-        (void) uv_timer_stop(&c->timer);
+    if (conn_deadline(c, &due) == DL_NONE)
         return;
-    }
+    if (uv_is_active((const uv_handle_t *) &c->timer) && c->timer_due_ms <= due)
+        return;
     uint64_t now = now_ms(c);
     (void) uv_timer_start(&c->timer, on_timer, due > now ? due - now : 0, 0);
+    c->timer_due_ms = due > now ? due : now;
 }
 
 static void on_timer(uv_timer_t *t)
@@ -556,6 +562,7 @@ static void on_srv_handle_closed(uv_handle_t *h)
     if (--s->handles_pending == 0) {
         void (*cb)(void *) = s->close_cb;
         void *arg = s->close_arg;
+        http_spare_arenas_free(s);
         http_tls_free(s->tls);
         free(s);
         if (cb)
@@ -749,6 +756,7 @@ int http_serve_bytes(const struct http_limits *lim, const void *p, size_t n, siz
         http_conn_eof(c);
     http_conn_close(c);
     conn_free(c);
+    http_spare_arenas_free(s);
     free(s);
     return 0;
 }

@@ -12,6 +12,9 @@
 #include "server/http.h"
 
 #define READ_BUF_BYTES 65536
+/* Arenas kept for reuse: one per request in flight is enough for a steady load; each keeps its
+ * first 4 KiB block. */
+#define HTTP_SPARE_ARENAS 64
 
 struct conn;
 
@@ -32,7 +35,7 @@ struct req {
     uint32_t n_hdrs, cap_hdrs;
     struct buf body;     /* request body (heap) */
     struct buf own[2];   /* response bodies owned by the request: taken buf, gzip output */
-    struct buf head;     /* response status line and headers */
+    struct buf head;     /* response head when the arena is at its cap (else in the arena) */
     struct buf extra;    /* extra response headers, "Name: value\r\n" each */
     void (*abort_fn)(void *);
     void *abort_arg;
@@ -61,6 +64,7 @@ struct conn {
     int err_status; /* set by a callback that failed the request: the status to answer */
     char err_msg[320]; /* room for a struct err message plus context */
     uint64_t msg_begin_ms, idle_since_ms, write_since_ms, linger_until_ms;
+    uint64_t timer_due_ms; /* when c->timer fires, while it is active (uv_now() time) */
     int handles;
     unsigned reading : 1, closing : 1, closed : 1, eof : 1, paused : 1, in_pump : 1,
         lingering : 1, in_message : 1, headers_done : 1;
@@ -86,6 +90,8 @@ struct http_server {
     time_t date_sec;
     char date[40];
     struct http_tls *tls; /* NULL: plain HTTP */
+    struct arena *spare[HTTP_SPARE_ARENAS]; /* reset arenas for new requests (http_req_new) */
+    uint32_t n_spare;
     char readbuf[READ_BUF_BYTES];
     char plainbuf[READ_BUF_BYTES]; /* TLS: decrypted bytes, consumed like readbuf */
 };
@@ -104,6 +110,7 @@ static inline uint64_t now_ms(const struct conn *c)
 /* http_request.c */
 struct req *http_req_new(struct conn *c); /* NULL when out of memory */
 void http_req_free(struct req *r);        /* NULL is fine */
+void http_spare_arenas_free(struct http_server *s);
 void http_conn_parser_init(struct conn *c);
 /* Runs llhttp over p..p+n. Returns bytes consumed; on a protocol error the error response is
  * queued, the connection is closing and everything counts as consumed. */

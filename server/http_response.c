@@ -201,53 +201,56 @@ static void req_send(struct req *r, int status, const char *ctype, const void *b
         }
     }
     int keep = r->keep_alive && !s->closing && !c->closing;
-    struct buf *h = &r->head;
-    /* Built by appending, not printf: this runs once per response on the loop. */
-    char num[24];
-    int e = buf_reserve(h, 256);
-    if (e >= 0)
-        e = buf_puts(h, "HTTP/1.1 ");
-    if (e >= 0)
-        e = buf_puts(h, dec(num, (uint64_t) (status >= 100 && status <= 999 ? status : 500)));
-    if (e >= 0)
-        e = buf_putc(h, ' ');
-    if (e >= 0)
-        e = buf_puts(h, status_text(status));
-    if (e >= 0)
-        e = buf_puts(h, "\r\nDate: ");
-    if (e >= 0)
-        e = buf_puts(h, server_date(s));
-    if (e >= 0)
-        e = buf_puts(h, "\r\n");
-    if (e >= 0 && ctype && status != 204 && status != 304) {
-        e = buf_puts(h, "Content-Type: ");
-        if (e >= 0)
-            e = buf_puts(h, ctype);
-        if (e >= 0)
-            e = buf_puts(h, "\r\n");
-    }
-    if (e >= 0 && gzipped)
-        e = buf_puts(h, "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n");
-    if (e >= 0 && !no_body)
-        e = buf_puts(h, "Content-Length: ") < 0 || buf_puts(h, dec(num, len)) < 0
-                ? -ENOMEM
-                : buf_puts(h, "\r\n");
-    if (e >= 0 && r->extra.len)
-        e = buf_append(h, r->extra.p, r->extra.len);
-    if (e >= 0 && !keep)
-        e = buf_puts(h, "Connection: close\r\n");
-    else if (e >= 0 && r->pub.http_major == 1 && r->pub.http_minor == 0)
-        e = buf_puts(h, "Connection: keep-alive\r\n");
-    if (e >= 0)
-        e = buf_puts(h, "\r\n");
-    if (e < 0) {
+    /* The head goes into the request's arena (it lives exactly as long), built with memcpy into
+     * a block sized for the worst case: no heap allocation and no printf per response. An arena
+     * at its cap (the answer to a query that hit it) falls back to the heap. */
+    const char *stext = status_text(status), *date = server_date(s);
+    size_t cap = 256 + strlen(stext) + strlen(date) + (ctype ? strlen(ctype) : 0) + r->extra.len;
+    char *h = arena_alloc(r->pub.arena, cap);
+    if (!h && buf_reserve(&r->head, cap) == 0)
+        h = (char *) r->head.p;
+    if (!h) {
         http_req_free(r);
         http_conn_close(c);
         return;
     }
+    char *p = h;
+#define PUT(str, n) (memcpy(p, (str), (n)), p += (n))
+#define PUTS(lit) PUT(lit, sizeof lit - 1)
+    char num[24];
+    const char *d = dec(num, (uint64_t) (status >= 100 && status <= 999 ? status : 500));
+    PUTS("HTTP/1.1 ");
+    PUT(d, strlen(d));
+    *p++ = ' ';
+    PUT(stext, strlen(stext));
+    PUTS("\r\nDate: ");
+    PUT(date, strlen(date));
+    PUTS("\r\n");
+    if (ctype && status != 204 && status != 304) {
+        PUTS("Content-Type: ");
+        PUT(ctype, strlen(ctype));
+        PUTS("\r\n");
+    }
+    if (gzipped)
+        PUTS("Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n");
+    if (!no_body) {
+        d = dec(num, len);
+        PUTS("Content-Length: ");
+        PUT(d, strlen(d));
+        PUTS("\r\n");
+    }
+    if (r->extra.len)
+        PUT(r->extra.p, r->extra.len);
+    if (!keep)
+        PUTS("Connection: close\r\n");
+    else if (r->pub.http_major == 1 && r->pub.http_minor == 0)
+        PUTS("Connection: keep-alive\r\n");
+    PUTS("\r\n");
+#undef PUTS
+#undef PUT
     if (!keep)
         c->closing = 1;
-    uv_buf_t iov[2] = {uv_buf_init((char *) h->p, (unsigned) h->len),
+    uv_buf_t iov[2] = {uv_buf_init(h, (unsigned) (p - h)),
                        uv_buf_init((char *) (uintptr_t) body, (unsigned) len)};
     unsigned n = (len && !head) ? 2 : 1;
     r->wr.r = r;

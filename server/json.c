@@ -116,18 +116,43 @@ static size_t utf8_valid_len(const uint8_t *p, size_t n)
     return need;
 }
 
+/* Bytes that end a verbatim run in json_escape: < 0x20, " \\ < > &, and every byte >= 0x80
+ * (UTF-8 is checked). Label names and most values hold none, so the scan is one load and one
+ * test per byte. */
+static const uint8_t json_special[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x00 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x10 */
+    0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x20 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, /* 0x30 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x40 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, /* 0x50 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x60 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x70 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x80 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x90 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xa0 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xb0 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xc0 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xd0 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xe0 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xf0 */
+};
+
 int json_escape(struct buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     const uint8_t *p = (const uint8_t *) s, *end = p + n;
-    /* Worst case is 6 output bytes per input byte; reserving for the common case keeps the
-     * loop mostly free of reallocations. */
+    /* Worst case is 6 output bytes per input byte; reserving for the common case (nothing to
+     * escape: the text and its quotes) keeps the loop free of reallocations. */
     if (buf_reserve(b, n + 2) < 0)
         return -ENOMEM;
-    if (buf_putc(b, '"') < 0)
-        return -ENOMEM;
+    b->p[b->len++] = '"';
     const uint8_t *run = p; /* start of bytes copied verbatim */
     while (p < end) {
+        while (p < end && !json_special[*p])
+            p++;
+        if (p == end)
+            break;
         uint8_t c = *p;
         const char *esc = NULL;
         char ubuf[7];

@@ -19,6 +19,8 @@ struct route {
     struct seg *segs;
     uint32_t n_segs;
     int is_static;
+    char *path; /* static routes: the whole pattern, matched by one comparison */
+    size_t path_len;
 };
 
 struct router {
@@ -45,6 +47,7 @@ void router_free(struct router *rt)
         for (uint32_t j = 0; j < rt->v[i].n_segs; j++)
             free(rt->v[i].segs[j].s);
         free(rt->v[i].segs);
+        free(rt->v[i].path);
     }
     free(rt->v);
     free(rt);
@@ -89,6 +92,12 @@ int router_add(struct router *rt, unsigned methods, const char *pattern, http_ha
             break;
         p = end + 1;
     }
+    /* A static pattern matches exactly the paths equal to it (segments joined by '/'). */
+    if (rc == 0 && r.is_static) {
+        r.path_len = strlen(pattern);
+        if (!(r.path = strdup(pattern)))
+            rc = err_set(e, -ENOMEM, "route: out of memory");
+    }
     if (rc == 0 && rt->n == rt->cap) {
         uint32_t ncap = rt->cap ? rt->cap * 2 : 32;
         struct route *nv = realloc(rt->v, ncap * sizeof *nv);
@@ -103,6 +112,7 @@ int router_add(struct router *rt, unsigned methods, const char *pattern, http_ha
         for (uint32_t j = 0; j < r.n_segs; j++)
             free(r.segs[j].s);
         free(r.segs);
+        free(r.path);
         return rc;
     }
     rt->v[rt->n++] = r;
@@ -154,28 +164,38 @@ static const struct route *find(const struct router *rt, const struct http_reque
                                 unsigned method_bit, struct route_match *m, size_t *off,
                                 size_t *len, unsigned *ret_allowed)
 {
-    const struct route *hit = NULL;
+    /* The first route (static ones first) matching path and method wins; allowed (the methods
+     * of every route matching the path) matters only when none does, for 404/405/OPTIONS. */
     unsigned allowed = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        for (uint32_t i = 0; i < rt->n; i++) {
-            const struct route *r = &rt->v[i];
-            if (r->is_static != (pass == 0))
-                continue;
-            struct route_match tm;
-            size_t to[8], tl[8];
-            if (!route_match(r, req->path, req->path_len, &tm, to, tl))
-                continue;
-            allowed |= r->methods;
-            if (!hit && (r->methods & method_bit)) {
-                hit = r;
-                *m = tm;
-                memcpy(off, to, sizeof to);
-                memcpy(len, tl, sizeof tl);
-            }
+    for (uint32_t i = 0; i < rt->n; i++) {
+        const struct route *r = &rt->v[i];
+        if (!r->is_static || r->path_len != req->path_len ||
+            memcmp(r->path, req->path, r->path_len) != 0)
+            continue;
+        allowed |= r->methods;
+        if (r->methods & method_bit) {
+            m->n = 0;
+            return r;
+        }
+    }
+    for (uint32_t i = 0; i < rt->n; i++) {
+        const struct route *r = &rt->v[i];
+        if (r->is_static)
+            continue;
+        struct route_match tm;
+        size_t to[8], tl[8];
+        if (!route_match(r, req->path, req->path_len, &tm, to, tl))
+            continue;
+        allowed |= r->methods;
+        if (r->methods & method_bit) {
+            *m = tm;
+            memcpy(off, to, sizeof to);
+            memcpy(len, tl, sizeof tl);
+            return r;
         }
     }
     *ret_allowed = allowed;
-    return hit;
+    return NULL;
 }
 
 void router_dispatch(struct http_request *req, void *ctx)
@@ -186,6 +206,11 @@ void router_dispatch(struct http_request *req, void *ctx)
     unsigned allowed;
     unsigned bit = HTTP_METHOD_BIT(req->method);
     const struct route *r = find(rt, req, bit, &m, off, len, &allowed);
+    if (r && m.n == 0) { /* no parameters: nothing to copy (router_param finds none) */
+        req->route = NULL;
+        r->fn(req, r->ctx);
+        return;
+    }
     if (r) {
         struct route_match *pm = arena_alloc(req->arena, sizeof *pm);
         if (!pm) {

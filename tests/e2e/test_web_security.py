@@ -410,6 +410,30 @@ def test_slowloris_client_is_cut_off_with_408(server):
         assert 1.5 < time.monotonic() - t0 < 6  # read_all returned because the server closed
 
 
+def test_idle_timeout_counts_from_the_last_request(server):
+    """The connection timer is re-armed lazily (only for an earlier deadline): requests spread
+    over more than the idle timeout keep the connection, and it closes one idle timeout after
+    the last of them, not after the first."""
+    s = server(extra=["--web.read-timeout=2s"])
+    with socket.create_connection(("127.0.0.1", s.port), timeout=10) as c:
+        t_first = time.monotonic()
+        for _ in range(5):  # 5 requests 0.8 s apart: 3.2 s > the 2 s idle timeout
+            c.sendall(b"GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n")
+            got = b""
+            while b"Healthy" not in got:
+                chunk = c.recv(4096)
+                assert chunk, "closed while requests kept coming"
+                got += chunk
+            assert status_of(got) == 200
+            t_last = time.monotonic()
+            time.sleep(0.8)
+        assert t_last - t_first > 3
+        rest = read_all(c, 6)  # returns when the server closes
+        closed_after = time.monotonic() - t_last
+    assert rest == b""
+    assert 1.5 < closed_after < 4.5, closed_after
+
+
 def test_max_connections(server):
     s = server(extra=["--web.max-connections=3"])
     held = [socket.create_connection(("127.0.0.1", s.port), timeout=5) for _ in range(3)]
