@@ -117,6 +117,19 @@ static void put_storage_metrics(struct buf *b, const struct tsdb_stats *st)
         memcpy(&v, (const char *) st + rows[i].off, sizeof v);
         put_metric(b, rows[i].name, rows[i].type, rows[i].help, rows[i].labels, (double) v);
     }
+    /* A summary as Prometheus' (quantiles over its 10-minute window, then _sum and _count). */
+    (void) buf_puts(b, "# HELP prometheus_tsdb_wal_fsync_duration_seconds Duration of write log "
+                       "fsync.\n# TYPE prometheus_tsdb_wal_fsync_duration_seconds summary\n");
+    for (size_t i = 0; i < 3; i++) {
+        char labels[48];
+        (void) snprintf(labels, sizeof labels, "{quantile=\"%g\"}", st->wal_fsync_quantile[i]);
+        put_metric(b, "prometheus_tsdb_wal_fsync_duration_seconds", NULL, NULL, labels,
+                   st->wal_fsync_seconds[i]);
+    }
+    put_metric(b, "prometheus_tsdb_wal_fsync_duration_seconds_sum", NULL, NULL, NULL,
+               st->wal_fsync_seconds_sum);
+    put_metric(b, "prometheus_tsdb_wal_fsync_duration_seconds_count", NULL, NULL, NULL,
+               (double) st->wal_fsyncs);
     if (st->head_series) {
         put_metric(b, "prometheus_tsdb_head_min_time", "gauge",
                    "Minimum time bound of the head block.", NULL, (double) st->head_mint_ms);

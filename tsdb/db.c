@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -288,6 +289,16 @@ void tsdb_stats_get(tsdb *db, struct tsdb_stats *ret)
         wal_stats_get(db->wal, &ws);
         ret->wal_bytes = ws.bytes;
         ret->wal_write_failures = ws.write_failures;
+    }
+    struct wal_fsync_summary fs = {.q = {0.5, 0.9, 0.99},
+                                   .value = {(double) NAN, (double) NAN, (double) NAN}};
+    if (db->wal)
+        wal_fsync_summary_get(db->wal, &fs);
+    ret->wal_fsyncs = fs.count;
+    ret->wal_fsync_seconds_sum = fs.seconds_sum;
+    for (size_t i = 0; i < 3; i++) {
+        ret->wal_fsync_quantile[i] = fs.q[i];
+        ret->wal_fsync_seconds[i] = fs.value[i];
     }
     ret->wal_corruptions = atomic_load(&db->wal_corruptions);
     ret->head_cuts = atomic_load(&db->head_cuts);

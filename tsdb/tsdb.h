@@ -174,6 +174,11 @@ struct tsdb_stats {
     uint64_t head_cuts, compactions, compaction_failures, retention_deletions;
     uint64_t corrupt_chunks;  /* block chunks skipped by queries because they fail to decode */
     uint64_t corrupt_blocks;  /* block directories that could not be opened */
+    /* WAL segment fsyncs: count and total seconds since open; the 0.5, 0.9 and 0.99 quantiles
+     * of those in the last 10 minutes (NaN when none, or without a WAL). */
+    uint64_t wal_fsyncs;
+    double wal_fsync_seconds_sum;
+    double wal_fsync_quantile[3], wal_fsync_seconds[3];
 };
 void tsdb_stats_get(tsdb *db, struct tsdb_stats *ret);
 

@@ -34,6 +34,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +84,14 @@ struct wal {
     uint32_t ckpt_idx;
     uint64_t ckpt_size;
     uint64_t writes, write_failures, syncs;
+    /* Segment fsync durations (the WAL fsync summary): the newest WAL_FSYNC_RING, with when
+     * each ended, plus totals over the WAL's life. */
+    struct fsync_obs {
+        int64_t end_ns; /* time_mono_ns() */
+        double seconds;
+    } fsync_ring[WAL_FSYNC_RING];
+    uint64_t fsyncs;
+    double fsync_seconds;
 };
 
 /* ---- names ---- */
@@ -156,6 +165,24 @@ static int write_all(int fd, const uint8_t *p, size_t n, uint64_t off)
 static int fsync_fd(int fd)
 {
     return fsync(fd) < 0 ? -errno : 0;
+}
+
+/* A segment's fsync, timed for the summary (Prometheus times segment fsyncs, not the
+ * directory's); record it with fsync_record_locked() once mu is held. */
+static int fsync_segment(int fd, struct fsync_obs *ret)
+{
+    int64_t t0 = time_mono_ns();
+    int r = fsync_fd(fd);
+    ret->end_ns = time_mono_ns();
+    ret->seconds = (double) (ret->end_ns - t0) / 1e9;
+    return r;
+}
+
+static void fsync_record_locked(struct wal *w, const struct fsync_obs *o)
+{
+    w->fsync_ring[w->fsyncs % WAL_FSYNC_RING] = *o;
+    w->fsyncs++;
+    w->fsync_seconds += o->seconds;
 }
 
 /* Walks frame headers: 1 when p[0..n) is a sequence of whole frames (CRCs are not checked). */
@@ -674,7 +701,9 @@ fail:
 static void flush_parked_locked(struct wal *w)
 {
     for (size_t i = 0; i < w->npending; i++) {
-        int r = fsync_fd(w->pending[i].fd);
+        struct fsync_obs o;
+        int r = fsync_segment(w->pending[i].fd, &o);
+        fsync_record_locked(w, &o);
         if (r < 0 && !w->sync_err)
             w->sync_err = r;
         (void) close(w->pending[i].fd);
@@ -775,8 +804,9 @@ int wal_sync(struct wal *w, struct err *e)
     (void) pthread_mutex_unlock(&w->mu);
 
     int r = 0, k;
+    struct fsync_obs took[PENDING_MAX + 1];
     for (size_t i = 0; i < np; i++) {
-        if ((k = fsync_fd(parked[i].fd)) < 0 && r == 0)
+        if ((k = fsync_segment(parked[i].fd, &took[i])) < 0 && r == 0)
             r = err_set(e, k, "wal %s: fsync segment %08" PRIu32 ": %s", w->dir, parked[i].idx,
                         err_str(k));
         (void) close(parked[i].fd);
@@ -787,7 +817,7 @@ int wal_sync(struct wal *w, struct err *e)
         if (r == 0)
             r = err_set(e, k, "wal %s: fsync directory: %s", w->dir, err_str(k));
     }
-    if ((k = fsync_fd(cur)) < 0 && r == 0)
+    if ((k = fsync_segment(cur, &took[np])) < 0 && r == 0)
         r = err_set(e, k, "wal %s: fsync segment %08" PRIu32 ": %s", w->dir, cur_idx,
                     err_str(k));
     (void) close(cur);
@@ -796,6 +826,8 @@ int wal_sync(struct wal *w, struct err *e)
                     err_str(earlier));
 
     (void) pthread_mutex_lock(&w->mu);
+    for (size_t i = 0; i <= np; i++)
+        fsync_record_locked(w, &took[i]);
     if (dir_failed)
         w->dir_dirty = 1;
     if (r == 0)
@@ -939,4 +971,32 @@ void wal_stats_get(struct wal *w, struct wal_stats *ret)
     s.syncs = w->syncs;
     (void) pthread_mutex_unlock(&w->mu);
     *ret = s;
+}
+
+static int dbl_cmp(const void *a, const void *b)
+{
+    double x = *(const double *) a, y = *(const double *) b;
+    return x < y ? -1 : x > y;
+}
+
+void wal_fsync_summary_get(struct wal *w, struct wal_fsync_summary *ret)
+{
+    static const double qs[WAL_FSYNC_QUANTILES] = {0.5, 0.9, 0.99};
+    double win[WAL_FSYNC_RING];
+    size_t k = 0;
+    int64_t since = time_mono_ns() - WAL_FSYNC_WINDOW_MS * 1000000;
+    (void) pthread_mutex_lock(&w->mu);
+    ret->count = w->fsyncs;
+    ret->seconds_sum = w->fsync_seconds;
+    size_t held = w->fsyncs < WAL_FSYNC_RING ? (size_t) w->fsyncs : WAL_FSYNC_RING;
+    for (size_t i = 0; i < held; i++)
+        if (w->fsync_ring[i].end_ns >= since)
+            win[k++] = w->fsync_ring[i].seconds;
+    (void) pthread_mutex_unlock(&w->mu);
+    qsort(win, k, sizeof *win, dbl_cmp);
+    for (size_t i = 0; i < WAL_FSYNC_QUANTILES; i++) {
+        ret->q[i] = qs[i];
+        size_t at = (size_t) (qs[i] * (double) k);
+        ret->value[i] = k ? win[at < k ? at : k - 1] : (double) NAN;
+    }
 }

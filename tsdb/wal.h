@@ -100,4 +100,17 @@ struct wal_stats {
 };
 void wal_stats_get(struct wal *w, struct wal_stats *ret);
 
+/* Segment fsync durations as Prometheus' prometheus_tsdb_wal_fsync_duration_seconds summary:
+ * quantiles over the fsyncs of the last WAL_FSYNC_WINDOW_MS (Prometheus' summary window is 10
+ * minutes), at most the newest WAL_FSYNC_RING of them; NaN when there were none. Any thread. */
+#define WAL_FSYNC_RING 1024
+#define WAL_FSYNC_WINDOW_MS INT64_C(600000)
+#define WAL_FSYNC_QUANTILES 3
+struct wal_fsync_summary {
+    uint64_t count;     /* segment fsyncs since open */
+    double seconds_sum; /* their total duration */
+    double q[WAL_FSYNC_QUANTILES], value[WAL_FSYNC_QUANTILES]; /* 0.5, 0.9, 0.99 */
+};
+void wal_fsync_summary_get(struct wal *w, struct wal_fsync_summary *ret);
+
 #endif

@@ -3,6 +3,7 @@ query → HTTP, against the real binary and Debian's node exporter, plus bad inp
 import re
 import socket
 import subprocess
+import time
 
 from conftest import EMBER_BIN, http, wait_for
 
@@ -144,6 +145,30 @@ def test_health_ready_and_self_metrics(start_ember):
     for name in ("prometheus_tsdb_head_series", "prometheus_build_info",
                  "process_resident_memory_bytes", "prometheus_http_requests_total"):
         assert re.search(rf"^{name}(\{{[^}}]*\}})? \S+$", text, re.M), name
+    assert e.stop() == 0
+
+
+def test_wal_fsync_duration_summary_on_metrics(start_ember):
+    """prometheus_tsdb_wal_fsync_duration_seconds: a summary as Prometheus' (quantiles 0.5, 0.9,
+    0.99, _sum, _count), counting the storage thread's segment fsyncs (one a second)."""
+    e = start_ember("scrape_configs: []\n")
+    pat = re.compile(r"^prometheus_tsdb_wal_fsync_duration_seconds(_sum|_count)?"
+                     r"(\{quantile=\"([0-9.]+)\"\})? (\S+)$", re.M)
+    deadline = time.monotonic() + 15
+    while True:
+        status, _, body = e.get("/metrics")
+        assert status == 200
+        text = body.decode()
+        rows = {(m.group(1) or "", m.group(3)): m.group(4) for m in pat.finditer(text)}
+        if float(rows.get(("_count", None), "0")) >= 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert "# TYPE prometheus_tsdb_wal_fsync_duration_seconds summary" in text
+    assert set(rows) == {("", "0.5"), ("", "0.9"), ("", "0.99"), ("_sum", None),
+                         ("_count", None)}, rows
+    assert float(rows[("_count", None)]) >= 2
+    q = [float(rows[("", k)]) for k in ("0.5", "0.9", "0.99")]
+    assert 0 <= q[0] <= q[1] <= q[2] <= float(rows[("_sum", None)])
     assert e.stop() == 0
 
 

@@ -4,6 +4,7 @@
  * that are not ours, concurrent writers). */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -449,6 +450,45 @@ TEST(empty_dir_is_created_and_starts_at_segment_zero)
     ASSERT_TRUE(exists(dir, "00000001"));
     wal_close(w);
     test_tmpdir_remove(base);
+}
+
+TEST(fsync_summary_counts_segment_fsyncs_and_its_quantiles_come_from_them)
+{
+    char *dir = test_tmpdir();
+    struct seen c;
+    struct wal *w = open_wal(dir, 200, &c, NULL);
+    struct wal_fsync_summary fs;
+    wal_fsync_summary_get(w, &fs);
+    ASSERT_EQ(fs.count, 0); /* the directory's fsync at open is not a segment fsync */
+    ASSERT_TRUE(fs.seconds_sum == 0);
+    for (int i = 0; i < WAL_FSYNC_QUANTILES; i++)
+        ASSERT_TRUE(isnan(fs.value[i]));
+    /* One sync of the current segment. */
+    write_sample(w, 1);
+    struct err e;
+    ASSERT_OK_E(wal_sync(w, &e), &e);
+    wal_fsync_summary_get(w, &fs);
+    ASSERT_EQ(fs.count, 1);
+    ASSERT_TRUE(fs.seconds_sum >= 0);
+    ASSERT_TRUE(fs.q[0] == 0.5 && fs.q[1] == 0.9 && fs.q[2] == 0.99);
+    for (int i = 0; i < WAL_FSYNC_QUANTILES; i++)
+        ASSERT_TRUE(fs.value[i] == fs.seconds_sum); /* one observation: every quantile is it */
+    /* Rotations park closed segments: the next sync fsyncs each of them and the current one. */
+    struct wal_stats ws;
+    wal_stats_get(w, &ws);
+    uint32_t first = ws.last_segment;
+    for (int i = 0; i < 20; i++)
+        write_sample(w, 10 + i);
+    wal_stats_get(w, &ws);
+    uint32_t closed = ws.last_segment - first;
+    ASSERT_TRUE(closed >= 1);
+    ASSERT_OK_E(wal_sync(w, &e), &e);
+    wal_fsync_summary_get(w, &fs);
+    ASSERT_EQ(fs.count, 1 + closed + 1);
+    ASSERT_TRUE(fs.value[0] <= fs.value[1] && fs.value[1] <= fs.value[2]);
+    ASSERT_TRUE(fs.value[2] <= fs.seconds_sum);
+    wal_close(w);
+    test_tmpdir_remove(dir);
 }
 
 TEST(rotation_by_size_and_oversized_frames)
