@@ -384,7 +384,7 @@ static void backfill(const char *dir, const char *text, size_t len, uint64_t *re
     int64_t t0 = time_mono_ns(), c0 = thread_cpu_ns(), p0 = process_cpu_ns();
     if (tsdb_backfill_new(dir, 0, &bf, &e) < 0)
         exit(1);
-    int r = cli_import_openmetrics(bf, text, len, 0, &e);
+    int r = cli_import_openmetrics(bf, text, len, 0, 0, &e);
     struct tsdb_backfill_stats st;
     if (r < 0 || tsdb_backfill_finish(bf, &st, &e) < 0) {
         fprintf(stderr, "backfill: %s\n", e.msg);

@@ -10,8 +10,11 @@ int cli_run(int argc, char **argv, int *ret_code);
 int cli_rules_run(int argc, char **argv, int *ret_code);
 
 /* `ember tsdb import`'s reading: OpenMetrics text with timestamps into bf; progress on stderr
- * when tty. ERR_PARSE with the line on malformed input or a sample without a timestamp. */
+ * when tty. ERR_PARSE with the line on malformed input or a sample without a timestamp.
+ * mapped: p..p+n is a private read-only file mapping, whose pages behind the parser may be
+ * dropped (madvise) to bound resident memory; 0 for any other memory. */
 #include "tsdb/tsdb.h"
-int cli_import_openmetrics(tsdb_backfill *bf, const char *p, size_t n, int tty, struct err *e);
+int cli_import_openmetrics(tsdb_backfill *bf, const char *p, size_t n, int mapped, int tty,
+                           struct err *e);
 
 #endif

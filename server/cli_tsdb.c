@@ -2,7 +2,7 @@
  * timestamps, ending in `# EOF` (what `promtool tsdb create-blocks-from openmetrics` reads),
  * written straight into blocks in DIR, ready for `ember --storage.tsdb.path DIR` to serve.
  *
- * The file is mapped and parsed once; a malformed line stops the import before any block is
+ * The file is mapped and parsed once, through a window of pages (import_map_advance()); a malformed line stops the import before any block is
  * written (exit 1, with the line and reason). A running ember holds DIR's lock: the import then
  * refuses instead of writing under its feet. On a terminal, progress is shown on stderr. */
 #include <errno.h>
@@ -88,8 +88,50 @@ static void progress(size_t done, size_t total, uint64_t samples, int64_t t0)
             secs > 0 ? (double) samples / secs : 0.0);
 }
 
-int cli_import_openmetrics(tsdb_backfill *bf, const char *p, size_t n, int tty, struct err *ret)
+/* The mapped file is read through a window: pages ahead of the parser are mapped in one call
+ * (MADV_POPULATE_READ, Linux 5.14; without it the page faults map them), pages well behind it
+ * are dropped from the process (MADV_DONTNEED: clean file pages, so a later read, such as the
+ * previous line's series text, maps them again from the page cache). Resident memory stays
+ * near two windows whatever the file's size, instead of growing to the whole file. */
+#define IMPORT_WINDOW ((size_t) 32 << 20)
+
+struct import_map {
+    const char *base, *end;
+    const char *ahead, *behind; /* mapped in up to ahead; dropped up to behind */
+    size_t page;
+};
+
+static const char *page_down(const struct import_map *m, const char *at)
 {
+    return m->base + (size_t) (at - m->base) / m->page * m->page;
+}
+
+static void import_map_advance(struct import_map *m, const char *pos)
+{
+#ifdef MADV_POPULATE_READ
+    if (m->ahead < pos)
+        m->ahead = page_down(m, pos);
+    if (m->ahead < m->end && (size_t) (m->ahead - pos) < IMPORT_WINDOW) {
+        size_t len = (size_t) (m->end - m->ahead) < IMPORT_WINDOW ? (size_t) (m->end - m->ahead)
+                                                                 : IMPORT_WINDOW;
+        /* best effort: on failure the page faults do the same work */
+        (void) madvise((void *) (uintptr_t) m->ahead, len, MADV_POPULATE_READ);
+        m->ahead += len;
+    }
+#endif
+    if ((size_t) (pos - m->behind) >= 2 * IMPORT_WINDOW) {
+        const char *upto = page_down(m, pos - IMPORT_WINDOW);
+        (void) madvise((void *) (uintptr_t) m->behind, (size_t) (upto - m->behind),
+                       MADV_DONTNEED);
+        m->behind = upto;
+    }
+}
+
+int cli_import_openmetrics(tsdb_backfill *bf, const char *p, size_t n, int mapped, int tty,
+                           struct err *ret)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    struct import_map map = {p, p + n, p, p, page > 0 ? (size_t) page : 4096};
     int64_t t0 = time_mono_ns();
     struct arena *a = arena_new(0);
     struct textparse tp;
@@ -121,6 +163,8 @@ int cli_import_openmetrics(tsdb_backfill *bf, const char *p, size_t n, int tty, 
         }
         if ((r = tsdb_backfill_append(bf, series, tp.t_ms, tp.value, &e)) < 0)
             break;
+        if (mapped && (count & 0x3fff) == 0)
+            import_map_advance(&map, tp.pos);
         if ((++count & 0xffff) == 0 && tty && time_mono_ns() - last_shown > 250000000) {
             last_shown = time_mono_ns();
             progress((size_t) (tp.pos - p), n, count, t0); /* the parser's offset */
@@ -164,7 +208,7 @@ static int tsdb_import(int argc, char **argv)
     struct err e = {0};
     int64_t t0 = time_mono_ns();
     int r = tsdb_backfill_new(a.dir, a.block_ms, &bf, &e);
-    if (r == 0 && cli_import_openmetrics(bf, p, (size_t) st.st_size, isatty(2), &e) < 0) {
+    if (r == 0 && cli_import_openmetrics(bf, p, (size_t) st.st_size, 1, isatty(2), &e) < 0) {
         fprintf(stderr, "ember tsdb import: %s\n", e.msg);
         r = -1;
     }

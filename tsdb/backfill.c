@@ -39,6 +39,7 @@ struct bf_series {
     uint64_t hash;
     struct labels labels; /* heap copy: one allocation for the array and the strings */
     int64_t last_t;
+    int64_t window; /* start of the buffered samples' chunk window */
     int64_t *t; /* one allocation: BACKFILL_CHUNK_MAX times, then v */
     double *v;
     uint32_t n; /* buffered, all in one chunk window */
@@ -346,10 +347,15 @@ int tsdb_backfill_append(tsdb_backfill *b, void *series, int64_t t, double v, st
         b->st.rejected++;
         return 0; /* out of order or a repeat: skipped and counted, as the head does */
     }
+    /* t > last_t, so a sample leaves the window only forwards: one compare against the
+     * window's start (kept per series) instead of two floor divisions per sample. The
+     * difference is taken unsigned: exact, as t >= window, and free of overflow. */
     if (s->n && (s->n == BACKFILL_CHUNK_MAX ||
-                 floor_to(t, CHUNK_WINDOW_MS) != floor_to(s->t[0], CHUNK_WINDOW_MS)) &&
+                 (uint64_t) t - (uint64_t) s->window >= (uint64_t) CHUNK_WINDOW_MS) &&
         flush(b, s, e) < 0)
         return -1;
+    if (s->n == 0)
+        s->window = floor_to(t, CHUNK_WINDOW_MS);
     s->t[s->n] = t;
     s->v[s->n++] = v;
     s->last_t = t;

@@ -496,3 +496,24 @@ TEST(backfill_encodes_every_chunk_on_its_thread)
     tsdb_backfill_free(bf);
     test_tmpdir_remove(dir);
 }
+
+/* A chunk ends where its aligned 2h window does, also across gaps and before the epoch. */
+TEST(backfill_cuts_chunks_at_window_boundaries)
+{
+    char *dir = test_tmpdir();
+    tsdb_backfill *bf;
+    struct err e = {0};
+    ASSERT_OK_E(tsdb_backfill_new(dir, 0, &bf, &e), &e);
+    struct label l[1] = {{"__name__", "gappy"}};
+    struct labels ls = {l, 1};
+    /* windows: [-2h, 0) | [0, 2h): two | [2h, 4h) | [10h, 12h): two */
+    const int64_t ts[] = {-1, 0, 2 * HOUR - 1, 2 * HOUR, 10 * HOUR + 5, 12 * HOUR - 1};
+    for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++)
+        ASSERT_OK_E(tsdb_backfill_add(bf, &ls, ts[i], (double) i, &e), &e);
+    struct tsdb_backfill_stats st;
+    ASSERT_OK_E(tsdb_backfill_finish(bf, &st, &e), &e);
+    tsdb_backfill_free(bf);
+    ASSERT_EQ(st.samples, 6u);
+    ASSERT_EQ(st.chunks, 4u);
+    test_tmpdir_remove(dir);
+}
