@@ -130,7 +130,7 @@ size_t num_format_json(char *out, double v)
 #define NUM_DECIMAL_FAST_PATH 0
 #endif
 
-static const double exact_pow10[] = {
+const double num_exact_pow10[23] = {
     1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 };
@@ -201,7 +201,7 @@ size_t num_scan_decimal(const char *s, size_t n, double *ret)
         if (w > (UINT64_C(1) << 53) || q < -22 || q > 22)
             return 0;
         v = (double) w; /* exact: w <= 2^53 */
-        v = q < 0 ? v / exact_pow10[-q] : v * exact_pow10[q];
+        v = q < 0 ? v / num_exact_pow10[-q] : v * num_exact_pow10[q];
     }
     *ret = neg ? -v : v;
     return (size_t) (p - s);

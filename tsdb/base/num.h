@@ -35,6 +35,36 @@ int num_parse_decimal(const char *s, size_t n, double *ret);
  * bytes; 0 (and *ret untouched) when there is none or the fast path cannot round it, or when an
  * 'e' follows without digits. A token is that decimal only if the byte after it ends the token. */
 size_t num_scan_decimal(const char *s, size_t n, double *ret);
+/* 10^0 .. 10^22, each exact in binary64. */
+extern const double num_exact_pow10[23];
+/* The commonest number of all, digits[.digits] (no sign, no exponent) at s, read inline by the
+ * exposition parsers' hot paths: returns its end and w, f such that it spells w / 10^f; NULL
+ * when there is no digit, more than 19 digits (w could wrap) or w > 2^53. Then
+ * (double) w / num_exact_pow10[f] is exactly what num_scan_decimal() and strtod give (Clinger's
+ * fast path: w and 10^f are exact, the one division rounds once). The caller checks what
+ * follows (an exponent, junk) and falls back to the general functions. */
+static inline const char *num_scan_plain(const char *s, const char *end, uint64_t *ret_w,
+                                         unsigned *ret_f)
+{
+    const char *p = s;
+    uint64_t w = 0;
+    for (; p < end && (unsigned) (*p - '0') < 10; p++)
+        w = w * 10 + (uint64_t) (*p - '0');
+    size_t nd = (size_t) (p - s), f = 0;
+    if (p < end && *p == '.') {
+        const char *frac = ++p;
+        for (; p < end && (unsigned) (*p - '0') < 10; p++)
+            w = w * 10 + (uint64_t) (*p - '0');
+        f = (size_t) (p - frac);
+        nd += f;
+    }
+    if (nd == 0 || nd > 19 || w > (UINT64_C(1) << 53))
+        return NULL;
+    *ret_w = w;
+    *ret_f = (unsigned) f;
+    return p;
+}
+
 /* Parses a signed decimal integer; -1 on junk or overflow. */
 int num_parse_int64(const char *s, size_t n, int64_t *ret);
 

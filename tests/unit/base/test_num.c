@@ -381,3 +381,40 @@ TEST(scan_decimal_reads_the_leading_decimal)
     ASSERT_EQ(num_scan_decimal("12345678901234567890 ", 21, &v), 0);
     ASSERT_DBL_EQ(v, 7); /* untouched when nothing was read */
 }
+
+TEST(scan_plain_reads_plain_decimals_as_the_general_scan_does)
+{
+    uint64_t w = 0;
+    unsigned f = 0;
+    const char *s = "1700000005.700 ";
+    ASSERT_TRUE(num_scan_plain(s, s + strlen(s), &w, &f) == s + 14);
+    ASSERT_EQ(w, UINT64_C(1700000005700));
+    ASSERT_EQ(f, 3u);
+    s = "5.";
+    ASSERT_TRUE(num_scan_plain(s, s + 2, &w, &f) == s + 2);
+    ASSERT_EQ(w, 5u);
+    ASSERT_EQ(f, 0u);
+    /* no digit, 20 digits, past 2^53: left to the general scan */
+    static const char *const refused[] = {".", "-1", "", "12345678901234567890", "9007199254740993",
+                                          "0.00000000000000000001"};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+        ASSERT_TRUE(num_scan_plain(refused[i], refused[i] + strlen(refused[i]), &w, &f) == NULL);
+    /* whatever it reads is the general scan's double */
+    char buf[40];
+    uint32_t took = 0;
+    for (uint32_t i = 0; i < 100000; i++) {
+        uint64_t r = rng();
+        (void) snprintf(buf, sizeof buf, "%.*f", (int) (r % 12), (double) (rng() % 100000000000) /
+                                                                      (double) (1 + r % 1000));
+        double want, got;
+        const char *end = num_scan_plain(buf, buf + strlen(buf), &w, &f);
+        if (!end)
+            continue;
+        took++;
+        ASSERT_TRUE(end == buf + strlen(buf));
+        ASSERT_EQ(num_parse_decimal(buf, strlen(buf), &want), 0);
+        got = (double) w / num_exact_pow10[f];
+        ASSERT_TRUE(memcmp(&got, &want, sizeof got) == 0);
+    }
+    ASSERT_TRUE(took > 50000);
+}

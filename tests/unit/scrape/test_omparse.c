@@ -93,6 +93,9 @@ TEST(timestamps_are_float_seconds)
     ASSERT_STR_EQ(om("a 1 1\nb 1 -1.5\nc 1 0.001\nd 1 1e3\ne 1 1520879607.789\n# EOF\n"),
                   "S a | a{} | 1 @1000\nS b | b{} | 1 @-1500\nS c | c{} | 1 @1\n"
                   "S d | d{} | 1 @1000000\nS e | e{} | 1 @1520879607789\n");
+    /* past the plain fast path: 20 digits, more than 2^53 */
+    ASSERT_STR_EQ(om("f 1 0.00000000000000000001\ng -2.5 9007199254740993\n# EOF\n"),
+                  "S f | f{} | 1 @0\nS g | g{} | -2.5 @9007199254740992000\n");
 }
 
 TEST(eof_handling)
