@@ -24,6 +24,10 @@
 
 #define CHUNK_WINDOW_MS (2 * 3600 * 1000LL) /* chunks never span a 2h boundary, like cuts */
 #define BACKFILL_CHUNK_MAX 1024
+/* A series' sample buffer starts this small and doubles up to BACKFILL_CHUNK_MAX; after a
+ * chunk it is sized for the next one like it (a 2h window at 15 s is 480 samples: 512, 8 KiB),
+ * so buffers take about what a window holds, not 16 KiB per series. */
+#define BACKFILL_CHUNK_MIN 64
 #define BACKFILL_ZSTD_LEVEL 3
 #define BACKFILL_QUEUE 64 /* chunks waiting for an encoder; bounds the memory in flight */
 /* Encoder threads, each for the series whose hash picks it (so a series' chunks stay in
@@ -40,9 +44,10 @@ struct bf_series {
     struct labels labels; /* heap copy: one allocation for the array and the strings */
     int64_t last_t;
     int64_t window; /* start of the buffered samples' chunk window */
-    int64_t *t; /* one allocation: BACKFILL_CHUNK_MAX times, then v */
+    int64_t *t; /* one allocation: cap times, then cap values (v) */
     double *v;
     uint32_t n; /* buffered, all in one chunk window */
+    uint32_t cap;
     struct bf_chunk *chunks; /* the encoder thread's while it runs */
     uint32_t n_chunks, cap_chunks;
 };
@@ -50,7 +55,12 @@ struct bf_series {
 struct bf_job {
     struct bf_series *s;
     int64_t *t; /* a sample buffer as in bf_series */
-    uint32_t n;
+    uint32_t n, cap;
+};
+
+struct bf_buf {
+    int64_t *t; /* cap times, then cap values */
+    uint32_t cap;
 };
 
 struct bf_encoder {
@@ -61,7 +71,7 @@ struct bf_encoder {
     struct bf_job q[BACKFILL_QUEUE];
     uint32_t head, len;
     int stop;
-    int64_t *spare[BACKFILL_QUEUE]; /* encoded jobs' buffers, for the next full series */
+    struct bf_buf spare[BACKFILL_QUEUE]; /* encoded jobs' buffers, for the next full series */
     uint32_t n_spare;
     int failed;       /* set once; e holds the first error */
     struct err e;
@@ -140,7 +150,7 @@ static struct bf_series *series_new(const struct labels *ls, uint64_t hash)
         bytes += strlen(ls->v[i].name) + strlen(ls->v[i].value) + 2;
     struct bf_series *s = calloc(1, sizeof *s);
     char *mem = malloc(bytes ? bytes : 1);
-    int64_t *t = malloc(BACKFILL_CHUNK_MAX * (sizeof(int64_t) + sizeof(double)));
+    int64_t *t = malloc(BACKFILL_CHUNK_MIN * (sizeof(int64_t) + sizeof(double)));
     if (!s || !mem || !t) {
         free(s);
         free(mem);
@@ -150,7 +160,8 @@ static struct bf_series *series_new(const struct labels *ls, uint64_t hash)
     s->hash = hash;
     s->last_t = INT64_MIN;
     s->t = t;
-    s->v = (double *) (void *) (t + BACKFILL_CHUNK_MAX);
+    s->v = (double *) (void *) (t + BACKFILL_CHUNK_MIN);
+    s->cap = BACKFILL_CHUNK_MIN;
     s->labels.v = (struct label *) (void *) mem;
     s->labels.n = ls->n;
     char *p = mem + ls->n * sizeof(struct label);
@@ -164,11 +175,11 @@ static struct bf_series *series_new(const struct labels *ls, uint64_t hash)
     return s;
 }
 
-/* Encodes t[0..n) (a sample buffer) as s's next chunk. */
-static int encode_chunk(struct bf_series *s, const int64_t *t, uint32_t n, struct buf *scratch,
-                        struct err *e)
+/* Encodes t[0..n) (a sample buffer of cap) as s's next chunk. */
+static int encode_chunk(struct bf_series *s, const int64_t *t, uint32_t n, uint32_t cap,
+                        struct buf *scratch, struct err *e)
 {
-    const double *v = (const double *) (const void *) (t + BACKFILL_CHUNK_MAX);
+    const double *v = (const double *) (const void *) (t + cap);
     buf_reset(scratch);
     if (block_chunk_encode(scratch, t, v, n, BACKFILL_ZSTD_LEVEL, e) < 0)
         return -1;
@@ -204,7 +215,7 @@ static void *encoder_main(void *arg)
         q->len--;
         int failed = q->failed;
         pthread_mutex_unlock(&q->mu);
-        int r = failed ? 0 : encode_chunk(j.s, j.t, j.n, &q->scratch, &e);
+        int r = failed ? 0 : encode_chunk(j.s, j.t, j.n, j.cap, &q->scratch, &e);
         pthread_mutex_lock(&q->mu);
         if (r < 0 && !q->failed) {
             q->failed = 1;
@@ -212,7 +223,7 @@ static void *encoder_main(void *arg)
         }
         q->chunks += r == 0 && !failed;
         if (q->n_spare < BACKFILL_QUEUE)
-            q->spare[q->n_spare++] = j.t;
+            q->spare[q->n_spare++] = (struct bf_buf){j.t, j.cap};
         else
             free(j.t);
         pthread_cond_signal(&q->room);
@@ -255,7 +266,7 @@ static int encoder_stop_one(tsdb_backfill *b, struct bf_encoder *q, struct err *
     pthread_join(q->thread, NULL);
     q->running = 0;
     for (uint32_t i = 0; i < q->n_spare; i++)
-        free(q->spare[i]);
+        free(q->spare[i].t);
     q->n_spare = 0;
     buf_free(&q->scratch);
     pthread_cond_destroy(&q->room);
@@ -283,20 +294,53 @@ static int encoder_stop(tsdb_backfill *b, struct err *e)
     return r;
 }
 
+/* Points s at buffer t of cap samples. */
+static void series_take_buf(struct bf_series *s, int64_t *t, uint32_t cap)
+{
+    s->t = t;
+    s->v = (double *) (void *) (t + cap);
+    s->cap = cap;
+}
+
+/* The buffer size for a series' next chunk after one of n samples: the next power of two, so a
+ * regular series fills its buffer without growing it. */
+static uint32_t next_cap(uint32_t n)
+{
+    uint32_t cap = BACKFILL_CHUNK_MIN;
+    while (cap < n && cap < BACKFILL_CHUNK_MAX)
+        cap *= 2;
+    return cap;
+}
+
+/* Doubles s's buffer (cap < BACKFILL_CHUNK_MAX), keeping its samples. */
+static int grow(struct bf_series *s, struct err *e)
+{
+    uint32_t cap = s->cap ? s->cap * 2 : BACKFILL_CHUNK_MIN; /* 0 after a failed flush */
+    int64_t *t = malloc(cap * (sizeof(int64_t) + sizeof(double)));
+    if (!t)
+        return err_set(e, -ENOMEM, "out of memory importing");
+    memcpy(t, s->t, s->n * sizeof *t);
+    memcpy(t + cap, s->v, s->n * sizeof *s->v);
+    free(s->t);
+    series_take_buf(s, t, cap);
+    return 0;
+}
+
 /* Hands the buffered samples to the encoder (or encodes them here without one); s continues
- * in a spare buffer. */
+ * in a spare buffer of the size its chunk needed. */
 static int flush(tsdb_backfill *b, struct bf_series *s, struct err *e)
 {
     if (s->n == 0)
         return 0;
     struct bf_encoder *q = &b->enc[s->hash % BACKFILL_ENCODERS];
     if (!q->running) {
-        if (encode_chunk(s, s->t, s->n, &b->scratch, e) < 0)
+        if (encode_chunk(s, s->t, s->n, s->cap, &b->scratch, e) < 0)
             return -1;
         b->st.chunks++;
         s->n = 0;
         return 0;
     }
+    uint32_t want = next_cap(s->n);
     pthread_mutex_lock(&q->mu);
     while (q->len == BACKFILL_QUEUE && !q->failed)
         pthread_cond_wait(&q->room, &q->mu);
@@ -304,21 +348,28 @@ static int flush(tsdb_backfill *b, struct bf_series *s, struct err *e)
         pthread_mutex_unlock(&q->mu);
         return encoder_stop(b, e);
     }
-    int64_t *next = q->n_spare ? q->spare[--q->n_spare] : NULL;
-    q->q[(q->head + q->len++) % BACKFILL_QUEUE] = (struct bf_job){s, s->t, s->n};
+    /* the newest spare when it has the size wanted (series alike make them all alike) */
+    struct bf_buf next = {NULL, want}, drop = {NULL, 0};
+    if (q->n_spare) {
+        if (q->spare[q->n_spare - 1].cap == want)
+            next = q->spare[--q->n_spare];
+        else if (q->n_spare == BACKFILL_QUEUE)
+            drop = q->spare[--q->n_spare]; /* makes room for sizes in use */
+    }
+    q->q[(q->head + q->len++) % BACKFILL_QUEUE] = (struct bf_job){s, s->t, s->n, s->cap};
     pthread_cond_signal(&q->wake);
     pthread_mutex_unlock(&q->mu);
-    if (!next)
-        next = malloc(BACKFILL_CHUNK_MAX * (sizeof(int64_t) + sizeof(double)));
-    if (!next) {
+    free(drop.t);
+    if (!next.t)
+        next.t = malloc(want * (sizeof(int64_t) + sizeof(double)));
+    if (!next.t) {
         s->t = NULL; /* the queued job owns the old buffer */
         s->v = NULL;
-        s->n = 0;
+        s->n = s->cap = 0;
         (void) encoder_stop(b, NULL);
         return err_set(e, -ENOMEM, "out of memory importing");
     }
-    s->t = next;
-    s->v = (double *) (void *) (next + BACKFILL_CHUNK_MAX);
+    series_take_buf(s, next.t, next.cap);
     s->n = 0;
     return 0;
 }
@@ -356,6 +407,8 @@ int tsdb_backfill_append(tsdb_backfill *b, void *series, int64_t t, double v, st
         return -1;
     if (s->n == 0)
         s->window = floor_to(t, CHUNK_WINDOW_MS);
+    if (s->n == s->cap && grow(s, e) < 0) /* n < BACKFILL_CHUNK_MAX here */
+        return -1;
     s->t[s->n] = t;
     s->v[s->n++] = v;
     s->last_t = t;
