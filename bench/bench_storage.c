@@ -170,6 +170,7 @@ static int kind_of(const struct labels *ls)
 struct tsrec {
     const uint8_t *p;
     uint32_t len;
+    int kind; /* values records: the series kind; timestamp records: -1 */
 };
 
 static int tsrec_cmp(const void *a, const void *b)
@@ -178,8 +179,9 @@ static int tsrec_cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Where the block bytes go. Whole chunks (level-1 blocks) are split into their value and
- * timestamp parts by encoding the values alone again. */
+/* Where the block bytes go. Whole chunks (imported blocks) are split into their value and
+ * timestamp parts by encoding the values alone again. A record that several chunks point at
+ * (a shared timestamp record, equal values records) counts once. */
 static void disk_breakdown(tsdb *db)
 {
     struct db_block **v;
@@ -216,19 +218,19 @@ static void disk_breakdown(tsdb *db)
                 const struct block_chunk *ch = &s[j].chunks[c];
                 chunks++;
                 samples[k] += ch->n;
-                framing += 5;
                 if (ch->ts) {
                     split++;
-                    vals[k] += ch->len - 5;
-                    if (n_ptrs == cap_ptrs) {
+                    if (n_ptrs + 2 > cap_ptrs) {
                         cap_ptrs = cap_ptrs ? 2 * cap_ptrs : 1024;
                         ptrs = realloc(ptrs, cap_ptrs * sizeof *ptrs);
                         if (!ptrs)
                             exit(1);
                     }
-                    ptrs[n_ptrs++] = (struct tsrec){ch->ts, ch->ts_len};
+                    ptrs[n_ptrs++] = (struct tsrec){ch->ts, ch->ts_len, -1};
+                    ptrs[n_ptrs++] = (struct tsrec){ch->data, ch->len, k};
                     continue;
                 }
+                framing += 5;
                 /* a whole chunk: its value part's size is what the values alone encode to */
                 if (block_chunk_decode(ch->data, ch->len, ch->n, t, x, &e) < 0) {
                     fprintf(stderr, "breakdown: %s\n", e.msg);
@@ -241,12 +243,16 @@ static void disk_breakdown(tsdb *db)
                 ts += ch->len - 5 - vpart;
             }
         }
-        /* a timestamp record counts once, however many chunks point at it */
+        /* a record counts once, however many chunks point at it */
         qsort(ptrs, n_ptrs, sizeof *ptrs, tsrec_cmp);
         for (size_t q = 0; q < n_ptrs; q++)
             if (q == 0 || ptrs[q].p != ptrs[q - 1].p) {
-                ts += ptrs[q].len - 5;
                 framing += 5;
+                if (ptrs[q].kind >= 0) {
+                    vals[ptrs[q].kind] += ptrs[q].len - 5;
+                    continue;
+                }
+                ts += ptrs[q].len - 5;
                 ts_records++;
             }
         free(ptrs);

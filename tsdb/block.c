@@ -470,7 +470,9 @@ int block_select(struct block *b, struct arena *a, const struct matcher *ms, siz
             if (!f || ic[j].off < CHUNK_FILE_HEADER || ic[j].off > f->len ||
                 ic[j].len > f->len - ic[j].off ||
                 (ic[j].ts_off && (ic[j].ts_off < CHUNK_FILE_HEADER || ic[j].ts_off > f->len ||
-                                  ic[j].ts_len > f->len - ic[j].ts_off)))
+                                  ic[j].ts_len > f->len - ic[j].ts_off)) ||
+                (ic[j].ref_off && (ic[j].ref_off < CHUNK_FILE_HEADER || ic[j].ref_off > f->len ||
+                                   ic[j].ref_len > f->len - ic[j].ref_off)))
                 return err_set(e, ERR_CORRUPT,
                                "block %s: series %" PRIu64 " chunk at %" PRIu64
                                " in chunks/%06u is outside the chunk files",
@@ -481,7 +483,9 @@ int block_select(struct block *b, struct arena *a, const struct matcher *ms, siz
                                         ic[j].len,
                                         f->p + ic[j].off,
                                         ic[j].ts_off ? f->p + ic[j].ts_off : NULL,
-                                        ic[j].ts_len};
+                                        ic[j].ts_len,
+                                        ic[j].ref_off ? f->p + ic[j].ref_off : NULL,
+                                        ic[j].ref_len};
         }
         if (k > 0 && labels_cmp(&out[k - 1].labels, &ls) >= 0)
             return err_set(e, ERR_CORRUPT, "block %s: series %" PRIu64 " out of label order",

@@ -21,7 +21,7 @@
 
 /* Written by this build; blocks of every version from BLOCK_FORMAT_MIN_VERSION on are read
  * (users upgrade in place). */
-#define BLOCK_FORMAT_VERSION 2
+#define BLOCK_FORMAT_VERSION 3
 #define BLOCK_FORMAT_MIN_VERSION 1
 #define BLOCK_ULID_LEN 26
 /* Most samples one block chunk may hold: the encoder refuses more (ERR_LIMIT), readers treat a
@@ -38,6 +38,11 @@ struct block_chunk {
     const uint8_t *data;
     const uint8_t *ts;
     uint32_t ts_len;
+    /* Format 3: a split chunk may hold its values relative to those of another split chunk of
+     * the same timestamps (a histogram's lower bucket), whose stored values record this is
+     * (block_chunk_decode3); else NULL and 0. */
+    const uint8_t *ref;
+    uint32_t ref_len;
 };
 
 /* Encodes n samples (t strictly ascending) into one chunk's stored bytes, appended to out.
@@ -47,6 +52,12 @@ int block_chunk_encode(struct buf *out, const int64_t *t, const double *v, uint3
 /* The split form: the values record appended to vals, the timestamp record to times. */
 int block_chunk_encode_split(struct buf *vals, struct buf *times, const int64_t *t,
                              const double *v, uint32_t n, int zstd_level, struct err *e);
+/* Encodes v[0..n) relative to ref[0..n), the values of another chunk with the same timestamps,
+ * as a values record appended to vals (decoded by block_chunk_decode3 with that chunk's record
+ * as ref). 1, appending nothing, when some value cannot be expressed that way bit for bit
+ * (-0.0 over 0, sums that round); the caller encodes v alone then. */
+int block_chunk_encode_rel(struct buf *vals, const double *v, const double *ref, uint32_t n,
+                           int zstd_level, struct err *e);
 /* Decodes a chunk's stored bytes into t[0..n) and v[0..n) (n from the chunk descriptor).
  * ERR_CORRUPT, with a message, on a checksum mismatch or malformed data; never reads outside
  * [data, data + len). Uses a per-thread zstd context. */
@@ -56,6 +67,11 @@ int block_chunk_decode(const uint8_t *data, size_t len, uint32_t n, int64_t *t, 
  * reads outside either. A split chunk without ts, or a whole one with ts, is ERR_CORRUPT. */
 int block_chunk_decode2(const uint8_t *data, size_t len, const uint8_t *ts, size_t ts_len,
                         uint32_t n, int64_t *t, double *v, struct err *e);
+/* The same for a split chunk whose values are relative to the values record ref (ref_len
+ * bytes, a split chunk's of the same n and timestamps) when ref is not NULL. */
+int block_chunk_decode3(const uint8_t *data, size_t len, const uint8_t *ts, size_t ts_len,
+                        const uint8_t *ref, size_t ref_len, uint32_t n, int64_t *t, double *v,
+                        struct err *e);
 
 struct block_meta {
     char ulid[BLOCK_ULID_LEN + 1];

@@ -11,10 +11,15 @@
  *            timestamps are in a timestamp record the chunk's index descriptor names
  *   codec 4/5 (format 2): a timestamp record: the timestamp part of the split encoding, raw /
  *            zstd; one record serves every series of a block scraped at the same instants
+ *   Format 3: a split chunk's index descriptor may name a reference: another split chunk's
+ *            values record of the same timestamps. Its own values record then holds d[] with
+ *            v[i] = d[i] when d[i] is a NaN or ref[i] is not finite, else ref[i] + d[i]
+ *            (a histogram's bucket as the difference to a lower or higher bucket).
  * The sample count n is not stored here: the chunk descriptor in the index carries it. */
 #include "tsdb/block.h"
 
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +43,7 @@ struct chunk_tls {
     ZSTD_DCtx *dctx;
     struct buf dense; /* encode: dense bytes; decode: decompressed bytes */
     struct buf times; /* decode of a split chunk: the decompressed timestamp record */
+    struct buf rel;   /* relative values: the residuals (encode) or reference values (decode) */
 };
 
 static pthread_key_t tls_key;
@@ -54,6 +60,7 @@ static void tls_destroy(void *p)
     ZSTD_freeDCtx(c->dctx);
     buf_free(&c->dense);
     buf_free(&c->times);
+    buf_free(&c->rel);
     free(c);
     tls = NULL;
 }
@@ -87,6 +94,14 @@ static void tls_trim(struct chunk_tls *c)
         buf_free(&c->dense);
     if (c->times.cap > TLS_BUF_KEEP)
         buf_free(&c->times);
+    if (c->rel.cap > TLS_BUF_KEEP)
+        buf_free(&c->rel);
+}
+
+/* Whether v[i] comes from the residual d alone (see the format 3 note at the top). */
+static inline int rel_literal(double d, double r)
+{
+    return isnan(d) || !isfinite(r);
 }
 
 /* Compresses src into dst (cap bytes) as a magicless zstd frame; 0 when zstd fails or does not
@@ -166,6 +181,17 @@ int block_chunk_encode(struct buf *out, const int64_t *t, const double *v, uint3
     return r;
 }
 
+/* Appends the values record of v[0..n) to vals. */
+static int store_values(struct chunk_tls *c, struct buf *vals, const double *v, uint32_t n,
+                        int zstd_level, struct err *e)
+{
+    buf_reset(&c->dense);
+    int r = chunk_dense_encode_values(&c->dense, v, n, e);
+    if (r == 0)
+        r = store(c, vals, c->dense.p, c->dense.len, CODEC_VALUES, zstd_level, e);
+    return r;
+}
+
 int block_chunk_encode_split(struct buf *vals, struct buf *times, const int64_t *t,
                              const double *v, uint32_t n, int zstd_level, struct err *e)
 {
@@ -173,16 +199,40 @@ int block_chunk_encode_split(struct buf *vals, struct buf *times, const int64_t 
     int r = encode_start(n, zstd_level, &c, e);
     if (r < 0)
         return r;
-    buf_reset(&c->dense);
-    r = chunk_dense_encode_values(&c->dense, v, n, e);
-    if (r == 0)
-        r = store(c, vals, c->dense.p, c->dense.len, CODEC_VALUES, zstd_level, e);
+    r = store_values(c, vals, v, n, zstd_level, e);
     if (r == 0) {
         buf_reset(&c->dense);
         r = chunk_dense_encode_times(&c->dense, t, n, e);
     }
     if (r == 0)
         r = store(c, times, c->dense.p, c->dense.len, CODEC_TIMES, zstd_level, e);
+    tls_trim(c);
+    return r;
+}
+
+int block_chunk_encode_rel(struct buf *vals, const double *v, const double *ref, uint32_t n,
+                           int zstd_level, struct err *e)
+{
+    struct chunk_tls *c;
+    int r = encode_start(n, zstd_level, &c, e);
+    if (r < 0)
+        return r;
+    buf_reset(&c->rel);
+    if (buf_reserve(&c->rel, (size_t) n * sizeof(double)) < 0)
+        return err_set(e, -ENOMEM, "chunk encode: out of memory");
+    double *d = (double *) (void *) c->rel.p;
+    for (uint32_t i = 0; i < n; i++) {
+        if (rel_literal(v[i], ref[i])) {
+            d[i] = v[i];
+            continue;
+        }
+        d[i] = v[i] - ref[i];
+        if (isnan(d[i]) || num_bits(ref[i] + d[i]) != num_bits(v[i])) {
+            tls_trim(c);
+            return 1;
+        }
+    }
+    r = store_values(c, vals, d, n, zstd_level, e);
     tls_trim(c);
     return r;
 }
@@ -240,6 +290,13 @@ int block_chunk_decode(const uint8_t *data, size_t len, uint32_t n, int64_t *t, 
 int block_chunk_decode2(const uint8_t *data, size_t len, const uint8_t *ts, size_t ts_len,
                         uint32_t n, int64_t *t, double *v, struct err *e)
 {
+    return block_chunk_decode3(data, len, ts, ts_len, NULL, 0, n, t, v, e);
+}
+
+int block_chunk_decode3(const uint8_t *data, size_t len, const uint8_t *ts, size_t ts_len,
+                        const uint8_t *ref, size_t ref_len, uint32_t n, int64_t *t, double *v,
+                        struct err *e)
+{
     if (n == 0 || n > BLOCK_CHUNK_MAX_SAMPLES)
         return err_set(e, ERR_CORRUPT, "chunk: sample count %u outside 1..%u", n,
                        BLOCK_CHUNK_MAX_SAMPLES);
@@ -249,12 +306,32 @@ int block_chunk_decode2(const uint8_t *data, size_t len, const uint8_t *ts, size
     const uint8_t *dp, *tp;
     size_t dlen, tlen;
     unsigned base = ts ? CODEC_VALUES : CODEC_RAW;
-    int r = unstore(c, &c->dense, data, len, base, n, &dp, &dlen, e);
+    int r = 0;
+    if (ref && !ts)
+        r = err_set(e, ERR_CORRUPT, "chunk: a reference without a timestamp record");
     if (r == 0 && ts)
         r = unstore(c, &c->times, ts, ts_len, CODEC_TIMES, n, &tp, &tlen, e);
+    double *rv = NULL;
+    if (r == 0 && ref) { /* the reference's values first, into c->rel; t is scratch */
+        buf_reset(&c->rel);
+        if (buf_reserve(&c->rel, (size_t) n * sizeof(double)) < 0)
+            r = err_set(e, -ENOMEM, "chunk decode: out of memory");
+        rv = (double *) (void *) c->rel.p;
+        if (r == 0)
+            r = unstore(c, &c->dense, ref, ref_len, CODEC_VALUES, n, &dp, &dlen, e);
+        if (r == 0)
+            r = chunk_dense_decode_split(dp, dlen, tp, tlen, n, t, rv, e);
+        if (r < 0)
+            (void) err_prefix(e, "reference: ");
+    }
+    if (r == 0)
+        r = unstore(c, &c->dense, data, len, base, n, &dp, &dlen, e);
     if (r == 0)
         r = ts ? chunk_dense_decode_split(dp, dlen, tp, tlen, n, t, v, e)
                : chunk_dense_decode(dp, dlen, n, t, v, e);
+    if (r == 0 && rv)
+        for (uint32_t i = 0; i < n; i++)
+            v[i] = rel_literal(v[i], rv[i]) ? v[i] : rv[i] + v[i];
     tls_trim(c);
     return r;
 }

@@ -6,7 +6,12 @@
  * chunks (block_chunk.c) back to back; a file is closed before it would pass 512 MiB. Split
  * chunks (values only) name a timestamp record: the writer stores each distinct record once per
  * chunk file, before the first chunk that uses it, so every series scraped at the same
- * instants (one target's) shares it.
+ * instants (one target's) shares it. Chunk records are stored once per chunk file too: a chunk
+ * whose stored bytes equal an earlier one's (a histogram's _count and its +Inf bucket, constant
+ * series) points at that record; the writer keeps their hashes and offsets and compares the
+ * bytes themselves, read back, on a hash match. A chunk relative to another (format 3) names
+ * that chunk's record by content, and the writer finds it the same way (or stores it again in a
+ * new chunk file).
  * meta.json, Prometheus' field names where they mean the same thing:
  *     {"ulid": "...", "minTime": mint, "maxTime": maxt + 1 (exclusive, as Prometheus),
  *      "stats": {"numSamples": n, "numSeries": n, "numChunks": n},
@@ -70,6 +75,13 @@ struct wts {
     uint8_t b[];
 };
 
+/* A chunk record already in the current chunk file: its bytes are in the file (or the write
+ * buffer), not here. */
+struct wrec {
+    uint64_t off;
+    uint32_t len;
+};
+
 struct block_writer {
     char *tmp, *final; /* directories */
     char ulid[BLOCK_ULID_LEN + 1];
@@ -81,6 +93,8 @@ struct block_writer {
     struct arena *mem;   /* symbols and pairs */
     struct hmap syms, pairs;
     struct hmap ts;      /* wts by content, for the current chunk file */
+    struct hmap recs_by; /* wrec by content hash, for the current chunk file */
+    struct buf back;     /* scratch: a record read back for comparison */
     struct wsym **sym_list;
     struct wpair **pair_list;
     size_t n_syms, cap_syms, n_pairs, cap_pairs;
@@ -371,13 +385,16 @@ static int next_chunk_file(struct block_writer *w, struct err *e)
     }
     char path[PATH_MAX];
     (void) snprintf(path, sizeof path, "%s/chunks/%06u", w->tmp, w->file + 1);
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    /* read and write: equal records are found by reading earlier ones back */
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd < 0)
         return sys_err(e, "create", path);
     w->chunks = (struct fout){fd, BUF_INIT, 0, 0, 0};
     uint8_t hdr[CHUNK_FILE_HEADER] = {'E', 'M', 'B', 'C', BLOCK_FORMAT_VERSION, 0, 0, 0};
     hmap_free(&w->ts); /* records are referenced within their file only */
     w->ts = (struct hmap){0};
+    hmap_free(&w->recs_by);
+    w->recs_by = (struct hmap){0};
     fout_put(&w->chunks, hdr, sizeof hdr);
     return 0;
 }
@@ -387,7 +404,7 @@ static int check_chunks(const struct block_writer *w, const struct block_chunk *
 {
     for (size_t i = 0; i < n; i++) {
         if (c[i].n == 0 || c[i].n > BLOCK_CHUNK_MAX_SAMPLES || c[i].len < 6 || !c[i].data ||
-            (c[i].ts && c[i].ts_len < 6) ||
+            (c[i].ts && c[i].ts_len < 6) || (c[i].ref && (!c[i].ts || c[i].ref_len < 6)) ||
             c[i].mint > c[i].maxt || c[i].mint < w->mint || c[i].maxt > w->maxt ||
             (i > 0 && c[i].mint <= c[i - 1].maxt))
             return err_set(e, ERR_INTERNAL,
@@ -423,6 +440,59 @@ static uint64_t put_ts(struct block_writer *w, const uint8_t *p, uint32_t len)
         return 0;
     fout_put(&w->chunks, p, len);
     return k->off;
+}
+
+/* Whether the current chunk file holds p[0..len) at off (it is in the write buffer or, flushed,
+ * read back). */
+struct rec_key {
+    struct block_writer *w;
+    const uint8_t *p;
+    uint32_t len;
+};
+
+static int wrec_eq(const void *item, const void *key)
+{
+    const struct wrec *r = item;
+    const struct rec_key *k = key;
+    struct fout *f = &k->w->chunks;
+    if (r->len != k->len)
+        return 0;
+    uint64_t buffered = f->off - f->b.len;
+    if (r->off >= buffered)
+        return memcmp(f->b.p + (r->off - buffered), k->p, k->len) == 0;
+    fout_flush(f);
+    struct buf *b = &k->w->back;
+    buf_reset(b);
+    if (f->rc < 0 || buf_reserve(b, k->len) < 0)
+        return 0;
+    for (size_t got = 0; got < k->len;) {
+        ssize_t n = pread(f->fd, b->p + got, k->len - got, (off_t) (r->off + got));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return 0; /* cannot compare: store the record again */
+        got += (size_t) n;
+    }
+    return memcmp(b->p, k->p, k->len) == 0;
+}
+
+/* The offset of chunk record p[0..len) in the current chunk file, written there now unless an
+ * equal record already is. 0 when out of memory. */
+static uint64_t put_rec(struct block_writer *w, const uint8_t *p, uint32_t len)
+{
+    uint64_t h = hash_bytes(p, len);
+    struct rec_key k = {w, p, len};
+    struct wrec *have = hmap_get(&w->recs_by, h, wrec_eq, &k);
+    if (have)
+        return have->off;
+    struct wrec *r = arena_alloc(w->mem, sizeof *r);
+    if (!r)
+        return 0;
+    *r = (struct wrec){w->chunks.off, len};
+    if (hmap_put(&w->recs_by, h, r) < 0)
+        return 0;
+    fout_put(&w->chunks, p, len);
+    return r->off;
 }
 
 int block_writer_add_series(struct block_writer *w, const struct labels *ls,
@@ -490,21 +560,25 @@ int block_writer_add_series(struct block_writer *w, const struct labels *ls,
     for (size_t i = 0; i < n && rc == 0; i++) {
         if (w->chunks.fd < 0 ||
             (w->chunks.off > CHUNK_FILE_HEADER &&
-             w->chunks.off + chunks[i].len + chunks[i].ts_len > w->file_max)) {
+             w->chunks.off + chunks[i].len + chunks[i].ts_len + chunks[i].ref_len >
+                 w->file_max)) {
             if ((rc = next_chunk_file(w, e)) < 0) {
                 w->recs.len = rec_start;
                 return rc;
             }
         }
-        uint64_t ts_off = 0;
-        if (chunks[i].ts && !(ts_off = put_ts(w, chunks[i].ts, chunks[i].ts_len))) {
+        uint64_t ts_off = 0, ref_off = 0, off;
+        if ((chunks[i].ts && !(ts_off = put_ts(w, chunks[i].ts, chunks[i].ts_len))) ||
+            (chunks[i].ref && !(ref_off = put_rec(w, chunks[i].ref, chunks[i].ref_len))) ||
+            !(off = put_rec(w, chunks[i].data, chunks[i].len))) {
             w->recs.len = rec_start;
             return err_set(e, -ENOMEM, "block writer: out of memory");
         }
-        cur = (struct index_chunk){w->file,         w->chunks.off,  chunks[i].len,
-                                   chunks[i].n,     chunks[i].mint, chunks[i].maxt,
-                                   ts_off,          ts_off ? chunks[i].ts_len : 0};
-        fout_put(&w->chunks, chunks[i].data, chunks[i].len);
+        cur = (struct index_chunk){w->file,         off,
+                                   chunks[i].len,   chunks[i].n,
+                                   chunks[i].mint,  chunks[i].maxt,
+                                   ts_off,          ts_off ? chunks[i].ts_len : 0,
+                                   ref_off,         ref_off ? chunks[i].ref_len : 0};
         rc = index_put_chunk(&w->desc, w->mint, i ? &prev : NULL, &cur);
         prev = cur;
         samples += chunks[i].n;
@@ -868,6 +942,8 @@ void block_writer_abort(struct block_writer *w)
     hmap_free(&w->syms);
     hmap_free(&w->pairs);
     hmap_free(&w->ts);
+    hmap_free(&w->recs_by);
+    buf_free(&w->back);
     free(w->sym_list);
     free(w->pair_list);
     free(w->prev);

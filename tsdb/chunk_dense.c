@@ -101,18 +101,6 @@ static inline uint64_t le64(const uint8_t *p)
 #endif
     return x;
 }
-static inline uint64_t dbits(double v)
-{
-    uint64_t b;
-    memcpy(&b, &v, 8);
-    return b;
-}
-static inline double bitsd(uint64_t b)
-{
-    double v;
-    memcpy(&v, &b, 8);
-    return v;
-}
 static inline uint64_t zigzag(uint64_t x)
 {
     return (x << 1) ^ (0 - (x >> 63));
@@ -568,7 +556,7 @@ static inline int dec_try(double v, uint64_t bits, int s, int64_t *ret_m)
         return 0;
     int64_t m = (int64_t) llrint(x);
     double back = s > 0 ? (double) m / p10[s] : s < 0 ? (double) m * p10[-s] : (double) m;
-    if (dbits(back) != bits)
+    if (num_bits(back) != bits)
         return 0;
     *ret_m = m;
     return 1;
@@ -648,7 +636,7 @@ static size_t xor_size(const double *v, uint32_t n)
     size_t sz = n;
     uint64_t prev = 0;
     for (uint32_t i = 0; i < n; i++) {
-        uint64_t b = dbits(v[i]), x = b ^ prev;
+        uint64_t b = num_bits(v[i]), x = b ^ prev;
         prev = b;
         if (x)
             sz += (size_t) (8 - __builtin_clzll(x) / 8 - __builtin_ctzll(x) / 8);
@@ -663,7 +651,7 @@ static int encode_xor(struct buf *b, const double *v, uint32_t n)
     uint8_t *ctl = b->p + b->len, *o = ctl + n;
     uint64_t prev = 0;
     for (uint32_t i = 0; i < n; i++) {
-        uint64_t bits = dbits(v[i]), x = bits ^ prev;
+        uint64_t bits = num_bits(v[i]), x = bits ^ prev;
         prev = bits;
         if (!x) {
             ctl[i] = 0;
@@ -692,7 +680,7 @@ static int approx_scale(const double *v, uint32_t n)
         uint32_t good = 0, tot = 0;
         for (uint32_t j = 0; j < k; j++) {
             uint32_t i = (uint32_t) ((uint64_t) j * n / k);
-            uint64_t bits = dbits(v[i]);
+            uint64_t bits = num_bits(v[i]);
             if (dec_special(bits))
                 continue;
             tot++;
@@ -700,7 +688,7 @@ static int approx_scale(const double *v, uint32_t n)
             if (!(x > -I64_LIMIT && x < I64_LIMIT))
                 continue;
             double d = (double) (int64_t) llrint(x) / p10[s];
-            uint64_t c = bits - dbits(d);
+            uint64_t c = bits - num_bits(d);
             good += c + APPROX_ULPS <= 2 * APPROX_ULPS; /* |c| <= APPROX_ULPS */
         }
         if (tot && good * 10 >= tot * 9)
@@ -721,7 +709,7 @@ static int encode_decimal(struct buf *out, const double *v, uint32_t n, int scal
 {
     uint32_t nexc = 0, first = n;
     for (uint32_t i = 0; i < n; i++) {
-        uint64_t bits = dbits(v[i]);
+        uint64_t bits = num_bits(v[i]);
         int ok = 0;
         c[i] = 0;
         if (dec_special(bits)) {
@@ -732,7 +720,7 @@ static int encode_decimal(struct buf *out, const double *v, uint32_t n, int scal
             double x = v[i] * p10[scale];
             if (x > -I64_LIMIT && x < I64_LIMIT) {
                 m[i] = (int64_t) llrint(x);
-                c[i] = (int64_t) (bits - dbits((double) m[i] / p10[scale]));
+                c[i] = (int64_t) (bits - num_bits((double) m[i] / p10[scale]));
                 ok = c[i] >= -CORR_MAX && c[i] <= CORR_MAX;
             }
         }
@@ -759,7 +747,7 @@ static int encode_decimal(struct buf *out, const double *v, uint32_t n, int scal
     for (uint32_t i = 0; i < n && r == 0 && nexc; i++) {
         if (!exc[i])
             continue;
-        uint64_t bits = dbits(v[i]);
+        uint64_t bits = num_bits(v[i]);
         uint8_t le[8];
         for (int k = 0; k < 8; k++)
             le[k] = (uint8_t) (bits >> (8 * k));
@@ -788,7 +776,7 @@ static int encode_values(struct buf *out, const double *v, uint32_t n, uint64_t 
     int8_t *sc = (int8_t *) exc;
     int hint = 0;
     for (uint32_t i = 0; i < n; i++) {
-        int s = min_scale(v[i], dbits(v[i]), hint);
+        int s = min_scale(v[i], num_bits(v[i]), hint);
         sc[i] = (int8_t) s;
         if (s != SC_NONE)
             hint = s;
@@ -1134,7 +1122,7 @@ static int decode_xor(struct rd *rd, uint32_t n, double *v)
             x |= (uint64_t) d[k] << (8 * k);
         d += nb;
         prev ^= x << (8 * tz);
-        v[i] = bitsd(prev);
+        v[i] = num_from_bits(prev);
     }
     rd->p = d;
     return 0;
@@ -1187,13 +1175,13 @@ static int decode_values(struct rd *rdp, const uint8_t *p, uint32_t n, int64_t *
         }
         if (hdr & MODE_CORRECTED)
             for (uint32_t i = 0; i < n; i++)
-                v[i] = bitsd(dbits(v[i]) + (uint64_t) t[i]);
+                v[i] = num_from_bits(num_bits(v[i]) + (uint64_t) t[i]);
         pos = 0;
         for (uint64_t k = 0; k < nexc; k++) {
             uint64_t gap;
             (void) rd_uvarint(&exc, &gap);
             pos += gap;
-            v[pos] = bitsd(le64(exc.p));
+            v[pos] = num_from_bits(le64(exc.p));
             exc.p += 8;
             pos++;
         }

@@ -25,6 +25,7 @@
 #include "tsdb/block.h"
 #include "tsdb/db.h"
 #include "tsdb/head.h"
+#include "tsdb/split_enc.h"
 
 #define COMPACT_ZSTD_LEVEL 6
 #define SPLIT_WINDOW (6 * 3600 * 1000LL)
@@ -42,9 +43,7 @@ struct merge_buf {
     int64_t *t;
     double *v;
     size_t n, cap;
-    struct buf out, ts;
-    struct block_chunk *chunks;
-    size_t cap_chunks;
+    struct split_enc *enc;
 };
 
 static int chunks_overlap(const struct block_chunk *c, size_t n)
@@ -83,56 +82,11 @@ static int64_t floor_to(int64_t t, int64_t r)
     return t - ((t % r) + r) % r;
 }
 
-/* mb->t/v[0..n) as split chunks, one per SPLIT_WINDOW (SPLIT_MAX samples at most): values in
- * mb->out, timestamp records in mb->ts, descriptors in mb->chunks. */
-static int encode_split(struct merge_buf *mb, struct block_chunk **ret, size_t *ret_n,
-                        struct err *e)
-{
-    buf_reset(&mb->out);
-    buf_reset(&mb->ts);
-    size_t k = 0;
-    for (size_t i = 0; i < mb->n;) {
-        int64_t w0 = floor_to(mb->t[i], SPLIT_WINDOW);
-        int64_t end = w0 > INT64_MAX - SPLIT_WINDOW ? INT64_MAX : w0 + SPLIT_WINDOW;
-        size_t j = i + 1;
-        while (j < mb->n && j - i < SPLIT_MAX && mb->t[j] < end)
-            j++;
-        if (k == mb->cap_chunks) {
-            size_t nc = k ? 2 * k : 16;
-            struct block_chunk *p = realloc(mb->chunks, nc * sizeof *p);
-            if (!p)
-                return err_set(e, -ENOMEM, "out of memory encoding chunks");
-            mb->chunks = p;
-            mb->cap_chunks = nc;
-        }
-        size_t vo = mb->out.len, to = mb->ts.len;
-        if (block_chunk_encode_split(&mb->out, &mb->ts, mb->t + i, mb->v + i, (uint32_t) (j - i),
-                                     COMPACT_ZSTD_LEVEL, e) < 0)
-            return -1;
-        /* offsets now, pointers once the buffers stop moving */
-        mb->chunks[k++] = (struct block_chunk){mb->t[i],
-                                               mb->t[j - 1],
-                                               (uint32_t) (j - i),
-                                               (uint32_t) (mb->out.len - vo),
-                                               (const uint8_t *) (uintptr_t) vo,
-                                               (const uint8_t *) (uintptr_t) to,
-                                               (uint32_t) (mb->ts.len - to)};
-        i = j;
-    }
-    for (size_t c = 0; c < k; c++) {
-        mb->chunks[c].data = mb->out.p + (uintptr_t) mb->chunks[c].data;
-        mb->chunks[c].ts = mb->ts.p + (uintptr_t) mb->chunks[c].ts;
-    }
-    *ret = mb->chunks;
-    *ret_n = k;
-    return 0;
-}
-
 /* Decodes all chunks, keeps the first sample per timestamp (and none in del's range),
  * re-encodes as split chunks; *ret points into mb, *ret_n may be 0. */
-static int merge_chunks(struct merge_buf *mb, const struct block_chunk *c, size_t n,
-                        const struct deletion *del, struct block_chunk **ret, size_t *ret_n,
-                        struct err *e)
+static int merge_chunks(struct merge_buf *mb, const struct labels *ls, const struct block_chunk *c,
+                        size_t n, const struct deletion *del, struct block_chunk **ret,
+                        size_t *ret_n, struct err *e)
 {
     size_t total = 0;
     for (size_t i = 0; i < n; i++)
@@ -152,8 +106,8 @@ static int merge_chunks(struct merge_buf *mb, const struct block_chunk *c, size_
     for (size_t i = 0; i < n; i++) {
         int64_t *ct = mb->t + total;
         double *cv = mb->v + total;
-        if (block_chunk_decode2(c[i].data, c[i].len, c[i].ts, c[i].ts_len, c[i].n, ct, cv, e) <
-            0)
+        if (block_chunk_decode3(c[i].data, c[i].len, c[i].ts, c[i].ts_len, c[i].ref,
+                                c[i].ref_len, c[i].n, ct, cv, e) < 0)
             return -1;
         /* Insert-merge: chunks are mostly in order, so this is near linear. */
         for (uint32_t j = 0; j < c[i].n; j++) {
@@ -174,17 +128,7 @@ static int merge_chunks(struct merge_buf *mb, const struct block_chunk *c, size_
     *ret_n = 0;
     if (mb->n == 0)
         return 0;
-    return encode_split(mb, ret, ret_n, e);
-}
-
-/* Whether a series' chunks can be copied as stored: split chunks, each inside one window. */
-static int already_split(const struct block_chunk *c, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!c[i].ts || c[i].n > SPLIT_MAX ||
-            floor_to(c[i].mint, SPLIT_WINDOW) != floor_to(c[i].maxt, SPLIT_WINDOW))
-            return 0;
-    return 1;
+    return split_enc_series(mb->enc, ls, mb->t, mb->v, mb->n, ret, ret_n, e);
 }
 
 /* Writes the union of the sources' series as one block, less what del names (may be NULL). */
@@ -199,6 +143,8 @@ static int merge_blocks(tsdb *db, struct db_block **v, size_t n, const struct de
     int64_t mint = INT64_MAX, maxt = INT64_MIN;
     uint32_t level = 0;
     int r = a && src ? 0 : err_set(e, -ENOMEM, "out of memory compacting");
+    if (r == 0 && split_enc_new(SPLIT_WINDOW, SPLIT_MAX, COMPACT_ZSTD_LEVEL, &mb.enc) < 0)
+        r = err_set(e, -ENOMEM, "out of memory compacting");
     for (size_t i = 0; i < n && r == 0; i++) {
         const struct block_meta *m = block_meta(v[i]->b);
         mint = m->mint < mint ? m->mint : mint;
@@ -241,8 +187,9 @@ static int merge_blocks(tsdb *db, struct db_block **v, size_t n, const struct de
         struct block_chunk *chunks = all;
         size_t n_chunks = k;
         int drop = deletion_applies(del, ls, all, k);
-        if (r == 0 && (drop || chunks_overlap(all, k) || !already_split(all, k)))
-            r = merge_chunks(&mb, all, k, drop ? del : NULL, &chunks, &n_chunks, e);
+        if (r == 0 && (drop || chunks_overlap(all, k) ||
+                       !split_enc_is_split(ls, all, k, SPLIT_WINDOW, SPLIT_MAX)))
+            r = merge_chunks(&mb, ls, all, k, drop ? del : NULL, &chunks, &n_chunks, e);
         if (r == 0 && n_chunks)
             r = block_writer_add_series(w, ls, chunks, n_chunks, e);
         for (size_t i = best; i < n; i++) { /* only now: ls points into src[best] */
@@ -257,9 +204,7 @@ static int merge_blocks(tsdb *db, struct db_block **v, size_t n, const struct de
     free(all);
     free(mb.t);
     free(mb.v);
-    free(mb.chunks);
-    buf_free(&mb.out);
-    buf_free(&mb.ts);
+    split_enc_free(mb.enc);
     free(src);
     arena_free(a);
     return r;

@@ -48,6 +48,8 @@ struct tsdb_chunk_ref {
     uint8_t enc; /* enum chunk_enc */
     uint32_t ts_len;
     const uint8_t *ts; /* a block chunk's timestamp record (split chunks), else NULL */
+    const uint8_t *ref; /* the values record a block chunk's values are relative to, or NULL */
+    uint32_t ref_len;
 };
 
 /* A closed head chunk: descriptor and bytes in one chunk_pool allocation, immutable once

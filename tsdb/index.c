@@ -421,11 +421,12 @@ int index_put_chunk(struct buf *b, int64_t base_t, const struct index_chunk *pre
                     const struct index_chunk *c)
 {
     uint64_t file = c->file - (prev ? prev->file : 0);
-    uint64_t off = prev && prev->file == c->file ? c->off - (prev->off + prev->len) : c->off;
+    int same = prev && prev->file == c->file;
     uint64_t span = (uint64_t) c->maxt - (uint64_t) c->mint;
     int rc = buf_put_uvarint(b, file);
     if (rc == 0)
-        rc = buf_put_uvarint(b, off);
+        rc = same ? buf_put_varint(b, (int64_t) (c->off - (prev->off + prev->len)))
+                  : buf_put_uvarint(b, c->off);
     if (rc == 0)
         rc = buf_put_uvarint(b, c->len);
     if (rc == 0)
@@ -446,6 +447,10 @@ int index_put_chunk(struct buf *b, int64_t base_t, const struct index_chunk *pre
         rc = buf_put_uvarint(b, c->ts_off);
     if (rc == 0 && c->ts_off)
         rc = buf_put_uvarint(b, c->ts_len);
+    if (rc == 0 && c->ts_off)
+        rc = buf_put_uvarint(b, c->ref_off);
+    if (rc == 0 && c->ts_off && c->ref_off)
+        rc = buf_put_uvarint(b, c->ref_len);
     return rc;
 }
 
@@ -453,7 +458,9 @@ int index_put_chunk(struct buf *b, int64_t base_t, const struct index_chunk *pre
 static int get_chunk(const uint8_t **pp, const uint8_t *end, int64_t base_t, unsigned version,
                      const struct index_chunk *prev, struct index_chunk *c)
 {
-    uint64_t f[8] = {0};
+    /* file off len n mint span ts ts_len ref ref_len; ts_len on only when ts != 0, ref and
+     * ref_len (version 3) only after a ts_len, ref_len only when ref != 0 */
+    uint64_t f[10] = {0};
     const uint8_t *p = *pp;
     int nf = version >= 2 ? 7 : 6;
     for (int i = 0; i < nf; i++) {
@@ -462,17 +469,28 @@ static int get_chunk(const uint8_t **pp, const uint8_t *end, int64_t base_t, uns
             return -1;
         p += k;
         if (i == 6 && f[6] != 0)
-            nf = 8; /* ts_len follows */
+            nf = version >= 3 ? 9 : 8;
+        if (i == 8 && f[8] != 0)
+            nf = 10;
     }
-    if (f[6] > UINT64_MAX / 2 || f[7] > UINT32_MAX || (f[6] && f[7] < 6))
+    if (f[6] > UINT64_MAX / 2 || f[7] > UINT32_MAX || (f[6] && f[7] < 6) ||
+        f[8] > UINT64_MAX / 2 || f[9] > UINT32_MAX || (f[8] && f[9] < 6))
         return -1;
     uint64_t file = f[0], off = f[1];
-    if (prev) {
-        if (__builtin_add_overflow(file, prev->file, &file))
+    if (prev && __builtin_add_overflow(file, prev->file, &file))
+        return -1;
+    if (prev && f[0] == 0) {
+        uint64_t end_prev;
+        if (__builtin_add_overflow(prev->off, prev->len, &end_prev))
             return -1;
-        if (f[0] == 0 && (__builtin_add_overflow(off, prev->off, &off) ||
-                          __builtin_add_overflow(off, prev->len, &off)))
+        if (version >= 3) { /* zz: the record may lie before the previous chunk's */
+            int64_t d = (int64_t) ((f[1] >> 1) ^ (0 - (f[1] & 1)));
+            if (d < 0 ? (uint64_t) -(d + 1) + 1 > end_prev : end_prev > UINT64_MAX - (uint64_t) d)
+                return -1;
+            off = end_prev + (uint64_t) d;
+        } else if (__builtin_add_overflow(off, end_prev, &off)) {
             return -1;
+        }
     }
     if (file > UINT32_MAX || f[2] < 6 || f[2] > UINT32_MAX || f[3] == 0 ||
         f[3] > BLOCK_CHUNK_MAX_SAMPLES || off > UINT64_MAX - f[2])
@@ -500,6 +518,8 @@ static int get_chunk(const uint8_t **pp, const uint8_t *end, int64_t base_t, uns
     c->maxt = maxt;
     c->ts_off = f[6];
     c->ts_len = (uint32_t) f[7];
+    c->ref_off = f[8];
+    c->ref_len = (uint32_t) f[9];
     *pp = p;
     return 0;
 }

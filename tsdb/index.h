@@ -2,9 +2,9 @@
  * the writer (block_writer.c) needs to produce it.
  *
  * Byte format (integers big-endian unless uvarint/zz, which are as in tsdb/base/buf.h):
- *   file     := magic "EMBI" version:u8 (2; 1 is read) 0:u8[3] section{5} toc
- *             | magic "EMBI" version:u8 (2) 1:u8 0:u8[2] raw_len:u64be crc:u32be zstd_frame
- *               (version 2): the first form, raw_len bytes, compressed as one zstd frame; crc
+ *   file     := magic "EMBI" version:u8 (3; 1 and 2 are read) 0:u8[3] section{5} toc
+ *             | magic "EMBI" version:u8 (2 or 3) 1:u8 0:u8[2] raw_len:u64be crc:u32be zstd_frame
+ *               (versions 2 and 3): the first form, raw_len bytes, compressed as one zstd frame; crc
  *               covers the frame. Readers decompress it into memory when the block opens.
  *   section  := payload crc:u32be                 crc = crc32c(payload)
  *   toc      := (off:u64be len:u64be){5} n_series:u64be base_t:i64be crc:u32be
@@ -17,17 +17,21 @@
  *   series   := entry per series, ids 0..n_series-1 in label order:
  *               nl:uvarint (name:uvarint value:uvarint){nl}   symbol refs, sorted by name
  *               nc:uvarint desc{nc}                            chunks in time order
- *     desc   := file:uvarint off:uvarint len:uvarint n:uvarint mint:zz span:uvarint|zz
- *               [version 2: ts:uvarint [ts != 0: ts_len:uvarint]]
+ *     desc   := file:uvarint off:uvarint|zz len:uvarint n:uvarint mint:zz span:uvarint|zz
+ *               [version >= 2: ts:uvarint [ts != 0: ts_len:uvarint
+ *                                          [version 3: ref:uvarint [ref != 0: ref_len:uvarint]]]]
  *               file: chunk file index (chunks/000001 is 0) minus the previous desc's (0 for
  *               the first); off: byte offset in that file minus the previous chunk's end when
- *               in the same file. The first desc: mint - base_t, and maxt - mint (uvarint).
+ *               in the same file (version 3: zz, as chunks with equal values records share one
+ *               record, which may lie before the previous chunk). The first desc: mint - base_t, and maxt - mint (uvarint).
  *               Later ones, with step = the previous chunk's (maxt - mint) / (n - 1) (0 when
  *               n = 1): mint - (previous maxt + step), and (maxt - mint) - step * (n - 1),
  *               both modulo 2^64; mint > previous maxt and maxt >= mint must hold.
  *               ts = 0: the chunk holds its timestamps; else it holds only values and its
  *               timestamps are the timestamp record of ts_len bytes at byte offset ts of
  *               the same chunk file (block_chunk.c; records are shared between series).
+ *               ref = 0: the values stand alone; else they are relative to the values record
+ *               of ref_len bytes at byte offset ref of the same file (block_chunk_decode3).
  *   series offsets := n_series x u32be, or x u64be when the series payload reaches 4 GiB (the
  *               width is len / n_series): each series entry's offset in the series payload.
  *   postings := per label pair, in label index order: count:uvarint then the series ids,
@@ -49,7 +53,7 @@
 #include "tsdb/postings.h"
 
 #define INDEX_MAGIC "EMBI"
-#define INDEX_VERSION 2
+#define INDEX_VERSION 3
 #define INDEX_MIN_VERSION 1
 #define INDEX_HEADER_LEN 8
 #define INDEX_TOC_LEN 100
@@ -67,6 +71,8 @@ struct index_chunk {
     int64_t mint, maxt; /* inclusive */
     uint64_t ts_off;    /* 0: timestamps in the chunk; else its timestamp record's offset */
     uint32_t ts_len;
+    uint64_t ref_off;   /* 0: values stand alone; else relative to the values record there */
+    uint32_t ref_len;
 };
 
 /* Appends one chunk descriptor (desc above, version INDEX_VERSION); prev is the series'

@@ -48,7 +48,8 @@ static int decode_chunk(struct tsdb_iter *it, const struct tsdb_chunk_ref *c)
         return 0;
     }
     struct err e = {0};
-    if (block_chunk_decode2(c->data, c->len, c->ts, c->ts_len, c->n, it->bt, it->bv, &e) < 0) {
+    if (block_chunk_decode3(c->data, c->len, c->ts, c->ts_len, c->ref, c->ref_len, c->n, it->bt,
+                            it->bv, &e) < 0) {
         atomic_fetch_add(&corrupt_chunks, 1);
         LOG_RATELIMITED(LOG_LEVEL_ERROR, "tsdb", "damaged block chunk skipped",
                         "mint=%lld maxt=%lld err=\"%s\"", (long long) c->mint,

@@ -85,8 +85,9 @@ static int block_source(tsdb_querier *q, struct block *b, struct arena *a,
             return err_set(e, ERR_LIMIT, "query memory limit reached while selecting series");
         for (uint32_t j = 0; j < bs[i].n_chunks; j++) {
             const struct block_chunk *bc = &bs[i].chunks[j];
-            c[j] = (struct tsdb_chunk_ref){bc->data, bc->len,         bc->n,  bc->mint,
-                                           bc->maxt, CHUNK_ENC_BLOCK, bc->ts_len, bc->ts};
+            c[j] = (struct tsdb_chunk_ref){bc->data, bc->len,         bc->n,      bc->mint,
+                                           bc->maxt, CHUNK_ENC_BLOCK, bc->ts_len, bc->ts,
+                                           bc->ref,  bc->ref_len};
         }
         out[i] = (struct tsdb_series){bs[i].labels, c, bs[i].n_chunks, q->mint, q->maxt};
     }

@@ -12,6 +12,7 @@
 #include "tsdb/block.h"
 #include "tsdb/db.h"
 #include "tsdb/head.h"
+#include "tsdb/split_enc.h"
 #include "tsdb/wal.h"
 
 #define DEFAULT_BLOCK_RANGE_MS (2 * 3600 * 1000LL)
@@ -92,10 +93,12 @@ int db_write_head_block(tsdb *db, const char *parent, int64_t mint, int64_t maxt
     size_t n;
     struct block_writer *w = NULL;
     struct samples sm = {0};
-    struct buf out = BUF_INIT;
-    struct block_chunk *chunks = NULL;
-    size_t cap = 0, n_chunks;
+    struct split_enc *enc = NULL;
+    struct block_chunk *chunks;
+    size_t n_chunks;
     int r = head_select(db->head, a, NULL, 0, mint, maxt, &ss, &n, e);
+    if (r == 0 && split_enc_new(db_block_range(db), BLOCK_CHUNK_MAX, CUT_ZSTD_LEVEL, &enc) < 0)
+        r = err_set(e, -ENOMEM, "out of memory cutting the head");
     if (r == 0)
         r = block_writer_open(parent, mint, maxt, 1, &w, e);
     for (size_t i = 0; i < n && r == 0; i++) {
@@ -112,8 +115,8 @@ int db_write_head_block(tsdb *db, const char *parent, int64_t mint, int64_t maxt
             break;
         if (sm.n == 0)
             continue;
-        buf_reset(&out);
-        r = db_encode_chunks(&out, sm.t, sm.v, sm.n, CUT_ZSTD_LEVEL, &chunks, &cap, &n_chunks, e);
+        /* split chunks: the series of one target share their timestamp records */
+        r = split_enc_series(enc, &ss[i].labels, sm.t, sm.v, sm.n, &chunks, &n_chunks, e);
         if (r == 0)
             r = block_writer_add_series(w, &ss[i].labels, chunks, n_chunks, e);
     }
@@ -123,8 +126,7 @@ int db_write_head_block(tsdb *db, const char *parent, int64_t mint, int64_t maxt
         block_writer_abort(w);
     free(sm.t);
     free(sm.v);
-    free(chunks);
-    buf_free(&out);
+    split_enc_free(enc);
     arena_free(a);
     return r;
 }

@@ -3,7 +3,9 @@
  * also tried with their checksum recomputed, to reach the decoders behind it); then the same
  * bytes read as samples must round-trip bit for bit through both encoders. Split chunks (block
  * format 2: a values record and a timestamp record) are tried on the input cut in two at a
- * point its first two bytes choose, as is and with both checksums recomputed. */
+ * point its first two bytes choose, as is and with both checksums recomputed, also with the
+ * values record as its own reference (format 3); values relative to the samples reversed must
+ * round-trip too whenever the encoder accepts them. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define MAX_N 1024
 
 static int64_t t[MAX_N], dt[MAX_N];
-static double v[MAX_N], dv[MAX_N];
+static double v[MAX_N], dv[MAX_N], rv[MAX_N];
 
 /* Samples from bytes: per sample a timestamp step byte, a value kind byte and, for some kinds,
  * 8 value bytes; kinds cover decimals, near-decimals, repeats, specials and raw bit patterns. */
@@ -105,6 +107,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 be32_put(cut + k, crc32c(0, cut + k + 4, size - k - 4));
             for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
                 (void) block_chunk_decode2(cut + 2, k - 2, cut + k, size - k, ns[i], dt, dv, NULL);
+                (void) block_chunk_decode3(cut + 2, k - 2, cut + k, size - k, cut + 2, k - 2,
+                                           ns[i], dt, dv, NULL);
                 (void) chunk_dense_decode_split(cut + 2, k - 2, cut + k, size - k, ns[i], dt, dv,
                                                 NULL);
             }
@@ -130,6 +134,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         block_chunk_decode2(b.p, b.len, tb.p, tb.len, n, dt, dv, NULL) < 0 ||
         memcmp(dt, t, n * 8) != 0 || memcmp(dv, v, n * 8) != 0)
         abort();
+    /* relative to the values reversed: accepted (0) means bit for bit, else nothing written */
+    for (uint32_t i = 0; i < n; i++)
+        rv[i] = v[n - 1 - i];
+    struct buf rb = BUF_INIT, own = BUF_INIT, rtb = BUF_INIT;
+    if (block_chunk_encode_split(&rb, &rtb, t, rv, n, 1, NULL) < 0)
+        abort();
+    int rel = block_chunk_encode_rel(&own, v, rv, n, 1, NULL);
+    if (rel < 0 || (rel == 1 && own.len != 0) ||
+        (rel == 0 && (block_chunk_decode3(own.p, own.len, rtb.p, rtb.len, rb.p, rb.len, n, dt,
+                                          dv, NULL) < 0 ||
+                      memcmp(dt, t, n * 8) != 0 || memcmp(dv, v, n * 8) != 0)))
+        abort();
+    buf_free(&rb);
+    buf_free(&own);
+    buf_free(&rtb);
     buf_free(&tb);
     buf_free(&b);
     return 0;

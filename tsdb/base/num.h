@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Buffer size sufficient for any formatted double. */
 #define NUM_FLOAT_MAX 40
@@ -81,5 +82,19 @@ int64_t time_mono_ns(void);     /* monotonic, for measuring */
 #define STALE_NAN_BITS UINT64_C(0x7ff0000000000002)
 double num_stale_nan(void);
 int num_is_stale(double v);
+
+/* A double's bit pattern and back (NaN payloads kept). */
+static inline uint64_t num_bits(double v)
+{
+    uint64_t b;
+    memcpy(&b, &v, 8);
+    return b;
+}
+static inline double num_from_bits(uint64_t b)
+{
+    double v;
+    memcpy(&v, &b, 8);
+    return v;
+}
 
 #endif

@@ -2,7 +2,7 @@
  * few hundred series, reopen, select with every matcher type against a brute-force evaluation
  * (the head's semantics: an absent label matches as ""), time-range filtering of chunks, label
  * listings, several chunk files, damaged index and chunk files, meta versions, tmp cleanup,
- * split chunks sharing timestamp records, a pinned format-1 block that must stay readable, and
+ * split chunks sharing timestamp records, pinned format-1 and 2 blocks that must stay readable, and
  * the bytes per sample of a small realistic block (informational). */
 #include <dirent.h>
 #include <fcntl.h>
@@ -474,7 +474,7 @@ TEST(meta_json_is_read_strictly)
     size_t len;
     char *text = test_read_file(path, &len);
     ASSERT_STR_CONTAINS(text, "\"maxTime\": 7200000"); /* exclusive, as Prometheus */
-    ASSERT_STR_CONTAINS(text, "\"version\": 2");
+    ASSERT_STR_CONTAINS(text, "\"version\": 3");
     struct block *b;
     ASSERT_OK_E(block_open(dir, &b, &e), &e);
     ASSERT_EQ(block_meta(b)->maxt, 7199999);
@@ -501,9 +501,9 @@ TEST(meta_json_is_read_strictly)
     write_meta(dir, buf); /* unknown keys are skipped */
     ASSERT_OK_E(block_open(dir, &b, &e), &e);
     block_close(b);
-    write_meta(dir, "{\"version\": 3, \"ulid\": \"x\"}");
+    write_meta(dir, "{\"version\": 4, \"ulid\": \"x\"}");
     ASSERT_EQ(block_open(dir, &b, &e), ERR_CORRUPT);
-    ASSERT_STR_CONTAINS(e.msg, "unsupported block format version 3");
+    ASSERT_STR_CONTAINS(e.msg, "unsupported block format version 4");
     write_meta(dir, "{\"version\": 0, \"ulid\": \"x\"}");
     ASSERT_EQ(block_open(dir, &b, &e), ERR_CORRUPT);
     static const char *const bad[] = {
@@ -705,22 +705,27 @@ static void check_fixture_samples(struct block *b)
     arena_free(a);
 }
 
-/* tests/unit/tsdb/fixtures/v1-block holds a block written by the format-1 writer (the release
- * before split chunks): this build must read it bit for bit, as users upgrade in place. */
-TEST(reads_format_1_block)
+/* tests/unit/tsdb/fixtures/v1-block and v2-block hold blocks written by the format-1 writer
+ * (the release before split chunks) and the format-2 writer (split chunks, before relative
+ * chunks and shared values records): this build must read them bit for bit, as users upgrade
+ * in place. */
+TEST(reads_format_1_and_2_blocks)
 {
     const char *root = getenv("EMBER_SOURCE_ROOT");
     ASSERT_TRUE(root != NULL);
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s/tests/unit/tsdb/fixtures/v1-block/01M82XMWGT1ZA9NA8R4617NED2",
-             root);
-    struct block *b;
-    struct err e;
-    ASSERT_OK_E(block_open(dir, &b, &e), &e);
-    ASSERT_EQ(block_meta(b)->version, 1);
-    ASSERT_EQ(block_meta(b)->n_samples, (uint64_t) FIX_SERIES * FIX_SAMPLES);
-    check_fixture_samples(b);
-    block_close(b);
+    static const char *const fixtures[] = {"v1-block/01M82XMWGT1ZA9NA8R4617NED2",
+                                           "v2-block/01M837PJT7XJHB4FPTKF4YBC0P"};
+    for (uint32_t version = 1; version <= 2; version++) {
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s/tests/unit/tsdb/fixtures/%s", root, fixtures[version - 1]);
+        struct block *b;
+        struct err e;
+        ASSERT_OK_E(block_open(dir, &b, &e), &e);
+        ASSERT_EQ(block_meta(b)->version, version);
+        ASSERT_EQ(block_meta(b)->n_samples, (uint64_t) FIX_SERIES * FIX_SAMPLES);
+        check_fixture_samples(b);
+        block_close(b);
+    }
 }
 
 /* Split chunks: series with equal timestamps share one timestamp record in the chunk file,

@@ -19,18 +19,8 @@ static uint64_t rnd(void)
     return rng;
 }
 
-static uint64_t bits_of(double v)
-{
-    uint64_t b;
-    memcpy(&b, &v, 8);
-    return b;
-}
-static double from_bits(uint64_t b)
-{
-    double v;
-    memcpy(&v, &b, 8);
-    return v;
-}
+#define bits_of num_bits
+#define from_bits num_from_bits
 
 /* Encodes with both layers, decodes, compares bit for bit; returns the stored payload size
  * (the dense encoding, or its zstd frame where that is smaller: the byte coder leaves the
