@@ -455,11 +455,14 @@ static int wrec_eq(const void *item, const void *key)
     const struct wrec *r = item;
     const struct rec_key *k = key;
     struct fout *f = &k->w->chunks;
-    if (r->len != k->len)
+    /* after a write error the buffer no longer mirrors the file's end: compare nothing (the
+     * block fails at finish anyway) */
+    if (r->len != k->len || f->rc < 0)
         return 0;
     uint64_t buffered = f->off - f->b.len;
     if (r->off >= buffered)
-        return memcmp(f->b.p + (r->off - buffered), k->p, k->len) == 0;
+        return r->off - buffered + k->len <= f->b.len &&
+               memcmp(f->b.p + (r->off - buffered), k->p, k->len) == 0;
     fout_flush(f);
     struct buf *b = &k->w->back;
     buf_reset(b);
