@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -85,10 +86,18 @@ static int on_headers_complete(llhttp_t *p)
         r->outcome = HTTP_RESPONSE_REDIRECT; /* the body of a redirect is not wanted */
         return HPE_PAUSED;
     }
-    /* A declared length sizes the body once instead of doubling it up from nothing (only a
-     * hint: the bytes that arrive are still checked against max_body as they come). */
-    if (!r->gzip && (p->flags & F_CONTENT_LENGTH) && p->content_length <= r->max_body)
-        (void) buf_reserve(&r->body, (size_t) p->content_length); /* failing: on_body says */
+    /* A declared length sizes the body once, exactly, instead of doubling it up from nothing
+     * (only a hint: the bytes that arrive are still checked against max_body as they come). A
+     * scrape keeps its body for an interval (the series cache's keys), so the up to 50% that
+     * rounding to a power of two would add stays resident for every target. */
+    if (!r->gzip && (p->flags & F_CONTENT_LENGTH) && p->content_length <= r->max_body &&
+        r->body.len == 0 && r->body.cap < p->content_length) {
+        uint8_t *b = realloc(r->body.p, p->content_length ? (size_t) p->content_length : 1);
+        if (b) { /* failing: on_body grows the buffer as it can and says so */
+            r->body.p = b;
+            r->body.cap = p->content_length ? (size_t) p->content_length : 1;
+        }
+    }
     if (r->gzip) {
         memset(&r->z, 0, sizeof r->z);
         if (inflateInit2(&r->z, 16 + MAX_WBITS) != Z_OK)

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scrape/handoff.h"
 #include "scrape/http_client.h"
 #include "scrape/intervals.h"
 #include "scrape/metadata.h"
@@ -60,10 +61,11 @@ struct scrape_loop {
     int64_t start_ms;  /* this scrape's timestamp */
     int64_t start_ns;  /* this scrape's start, monotonic; 0 before the first */
     struct scrape_intervals *intervals; /* the manager's; NULL: not measured */
+    struct scrape_handoff *handoff;     /* the manager's: runs each scrape's worker job */
 };
 
 struct scrape_run {
-    uv_work_t work;
+    struct scrape_handoff_item item; /* first: the handoff gives it back */
     struct scrape_loop *l;
     struct buf body;
     char content_type[256];
@@ -314,20 +316,21 @@ static int append_stale(struct scrape_loop *l, tsdb_appender *app, int ok, struc
     return r;
 }
 
-static void work_cb(uv_work_t *w)
+/* The batch's appender carries other targets' scrapes too: this one's samples, stale markers and
+ * report series go in after mark, and a failure drops exactly those. */
+static void work_cb(struct scrape_handoff_item *it, tsdb_appender *app)
 {
-    struct scrape_run *j = w->data;
+    struct scrape_run *j = (struct scrape_run *) it;
     struct scrape_loop *l = j->l;
     struct arena *a = arena_new(SCRAPE_ARENA_CAP);
-    tsdb_appender *app = tsdb_appender_new(l->db);
     struct err e;
     uint64_t added = 0;
     if (!a || !app) {
         arena_free(a);
-        tsdb_appender_rollback(app);
         err_set(&j->err, -ENOMEM, "out of memory");
         return;
     }
+    size_t mark = tsdb_appender_mark(app);
     scrape_meta_builder_init(&j->meta_builder, a);
     int ok = !j->fetch_failed && !j->final && append_body(j, app, a, &added) >= 0;
     /* l->meta is read here, replaced in after_work: never both at once (l->busy). */
@@ -336,13 +339,12 @@ static void work_cb(uv_work_t *w)
         j->meta = NULL; /* out of memory: keep the old metadata */
     if (!ok) {
         /* Nothing partial: drop this scrape's samples, mark every known series stale. */
-        tsdb_appender_rollback(app);
-        app = tsdb_appender_new(l->db);
+        tsdb_appender_rollback_to(app, mark);
         j->samples = 0;
         j->post = 0;
         added = 0;
     }
-    int r = app ? append_stale(l, app, ok, &j->body, &e) : -ENOMEM;
+    int r = append_stale(l, app, ok, &j->body, &e);
     if (!j->final && r >= 0) {
         double up = ok ? 1 : 0;
         if (r >= 0)
@@ -359,23 +361,22 @@ static void work_cb(uv_work_t *w)
         if (r >= 0)
             r = add_report(app, a, l, "scrape_series_added", &l->ref_added, (double) added, &e);
     }
-    if (r >= 0 && app)
-        r = tsdb_appender_commit(app, &e);
-    else
-        tsdb_appender_rollback(app);
-    if (r < 0 && ok) {
-        j->err = e;
-        ok = 0;
+    if (r < 0) {
+        tsdb_appender_rollback_to(app, mark);
+        if (ok)
+            j->err = e;
     }
     arena_free(a);
 }
 
 static void schedule_free(struct scrape_loop *l);
 
-static void after_work_cb(uv_work_t *w, int status)
+static void after_work_cb(struct scrape_handoff_item *it, const struct err *commit_err)
 {
-    struct scrape_run *j = w->data;
+    struct scrape_run *j = (struct scrape_run *) it;
     struct scrape_loop *l = j->l;
+    if (commit_err && j->err.code == 0)
+        j->err = *commit_err; /* the batch's WAL write failed: nothing of this scrape stored */
     if (!j->final) {
         l->last_duration_s = j->duration_s;
         l->last_samples = j->samples;
@@ -406,14 +407,12 @@ static void after_work_cb(uv_work_t *w, int status)
 
 static void queue_job(struct scrape_loop *l, struct scrape_run *j)
 {
-    j->work.data = j;
+    j->item.work = work_cb;
+    j->item.done = after_work_cb;
+    j->item.bytes = j->body.cap;
     j->l = l;
     l->busy = 1;
-    if (uv_queue_work(l->uv, &j->work, work_cb, after_work_cb) < 0) {
-        /* Only fails on a closing loop: run inline rather than lose the staleness. */
-        work_cb(&j->work);
-        after_work_cb(&j->work, 0);
-    }
+    scrape_handoff_submit(l->handoff, &j->item);
 }
 
 static void on_fetched(void *ctx, struct http_get_result *res, const struct err *err)
@@ -556,7 +555,8 @@ static int copy_spec(struct arena *a, const struct scrape_target_spec *in,
 }
 
 int scrape_loop_start(uv_loop_t *uv, tsdb *db, const struct scrape_target_spec *spec,
-                      struct scrape_intervals *iv, struct scrape_loop **ret, struct err *e)
+                      struct scrape_intervals *iv, struct scrape_handoff *handoff,
+                      struct scrape_loop **ret, struct err *e)
 {
     struct scrape_loop *l = calloc(1, sizeof *l);
     if (l && !(l->cache = scrape_series_cache_new())) {
@@ -568,6 +568,7 @@ int scrape_loop_start(uv_loop_t *uv, tsdb *db, const struct scrape_target_spec *
     l->uv = uv;
     l->db = db;
     l->intervals = iv;
+    l->handoff = handoff;
     l->spec_arena = arena_new(0);
     if (!l->spec_arena || copy_spec(l->spec_arena, spec, &l->spec) < 0) {
         arena_free(l->spec_arena);

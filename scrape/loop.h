@@ -10,11 +10,14 @@
 struct scrape_loop;
 
 struct scrape_intervals;
+struct scrape_handoff;
 
 /* spec is deep-copied; the loop holds a reference on spec->metric_relabel. Each scrape start
- * after the first is reported to iv (borrowed until the loop has stopped; may be NULL). */
+ * after the first is reported to iv (may be NULL); each scrape's parse and append run through
+ * handoff. Both borrowed until the loop has stopped. */
 int scrape_loop_start(uv_loop_t *uv, tsdb *db, const struct scrape_target_spec *spec,
-                      struct scrape_intervals *iv, struct scrape_loop **ret, struct err *e);
+                      struct scrape_intervals *iv, struct scrape_handoff *handoff,
+                      struct scrape_loop **ret, struct err *e);
 /* Stops the loop; marks its series stale; on_stopped(arg) runs once nothing is in flight and the
  * loop is freed. */
 void scrape_loop_stop(struct scrape_loop *l, void (*on_stopped)(void *arg), void *arg);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "handoff.h"
 #include "intervals.h"
 #include "loop.h"
 
@@ -30,6 +31,7 @@ struct scrape_manager {
     size_t n_dropped;
     size_t n_invalid;
     struct scrape_intervals *intervals; /* the loops report into it; freed after they stop */
+    struct scrape_handoff *handoff;     /* the loops' worker jobs go through it; likewise */
     size_t stopping; /* loops asked to stop that have not finished */
     int closing;
     void (*done)(void *);
@@ -43,6 +45,11 @@ int scrape_manager_new(uv_loop_t *loop, tsdb *db, scrape_manager **ret, struct e
         free(m);
         m = NULL;
     }
+    if (m && scrape_handoff_new(loop, db, &m->handoff) < 0) {
+        scrape_intervals_free(m->intervals);
+        free(m);
+        m = NULL;
+    }
     if (!m)
         return err_set(e, -ENOMEM, "out of memory");
     m->uv = loop;
@@ -51,17 +58,26 @@ int scrape_manager_new(uv_loop_t *loop, tsdb *db, scrape_manager **ret, struct e
     return 0;
 }
 
+static void on_handoff_closed(void *arg)
+{
+    scrape_manager *m = arg;
+    void (*done)(void *) = m->done;
+    void *done_arg = m->done_arg;
+    arena_free(m->dropped_arena);
+    scrape_intervals_free(m->intervals);
+    free(m->v);
+    free(m);
+    if (done)
+        done(done_arg);
+}
+
+/* Every loop has stopped, so no job is queued or running: the handoff can close. */
 static void maybe_done(scrape_manager *m)
 {
-    if (m->closing && m->stopping == 0) {
-        void (*done)(void *) = m->done;
-        void *arg = m->done_arg;
-        arena_free(m->dropped_arena);
-        scrape_intervals_free(m->intervals);
-        free(m->v);
-        free(m);
-        if (done)
-            done(arg);
+    if (m->closing && m->stopping == 0 && m->handoff) {
+        struct scrape_handoff *h = m->handoff;
+        m->handoff = NULL;
+        scrape_handoff_close(h, on_handoff_closed, m);
     }
 }
 
@@ -185,7 +201,8 @@ int scrape_manager_apply(scrape_manager *m, const struct scrape_job *jobs, size_
                 keep = m->v[j].loop;
                 m->v[j].loop = NULL;
             }
-        if (!keep && (r = scrape_loop_start(m->uv, m->db, &specs[i], m->intervals, &keep, e)) < 0)
+        if (!keep && (r = scrape_loop_start(m->uv, m->db, &specs[i], m->intervals,
+                                              m->handoff, &keep, e)) < 0)
             break;
         from[k] = i;
         next[k++] = (struct entry){h, keep};

@@ -229,6 +229,15 @@ void scrape_series_cache_commit(struct series_cache *c, struct buf *body)
     buf_free(&c->prev_body);
     c->prev_body = *body;
     *body = (struct buf) BUF_INIT;
+    /* Kept a whole interval per target, while a body's buffer grew by doubling (or was sized up
+     * by a gzip inflater): give the slack back, up to half of it, as it adds up over targets. */
+    if (c->prev_body.cap - c->prev_body.len > 4096) {
+        uint8_t *p = realloc(c->prev_body.p, c->prev_body.len ? c->prev_body.len : 1);
+        if (p) {
+            c->prev_body.p = p;
+            c->prev_body.cap = c->prev_body.len ? c->prev_body.len : 1;
+        }
+    }
     c->prev_indexed = 0;
     c->body = NULL;
     c->body_len = 0;

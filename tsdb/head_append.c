@@ -62,6 +62,17 @@ int tsdb_appender_add(tsdb_appender *a, uint64_t *ref, const struct labels *ls, 
     return 0;
 }
 
+size_t tsdb_appender_mark(const tsdb_appender *a)
+{
+    return a->n;
+}
+
+void tsdb_appender_rollback_to(tsdb_appender *a, size_t mark)
+{
+    if (mark < a->n)
+        a->n = mark; /* series created since stay, sample-less, as after a rollback */
+}
+
 static void appender_free(tsdb_appender *a)
 {
     pthread_rwlock_unlock(&a->head->gc_lock);

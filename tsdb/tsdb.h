@@ -44,6 +44,11 @@ int tsdb_appender_add(tsdb_appender *a, uint64_t *ref, const struct labels *ls, 
 /* Applies buffered samples; returns the number rejected (>= 0) or < 0 on failure. Frees a. */
 int tsdb_appender_commit(tsdb_appender *a, struct err *e);
 void tsdb_appender_rollback(tsdb_appender *a); /* drops buffered samples, frees a; NULL fine */
+/* A savepoint: one appender can carry several independent batches (e.g. the scrapes of many
+ * targets, for one WAL record) and drop one that failed without the others. mark returns how
+ * many samples are buffered; rollback_to drops those added after that mark. */
+size_t tsdb_appender_mark(const tsdb_appender *a);
+void tsdb_appender_rollback_to(tsdb_appender *a, size_t mark);
 
 /* Querying. A querier is a consistent read view of [mint, maxt] (inclusive, ms); series data it
  * hands out stays valid until tsdb_querier_close(). */
