@@ -4,13 +4,20 @@ at 1 and 100 concurrent connections, for ember and, in the same run, Prometheus,
 same node exporter (so `up` is one series on each).
 
     /usr/bin/python3 bench/http_bench.py [--ember build/server/ember] [--duration 10]
-        [--prometheus /usr/bin/prometheus] [--no-prometheus]
+        [--prometheus /usr/bin/prometheus] [--no-prometheus] [--warm-cores]
 
 Needs Debian's wrk and prometheus-node-exporter (and prometheus for the comparison). Prints one
 line per (server, connections) with requests/s, p50/p99 latency and the server's CPU time per
 request (user + system, from /proc: the figure least disturbed by other load on the machine),
 then ember's ratio to Prometheus. Client and servers share the machine: figures are relative,
-not absolute."""
+not absolute.
+
+--warm-cores repeats every run with one busy-looping `nice -n 19` shell per core alive during it,
+printed as separate "warm" lines. On a virtual machine an idle core takes tens of microseconds to
+wake, which at 1 connection (one request in flight, so every request wakes the server and then
+the client) bounds requests/s more than either server does; spinners at the lowest priority keep
+the cores awake and yield to the servers at once, so the warm figures show the servers' own cost.
+Both servers get the same treatment; the plain lines are the honest default."""
 import argparse
 import json
 import os
@@ -77,6 +84,19 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def start_spinners():
+    """One lowest-priority busy loop per core (see --warm-cores)."""
+    return [subprocess.Popen(["nice", "-n", "19", "sh", "-c", "while :; do :; done"])
+            for _ in range(os.cpu_count() or 1)]
+
+
+def stop_spinners(spinners):
+    for p in spinners:
+        p.kill()
+    for p in spinners:
+        p.wait(timeout=10)
+
+
 def wrk(url, conns, duration):
     threads = 1 if conns == 1 else 2
     out = subprocess.run(["wrk", f"-t{threads}", f"-c{conns}", f"-d{duration}s", "--latency",
@@ -101,7 +121,10 @@ def main():
     ap.add_argument("--no-prometheus", action="store_true")
     ap.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     ap.add_argument("--connections", default="1,100")
+    ap.add_argument("--warm-cores", action="store_true",
+                    help="also run each measurement with niced spinners keeping the cores awake")
     a = ap.parse_args()
+    modes = ["plain", "warm"] if a.warm_cores else ["plain"]
     for tool in ("wrk", "prometheus-node-exporter"):
         if not shutil.which(tool):
             sys.exit(f"http_bench: {tool} is not installed (apt-get install "
@@ -131,24 +154,32 @@ def main():
         for name, base, _ in servers:
             wait_up(base, name)
         results = {}
-        print(f"{'server':<12}{'conns':>6}{'req/s':>12}{'p50 ms':>10}{'p99 ms':>10}"
+        print(f"load average {os.getloadavg()[0]:.2f}")
+        print(f"{'server':<12}{'mode':<7}{'conns':>6}{'req/s':>12}{'p50 ms':>10}{'p99 ms':>10}"
               f"{'cpu us/req':>12}  errors")
         for conns in [int(c) for c in a.connections.split(",")]:
-            for name, base, pid in servers:
-                c0 = cpu_seconds(pid)
-                r = wrk(base + "/api/v1/query?query=up", conns, a.duration)
-                r["cpu_us"] = (cpu_seconds(pid) - c0) * 1e6 / max(r["requests"], 1)
-                results[(name, conns)] = r
-                errs = f"non-2xx={r['non2xx']}" if r["non2xx"] else ""
-                errs += f" socket: {r['socket_errors']}" if r["socket_errors"] else ""
-                print(f"{name:<12}{conns:>6}{r['rps']:>12.0f}{r['p50']:>10.2f}{r['p99']:>10.2f}"
-                      f"{r['cpu_us']:>12.1f}  {errs}", flush=True)
+            for mode in modes:
+                for name, base, pid in servers:
+                    spinners = start_spinners() if mode == "warm" else []
+                    try:
+                        c0 = cpu_seconds(pid)
+                        r = wrk(base + "/api/v1/query?query=up", conns, a.duration)
+                        r["cpu_us"] = (cpu_seconds(pid) - c0) * 1e6 / max(r["requests"], 1)
+                    finally:
+                        stop_spinners(spinners)
+                    results[(name, mode, conns)] = r
+                    errs = f"non-2xx={r['non2xx']}" if r["non2xx"] else ""
+                    errs += f" socket: {r['socket_errors']}" if r["socket_errors"] else ""
+                    print(f"{name:<12}{mode:<7}{conns:>6}{r['rps']:>12.0f}{r['p50']:>10.2f}"
+                          f"{r['p99']:>10.2f}{r['cpu_us']:>12.1f}  {errs}", flush=True)
         if not a.no_prometheus:
-            for conns in [int(c) for c in a.connections.split(",")]:
-                e, p = results[("ember", conns)], results[("prometheus", conns)]
-                print(f"ratio ember/prometheus at {conns} connection(s): "
-                      f"{e['rps'] / p['rps']:.2f}x req/s, p99 {e['p99']:.2f} vs {p['p99']:.2f} ms, "
-                      f"CPU per request {e['cpu_us']:.0f} vs {p['cpu_us']:.0f} us")
+            for mode in modes:
+                for conns in [int(c) for c in a.connections.split(",")]:
+                    e, p = results[("ember", mode, conns)], results[("prometheus", mode, conns)]
+                    print(f"ratio ember/prometheus ({mode}) at {conns} connection(s): "
+                          f"{e['rps'] / p['rps']:.2f}x req/s, p99 {e['p99']:.2f} vs "
+                          f"{p['p99']:.2f} ms, CPU per request {e['cpu_us']:.0f} vs "
+                          f"{p['cpu_us']:.0f} us")
     finally:
         for p in reversed(procs):
             stop(p)
