@@ -308,16 +308,25 @@ static int on_headers_complete(llhttp_t *p)
     r->pub.method_name = llhttp_method_name((llhttp_method_t) llhttp_get_method(p));
     if (parse_target(c, r) < 0)
         return -1;
-    /* net/http readRequest: HTTP/1.1 needs exactly one Host header. */
+    /* One pass over the (lowercased) names for the headers read here; the first value counts,
+     * as in http_request_header(). */
     uint32_t hosts = 0;
-    for (uint32_t i = 0; i < r->n_hdrs; i++)
-        hosts += !strcmp(r->hdrs[i].name, "host");
+    const char *ae = NULL, *expect = NULL;
+    for (uint32_t i = 0; i < r->n_hdrs; i++) {
+        const char *name = r->hdrs[i].name;
+        if (!strcmp(name, "host"))
+            hosts++;
+        else if (!ae && !strcmp(name, "accept-encoding"))
+            ae = r->hdrs[i].value;
+        else if (!expect && !strcmp(name, "expect"))
+            expect = r->hdrs[i].value;
+    }
+    /* net/http readRequest: HTTP/1.1 needs exactly one Host header. */
     if (r->pub.http_major == 1 && r->pub.http_minor >= 1 && hosts == 0 &&
         llhttp_get_method(p) != HTTP_CONNECT)
         return fail_cb(c, 400, "%s", "missing required Host header");
     if (hosts > 1)
         return fail_cb(c, 400, "%s", "too many Host headers");
-    const char *ae = http_request_header(&r->pub, "accept-encoding");
     r->pub.accept_gzip = ae && http_accepts_gzip(ae);
     int chunked = (p->flags & F_CHUNKED) != 0;
     if (p->content_length > s->lim.max_body_bytes) {
@@ -327,7 +336,6 @@ static int on_headers_complete(llhttp_t *p)
     }
     if (p->content_length > 0 && buf_reserve(&r->body, (size_t) p->content_length + 1) < 0)
         return fail_cb(c, 503, "%s", "out of memory");
-    const char *expect = http_request_header(&r->pub, "expect");
     if (expect && !strcasecmp(expect, "100-continue")) {
         if (r->pub.http_minor >= 1 && (p->content_length > 0 || chunked))
             http_conn_continue(c);

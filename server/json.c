@@ -142,8 +142,9 @@ int json_escape(struct buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     const uint8_t *p = (const uint8_t *) s, *end = p + n;
-    /* Worst case is 6 output bytes per input byte; reserving for the common case (nothing to
-     * escape: the text and its quotes) keeps the loop free of reallocations. */
+    /* Room is kept for the rest of the input verbatim plus the closing quote (cap - len >=
+     * end - run + 1): reserved once here, topped up at each escape, so the common case (nothing
+     * to escape) writes straight into the buffer. */
     if (buf_reserve(b, n + 2) < 0)
         return -ENOMEM;
     b->p[b->len++] = '"';
@@ -188,13 +189,21 @@ int json_escape(struct buf *b, const char *s, size_t n)
             p++;
             continue;
         }
-        if (buf_append(b, run, (size_t) (p - run)) < 0 || buf_puts(b, esc) < 0)
+        size_t vn = (size_t) (p - run), el = strlen(esc);
+        if (buf_reserve(b, vn + el + (size_t) (end - p) - skip + 1) < 0)
             return -ENOMEM;
+        if (vn)
+            memcpy(b->p + b->len, run, vn);
+        memcpy(b->p + b->len + vn, esc, el);
+        b->len += vn + el;
         p += skip;
         run = p;
     }
-    if (buf_append(b, run, (size_t) (p - run)) < 0 || buf_putc(b, '"') < 0)
-        return -ENOMEM;
+    size_t vn = (size_t) (p - run);
+    if (vn)
+        memcpy(b->p + b->len, run, vn);
+    b->len += vn;
+    b->p[b->len++] = '"';
     return 0;
 }
 
@@ -219,7 +228,6 @@ void json_key_n(struct json_writer *w, const char *k, size_t n)
     w->after_key = 1;
 }
 
-void json_key(struct json_writer *w, const char *k) { json_key_n(w, k, strlen(k)); }
 
 void json_str_n(struct json_writer *w, const char *s, size_t n)
 {
@@ -227,14 +235,6 @@ void json_str_n(struct json_writer *w, const char *s, size_t n)
     put_escaped(w, s, n);
 }
 
-void json_str(struct json_writer *w, const char *s)
-{
-    if (!s) {
-        json_null(w);
-        return;
-    }
-    json_str_n(w, s, strlen(s));
-}
 
 void json_raw(struct json_writer *w, const char *s, size_t n)
 {

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "tsdb/base/base.h"
 #include "tsdb/tsdb.h"
@@ -33,15 +34,22 @@ void json_obj_begin(struct json_writer *w);
 void json_obj_end(struct json_writer *w);
 void json_arr_begin(struct json_writer *w);
 void json_arr_end(struct json_writer *w);
-void json_key(struct json_writer *w, const char *k);
 void json_key_n(struct json_writer *w, const char *k, size_t n);
+/* Inline so that the compiler measures literal keys (most of them) at build time. */
+static inline void json_key(struct json_writer *w, const char *k) { json_key_n(w, k, strlen(k)); }
 
-void json_str(struct json_writer *w, const char *s); /* NULL writes null */
+void json_null(struct json_writer *w);
 void json_str_n(struct json_writer *w, const char *s, size_t n);
+static inline void json_str(struct json_writer *w, const char *s) /* NULL writes null */
+{
+    if (s)
+        json_str_n(w, s, strlen(s));
+    else
+        json_null(w);
+}
 void json_int(struct json_writer *w, int64_t v);
 void json_uint(struct json_writer *w, uint64_t v);
 void json_bool(struct json_writer *w, int v);
-void json_null(struct json_writer *w);
 /* Go encoding/json float64: 'f' shortest, 'e' below 1e-6 or from 1e21 (exponent without leading
  * zero: 1e-7). Go refuses NaN/Inf; here they become null rather than failing the response. */
 void json_float(struct json_writer *w, double v);
