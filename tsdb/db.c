@@ -234,7 +234,7 @@ int tsdb_open(const struct tsdb_opts *o, tsdb **ret, struct err *e)
         tsdb_close(db);
         return err_set(e, -ENOMEM, "out of memory opening tsdb");
     }
-    db->head->chunk_window_ms = db_block_range(db); /* merged head chunks never span a cut */
+    head_set_chunk_window(db->head, db_block_range(db)); /* merged chunks never span a cut */
     if (o->dir) {
         db->dir = strdup(o->dir);
         if (!db->dir) {

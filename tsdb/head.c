@@ -14,7 +14,7 @@
 #define DEFAULT_CHUNK_SAMPLES 24
 #define DEFAULT_CHUNK_WINDOW_MS (2 * 3600 * 1000LL) /* the default block range */
 /* Closed chunks of one window are merged up to this many samples (cut_chunk()). */
-#define MERGED_CHUNK_MAX_SAMPLES 1024
+#define MERGED_CHUNK_MAX_SAMPLES HEAD_CHUNK_MAX_SAMPLES
 /* ... and only while the closed chunk holds at most this many times the samples of the one
  * closing: a merge re-encodes both, so merging a short chunk into an ever longer one would
  * re-encode each sample once per cut of the window (~20 times at 15 s, ~40 at 5 s). Capped,
@@ -30,9 +30,13 @@ int head_new(uint32_t chunk_samples, struct head **ret)
     if (!h)
         return -ENOMEM;
     h->chunk_samples = chunk_samples ? chunk_samples : DEFAULT_CHUNK_SAMPLES;
+    if (h->chunk_samples > HEAD_CHUNK_MAX_SAMPLES)
+        h->chunk_samples = HEAD_CHUNK_MAX_SAMPLES; /* what a descriptor counts (head.h) */
     h->chunk_window_ms = DEFAULT_CHUNK_WINDOW_MS;
     h->symtab = symtab_new();
     h->chunks = chunk_pool_new();
+    if (h->symtab)
+        h->sym_base = symtab_base(h->symtab);
     if (!h->symtab || !h->chunks) {
         symtab_free(h->symtab);
         chunk_pool_free(h->chunks);
@@ -56,9 +60,34 @@ int head_new(uint32_t chunk_samples, struct head **ret)
     return 0;
 }
 
+void head_set_chunk_window(struct head *h, int64_t ms)
+{
+    h->chunk_window_ms = ms < 1 ? DEFAULT_CHUNK_WINDOW_MS
+                         : ms > HEAD_MAX_CHUNK_WINDOW_MS ? HEAD_MAX_CHUNK_WINDOW_MS
+                                                         : ms;
+}
+
 static size_t series_bytes(uint32_t n_labels)
 {
-    return sizeof(struct mem_series) + n_labels * sizeof(struct label);
+    return sizeof(struct mem_series) + n_labels * sizeof(struct head_label);
+}
+
+struct labels head_series_labels(const struct head *h, const struct mem_series *s,
+                                 struct label *out)
+{
+    for (uint32_t i = 0; i < s->n_labels; i++)
+        out[i] = (struct label){head_sym(h, s->lv[i].name), head_sym(h, s->lv[i].value)};
+    return (struct labels){out, s->n_labels};
+}
+
+int head_series_labels_arena(const struct head *h, struct arena *a, const struct mem_series *s,
+                             struct labels *ret)
+{
+    struct label *v = arena_alloc(a, (s->n_labels ? s->n_labels : 1) * sizeof *v);
+    if (!v)
+        return ERR_LIMIT;
+    *ret = head_series_labels(h, s, v);
+    return 0;
 }
 
 /* Frees s's open chunk buffer and empties the encoder; series lock held (or s unpublished). */
@@ -117,8 +146,9 @@ static size_t xor_growth(const struct xor_enc *x, int64_t t, double v)
 }
 
 /* Room for (t, v) in s's open chunk, so xor_enc_append() never reallocates the buffer itself
- * (it is the chunk pool's, not malloc's). Buffers are sized tight: grown by one size class when
- * the next sample does not fit. */
+ * (it is the chunk pool's, not malloc's). Buffers are sized tight: allocated at a chunk's first
+ * sample in the smallest class, and grown to the class that fits when the next sample does not
+ * (a few slab moves per chunk, each a copy of under 100 bytes). */
 static int open_reserve(struct head *h, struct mem_series *s, int64_t t, double v)
 {
     struct buf *b = &s->open.b;
@@ -129,23 +159,14 @@ static int open_reserve(struct head *h, struct mem_series *s, int64_t t, double 
     return room >= need ? 0 : open_resize(h, s, open_cap_for(b->len + need));
 }
 
-/* Empties s's open chunk after a cut, keeping a buffer the size the closed one needed: a
- * series' samples compress alike from chunk to chunk, so the next one fits without growing, and
- * buffers are not swapped between size classes all the time (which would strand slab memory). */
-static void open_restart(struct head *h, struct mem_series *s, size_t used)
+/* Empties s's open chunk after a cut, buffer freed: the next sample allocates one of the
+ * smallest class, so a series holds open-chunk bytes in proportion to what it has written
+ * (a buffer kept at the last chunk's size held ~3x the bytes written on average). */
+static void open_restart(struct head *h, struct mem_series *s)
 {
-    size_t cap = open_cap_for(used ? used : 1);
     int64_t t = s->open.t;
     uint64_t v_bits = s->open.v_bits;
-    /* Only a buffer that is too small, or half again too big, changes class; either way it is
-     * allocated anew, which moves it to the pool's lowest region with room (chunk_pool.c). */
-    if (s->open.b.cap >= cap && s->open.b.cap <= cap + cap / 2)
-        cap = s->open.b.cap;
     open_reset(h, s);
-    (void) open_resize(h, s, cap); /* on failure open_reserve() tries again */
-    struct buf b = s->open.b;
-    xor_enc_init(&s->open);
-    s->open.b = (struct buf){b.p, 0, b.cap};
     s->open.t = t; /* the newest sample: an empty encoder's first append reads neither */
     s->open.v_bits = v_bits;
 }
@@ -157,7 +178,7 @@ void head_series_free(struct head *h, struct mem_series *s)
         chunk_pool_release(h->chunks, c, sizeof *c + c->len);
     }
     open_reset(h, s);
-    if (series_bytes(s->labels.n) <= CHUNK_POOL_SLAB_MAX)
+    if (series_bytes(s->n_labels) <= CHUNK_POOL_SLAB_MAX)
         chunk_pool_slab_release(h->chunks, s);
     else
         free(s);
@@ -177,14 +198,14 @@ void head_free(struct head *h)
         free(page);
     }
     for (int i = 0; i < HEAD_STRIPES; i++) {
-        hmap_free(&h->stripes[i].series);
+        series_map_free(&h->stripes[i].series);
         pthread_mutex_destroy(&h->stripes[i].lock);
     }
     for (size_t i = 0; i < h->values.cap; i++) {
         struct index_value *v = h->values.slots[i].item;
         if (v) {
             reflist_free(&v->refs);
-            free(v);
+            chunk_pool_slab_release(h->chunks, v);
         }
     }
     for (size_t i = 0; i < h->names.cap; i++) {
@@ -206,9 +227,31 @@ void head_free(struct head *h)
     free(h);
 }
 
-static int series_eq(const void *item, const void *key)
+/* The stripes' maps compare a series, by ref, with an outside label set. */
+struct series_key {
+    struct head *h;
+    const struct labels *ls;
+};
+
+static int series_eq(void *ctx, uint32_t ref)
 {
-    return labels_equal(&((const struct mem_series *) item)->labels, key);
+    const struct series_key *k = ctx;
+    const struct mem_series *s = head_series_by_ref(k->h, ref);
+    if (!s || s->n_labels != k->ls->n)
+        return 0;
+    for (uint32_t i = 0; i < s->n_labels; i++)
+        if (strcmp(head_sym(k->h, s->lv[i].name), k->ls->v[i].name) != 0 ||
+            strcmp(head_sym(k->h, s->lv[i].value), k->ls->v[i].value) != 0)
+            return 0;
+    return 1;
+}
+
+/* The series with labels ls (hash: labels_hash(ls)) in stripe st, else NULL; its lock held. */
+static struct mem_series *stripe_find(struct head *h, struct head_stripe *st, uint64_t hash,
+                                      const struct labels *ls)
+{
+    uint32_t ref = series_map_get(&st->series, hash, series_eq, &(struct series_key){h, ls});
+    return ref ? head_series_by_ref(h, ref) : NULL;
 }
 
 struct mem_series *head_series_by_ref(struct head *h, uint64_t ref)
@@ -269,13 +312,14 @@ static int index_add(struct head *h, const char *name, const char *value, uint64
             }
             n->name = name;
         }
-        v = calloc(1, sizeof *v);
+        /* Most values are high-cardinality ones with a series or two: a 32-byte slab slot each
+         * rather than malloc's 48 with its header. */
+        v = chunk_pool_slab_alloc(h->chunks, sizeof *v);
         if (!v)
             return -ENOMEM;
-        v->name = name;
-        v->value = value;
+        *v = (struct index_value){.name = name, .value = value};
         if (hmap_put(&h->values, ph, v) < 0) {
-            free(v);
+            chunk_pool_slab_release(h->chunks, v);
             return -ENOMEM;
         }
         if (n->n_values == n->cap_values) {
@@ -305,9 +349,9 @@ static int index_insert(struct head *h, struct mem_series *s, uint64_t ref)
             return -ENOMEM;
         atomic_store_explicit(&h->pages[page], p, memory_order_release);
     }
-    s->ref = ref;
-    for (uint32_t i = 0; i < s->labels.n; i++)
-        if (index_add(h, s->labels.v[i].name, s->labels.v[i].value, ref) < 0)
+    s->ref = (uint32_t) ref;
+    for (uint32_t i = 0; i < s->n_labels; i++)
+        if (index_add(h, head_sym(h, s->lv[i].name), head_sym(h, s->lv[i].value), ref) < 0)
             return -ENOMEM; /* postings added so far point at a ref no reader can resolve */
     if (reflist_push(&h->all_refs, ref) < 0)
         return -ENOMEM;
@@ -319,6 +363,8 @@ static int index_insert(struct head *h, struct mem_series *s, uint64_t ref)
 
 static struct mem_series *series_new(struct head *h, const struct labels *ls)
 {
+    if (ls->n > HEAD_MAX_LABELS)
+        return NULL;
     size_t bytes = series_bytes(ls->n);
     /* Series live long and are made in bursts between short-lived buffers: in the pool's slabs
      * they leave no holes in malloc's heap when those buffers go. */
@@ -329,15 +375,16 @@ static struct mem_series *series_new(struct head *h, const struct labels *ls)
     memset(s, 0, bytes);
     xor_enc_init(&s->open);
     s->open.t = INT64_MIN;
-    s->labels.v = s->lv;
-    s->labels.n = ls->n;
+    s->n_labels = (uint16_t) ls->n;
     for (uint32_t i = 0; i < ls->n; i++) {
-        s->lv[i].name = symtab_intern(h->symtab, ls->v[i].name, strlen(ls->v[i].name));
-        s->lv[i].value = symtab_intern(h->symtab, ls->v[i].value, strlen(ls->v[i].value));
-        if (!s->lv[i].name || !s->lv[i].value) {
+        const char *name = symtab_intern(h->symtab, ls->v[i].name, strlen(ls->v[i].name));
+        const char *value = symtab_intern(h->symtab, ls->v[i].value, strlen(ls->v[i].value));
+        if (!name || !value) {
             head_series_free(h, s);
             return NULL;
         }
+        s->lv[i] = (struct head_label){(uint32_t) (name - h->sym_base),
+                                       (uint32_t) (value - h->sym_base)};
     }
     return s;
 }
@@ -348,7 +395,7 @@ int head_get_or_create(struct head *h, const struct labels *ls, struct mem_serie
     uint64_t hash = labels_hash(ls);
     struct head_stripe *st = &h->stripes[hash % HEAD_STRIPES];
     pthread_mutex_lock(&st->lock);
-    struct mem_series *s = hmap_get(&st->series, hash, series_eq, ls);
+    struct mem_series *s = stripe_find(h, st, hash, ls);
     int created = 0;
     if (!s) {
         s = series_new(h, ls);
@@ -359,7 +406,7 @@ int head_get_or_create(struct head *h, const struct labels *ls, struct mem_serie
             pthread_rwlock_unlock(&h->index_lock);
         }
         if (r == 0)
-            r = hmap_put(&st->series, hash, s);
+            r = series_map_put(&st->series, hash, s->ref);
         if (r < 0) {
             pthread_mutex_unlock(&st->lock);
             /* A series already published by index_insert stays reachable by ref: keep it. */
@@ -429,11 +476,12 @@ static struct head_chunk *dense_chunk(struct head *h, struct mem_series *s, int 
         r = block_chunk_encode(&out, t, v, n, 1, &e);
     /* Alone, dense must beat XOR; merged, it must beat the two chunks apart. */
     size_t apart = s->open.b.len + (merge ? prev->len + sizeof *c : 0);
-    if (r == 0 && out.len < apart && out.len <= INT32_MAX &&
+    int64_t mint = merge ? prev->mint : mem_series_open_mint(s);
+    if (r == 0 && out.len < apart && out.len <= HEAD_CHUNK_MAX_BYTES &&
         (c = chunk_pool_alloc(h->chunks, sizeof *c + out.len))) {
-        *c = (struct head_chunk){merge ? prev->older : s->closed,
-                                merge ? prev->mint : mem_series_open_mint(s), s->open.t, n,
-                                (uint32_t) out.len, CHUNK_ENC_BLOCK};
+        *c = (struct head_chunk){merge ? prev->older : s->closed, mint,
+                                 (uint32_t) (s->open.t - mint), n, (uint32_t) out.len,
+                                 CHUNK_ENC_BLOCK};
         memcpy(c->data, out.p, out.len);
     }
     buf_free(&out);
@@ -454,20 +502,21 @@ static int cut_chunk(struct head *h, struct mem_series *s)
         struct head_chunk *prev = s->closed;
         atomic_fetch_sub(&h->n_chunks, 1);
         atomic_fetch_sub(&h->chunk_bytes, prev->len);
-        s->n_closed--;
         chunk_pool_release(h->chunks, prev, sizeof *prev + prev->len);
     } else if (!c) {
         uint32_t len = (uint32_t) s->open.b.len;
+        if (NEVER(len > HEAD_CHUNK_MAX_BYTES))
+            return -ENOMEM;
         c = chunk_pool_alloc(h->chunks, sizeof *c + len);
         if (!c)
             return -ENOMEM;
-        *c = (struct head_chunk){s->closed, mem_series_open_mint(s), s->open.t, s->open.n, len,
+        int64_t mint = mem_series_open_mint(s);
+        *c = (struct head_chunk){s->closed, mint, (uint32_t) (s->open.t - mint), s->open.n, len,
                                  CHUNK_ENC_XOR};
         memcpy(c->data, s->open.b.p, len);
     }
     s->closed = c;
-    s->n_closed++;
-    open_restart(h, s, s->open.b.len);
+    open_restart(h, s);
     atomic_fetch_sub(&h->n_open, 1);
     atomic_fetch_add(&h->n_chunks, 1);
     atomic_fetch_add(&h->chunk_bytes, c->len);
@@ -541,8 +590,8 @@ int head_series_append(struct head *h, struct mem_series *s, int64_t t, double v
 static int series_samples(const struct mem_series *s, int64_t **t, double **v, size_t *n)
 {
     size_t total = s->open.n, k = 0;
-    const struct head_chunk **cs = malloc((s->n_closed ? s->n_closed : 1) * sizeof *cs);
-    uint32_t nc = s->n_closed;
+    uint32_t n_closed = head_series_n_closed(s), nc = n_closed;
+    const struct head_chunk **cs = malloc((n_closed ? n_closed : 1) * sizeof *cs);
     for (const struct head_chunk *c = s->closed; cs && c; c = c->older) {
         cs[--nc] = c; /* oldest first */
         total += c->n;
@@ -555,8 +604,8 @@ static int series_samples(const struct mem_series *s, int64_t **t, double **v, s
     }
     struct err e = {0};
     int r = 0;
-    for (uint32_t i = 0; i <= s->n_closed && r == 0; i++) {
-        const struct head_chunk *c = i < s->n_closed ? cs[i] : NULL;
+    for (uint32_t i = 0; i <= n_closed && r == 0; i++) {
+        const struct head_chunk *c = i < n_closed ? cs[i] : NULL;
         uint32_t cn = c ? c->n : s->open.n;
         if (c && c->enc == CHUNK_ENC_BLOCK) {
             if (block_chunk_decode(c->data, c->len, cn, *t + k, *v + k, &e) < 0)
@@ -596,7 +645,6 @@ int head_series_delete(struct head *h, struct mem_series *s, int64_t mint, int64
             chunk_pool_release(h->chunks, c, sizeof *c + c->len);
         }
         s->closed = NULL;
-        s->n_closed = 0;
         if (s->open.n)
             atomic_fetch_sub(&h->n_open, 1);
         open_reset(h, s);
@@ -615,7 +663,7 @@ int head_replay_series(struct head *h, uint64_t ref, const struct labels *ls,
 {
     uint64_t hash = labels_hash(ls);
     struct head_stripe *st = &h->stripes[hash % HEAD_STRIPES];
-    struct mem_series *s = hmap_get(&st->series, hash, series_eq, ls);
+    struct mem_series *s = stripe_find(h, st, hash, ls);
     if (s) {
         *ret = s;
         return 0;
@@ -626,7 +674,7 @@ int head_replay_series(struct head *h, uint64_t ref, const struct labels *ls,
     s = series_new(h, ls);
     int r = s ? index_insert(h, s, ref) : -ENOMEM;
     if (r == 0)
-        r = hmap_put(&st->series, hash, s);
+        r = series_map_put(&st->series, hash, s->ref);
     if (r < 0) {
         if (s && !s->ref)
             head_series_free(h, s);

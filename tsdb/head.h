@@ -18,7 +18,8 @@
  * appender).
  *
  * Memory per series is what limits a small server, so the layout is tight: labels sit in the
- * series' own allocation, a slab slot of the chunk pool (chunk_pool.h); the open chunk is a
+ * series' own allocation as 32-bit symbol ids (a slab slot of the chunk pool, chunk_pool.h), and
+ * readers get them as strings in their arena (head_series_labels_arena()); the open chunk is a
  * short XOR chunk (DEFAULT_CHUNK_SAMPLES) whose buffer is a slab slot sized like its
  * predecessor's; closed chunks are a list of struct head_chunk bumped from the pool with their
  * descriptor in front of their bytes, merged into one dense chunk per window (block range) as
@@ -33,6 +34,7 @@
 #include "tsdb/chunk_xor.h"
 #include "tsdb/postings.h"
 #include "tsdb/reflist.h"
+#include "tsdb/series_map.h"
 #include "tsdb/tsdb.h"
 
 enum chunk_enc {
@@ -57,27 +59,44 @@ struct tsdb_chunk_ref {
  * by head_truncate() and head_series_delete() under gc_lock held exclusively. */
 struct head_chunk {
     struct head_chunk *older; /* the series' previous closed chunk; NULL for its oldest */
-    int64_t mint, maxt;
-    uint32_t n;            /* samples */
-    uint32_t len : 31;     /* bytes in data */
-    uint32_t enc : 1;      /* enum chunk_enc */
+    int64_t mint;
+    /* maxt - mint: a chunk never spans two chunk windows, which are at most 2^32 - 1 ms. */
+    uint32_t span;
+    uint32_t n : 11;   /* samples: at most HEAD_CHUNK_MAX_SAMPLES */
+    uint32_t len : 20; /* bytes in data: at most ~24 a sample (XOR), so well under 2^20 */
+    uint32_t enc : 1;  /* enum chunk_enc */
     uint8_t data[];
 };
 
+#define HEAD_CHUNK_MAX_SAMPLES 1024 /* merged or not; head_new() caps chunk_samples to it */
+#define HEAD_CHUNK_MAX_BYTES ((1u << 20) - 1)
+#define HEAD_MAX_CHUNK_WINDOW_MS ((int64_t) UINT32_MAX)
+
+static inline int64_t head_chunk_maxt(const struct head_chunk *c)
+{
+    return c->mint + (int64_t) c->span;
+}
+
+/* A label of a head series: symbol ids (symtab.h), half the size of two pointers. */
+struct head_label {
+    uint32_t name, value;
+};
+
 struct mem_series {
-    uint64_t ref;
-    struct labels labels; /* interned strings; v points at lv below */
-    /* guarded by the series lock (head_series_lock()): */
-    struct head_chunk *closed; /* newest first */
-    uint32_t n_closed;
+    uint32_t ref;      /* < 2^28 (HEAD_PAGES) */
+    uint16_t n_labels; /* lv entries */
     /* Whether the WAL holds this series' record; read and set only under the db's WAL order
      * lock, so a series record always precedes the first samples that use its ref. */
     uint8_t wal_logged;
+    /* guarded by the series lock (head_series_lock()): */
+    struct head_chunk *closed; /* newest first */
     /* The open chunk. Its encoder's t and v_bits outlive the chunk: they are the newest sample,
      * for order and duplicate checks (t is INT64_MIN while the series has no sample). */
     struct xor_enc open;
-    struct label lv[]; /* labels.n entries */
+    struct head_label lv[]; /* sorted by name */
 };
+
+#define HEAD_MAX_LABELS UINT16_MAX
 
 /* The first timestamp of s's open chunk, INT64_MAX when it is empty; under the series lock.
  * Not kept apart (8 bytes of every series): the XOR stream starts with it, byte-aligned, as a
@@ -116,7 +135,7 @@ struct head_series_lock {
 
 struct head_stripe {
     pthread_mutex_t lock;
-    struct hmap series; /* items: struct mem_series*, keyed by label hash */
+    struct series_map series; /* keyed by label hash */
 };
 
 /* One label name in the index, with all its values. */
@@ -139,6 +158,7 @@ struct head {
     /* Samples older than this belong to blocks: appends below it are rejected (out of bounds). */
     _Atomic int64_t min_valid;
     struct symtab *symtab;
+    const char *sym_base; /* symtab_base(symtab): series' label ids count from it */
     struct chunk_pool *chunks; /* closed chunks' memory */
     struct head_series_lock series_locks[HEAD_SERIES_LOCKS];
     struct head_stripe stripes[HEAD_STRIPES];
@@ -157,6 +177,9 @@ struct head {
 };
 
 int head_new(uint32_t chunk_samples, struct head **ret);
+/* Closed chunks merge within windows of ms (the block range), capped at
+ * HEAD_MAX_CHUNK_WINDOW_MS; before the head is shared. */
+void head_set_chunk_window(struct head *h, int64_t ms);
 /* The mutex guarding s's chunks (shared with other series). */
 static inline pthread_mutex_t *head_series_lock(struct head *h, const struct mem_series *s)
 {
@@ -187,6 +210,9 @@ int head_series_append(struct head *h, struct mem_series *s, int64_t t, double v
  * caller holds gc_lock exclusively: closed chunks are freed. */
 int head_series_delete(struct head *h, struct mem_series *s, int64_t mint, int64_t maxt);
 
+/* head_append.c: WAL series records of ss[0..n) into out (frames of at most 4096); 0 or < 0. */
+int head_log_series(const struct head *h, struct mem_series *const *ss, size_t n, struct buf *out);
+
 /* Reading (head_read.c). */
 int head_postings(struct head *h, struct arena *a, const struct matcher *ms, size_t n_ms,
                   struct postings *ret, struct err *e);
@@ -198,6 +224,24 @@ int head_label_values(struct head *h, struct arena *a, const char *name, const c
 int head_label_names(struct head *h, struct arena *a, const char ***ret, size_t *ret_n,
                      struct err *e);
 
+/* s's labels as strings (interned: valid while the head lives) in out[s->n_labels]. */
+struct labels head_series_labels(const struct head *h, const struct mem_series *s,
+                                 struct label *out);
+/* The same in arena a; ERR_LIMIT when the arena is full. */
+int head_series_labels_arena(const struct head *h, struct arena *a, const struct mem_series *s,
+                             struct labels *ret);
+static inline const char *head_sym(const struct head *h, uint32_t id)
+{
+    return h->sym_base + id;
+}
+/* Closed chunks of s; series lock held. */
+static inline uint32_t head_series_n_closed(const struct mem_series *s)
+{
+    uint32_t n = 0;
+    for (const struct head_chunk *c = s->closed; c; c = c->older)
+        n++;
+    return n;
+}
 int head_name_eq(const void *item, const void *key); /* index_name vs a C string */
 /* The postings entry of name=value (any strings) without scanning the name's values, or NULL;
  * index lock held. */

@@ -80,18 +80,39 @@ static void appender_free(tsdb_appender *a)
     free(a);
 }
 
-static void unmark(struct head *h, const struct wal_series *v, size_t n)
+static void unmark(struct head *h, struct mem_series *const *v, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        head_series_by_ref(h, v[i].ref)->wal_logged = 0;
+        v[i]->wal_logged = 0;
+}
+
+int head_log_series(const struct head *h, struct mem_series *const *ss, size_t n, struct buf *out)
+{
+    int r = 0;
+    /* In frames of 4096, so no single frame grows huge with a million series. */
+    for (size_t i = 0; r == 0 && i < n; i += 4096) {
+        size_t m = n - i < 4096 ? n - i : 4096, n_labels = 0;
+        for (size_t j = 0; j < m; j++)
+            n_labels += ss[i + j]->n_labels;
+        struct wal_series *v = malloc(m * sizeof *v);
+        struct label *lv = malloc((n_labels ? n_labels : 1) * sizeof *lv);
+        r = v && lv ? 0 : -12;
+        for (size_t j = 0, k = 0; r == 0 && j < m; k += ss[i + j]->n_labels, j++)
+            v[j] = (struct wal_series){ss[i + j]->ref, head_series_labels(h, ss[i + j], lv + k)};
+        if (r == 0)
+            r = wal_rec_series(out, v, m);
+        free(v);
+        free(lv);
+    }
+    return r;
 }
 
 /* Series records for a's series the WAL does not have yet, marked logged; WAL order lock held.
  * *ret_new lists them, so a failed write can take the marks back. */
-static int log_new_series(tsdb_appender *a, struct buf *out, struct wal_series **ret_new,
+static int log_new_series(tsdb_appender *a, struct buf *out, struct mem_series ***ret_new,
                           size_t *ret_n)
 {
-    struct wal_series *v = NULL;
+    struct mem_series **v = NULL;
     size_t n = 0, cap = 0;
     for (size_t i = 0; i < a->n; i++) {
         struct mem_series *s = a->v[i].s;
@@ -99,7 +120,7 @@ static int log_new_series(tsdb_appender *a, struct buf *out, struct wal_series *
             continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
-            struct wal_series *p = realloc(v, cap * sizeof *p);
+            struct mem_series **p = realloc(v, cap * sizeof *p);
             if (!p) {
                 unmark(a->head, v, n);
                 free(v);
@@ -107,12 +128,12 @@ static int log_new_series(tsdb_appender *a, struct buf *out, struct wal_series *
             }
             v = p;
         }
-        v[n++] = (struct wal_series){s->ref, s->labels};
+        v[n++] = s;
         s->wal_logged = 1;
     }
     *ret_new = v;
     *ret_n = n;
-    return n ? wal_rec_series(out, v, n) : 0;
+    return n ? head_log_series(a->head, v, n, out) : 0;
 }
 
 static int log_batch(tsdb_appender *a, struct err *e)
@@ -132,7 +153,7 @@ static int log_batch(tsdb_appender *a, struct err *e)
         buf_free(&samples);
         return err_set(e, r, "encoding WAL samples: %s", err_str(r));
     }
-    struct wal_series *newly = NULL;
+    struct mem_series **newly = NULL;
     size_t n_new = 0;
     pthread_mutex_lock(&a->db->wal_order);
     r = log_new_series(a, &frames, &newly, &n_new);

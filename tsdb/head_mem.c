@@ -18,7 +18,7 @@ static size_t hmap_bytes(const struct hmap *m)
 
 static void count_series(struct head *h, const struct mem_series *s, struct head_mem *m)
 {
-    size_t bytes = sizeof *s + s->labels.n * sizeof s->lv[0];
+    size_t bytes = sizeof *s + s->n_labels * sizeof s->lv[0];
     m->series_structs += bytes <= CHUNK_POOL_SLAB_MAX ? chunk_pool_slab_size(bytes) : usable(s);
     pthread_mutex_t *lock = head_series_lock(h, s);
     pthread_mutex_lock(lock);
@@ -52,7 +52,7 @@ void head_memory(struct head *h, struct head_mem *m)
     }
     for (int i = 0; i < HEAD_STRIPES; i++) {
         pthread_mutex_lock(&h->stripes[i].lock);
-        m->series_hash += hmap_bytes(&h->stripes[i].series);
+        m->series_hash += series_map_bytes(&h->stripes[i].series) ? usable(h->stripes[i].series.slots) : 0;
         pthread_mutex_unlock(&h->stripes[i].lock);
     }
     pthread_rwlock_rdlock(&h->index_lock);
@@ -60,7 +60,7 @@ void head_memory(struct head *h, struct head_mem *m)
     for (size_t i = 0; i < h->values.cap; i++) {
         const struct index_value *v = h->values.slots[i].item;
         if (v)
-            m->postings += usable(v) + (v->refs.cap ? usable(v->refs.u.p) : 0);
+            m->postings += chunk_pool_slab_size(sizeof *v) + (v->refs.cap ? usable(v->refs.u.p) : 0);
     }
     for (size_t i = 0; i < h->names.cap; i++) {
         const struct index_name *n = h->names.slots[i].item;

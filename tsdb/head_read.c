@@ -93,7 +93,7 @@ static int snapshot_series(struct head *h, struct arena *a, struct mem_series *s
 {
     pthread_mutex_t *lock = head_series_lock(h, s);
     pthread_mutex_lock(lock);
-    uint32_t cap = s->n_closed + 1, k = s->n_closed;
+    uint32_t n_closed = head_series_n_closed(s), cap = n_closed + 1, k = n_closed;
     struct tsdb_chunk_ref *refs = arena_alloc(a, cap * sizeof *refs);
     if (!refs) {
         pthread_mutex_unlock(lock);
@@ -103,7 +103,7 @@ static int snapshot_series(struct head *h, struct arena *a, struct mem_series *s
      * copied: once the lock is dropped, closing the open chunk may merge the newest closed one
      * into a new chunk and free it (head.c: cut_chunk()). */
     for (const struct head_chunk *c = s->closed; c; c = c->older) {
-        if (c->maxt < mint || c->mint > maxt)
+        if (head_chunk_maxt(c) < mint || c->mint > maxt)
             continue;
         uint8_t *copy = arena_alloc(a, c->len ? c->len : 1);
         if (!copy) {
@@ -111,9 +111,9 @@ static int snapshot_series(struct head *h, struct arena *a, struct mem_series *s
             return ERR_LIMIT;
         }
         memcpy(copy, c->data, c->len);
-        refs[--k] = (struct tsdb_chunk_ref){copy, c->len, c->n, c->mint, c->maxt, c->enc};
+        refs[--k] = (struct tsdb_chunk_ref){copy, c->len, c->n, c->mint, head_chunk_maxt(c), c->enc};
     }
-    uint32_t n = s->n_closed - k;
+    uint32_t n = n_closed - k;
     memmove(refs, refs + k, n * sizeof *refs);
     if (s->open.n && mem_series_maxt(s) >= mint && mem_series_open_mint(s) <= maxt) {
         uint8_t *copy = arena_alloc(a, s->open.b.len ? s->open.b.len : 1);
@@ -126,7 +126,9 @@ static int snapshot_series(struct head *h, struct arena *a, struct mem_series *s
                                             mem_series_open_mint(s), mem_series_maxt(s)};
     }
     pthread_mutex_unlock(lock);
-    out->labels = s->labels;
+    out->labels = (struct labels){NULL, 0};
+    if (n && head_series_labels_arena(h, a, s, &out->labels) < 0)
+        return ERR_LIMIT;
     out->chunks = refs;
     out->n_chunks = n;
     out->mint_ms = mint;

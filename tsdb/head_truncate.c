@@ -13,9 +13,8 @@
 static int drop_old_chunks(struct head *h, struct mem_series *s, int64_t mint)
 {
     for (struct head_chunk **at = &s->closed, *c; (c = *at);) {
-        if (c->maxt < mint) {
+        if (head_chunk_maxt(c) < mint) {
             *at = c->older;
-            s->n_closed--;
             atomic_fetch_sub(&h->n_chunks, 1);
             atomic_fetch_sub(&h->chunk_bytes, c->len);
             chunk_pool_release(h->chunks, c, sizeof *c + c->len);
@@ -23,14 +22,22 @@ static int drop_old_chunks(struct head *h, struct mem_series *s, int64_t mint)
             at = &c->older;
         }
     }
-    return s->n_closed == 0 && (s->open.n == 0 || mem_series_maxt(s) < mint);
+    return !s->closed && (s->open.n == 0 || mem_series_maxt(s) < mint);
 }
 
-static void remove_series(struct head *h, struct mem_series *s)
+/* Unlinks and frees s; 0 when it must stay for lack of memory (the next truncation retries). */
+static int remove_series(struct head *h, struct mem_series *s)
 {
-    uint64_t hash = labels_hash(&s->labels); /* not kept per series: truncation is rare */
+    struct label stack[16];
+    struct label *lv = s->n_labels <= 16 ? stack : malloc(s->n_labels * sizeof *lv);
+    if (!lv)
+        return 0;
+    /* The hash is not kept per series: truncation is rare. */
+    uint64_t hash = labels_hash(&(struct labels){head_series_labels(h, s, lv).v, s->n_labels});
+    if (lv != stack)
+        free(lv);
     struct head_stripe *st = &h->stripes[hash % HEAD_STRIPES];
-    (void) hmap_del(&st->series, hash, s);
+    (void) series_map_del(&st->series, hash, s->ref);
     struct mem_series **page = h->pages[s->ref >> HEAD_PAGE_BITS];
     __atomic_store_n(&page[s->ref & ((1u << HEAD_PAGE_BITS) - 1)], NULL, __ATOMIC_RELEASE);
     atomic_fetch_sub(&h->n_series, 1);
@@ -38,6 +45,7 @@ static void remove_series(struct head *h, struct mem_series *s)
         atomic_fetch_sub(&h->n_open, 1);
     atomic_fetch_add(&h->series_removed, 1);
     head_series_free(h, s);
+    return 1;
 }
 
 /* Whether ref still resolves to a series (reflist_filter()'s test). */
@@ -63,7 +71,7 @@ static void prune_index(struct head *h)
             }
             (void) hmap_del(&h->values, head_pair_hash(v->name, v->value), v);
             reflist_free(&v->refs);
-            free(v);
+            chunk_pool_slab_release(h->chunks, v);
         }
         n->n_values = keep;
         /* Empty names stay: head_label_names() skips them and a later series may reuse them. */
@@ -83,15 +91,14 @@ void head_truncate(struct head *h, int64_t mint)
         struct mem_series *s = head_series_by_ref(h, all[i]);
         if (!s)
             continue;
-        if (drop_old_chunks(h, s, mint)) {
-            remove_series(h, s);
+        if (drop_old_chunks(h, s, mint) && remove_series(h, s)) {
             removed++;
             continue;
         }
         int64_t first = mem_series_open_mint(s);
         for (const struct head_chunk *c = s->closed; c; c = c->older)
             first = c->mint; /* the oldest is last */
-        if (s->n_closed || s->open.n)
+        if (s->closed || s->open.n)
             new_mint = first < new_mint ? first : new_mint;
     }
     if (removed) {

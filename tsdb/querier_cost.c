@@ -31,7 +31,7 @@ static uint64_t samples_in_window(struct head *h, struct mem_series *s, int64_t 
     pthread_mutex_lock(m);
     if (s->open.n && mem_series_maxt(s) >= mint && mem_series_open_mint(s) <= maxt)
         n += s->open.n;
-    for (const struct head_chunk *c = s->closed; c && c->maxt >= mint; c = c->older)
+    for (const struct head_chunk *c = s->closed; c && head_chunk_maxt(c) >= mint; c = c->older)
         if (c->mint <= maxt)
             n += c->n;
     pthread_mutex_unlock(m);

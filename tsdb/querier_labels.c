@@ -17,7 +17,7 @@ static int head_series_overlaps(struct head *h, struct mem_series *s, int64_t mi
     pthread_mutex_t *m = head_series_lock(h, s);
     pthread_mutex_lock(m);
     for (const struct head_chunk *c = s->closed; c && !hit; c = c->older)
-        hit = c->maxt >= mint && c->mint <= maxt;
+        hit = head_chunk_maxt(c) >= mint && c->mint <= maxt;
     if (!hit && s->open.n)
         hit = mem_series_maxt(s) >= mint && mem_series_open_mint(s) <= maxt;
     pthread_mutex_unlock(m);
@@ -52,8 +52,9 @@ int tsdb_querier_series_labels(tsdb_querier *q, struct arena *a, const struct ma
     size_t k = 0;
     for (size_t i = 0; i < p.n; i++) {
         struct mem_series *s = head_series_by_ref(h, p.refs[i]);
-        if (s && head_series_overlaps(h, s, q->mint, q->maxt))
-            out[k++] = s->labels; /* interned: valid while the querier holds gc_lock */
+        if (s && head_series_overlaps(h, s, q->mint, q->maxt) &&
+            head_series_labels_arena(h, a, s, &out[k++]) < 0)
+            return err_set(e, ERR_LIMIT, "query memory limit reached while selecting series");
     }
     for (size_t i = 0; i < q->n_blocks; i++)
         for (size_t j = 0; j < bn[i]; j++)

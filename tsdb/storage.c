@@ -138,18 +138,15 @@ static int checkpoint_frames(struct head *h, struct buf *out)
     pthread_rwlock_rdlock(&h->index_lock);
     size_t n = h->all_refs.n;
     const uint32_t *all = reflist_refs(&h->all_refs);
-    struct wal_series *v = malloc((n ? n : 1) * sizeof *v);
+    struct mem_series **v = malloc((n ? n : 1) * sizeof *v);
     size_t k = 0;
     for (size_t i = 0; v && i < n; i++) {
         struct mem_series *s = head_series_by_ref(h, all[i]);
         if (s)
-            v[k++] = (struct wal_series){s->ref, s->labels};
+            v[k++] = s;
     }
     pthread_rwlock_unlock(&h->index_lock);
-    int r = v ? 0 : -ENOMEM;
-    /* In chunks, so no single frame grows huge with a million series. */
-    for (size_t i = 0; r == 0 && i < k; i += 4096)
-        r = wal_rec_series(out, v + i, k - i < 4096 ? k - i : 4096);
+    int r = v ? head_log_series(h, v, k, out) : -ENOMEM;
     pthread_rwlock_unlock(&h->gc_lock);
     free(v);
     return r;

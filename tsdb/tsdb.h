@@ -20,7 +20,7 @@ struct tsdb_opts {
     const char *dir;           /* data directory; NULL keeps everything in memory (tests) */
     int64_t retention_ms;      /* 0: keep forever */
     uint64_t retention_bytes;  /* blocks + WAL; 0: no size limit */
-    uint32_t chunk_samples;    /* samples per head chunk; 0: default 120 */
+    uint32_t chunk_samples;    /* samples per open head chunk; 0: default 24; at most 1024 */
     int64_t block_range_ms;    /* head cut granularity; 0: default 2h */
     uint64_t wal_segment_bytes; /* 0: default 32 MiB */
     int64_t tick_ms;           /* storage thread period (WAL fsync, cut, compaction); 0: 1 s */
