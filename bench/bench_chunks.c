@@ -257,7 +257,7 @@ int main(int argc, char **argv)
                     if (xor_enc_append(&x, T->t[off + i], g.v[s][off + i]) < 0)
                         return 1;
                 struct crec cr = {before, (uint32_t) len, n, T->t[off], T->t[off + n - 1]};
-                uint64_t xr[2] = {xall.len, x.b.len << 32 | n};
+                uint64_t xr[2] = {xall.len, (uint64_t) x.b.len << 32 | n};
                 if (buf_append(&offs, &cr, sizeof cr) < 0 ||
                     buf_append(&xoffs, xr, sizeof xr) < 0 || buf_append(&xall, x.b.p, x.b.len) < 0)
                     return 1;

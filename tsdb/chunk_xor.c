@@ -23,7 +23,8 @@ void xor_enc_init(struct xor_enc *x)
 
 void xor_enc_done(struct xor_enc *x)
 {
-    buf_free(&x->b);
+    free(x->b.p);
+    x->b = (struct xor_buf){NULL, 0, 0};
 }
 
 /* One more zero byte at the end. The buffer starts at 32 bytes and grows by a quarter, not by
@@ -31,9 +32,11 @@ void xor_enc_done(struct xor_enc *x)
  * unused on average. ~7 reallocs for a 120-sample chunk are noise next to encoding it. */
 static int put_byte(struct xor_enc *x)
 {
-    struct buf *b = &x->b;
+    struct xor_buf *b = &x->b;
     if (b->len == b->cap) {
-        size_t cap = b->cap ? b->cap + b->cap / 4 + 16 : 32;
+        if (b->cap > UINT32_MAX / 2)
+            return -ENOMEM;
+        uint32_t cap = b->cap ? b->cap + b->cap / 4 + 16 : 32;
         uint8_t *p = realloc(b->p, cap);
         if (!p)
             return -ENOMEM;

@@ -7,10 +7,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tsdb/base/buf.h"
+
+/* The encoder's bytes; the last byte may be partly used. 32-bit sizes (a chunk is far under
+ * 4 GiB) keep the head's per-series encoder 8 bytes smaller than a struct buf would. */
+struct xor_buf {
+    uint8_t *p;
+    uint32_t len, cap;
+};
 
 struct xor_enc { /* fields ordered for size: the head keeps one per series */
-    struct buf b;              /* encoded bytes; the last byte may be partly used */
+    struct xor_buf b;
     uint32_t n;                /* samples encoded */
     uint8_t free_bits;         /* unused low bits in the last byte */
     uint8_t leading, trailing; /* of the previous XOR with meaning; leading 0xff = none yet */

@@ -104,7 +104,7 @@ static void open_reset(struct head *h, struct mem_series *s)
  * it holds; -ENOMEM leaves it as it was. */
 static int open_resize(struct head *h, struct mem_series *s, size_t cap)
 {
-    struct buf *b = &s->open.b;
+    struct xor_buf *b = &s->open.b;
     uint8_t *p;
     if (cap <= CHUNK_POOL_SLAB_MAX)
         p = chunk_pool_slab_alloc(h->chunks, cap);
@@ -120,7 +120,7 @@ static int open_resize(struct head *h, struct mem_series *s, size_t cap)
             free(b->p);
     }
     b->p = p;
-    b->cap = cap;
+    b->cap = (uint32_t) cap; /* open chunks stay far under 4 GiB (HEAD_CHUNK_MAX_BYTES) */
     return 0;
 }
 
@@ -139,7 +139,7 @@ static size_t xor_growth(const struct xor_enc *x, int64_t t, double v)
     size_t keep = x->b.len ? 1 : 0;
     if (keep)
         scratch[0] = x->b.p[x->b.len - 1];
-    dry.b = (struct buf){scratch, keep, sizeof scratch};
+    dry.b = (struct xor_buf){scratch, (uint32_t) keep, sizeof scratch};
     if (xor_enc_append(&dry, t, v) < 0 || NEVER(dry.b.p != scratch))
         return XOR_APPEND_MAX_BYTES;
     return dry.b.len - keep;
@@ -151,7 +151,7 @@ static size_t xor_growth(const struct xor_enc *x, int64_t t, double v)
  * (a few slab moves per chunk, each a copy of under 100 bytes). */
 static int open_reserve(struct head *h, struct mem_series *s, int64_t t, double v)
 {
-    struct buf *b = &s->open.b;
+    struct xor_buf *b = &s->open.b;
     size_t room = b->cap - b->len;
     if (room >= XOR_APPEND_MAX_BYTES)
         return 0;
@@ -201,21 +201,20 @@ void head_free(struct head *h)
         series_map_free(&h->stripes[i].series);
         pthread_mutex_destroy(&h->stripes[i].lock);
     }
-    for (size_t i = 0; i < h->values.cap; i++) {
-        struct index_value *v = h->values.slots[i].item;
-        if (v) {
-            reflist_free(&v->refs);
-            chunk_pool_slab_release(h->chunks, v);
-        }
-    }
     for (size_t i = 0; i < h->names.cap; i++) {
         struct index_name *n = h->names.slots[i].item;
+        for (uint32_t j = 0; n && j < n->cap; j++) {
+            struct index_value *v = index_name_at(n, j);
+            if (v) {
+                reflist_free(&v->refs);
+                chunk_pool_slab_release(h->chunks, v);
+            }
+        }
         if (n) {
-            free(n->values);
+            free(n->slots);
             free(n);
         }
     }
-    hmap_free(&h->values);
     hmap_free(&h->names);
     reflist_free(&h->all_refs);
     pthread_rwlock_destroy(&h->index_lock);
@@ -270,67 +269,124 @@ int head_name_eq(const void *item, const void *key)
     return strcmp(((const struct index_name *) item)->name, key) == 0;
 }
 
-struct pair_key {
-    const char *name, *value;
-};
-
-static int value_eq(const void *item, const void *key)
+static uint32_t value_home(const char *value, uint32_t cap)
 {
-    const struct index_value *v = item;
-    const struct pair_key *k = key;
-    return v->name == k->name && v->value == k->value;
+    return (uint32_t) hash_mix((uint64_t) (uintptr_t) value) & (cap - 1);
 }
 
-uint64_t head_pair_hash(const char *name, const char *value)
+/* The entry of the interned value in n's table, or NULL. */
+static struct index_value *name_find_value(const struct index_name *n, const char *value)
 {
-    return hash_mix((uint64_t) (uintptr_t) name * 31 + (uint64_t) (uintptr_t) value);
+    if (!n->cap)
+        return NULL;
+    for (uint32_t i = value_home(value, n->cap);; i = (i + 1) & (n->cap - 1)) {
+        struct index_value *v = n->slots[i];
+        if (!v || v->value == value)
+            return v;
+    }
+}
+
+static void slots_insert(struct index_value **slots, uint32_t cap, struct index_value *v)
+{
+    uint32_t i = value_home(v->value, cap);
+    while (slots[i])
+        i = (i + 1) & (cap - 1);
+    slots[i] = v;
+}
+
+/* n's table rebuilt with cap slots from its non-empty entries (n_values of them); -ENOMEM leaves
+ * it as it was. */
+static int name_rehash(struct index_name *n, uint32_t cap)
+{
+    struct index_value **slots = calloc(cap, sizeof *slots);
+    if (!slots)
+        return -ENOMEM;
+    for (uint32_t i = 0; i < n->cap; i++)
+        if (n->slots[i])
+            slots_insert(slots, cap, n->slots[i]);
+    free(n->slots);
+    n->slots = slots;
+    n->cap = cap;
+    return 0;
+}
+
+/* Grows at 75% load. */
+static int name_add_value(struct index_name *n, struct index_value *v)
+{
+    if (((uint64_t) n->n_values + 1) * 4 > (uint64_t) n->cap * 3) {
+        if (n->cap > UINT32_MAX / 2 || name_rehash(n, n->cap ? n->cap * 2 : 4) < 0)
+            return -ENOMEM;
+    }
+    slots_insert(n->slots, n->cap, v);
+    n->n_values++;
+    return 0;
+}
+
+void index_name_prune(struct head *h, struct index_name *n)
+{
+    uint32_t keep = 0, cap = 4;
+    for (uint32_t i = 0; i < n->cap; i++)
+        keep += n->slots[i] && n->slots[i]->refs.n;
+    if (keep == n->n_values)
+        return;
+    while (cap < UINT32_MAX / 2 && (uint64_t) keep * 4 > (uint64_t) cap * 3)
+        cap *= 2;
+    /* Rebuilt, since holes would break probe runs. Without memory for that the emptied entries
+     * stay (a value without series) until a later truncation. */
+    struct index_value **slots = calloc(cap, sizeof *slots);
+    if (!slots)
+        return;
+    for (uint32_t i = 0; i < n->cap; i++) {
+        struct index_value *v = n->slots[i];
+        if (v && v->refs.n) {
+            slots_insert(slots, cap, v);
+        } else if (v) {
+            reflist_free(&v->refs);
+            chunk_pool_slab_release(h->chunks, v);
+            h->n_pairs--;
+        }
+    }
+    free(n->slots);
+    n->slots = slots;
+    n->cap = cap;
+    n->n_values = keep;
 }
 
 struct index_value *head_find_value(struct head *h, const char *name, const char *value)
 {
-    struct pair_key k = {symtab_find(h->symtab, name, strlen(name)),
-                         symtab_find(h->symtab, value, strlen(value))};
-    if (!k.name || !k.value)
-        return NULL;
-    return hmap_get(&h->values, head_pair_hash(k.name, k.value), value_eq, &k);
+    const char *iv = symtab_find(h->symtab, value, strlen(value));
+    struct index_name *n = iv ? hmap_get(&h->names, hash_bytes(name, strlen(name)), head_name_eq,
+                                         name)
+                              : NULL;
+    return n ? name_find_value(n, iv) : NULL;
 }
 
 /* Adds ref to the postings of name=value (interned); index write lock held. */
 static int index_add(struct head *h, const char *name, const char *value, uint64_t ref)
 {
-    struct pair_key k = {name, value};
-    uint64_t ph = head_pair_hash(name, value);
-    struct index_value *v = hmap_get(&h->values, ph, value_eq, &k);
-    if (!v) {
-        uint64_t nh = hash_bytes(name, strlen(name));
-        struct index_name *n = hmap_get(&h->names, nh, head_name_eq, name);
-        if (!n) {
-            n = calloc(1, sizeof *n);
-            if (!n || hmap_put(&h->names, nh, n) < 0) {
-                free(n);
-                return -ENOMEM;
-            }
-            n->name = name;
+    uint64_t nh = hash_bytes(name, strlen(name));
+    struct index_name *n = hmap_get(&h->names, nh, head_name_eq, name);
+    if (!n) {
+        n = calloc(1, sizeof *n);
+        if (!n || hmap_put(&h->names, nh, n) < 0) {
+            free(n);
+            return -ENOMEM;
         }
+        n->name = name;
+    }
+    struct index_value *v = name_find_value(n, value);
+    if (!v) {
         /* Most values are high-cardinality ones with a series or two: a 32-byte slab slot each
          * rather than malloc's 48 with its header. */
         v = chunk_pool_slab_alloc(h->chunks, sizeof *v);
         if (!v)
             return -ENOMEM;
         *v = (struct index_value){.name = name, .value = value};
-        if (hmap_put(&h->values, ph, v) < 0) {
+        if (name_add_value(n, v) < 0) {
             chunk_pool_slab_release(h->chunks, v);
             return -ENOMEM;
         }
-        if (n->n_values == n->cap_values) {
-            uint32_t nc = n->cap_values ? n->cap_values * 2 : 4;
-            struct index_value **p = realloc(n->values, nc * sizeof *p);
-            if (!p)
-                return -ENOMEM;
-            n->values = p;
-            n->cap_values = nc;
-        }
-        n->values[n->n_values++] = v;
+        h->n_pairs++;
     }
     return reflist_push(&v->refs, ref);
 }
@@ -688,10 +744,11 @@ int head_replay_series(struct head *h, uint64_t ref, const struct labels *ls,
 
 void head_replay_done(struct head *h)
 {
-    for (size_t i = 0; i < h->values.cap; i++) {
-        struct index_value *v = h->values.slots[i].item;
-        if (v)
-            reflist_sort(&v->refs);
+    for (size_t i = 0; i < h->names.cap; i++) {
+        struct index_name *n = h->names.slots[i].item;
+        for (uint32_t j = 0; n && j < n->cap; j++)
+            if (index_name_at(n, j))
+                reflist_sort(&index_name_at(n, j)->refs);
     }
     reflist_sort(&h->all_refs);
 }

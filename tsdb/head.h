@@ -138,11 +138,14 @@ struct head_stripe {
     struct series_map series; /* keyed by label hash */
 };
 
-/* One label name in the index, with all its values. */
+/* One label name in the index, with all its values in an open-addressing table keyed by the
+ * interned value's address: one table serves lookups and listings (a pair map beside a value
+ * array per name cost ~35 bytes more per value, and most values are high-cardinality ones).
+ * Walk it with index_name_at() over [0, cap): empty slots give NULL. */
 struct index_name {
-    const char *name;      /* interned */
-    struct index_value **values;
-    uint32_t n_values, cap_values;
+    const char *name; /* interned */
+    struct index_value **slots;
+    uint32_t cap, n_values; /* cap: a power of two, 0 when unallocated */
 };
 struct index_value {
     const char *name, *value; /* interned */
@@ -167,8 +170,8 @@ struct head {
     pthread_rwlock_t index_lock;
     /* guarded by index_lock: */
     uint64_t last_ref;
-    struct hmap names;  /* items: struct index_name*, keyed by hash_bytes(name) */
-    struct hmap values; /* items: struct index_value*, keyed by (name, value) pointers */
+    struct hmap names; /* items: struct index_name*, keyed by hash_bytes(name) */
+    uint64_t n_pairs;  /* values over all names */
     struct reflist all_refs; /* every series, ascending */
 
     _Atomic uint64_t n_series, n_chunks, n_open, samples_appended, out_of_order, out_of_bounds, duplicates,
@@ -246,7 +249,13 @@ int head_name_eq(const void *item, const void *key); /* index_name vs a C string
 /* The postings entry of name=value (any strings) without scanning the name's values, or NULL;
  * index lock held. */
 struct index_value *head_find_value(struct head *h, const char *name, const char *value);
-uint64_t head_pair_hash(const char *name, const char *value); /* key of h->values */
+static inline struct index_value *index_name_at(const struct index_name *n, uint32_t i)
+{
+    return n->slots[i];
+}
+/* Drops n's values left without series (releasing them), after reflist_filter(); index write
+ * lock held. */
+void index_name_prune(struct head *h, struct index_name *n);
 void head_stats(struct head *h, struct tsdb_stats *st);
 void head_status(struct head *h, struct tsdb_head_status *st);
 void head_count_rejected(struct head *h, int code);

@@ -56,16 +56,18 @@ void head_memory(struct head *h, struct head_mem *m)
         pthread_mutex_unlock(&h->stripes[i].lock);
     }
     pthread_rwlock_rdlock(&h->index_lock);
-    m->postings += hmap_bytes(&h->values) + hmap_bytes(&h->names);
-    for (size_t i = 0; i < h->values.cap; i++) {
-        const struct index_value *v = h->values.slots[i].item;
-        if (v)
-            m->postings += chunk_pool_slab_size(sizeof *v) + (v->refs.cap ? usable(v->refs.u.p) : 0);
-    }
+    m->postings += hmap_bytes(&h->names);
     for (size_t i = 0; i < h->names.cap; i++) {
         const struct index_name *n = h->names.slots[i].item;
-        if (n)
-            m->postings += usable(n) + usable(n->values);
+        if (!n)
+            continue;
+        m->postings += usable(n) + usable(n->slots);
+        for (uint32_t j = 0; j < n->cap; j++) {
+            const struct index_value *v = index_name_at(n, j);
+            if (v)
+                m->postings += chunk_pool_slab_size(sizeof *v) +
+                               (v->refs.cap ? usable(v->refs.u.p) : 0);
+        }
     }
     m->postings += h->all_refs.cap ? usable(h->all_refs.u.p) : 0;
     pthread_rwlock_unlock(&h->index_lock);

@@ -35,9 +35,9 @@ static int values_union(struct head *h, struct arena *a, const struct index_name
     if (!lists)
         return ERR_LIMIT;
     size_t k = 0;
-    for (uint32_t i = 0; i < n->n_values; i++) {
-        struct index_value *v = n->values[i];
-        if (!!matcher_matches(m, v->value) != want)
+    for (uint32_t i = 0; i < n->cap; i++) {
+        struct index_value *v = index_name_at(n, i);
+        if (!v || !!matcher_matches(m, v->value) != want)
             continue;
         lists[k] = (struct postings){reflist_widen(&v->refs, a), v->refs.n};
         if (!lists[k++].refs)
@@ -181,9 +181,9 @@ int head_label_values(struct head *h, struct arena *a, const char *name, const c
     struct index_name *n = find_name(h, name);
     size_t cnt = n ? n->n_values : 0;
     const char **out = arena_alloc(a, (cnt ? cnt : 1) * sizeof *out);
-    if (out)
-        for (size_t i = 0; i < cnt; i++)
-            out[i] = n->values[i]->value; /* interned: stable for the head's life */
+    for (uint32_t i = 0, k = 0; out && n && i < n->cap; i++)
+        if (index_name_at(n, i))
+            out[k++] = index_name_at(n, i)->value; /* interned: stable for the head's life */
     pthread_rwlock_unlock(&h->index_lock);
     if (!out)
         return err_set(e, ERR_LIMIT, "query memory limit reached listing label values");
@@ -231,14 +231,16 @@ static void top_insert(struct tsdb_count *top, size_t *n, size_t k, const char *
 void head_status(struct head *h, struct tsdb_head_status *st)
 {
     pthread_rwlock_rdlock(&h->index_lock);
-    st->label_pairs = h->values.n;
+    st->label_pairs = h->n_pairs;
     for (size_t i = 0; i < h->names.cap; i++) {
         struct index_name *n = h->names.slots[i].item;
         if (!n || !n->n_values)
             continue;
         uint64_t bytes = 0;
-        for (uint32_t j = 0; j < n->n_values; j++) {
-            struct index_value *v = n->values[j];
+        for (uint32_t j = 0; j < n->cap; j++) {
+            struct index_value *v = index_name_at(n, j);
+            if (!v)
+                continue;
             bytes += strlen(v->value);
             top_insert(st->by_pair, &st->n_by_pair, TSDB_STATUS_TOP, n->name, v->value,
                        v->refs.n);

@@ -61,19 +61,10 @@ static void prune_index(struct head *h)
         struct index_name *n = h->names.slots[i].item;
         if (!n)
             continue;
-        uint32_t keep = 0;
-        for (uint32_t j = 0; j < n->n_values; j++) {
-            struct index_value *v = n->values[j];
-            reflist_filter(&v->refs, live_ref, h);
-            if (v->refs.n) {
-                n->values[keep++] = v;
-                continue;
-            }
-            (void) hmap_del(&h->values, head_pair_hash(v->name, v->value), v);
-            reflist_free(&v->refs);
-            chunk_pool_slab_release(h->chunks, v);
-        }
-        n->n_values = keep;
+        for (uint32_t j = 0; j < n->cap; j++)
+            if (index_name_at(n, j))
+                reflist_filter(&index_name_at(n, j)->refs, live_ref, h);
+        index_name_prune(h, n);
         /* Empty names stay: head_label_names() skips them and a later series may reuse them. */
     }
     reflist_filter(&h->all_refs, live_ref, h);
