@@ -9,6 +9,7 @@
 
 #include "server/http_conn.h"
 #include "server/http_form.h"
+#include "tsdb/base/sanitizer.h"
 
 static const char *const method_names[] = {"GET",    "HEAD",    "POST",  "PUT",
                                            "DELETE", "OPTIONS", "PATCH", "OTHER"};
@@ -23,16 +24,7 @@ const char *http_method_name(enum http_method m)
 /* Arenas of finished requests are kept for the next ones (loop thread only): a keep-alive
  * request then costs no arena allocation. Sanitizer builds free them instead, so that ASan
  * still sees a use after free of request memory. */
-#if defined(__SANITIZE_ADDRESS__)
-#define ARENA_RECYCLE 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define ARENA_RECYCLE 0
-#endif
-#endif
-#ifndef ARENA_RECYCLE
-#define ARENA_RECYCLE 1
-#endif
+#define ARENA_RECYCLE (!EMBER_ASAN)
 
 struct req *http_req_new(struct conn *c)
 {
