@@ -68,10 +68,17 @@ static void index_clear(struct index *x)
     x->n = 0;
 }
 
-static void index_insert(struct index *x, const struct series_cache_slot *slots, uint32_t i)
+/* Slots keep no hash (it would make them half as big again); the index is rare work, done only
+ * when a series is new, moved or gone, so hashes are taken from the texts when needed. */
+static uint32_t text_hash(const char *s, size_t n)
+{
+    return (uint32_t) hash_bytes(s, n);
+}
+
+static void index_insert(struct index *x, uint32_t hash, uint32_t i)
 {
     uint32_t mask = x->cap - 1;
-    uint32_t at = slots[i].hash & mask;
+    uint32_t at = hash & mask;
     while (x->v[at])
         at = (at + 1) & mask;
     x->v[at] = i + 1;
@@ -79,7 +86,8 @@ static void index_insert(struct index *x, const struct series_cache_slot *slots,
 }
 
 /* Room for one more entry (at most half full); -ENOMEM. */
-static int index_reserve(struct index *x, const struct series_cache_slot *slots, uint32_t more)
+static int index_reserve(struct index *x, const struct series_cache_slot *slots,
+                         const char *body, uint32_t more)
 {
     uint64_t need = ((uint64_t) x->n + more) * 2;
     if (need <= x->cap)
@@ -98,7 +106,8 @@ static int index_reserve(struct index *x, const struct series_cache_slot *slots,
     x->n = 0;
     for (uint32_t a = 0; a < old_cap; a++)
         if (old[a])
-            index_insert(x, slots, old[a] - 1);
+            index_insert(x, text_hash(body + slots[old[a] - 1].off, slots[old[a] - 1].len),
+                         old[a] - 1);
     free(old);
     return 0;
 }
@@ -112,7 +121,7 @@ static int64_t index_find(const struct index *x, const struct series_cache_slot 
     uint32_t mask = x->cap - 1;
     for (uint32_t at = hash & mask; x->v[at]; at = (at + 1) & mask) {
         const struct series_cache_slot *sl = &slots[x->v[at] - 1];
-        if (sl->hash == hash && sl->len == n && memcmp(body + sl->off, s, n) == 0)
+        if (sl->len == n && memcmp(body + sl->off, s, n) == 0)
             return x->v[at] - 1;
     }
     return -1;
@@ -176,13 +185,16 @@ int scrape_series_cache_lookup(struct series_cache *c, const char *s, size_t n,
         if (p->len == n && memcmp(c->prev_body.p + p->off, s, n) == 0)
             return carry(c, c->k, s, n, ret);
     }
-    uint32_t hash = (uint32_t) hash_bytes(s, n);
+    if (n >= 1u << 30) /* the slot's length field */
+        return ERR_LIMIT;
+    uint32_t hash = text_hash(s, n);
     if (!c->prev_indexed && c->prev.n) {
         index_clear(&c->prev_index);
-        if (index_reserve(&c->prev_index, c->prev.v, c->prev.n) < 0)
+        const char *pb = (const char *) c->prev_body.p;
+        if (index_reserve(&c->prev_index, c->prev.v, pb, c->prev.n) < 0)
             return -ENOMEM;
         for (uint32_t i = 0; i < c->prev.n; i++)
-            index_insert(&c->prev_index, c->prev.v, i);
+            index_insert(&c->prev_index, text_hash(pb + c->prev.v[i].off, c->prev.v[i].len), i);
         c->prev_indexed = 1;
     }
     int64_t i = c->prev.n ? index_find(&c->prev_index, c->prev.v, (const char *) c->prev_body.p,
@@ -194,14 +206,13 @@ int scrape_series_cache_lookup(struct series_cache *c, const char *s, size_t n,
         *ret = NULL;
         return SERIES_CACHE_DUP;
     }
-    if (index_reserve(&c->new_index, c->cur.v, 1) < 0)
+    if (index_reserve(&c->new_index, c->cur.v, c->body, 1) < 0)
         return -ENOMEM;
     struct series_cache_slot *sl = push(&c->cur);
     if (!sl)
         return -ENOMEM;
-    *sl = (struct series_cache_slot){.off = (uint32_t) (s - c->body), .len = (uint32_t) n,
-                                     .hash = hash};
-    index_insert(&c->new_index, c->cur.v, c->cur.n - 1);
+    *sl = (struct series_cache_slot){.off = (uint32_t) (s - c->body), .len = (uint32_t) n};
+    index_insert(&c->new_index, hash, c->cur.n - 1);
     *ret = sl;
     return SERIES_CACHE_NEW;
 }

@@ -16,12 +16,11 @@ struct series_cache;
 /* A series of the scrape in progress. ref and dropped are the caller's to set for a new series
  * (and to correct, e.g. when the ref left the head); borrowed until the next lookup. */
 struct series_cache_slot {
-    uint64_t ref;    /* 0 when dropped */
-    uint32_t off;    /* the series text: body + off, len bytes */
-    uint32_t len;
-    uint32_t hash;
-    uint8_t dropped; /* metric_relabel_configs dropped the series: count it, store nothing */
-    uint8_t seen;    /* private: in the previous scrape's list, seen again by this one */
+    uint64_t ref;           /* 0 when dropped */
+    uint32_t off;           /* the series text: body + off, len bytes */
+    uint32_t len : 30;      /* 16 bytes a slot: two of them per series of every target */
+    uint32_t dropped : 1;   /* metric_relabel_configs dropped the series: count it, store nothing */
+    uint32_t seen : 1;      /* private: in the previous scrape's list, seen again by this one */
 };
 
 enum series_cache_found { SERIES_CACHE_NEW, SERIES_CACHE_KNOWN, SERIES_CACHE_DUP };
@@ -37,7 +36,8 @@ void scrape_series_cache_begin(struct series_cache *c, const char *body, size_t 
 
 /* The series s[0..n) (inside the body given to begin). KNOWN: *ret holds the last scrape's ref and
  * dropped; NEW: *ret is a fresh slot (ref 0, not dropped) for the caller to fill; DUP: the series
- * came before in this scrape, *ret is NULL. -ENOMEM on allocation failure. */
+ * came before in this scrape, *ret is NULL. -ENOMEM on allocation failure; ERR_LIMIT for a body
+ * of 4 GiB or more or a series text of 1 GiB or more. */
 int scrape_series_cache_lookup(struct series_cache *c, const char *s, size_t n,
                                struct series_cache_slot **ret);
 

@@ -136,3 +136,9 @@ TEST(many_series_reversed)
     buf_free(&rev);
     scrape_series_cache_free(c);
 }
+
+/* Two slots per series of every target stay resident: keep them at 16 bytes. */
+TEST(slot_is_sixteen_bytes)
+{
+    ASSERT_EQ(sizeof(struct series_cache_slot), 16);
+}
