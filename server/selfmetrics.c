@@ -307,11 +307,10 @@ static void count_job(struct snapshot *sn, const char *job)
         }
     if (sn->n_jobs == sn->cap_jobs) {
         size_t cap = sn->cap_jobs ? 2 * sn->cap_jobs : 8;
-        struct job_count *v = arena_alloc(sn->a, cap * sizeof *v);
+        struct job_count *v =
+            arena_realloc(sn->a, sn->jobs, sn->n_jobs * sizeof *v, cap * sizeof *v);
         if (!v)
             return;
-        if (sn->n_jobs)
-            memcpy(v, sn->jobs, sn->n_jobs * sizeof *v);
         sn->jobs = v;
         sn->cap_jobs = cap;
     }
@@ -338,11 +337,10 @@ static void copy_interval(void *ctx, const struct scrape_interval_summary *s)
     struct snapshot *sn = ctx;
     if (sn->n_intervals == sn->cap_intervals) {
         size_t cap = sn->cap_intervals ? 2 * sn->cap_intervals : 4;
-        struct scrape_interval_summary *v = arena_alloc(sn->a, cap * sizeof *v);
+        struct scrape_interval_summary *v =
+            arena_realloc(sn->a, sn->intervals, sn->n_intervals * sizeof *v, cap * sizeof *v);
         if (!v)
             return;
-        if (sn->n_intervals)
-            memcpy(v, sn->intervals, sn->n_intervals * sizeof *v);
         sn->intervals = v;
         sn->cap_intervals = cap;
     }
