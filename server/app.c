@@ -286,6 +286,7 @@ int app_run(const struct flags *f)
     lim.max_connections = (uint32_t) (f->max_connections > UINT32_MAX ? UINT32_MAX
                                                                        : f->max_connections);
     lim.read_timeout_ms = (uint64_t) f->read_timeout_ms;
+    lim.spin_us = (uint32_t) f->spin_us;
     /* Go's http.Server, as Prometheus configures it, uses ReadTimeout for idle keep-alive
      * connections too; ember's shorter defaults for headers and idle stay unless it is lower. */
     if (lim.header_timeout_ms > lim.read_timeout_ms)

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum kind { K_STRING, K_DURATION, K_INT, K_BYTES, K_BOOL, K_LOG_LEVEL, K_LOG_FORMAT };
+enum kind { K_STRING, K_DURATION, K_INT, K_MICROS, K_BYTES, K_BOOL, K_LOG_LEVEL, K_LOG_FORMAT };
 
 struct flag_def {
     const char *name;
@@ -43,6 +43,9 @@ static const struct flag_def defs[] = {
      "Maximum number of simultaneous connections; more get 503 and are closed (512)"},
     {"web.read-timeout", K_DURATION, F(read_timeout_ms),
      "Maximum duration before timing out read of the request (5m)"},
+    {"web.spin-microseconds", K_MICROS, F(spin_us),
+     "After answering a request, poll this long before sleeping, so a client's next request "
+     "does not wait for an idle core to wake (50; 0: off)"},
     {"query.lookback-delta", K_DURATION, F(lookback_delta_ms),
      "How far back to look for a sample of an instant vector (5m)"},
     {"query.timeout", K_DURATION, F(query_timeout_ms), "Maximum time a query may take (2m)"},
@@ -142,6 +145,14 @@ static int set_value(const struct flag_def *d, const char *v, struct flags *f, s
         *(int64_t *) (void *) field = n;
         return 0;
     }
+    case K_MICROS: { /* 0 (off) up to 0.1 s: a longer spin only burns CPU */
+        int64_t n;
+        if (num_parse_int64(v, strlen(v), &n) < 0 || n < 0 || n > 100000)
+            return err_set(e, ERR_PARSE, "flag --%s: invalid microseconds \"%s\" (0 to 100000)",
+                           d->name, v);
+        *(int64_t *) (void *) field = n;
+        return 0;
+    }
     case K_BYTES:
         if (parse_bytes(v, (int64_t *) (void *) field) < 0)
             return err_set(e, ERR_PARSE, "flag --%s: invalid size \"%s\" (e.g. 512MB, 10GB)",
@@ -180,6 +191,7 @@ int flags_parse(int argc, char **argv, struct flags *f, struct err *e)
     f->block_range_ms = 2 * 3600 * 1000;
     f->cors_origin = ".*";
     f->max_connections = 512;
+    f->spin_us = 50;
     f->read_timeout_ms = 5 * 60 * 1000;
     f->for_outage_tolerance_ms = 3600 * 1000;
     f->for_grace_period_ms = 10 * 60 * 1000;
@@ -253,7 +265,8 @@ void flags_visit(const struct flags *f, flags_visit_fn fn, void *ctx)
         switch (d->kind) {
         case K_STRING: s = *(const char *const *) (const void *) field; break;
         case K_DURATION: (void) duration_format(v, sizeof v, *(const int64_t *) (const void *) field); break;
-        case K_INT: (void) snprintf(v, sizeof v, "%lld", (long long) *(const int64_t *) (const void *) field); break;
+        case K_INT:
+        case K_MICROS: (void) snprintf(v, sizeof v, "%lld", (long long) *(const int64_t *) (const void *) field); break;
         case K_BYTES: flags_format_bytes(v, sizeof v, *(const int64_t *) (const void *) field); break;
         case K_BOOL: s = *(const int *) (const void *) field ? "true" : "false"; break;
         case K_LOG_LEVEL: {

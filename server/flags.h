@@ -24,6 +24,7 @@ struct flags {
     const char *cors_origin;     /* ".*" */
     int64_t max_connections;     /* 512 */
     int64_t read_timeout_ms;     /* 5m: whole request, first byte to last */
+    int64_t spin_us;             /* 50: the loop's poll after a response (http_limits) */
     int64_t for_outage_tolerance_ms; /* 1h */
     int64_t for_grace_period_ms;     /* 10m */
     int64_t resend_delay_ms;         /* 1m */

@@ -56,6 +56,7 @@ void http_limits_default(struct http_limits *l)
     l->write_queue_cap = 4 << 20;
     l->gzip_min_bytes = 1024;
     l->gzip_loop_max_bytes = 128 << 10;
+    l->spin_us = 50;
 }
 
 /* --- connection plumbing --- */
@@ -127,9 +128,34 @@ int http_conn_write(struct conn *c, struct wr *wr, uv_buf_t *iov, unsigned n)
     return 0;
 }
 
+/* Spinning after a response. A client that just got an answer (Grafana's next panel, a script's
+ * next curl, a keep-alive connection) usually sends its next request within microseconds; if
+ * the loop thread has gone to sleep in epoll_wait by then, the request waits for its core to
+ * wake, which on a virtual machine costs tens of microseconds (on this project's 2-core VM,
+ * about as long as answering the request). So after each response the loop keeps polling with
+ * a zero timeout for lim.spin_us (an active idle handle makes libuv do exactly that), and then
+ * sleeps as before. An idle server never spins; a busy one rarely waits long enough to. */
+static void on_spin(uv_idle_t *h)
+{
+    struct http_server *s = h->data;
+    if (uv_hrtime() >= s->spin_until_ns)
+        uv_idle_stop(h);
+}
+
+static void spin_after_response(struct http_server *s)
+{
+    if (s->lim.spin_us == 0 || s->closing)
+        return;
+    s->spin_until_ns = uv_hrtime() + (uint64_t) s->lim.spin_us * 1000;
+    if (!uv_is_active((uv_handle_t *) &s->spin))
+        (void) uv_idle_start(&s->spin, on_spin);
+}
+
 void http_conn_write_done(struct wr *wr, int status)
 {
     struct conn *c = wr->c;
+    if (!c->sink) /* http_serve_bytes (fuzzing, tests) has no loop to spin */
+        spin_after_response(c->srv);
     if (wr->r)
         http_req_free(wr->r);
     else
@@ -584,6 +610,8 @@ static void srv_maybe_done(struct http_server *s)
     if (!s->closing || s->n_conns > 0 || s->grace_closed)
         return;
     s->grace_closed = 1;
+    s->handles_pending++; /* the spin handle closes with the grace timer */
+    uv_close((uv_handle_t *) &s->spin, on_srv_handle_closed);
     uv_close((uv_handle_t *) &s->grace, on_srv_handle_closed);
 }
 
@@ -644,6 +672,8 @@ int http_server_open(uv_loop_t *loop, const char *listen, const struct http_limi
         return err_set(e, r, "http server: %s", uv_strerror(r));
     }
     s->grace.data = s;
+    (void) uv_idle_init(loop, &s->spin); /* cannot fail: it only links the handle in */
+    s->spin.data = s;
     r = uv_tcp_bind(&s->listener, (const struct sockaddr *) &ss, 0);
     if (r == UV_EAFNOSUPPORT && host[0] == '\0') {
         /* no IPv6 on this host: all IPv4 interfaces */

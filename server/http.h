@@ -37,6 +37,8 @@ struct http_limits {
     size_t gzip_loop_max_bytes; /* 128 KiB: larger bodies are compressed only by the worker that
                                  * made them (http_gzip + http_respond_gzipped), keeping the loop
                                  * free of long CPU work */
+    uint32_t spin_us;           /* 50 µs: after a response the loop polls without sleeping this
+                                 * long (see on_spin in http.c); 0 turns it off */
 };
 void http_limits_default(struct http_limits *l);
 

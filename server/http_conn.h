@@ -77,6 +77,8 @@ struct http_server {
     uv_loop_t *loop;
     uv_tcp_t listener;
     uv_timer_t grace;
+    uv_idle_t spin;          /* active while the loop polls without sleeping (on_spin) */
+    uint64_t spin_until_ns; /* uv_hrtime() at which it stops */
     struct http_limits lim;
     http_handler_fn handler;
     void *ctx;

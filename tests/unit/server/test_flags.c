@@ -63,6 +63,22 @@ TEST(bad_flags_and_values_name_the_flag)
     ASSERT_TRUE(strchr(e.msg, '\n') == NULL);
 }
 
+TEST(spin_takes_zero_to_a_tenth_of_a_second_in_microseconds)
+{
+    struct flags f;
+    struct err e;
+    ASSERT_OK(parse(&f, &e, 1));
+    ASSERT_EQ(f.spin_us, 50);
+    ASSERT_OK(parse(&f, &e, 2, "--web.spin-microseconds=0"));
+    ASSERT_EQ(f.spin_us, 0);
+    ASSERT_OK(parse(&f, &e, 2, "--web.spin-microseconds=100000"));
+    ASSERT_EQ(f.spin_us, 100000);
+    ASSERT_EQ(parse(&f, &e, 2, "--web.spin-microseconds=100001"), ERR_PARSE);
+    ASSERT_STR_CONTAINS(e.msg, "web.spin-microseconds");
+    ASSERT_EQ(parse(&f, &e, 2, "--web.spin-microseconds=-1"), ERR_PARSE);
+    ASSERT_EQ(parse(&f, &e, 2, "--web.spin-microseconds=50us"), ERR_PARSE);
+}
+
 TEST(help_lists_every_flag)
 {
     const char *u = flags_usage();
