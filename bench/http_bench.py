@@ -1,16 +1,20 @@
 #!/usr/bin/python3
 """bench/http_bench.py — HTTP API throughput and latency: wrk against GET /api/v1/query?query=up
-at 1 and 100 concurrent connections, for ember and, in the same run, Prometheus, both scraping the
-same node exporter (so `up` is one series on each).
+at 1 and 100 concurrent connections, for ember and, in the same run, Prometheus and
+VictoriaMetrics, all scraping the same node exporter (so `up` is one series on each), and nginx
+answering the same URL with a constant body: the machine's floor, what a server that does no work
+at all gets from wrk here.
 
     /usr/bin/python3 bench/http_bench.py [--ember build/server/ember] [--duration 10]
-        [--prometheus /usr/bin/prometheus] [--no-prometheus] [--warm-cores]
+        [--prometheus /usr/bin/prometheus] [--victoria-metrics /usr/bin/victoria-metrics]
+        [--nginx /usr/sbin/nginx] [--no-peers] [--warm-cores]
 
-Needs Debian's wrk and prometheus-node-exporter (and prometheus for the comparison). Prints one
-line per (server, connections) with requests/s, p50/p99 latency and the server's CPU time per
-request (user + system, from /proc: the figure least disturbed by other load on the machine),
-then ember's ratio to Prometheus. Client and servers share the machine: figures are relative,
-not absolute.
+Needs Debian's wrk and prometheus-node-exporter; each peer (packages prometheus,
+victoria-metrics, nginx-light) is run when installed. Prints one line per (server, connections)
+with requests/s, p50/p99 latency and the server's CPU time per request (user + system, from
+/proc: the figure least disturbed by other load on the machine), then ember's ratio to each peer.
+Servers take turns run by run. Client and servers share the machine: figures are relative, not
+absolute. nginx runs one worker process, as ember serves HTTP from one loop thread.
 
 --warm-cores repeats every run with one busy-looping `nice -n 19` shell per core alive during it,
 printed as separate "warm" lines. On a virtual machine an idle core takes tens of microseconds to
@@ -45,7 +49,7 @@ def get(url, timeout=2):
         return r.status, r.read()
 
 
-def wait_up(base, what, timeout=60):
+def wait_up(base, what, timeout=90):
     """Waits until `up` has a sample (the first scrape happened)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -57,6 +61,39 @@ def wait_up(base, what, timeout=60):
             pass
         time.sleep(0.2)
     sys.exit(f"http_bench: {what} did not answer `up` within {timeout}s")
+
+
+def nginx_config(tmp, port):
+    """One worker answering every URL with a constant `up` answer of ember's size."""
+    body = ('{"status":"success","data":{"resultType":"vector","result":[{"metric":'
+            '{"__name__":"up","instance":"127.0.0.1:9100","job":"node"},'
+            '"value":[1700000000,"1"]}]}}')
+    path = os.path.join(tmp, "nginx.conf")
+    with open(path, "w") as f:
+        f.write(f"worker_processes 1;\ndaemon off;\npid {tmp}/nginx.pid;\n"
+                f"error_log {tmp}/nginx-error.log;\nevents {{ worker_connections 1024; }}\n"
+                "http {\n  access_log off;\n"
+                f"  client_body_temp_path {tmp};\n  proxy_temp_path {tmp};\n"
+                f"  fastcgi_temp_path {tmp};\n  uwsgi_temp_path {tmp};\n  scgi_temp_path {tmp};\n"
+                f"  server {{\n    listen 127.0.0.1:{port};\n"
+                "    location / { default_type application/json; "
+                f"return 200 '{body}'; }}\n  }}\n}}\n")
+    return path
+
+
+def nginx_worker(master_pid, timeout=10):
+    """The pid of the worker process nginx's master forks."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{master_pid}/task/{master_pid}/children") as f:
+                kids = f.read().split()
+            if kids:
+                return int(kids[0])
+        except OSError:
+            pass
+        time.sleep(0.1)
+    sys.exit("http_bench: nginx started no worker")
 
 
 def start(args, log):
@@ -118,7 +155,11 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--ember", default=os.path.join(ROOT, "build", "server", "ember"))
     ap.add_argument("--prometheus", default=shutil.which("prometheus") or "/usr/bin/prometheus")
-    ap.add_argument("--no-prometheus", action="store_true")
+    ap.add_argument("--victoria-metrics", default=shutil.which("victoria-metrics")
+                    or "/usr/bin/victoria-metrics")
+    ap.add_argument("--nginx", default=shutil.which("nginx") or "/usr/sbin/nginx")
+    ap.add_argument("--no-peers", "--no-prometheus", action="store_true",
+                    help="measure ember alone")
     ap.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     ap.add_argument("--connections", default="1,100")
     ap.add_argument("--warm-cores", action="store_true",
@@ -145,12 +186,24 @@ def main():
         procs.append(start([a.ember, f"--web.listen-address=127.0.0.1:{ep}", f"--config.file={cfg}",
                             f"--storage.tsdb.path={tmp}/ember-data", "--log.level=warn"], log))
         servers.append(("ember", f"http://127.0.0.1:{ep}", procs[-1].pid))
-        if not a.no_prometheus:
-            pp = free_port()
-            procs.append(start([a.prometheus, f"--web.listen-address=127.0.0.1:{pp}",
-                                f"--config.file={cfg}", f"--storage.tsdb.path={tmp}/prom-data",
-                                "--log.level=warn"], log))
-            servers.append(("prometheus", f"http://127.0.0.1:{pp}", procs[-1].pid))
+        peers = [] if a.no_peers else [p for p in (
+            ("prometheus", a.prometheus, lambda port: [
+                a.prometheus, f"--web.listen-address=127.0.0.1:{port}", f"--config.file={cfg}",
+                f"--storage.tsdb.path={tmp}/prom-data", "--log.level=warn"]),
+            ("victoria", a.victoria_metrics, lambda port: [
+                a.victoria_metrics, f"-httpListenAddr=127.0.0.1:{port}",
+                f"-promscrape.config={cfg}", f"-storageDataPath={tmp}/vm-data",
+                "-loggerLevel=ERROR"]),
+            ("nginx", a.nginx, lambda port: [
+                a.nginx, "-c", nginx_config(tmp, port), "-e", f"{tmp}/nginx-error.log"]),
+        ) if os.access(p[1], os.X_OK)]
+        for name, _, argv in peers:
+            port = free_port()
+            procs.append(start(argv(port), log))
+            pid = procs[-1].pid
+            if name == "nginx":  # the master forks the worker that serves; measure that one
+                pid = nginx_worker(pid)
+            servers.append((name, f"http://127.0.0.1:{port}", pid))
         for name, base, _ in servers:
             wait_up(base, name)
         results = {}
@@ -172,11 +225,11 @@ def main():
                     errs += f" socket: {r['socket_errors']}" if r["socket_errors"] else ""
                     print(f"{name:<12}{mode:<7}{conns:>6}{r['rps']:>12.0f}{r['p50']:>10.2f}"
                           f"{r['p99']:>10.2f}{r['cpu_us']:>12.1f}  {errs}", flush=True)
-        if not a.no_prometheus:
+        for peer, _, _ in servers[1:]:
             for mode in modes:
                 for conns in [int(c) for c in a.connections.split(",")]:
-                    e, p = results[("ember", mode, conns)], results[("prometheus", mode, conns)]
-                    print(f"ratio ember/prometheus ({mode}) at {conns} connection(s): "
+                    e, p = results[("ember", mode, conns)], results[(peer, mode, conns)]
+                    print(f"ratio ember/{peer} ({mode}) at {conns} connection(s): "
                           f"{e['rps'] / p['rps']:.2f}x req/s, p99 {e['p99']:.2f} vs "
                           f"{p['p99']:.2f} ms, CPU per request {e['cpu_us']:.0f} vs "
                           f"{p['cpu_us']:.0f} us")
