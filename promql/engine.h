@@ -80,6 +80,7 @@ struct promql_ev {
     struct promql_cached_re *res; /* label_replace regexes, compiled once per query */
     tsdb_querier *q;              /* open while selectors are read (plan.c) */
     struct promql_point *ld_p;    /* decode scratch of plan.c's reads (heap) */
+    struct promql_point ld_last;  /* promql_plan_read_last()'s one sample */
     size_t ld_cap, ld_peak;
     /* grid evaluation (grid.c): step k is at g_start + k * g_step, k < g_n */
     int64_t g_start, g_step;
@@ -238,6 +239,11 @@ int promql_plan_select(struct promql_ev *ev, const struct promql_loaded_sel *ls,
 int promql_plan_read(struct promql_ev *ev, const struct promql_loaded_sel *ls,
                      const struct tsdb_series *s, const struct promql_point **ret,
                      size_t *ret_n);
+/* What promql_plan_read() returns as far as an evaluation at the one reference time ref needs
+ * it: the last sample at or before ref, often without decoding (0 or 1 samples), else all. */
+int promql_plan_read_last(struct promql_ev *ev, const struct promql_loaded_sel *ls,
+                          const struct tsdb_series *s, int64_t ref,
+                          const struct promql_point **ret, size_t *ret_n);
 struct promql_loaded_sel *promql_plan_find(const struct promql_ev *ev,
                                                  const struct promql_expr *vs);
 int64_t promql_plan_sat_add(int64_t a, int64_t b);

@@ -60,7 +60,10 @@ int promql_grid_selector(struct promql_ev *ev, const struct promql_expr *x, int 
         size_t lo = ev->g_n, hi = 0;
         if ((i & 255) == 255 && (r = promql_engine_check(ev)) < 0)
             return r;
-        if ((r = promql_plan_read(ev, ls, &ss[i], &p, &np)) < 0)
+        /* One step (an instant query): only the newest sample up to its reference time. */
+        r = ev->g_n == 1 ? promql_plan_read_last(ev, ls, &ss[i], refs[0], &p, &np)
+                         : promql_plan_read(ev, ls, &ss[i], &p, &np);
+        if (r < 0)
             return r;
         for (size_t k = 0; k < ev->g_n && np; k++) {
             int64_t ref = refs[k];

@@ -266,6 +266,34 @@ int promql_plan_read(struct promql_ev *ev, const struct promql_loaded_sel *ls,
     return r;
 }
 
+/* An instant query's selector needs one sample per series: the newest at or before its
+ * reference time. The head knows each series' newest sample, so when the query looks at the
+ * present (the usual case) nothing is decoded. The sample passes the same checks as in
+ * read_series(). */
+int promql_plan_read_last(struct promql_ev *ev, const struct promql_loaded_sel *ls,
+                          const struct tsdb_series *s, int64_t ref,
+                          const struct promql_point **ret, size_t *ret_n)
+{
+    static const uint64_t nan_bits = UINT64_C(0x7ff8000000000001); /* Prometheus' NaN */
+    int64_t maxt = ref < ls->maxt ? ref : ls->maxt, t;
+    double v;
+    if (ls->in_range || !tsdb_series_last(s, maxt, &t, &v))
+        return promql_plan_read(ev, ls, s, ret, ret_n);
+    *ret = &ev->ld_last;
+    *ret_n = 0;
+    if (t < ls->mint)
+        return 0;
+    if (ev->samples + ev->result_samples >= ev->eng->o.max_samples)
+        return err_set(ev->e, ERR_LIMIT, MSG_TOO_MANY_SAMPLES);
+    ev->ld_last = (struct promql_point){t, v};
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    if (bits == PROMQL_ABSENT_BITS) /* as in read_series() */
+        memcpy(&ev->ld_last.v, &nan_bits, sizeof nan_bits);
+    *ret_n = 1;
+    return 0;
+}
+
 int promql_plan_load(struct promql_ev *ev, const struct promql_expr *root, int64_t mint,
                      int64_t maxt)
 {

@@ -125,6 +125,11 @@ static int snapshot_series(struct head *h, struct arena *a, struct mem_series *s
         refs[n++] = (struct tsdb_chunk_ref){copy, (uint32_t) s->open.b.len, s->open.n,
                                             mem_series_open_mint(s), mem_series_maxt(s)};
     }
+    /* The newest chunk in the window ends with the series' newest sample (the encoder keeps it,
+     * head.h) unless that sample lies past maxt: then readers of the last sample decode. */
+    out->has_last = n > 0 && refs[n - 1].maxt == mem_series_maxt(s);
+    out->last_t = mem_series_maxt(s);
+    memcpy(&out->last_v, &s->open.v_bits, sizeof out->last_v);
     pthread_mutex_unlock(lock);
     out->labels = (struct labels){NULL, 0};
     if (n && head_series_labels_arena(h, a, s, &out->labels) < 0)

@@ -143,6 +143,7 @@ static int merge_sources(struct arena *a, struct source *src, size_t n_src,
             }
             cur.chunks = c;
             cur.n_chunks = m;
+            cur.has_last = 0; /* a block's samples may be newer than the head's last one */
         }
         out[k++] = cur;
     }

@@ -63,7 +63,27 @@ struct tsdb_series {
     const struct tsdb_chunk_ref *chunks; /* private: what the iterator walks */
     uint32_t n_chunks;
     int64_t mint_ms, maxt_ms;            /* the querier's window */
+    /* The newest sample of the series (any time), when the snapshot knows it without decoding:
+     * a head series whose last chunk ends with it. Private: read through tsdb_series_last(). */
+    int has_last;
+    int64_t last_t;
+    double last_v;
 };
+
+/* For a reader that wants only the last sample at or before maxt_ms (an instant selector at one
+ * time): 1 when the series' newest sample is known and at or before maxt_ms, with that sample in
+ * ret_t and ret_v: nothing newer exists up to maxt_ms, and every other sample is older. The
+ * caller checks the time against the start of its window (it may lie before the querier's). 0
+ * when the snapshot cannot tell: iterate. */
+static inline int tsdb_series_last(const struct tsdb_series *s, int64_t maxt_ms, int64_t *ret_t,
+                                   double *ret_v)
+{
+    if (!s->has_last || s->last_t > maxt_ms || s->last_t > s->maxt_ms)
+        return 0;
+    *ret_t = s->last_t;
+    *ret_v = s->last_v;
+    return 1;
+}
 
 /* Series matching all matchers (at least one must not match the empty string, as Prometheus
  * requires), sorted by labels. The array lives in arena a; ERR_LIMIT when a is over its cap. */

@@ -450,6 +450,76 @@ TEST(delete_series_removes_samples_from_head_and_blocks_for_good)
     test_tmpdir_remove(dir);
 }
 
+/* tsdb_series_last() over [mint, maxt] of test_metric{i="<i>"}: returns whether it knew the
+ * last sample, and checks that sample against the iterator's last one up to maxt. */
+static int check_last(tsdb *db, const char *i, int64_t mint, int64_t maxt)
+{
+    struct arena *a = arena_new(0);
+    struct matcher m[2];
+    struct err e = {0};
+    ASSERT_OK_E(matcher_init(a, &m[0], MATCH_EQ, "__name__", "test_metric", &e), &e);
+    ASSERT_OK_E(matcher_init(a, &m[1], MATCH_EQ, "i", i, &e), &e);
+    tsdb_querier *q;
+    struct tsdb_series *s;
+    size_t n;
+    ASSERT_OK_E(tsdb_querier_open(db, mint, maxt, &q, &e), &e);
+    ASSERT_OK_E(tsdb_querier_select(q, a, m, 2, &s, &n, &e), &e);
+    int known = 0;
+    for (size_t k = 0; k < n; k++) {
+        struct tsdb_iter it;
+        int64_t want_t = INT64_MIN, t;
+        double want_v = 0, v;
+        tsdb_iter_init(&it, &s[k]);
+        while (tsdb_iter_next(&it) == 1) {
+            want_t = it.t;
+            want_v = it.v;
+        }
+        tsdb_iter_close(&it);
+        if (!tsdb_series_last(&s[k], maxt, &t, &v))
+            continue;
+        known = 1;
+        if (want_t == INT64_MIN) { /* nothing in the window: the newest sample is before it */
+            ASSERT_TRUE(t < mint);
+        } else {
+            ASSERT_EQ(t, want_t);
+            ASSERT_DBL_EQ(v, want_v);
+        }
+    }
+    tsdb_querier_close(q);
+    arena_free(a);
+    return known;
+}
+
+TEST(series_last_sample_is_the_iterators_last_or_unknown)
+{
+    char *dir = test_tmpdir();
+    tsdb *db = open_dir(dir, HOUR);
+    append_range(db, 3, 0, 3 * HOUR);
+    int64_t end = 3 * HOUR - STEP; /* the newest sample */
+    /* The present: known from the head alone, at and past the newest sample. */
+    ASSERT_TRUE(check_last(db, "1", end - 5 * 60000, end));
+    ASSERT_TRUE(check_last(db, "1", end - 5 * 60000, end + HOUR));
+    /* The past: the newest sample is after maxt, so the caller has to decode. */
+    ASSERT_FALSE(check_last(db, "1", HOUR, 2 * HOUR));
+    /* Head and a block merged: never claimed. */
+    struct err e = {0};
+    ASSERT_OK_E(db_cut_head(db, 0, HOUR - 1, &e), &e);
+    ASSERT_FALSE(check_last(db, "1", 0, end));
+    ASSERT_TRUE(check_last(db, "1", 2 * HOUR, end));
+    /* After the newest samples are deleted, the last is the newest one kept. */
+    struct arena *a = arena_new(0);
+    struct matcher m[2];
+    ASSERT_OK_E(matcher_init(a, &m[0], MATCH_EQ, "__name__", "test_metric", &e), &e);
+    ASSERT_OK_E(matcher_init(a, &m[1], MATCH_EQ, "i", "2", &e), &e);
+    ASSERT_OK_E(tsdb_delete_series(db, m, 2, end - 10 * STEP, end, &e), &e);
+    ASSERT_TRUE(check_last(db, "2", end - 30 * STEP, end));
+    /* A window that holds none of its samples any more selects nothing. */
+    ASSERT_FALSE(check_last(db, "2", end - 5 * STEP, end));
+    tsdb_close(db);
+    arena_free(a);
+    test_tmpdir_remove(dir);
+}
+
 /* tsdb import's path: many series interleaved by time, so full chunks queue up for the encoder
  * thread faster than one at a time (more than its queue holds); every sample comes back, in
  * blocks the database serves, and repeats are counted, not stored. */
