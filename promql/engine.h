@@ -64,6 +64,9 @@ struct promql_val {
 
 struct promql_gblock;
 
+/* Scratch buffers of a grid evaluation (promql_grid_scratch): slots 0..5. */
+#define PROMQL_GRID_SCRATCH 6
+
 struct promql_ev {
     struct promql_engine *eng;
     struct arena *qa; /* query arena: loaded data, the result */
@@ -88,8 +91,10 @@ struct promql_ev {
     struct promql_gblock *g_blocks; /* every live block of every grid value */
     size_t g_bytes, g_peak;         /* heap held by grid values: now and at most */
     int g_err;                      /* why the last grid allocation failed: -ENOMEM, ERR_LIMIT */
-    void *g_scr[6];                 /* reusable scratch buffers (promql_grid_scratch) */
-    size_t g_scr_cap[6];
+    void *g_scr[PROMQL_GRID_SCRATCH]; /* reusable scratch buffers (promql_grid_scratch) */
+    size_t g_scr_cap[PROMQL_GRID_SCRATCH];
+    /* their first bytes, while that is enough: 8 steps of 8 bytes */
+    max_align_t g_scr_small[PROMQL_GRID_SCRATCH][64 / sizeof(max_align_t)];
 };
 
 struct promql_cached_re {

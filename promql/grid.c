@@ -35,6 +35,10 @@
 #include "tsdb/base/base.h"
 
 #define BLOCK_MIN (64u << 10)
+/* A value's first block: most values of small queries (an instant query over a few series) fit,
+ * and malloc serves it without the consolidation that freeing 64 KiB costs; blocks then double
+ * up to BLOCK_MIN and beyond. */
+#define BLOCK_FIRST (4u << 10)
 
 struct promql_gblock {
     struct promql_gblock *prev, *next; /* the evaluation's list of live blocks */
@@ -48,7 +52,8 @@ void *promql_grid_alloc(struct promql_ev *ev, struct promql_gval *v, size_t byte
     bytes = (bytes + 15) & ~(size_t) 15;
     struct promql_gblock *b = v->mem;
     if (!b || b->cap - b->used < bytes) {
-        size_t cap = bytes > BLOCK_MIN ? bytes : BLOCK_MIN;
+        size_t least = !b ? BLOCK_FIRST : b->cap < BLOCK_MIN ? b->cap * 2 : BLOCK_MIN;
+        size_t cap = bytes > least ? bytes : least;
         if (b && cap < b->cap * 2 && b->cap < (16u << 20))
             cap = b->cap * 2;
         if (cap > SIZE_MAX - sizeof *b || !(b = malloc(sizeof *b + cap))) {
@@ -100,18 +105,31 @@ static void grid_free_all(struct promql_ev *ev)
 {
     while (ev->g_blocks)
         block_unlink_free(ev, ev->g_blocks);
-    for (int i = 0; i < 6; i++) {
-        free(ev->g_scr[i]);
+    for (int i = 0; i < PROMQL_GRID_SCRATCH; i++) {
+        if (ev->g_scr[i] != ev->g_scr_small[i])
+            free(ev->g_scr[i]);
         ev->g_scr[i] = NULL;
         ev->g_scr_cap[i] = 0;
     }
 }
 
+/* Small requests (a query of a few steps) are served from ev itself: no heap at all. */
 void *promql_grid_scratch(struct promql_ev *ev, int slot, size_t n)
 {
     if (n > ev->g_scr_cap[slot]) {
+        void *old = ev->g_scr[slot], *p;
+        if (!old && n <= sizeof ev->g_scr_small[slot]) {
+            ev->g_scr[slot] = ev->g_scr_small[slot];
+            ev->g_scr_cap[slot] = sizeof ev->g_scr_small[slot];
+            return ev->g_scr[slot];
+        }
         size_t nc = n < 4096 ? 4096 : n;
-        void *p = realloc(ev->g_scr[slot], nc);
+        if (old == ev->g_scr_small[slot]) {
+            if ((p = malloc(nc)))
+                memcpy(p, old, ev->g_scr_cap[slot]); /* contents survive, as with realloc */
+        } else {
+            p = realloc(old, nc);
+        }
         if (!p) {
             ev->g_err = err_set(ev->e, -ENOMEM, "out of memory in query execution");
             return NULL;
