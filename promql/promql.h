@@ -13,6 +13,20 @@ struct promql_expr; /* AST node, see promql/ast.h (module-internal) */
 
 /* Parses q[0..n). On failure: ERR_PARSE with "L:C: parse error: ..." as Prometheus words it. */
 int promql_parse(struct arena *a, const char *q, size_t n, struct promql_expr **ret, struct err *e);
+/* Parsed trees of recent query texts (parse_cache.c): a text seen before is not parsed again.
+ * Bounded (slots, rounded up to a power of two, each holding one text of at most
+ * PROMQL_PARSE_CACHE_TEXT_MAX bytes and its tree); one thread at a time. */
+typedef struct promql_parse_cache promql_parse_cache;
+#define PROMQL_PARSE_CACHE_TEXT_MAX 4096
+int promql_parse_cache_new(size_t slots, promql_parse_cache **ret); /* -ENOMEM */
+void promql_parse_cache_free(promql_parse_cache *c);                  /* NULL is fine */
+/* promql_parse() of q[0..n) (longer than PROMQL_PARSE_CACHE_TEXT_MAX: ERR_LIMIT), from the cache
+ * or parsed now and kept in place of an older entry. The tree is borrowed until the next
+ * promql_parse_cached() or promql_parse_cache_free() on c. Errors are never cached. */
+int promql_parse_cached(promql_parse_cache *c, const char *q, size_t n,
+                        const struct promql_expr **ret, struct err *e);
+void promql_parse_cache_stats(const promql_parse_cache *c, uint64_t *ret_hits,
+                              uint64_t *ret_misses);
 /* Canonical text of an expression (format_query), arena-allocated. */
 char *promql_format(struct arena *a, const struct promql_expr *x);
 

@@ -110,9 +110,9 @@ static void job_fail(struct api_query_job *j, int code, const char *msg)
 static void encode_result(struct json_writer *w, const struct promql_result *res)
 {
     json_obj_begin(w);
-    json_key(w, "resultType");
+    json_key_lit(w, "resultType");
     json_str(w, promql_value_type_name(res->type));
-    json_key(w, "result");
+    json_key_lit(w, "result");
     switch (res->type) {
     case PROMQL_SCALAR: json_scalar_pair(w, res->u.scalar.t, res->u.scalar.v); break;
     case PROMQL_STRING:
@@ -123,9 +123,9 @@ static void encode_result(struct json_writer *w, const struct promql_result *res
         for (size_t i = 0; i < res->u.vector.n; i++) {
             const struct promql_sample *s = &res->u.vector.v[i];
             json_obj_begin(w);
-            json_key(w, "metric");
+            json_key_lit(w, "metric");
             json_labels(w, &s->metric);
-            json_key(w, "value");
+            json_key_lit(w, "value");
             json_sample_pair(w, s->t, s->v);
             json_obj_end(w);
         }
@@ -136,9 +136,9 @@ static void encode_result(struct json_writer *w, const struct promql_result *res
         for (size_t i = 0; i < res->u.matrix.n; i++) {
             const struct promql_series *s = &res->u.matrix.v[i];
             json_obj_begin(w);
-            json_key(w, "metric");
+            json_key_lit(w, "metric");
             json_labels(w, &s->metric);
-            json_key(w, "values");
+            json_key_lit(w, "values");
             json_arr_begin(w);
             for (size_t k = 0; k < s->n_points; k++)
                 json_sample_pair(w, s->points[k].t, s->points[k].v);
@@ -221,6 +221,23 @@ static int job_parse(struct api_query_job *j)
          * a plain bad-data error in its queryRange). */
         if (j->spec.kind != API_QUERY_RANGE)
             (void) err_prefix(&j->err, "invalid parameter \"query\": ");
+        return -1;
+    }
+    return 0;
+}
+
+/* Loop thread: the tree from the app's parse cache (borrowed until its next use), else parsed
+ * into the request's arena. */
+static int job_parse_cached(struct api_query_job *j, const struct promql_expr **ret)
+{
+    if (!j->app->parse_cache) {
+        int r = job_parse(j);
+        *ret = j->expr;
+        return r;
+    }
+    if (promql_parse_cached(j->app->parse_cache, j->spec.query, j->spec.query_len, ret,
+                            &j->err) < 0) {
+        (void) err_prefix(&j->err, "invalid parameter \"query\": "); /* as job_parse() */
         return -1;
     }
     return 0;
@@ -313,14 +330,17 @@ static int job_try_inline(struct api_query_job *j)
         return 1;
     uint64_t t0 = uv_hrtime();
     j->started_ns = t0;
-    if (job_parse(j) == 0) {
+    const struct promql_expr *x;
+    if (job_parse_cached(j, &x) == 0) {
         struct promql_result res = {0};
-        int r = promql_eval_instant_small(j->eng, j->req->arena, j->expr, s->t_ms, &inline_budget,
+        int r = promql_eval_instant_small(j->eng, j->req->arena, x, s->t_ms, &inline_budget,
                                           &res, &j->err);
-        if (r == 1)
+        if (r == 1) {
+            j->expr = NULL; /* the cache's tree is only borrowed: the worker parses again */
             return 1;
+        }
         if (r == 0)
-            (void) job_encode(j, j->expr, &res, NULL);
+            (void) job_encode(j, x, &res, NULL);
     }
     j->work_ns = uv_hrtime() - t0;
     j->app->queries_inline++;

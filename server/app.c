@@ -265,6 +265,9 @@ int app_run(const struct flags *f)
         LOG_ERROR("main", "starting the query engine failed", "err=\"%s\"", e.msg);
         goto out;
     }
+    /* Without it (no memory) the inline lane parses each query itself: not fatal. */
+    if (promql_parse_cache_new(APP_PARSE_CACHE_SLOTS, &app->parse_cache) < 0)
+        app->parse_cache = NULL;
     app->router = router_new();
     if (!app->router || add_routes(app->router, app, &e) < 0) {
         LOG_ERROR("main", "building the router failed", "err=\"%s\"", e.msg);
@@ -357,6 +360,7 @@ out:
     router_free(app->router);
     free(app->routes);
     promql_engine_free(app->engine);
+    promql_parse_cache_free(app->parse_cache);
     free(app->external_url);
     tsdb_close(app->db);
     config_free(app->cfg);

@@ -46,6 +46,10 @@ struct app_query_times {
     double queue_sum, eval_sum;
 };
 
+/* Inline-lane texts (at most 512 bytes) whose parsed trees are kept: the distinct small queries
+ * of a few dashboards; at most ~300 KiB. */
+#define APP_PARSE_CACHE_SLOTS 64
+
 struct app {
     uv_loop_t *loop;
     struct flags flags;
@@ -75,6 +79,8 @@ struct app {
     uint32_t queries_waiting;
     _Atomic uint64_t queries_total, query_errors;
     uint64_t queries_inline; /* answered on the loop thread (api_query.c); loop-only */
+    /* Trees of the inline lane's recent query texts (api_query.c; loop thread); may be NULL. */
+    promql_parse_cache *parse_cache;
     struct app_query_times query_times;
     /* Reload and file_sd (reload.c; loop thread). */
     struct file_sd_snapshot *sd; /* current file_sd targets (immutable; swapped like cfg) */

@@ -145,7 +145,8 @@ int json_escape(struct buf *b, const char *s, size_t n)
     /* Room is kept for the rest of the input verbatim plus the closing quote (cap - len >=
      * end - run + 1): reserved once here, topped up at each escape, so the common case (nothing
      * to escape) writes straight into the buffer. */
-    if (buf_reserve(b, n + 2) < 0)
+    size_t room = b->cap - b->len; /* buf_reserve() called only when short */
+    if ((room < 2 || room - 2 < n) && buf_reserve(b, n + 2) < 0)
         return -ENOMEM;
     b->p[b->len++] = '"';
     const uint8_t *run = p; /* start of bytes copied verbatim */
@@ -228,6 +229,17 @@ void json_key_n(struct json_writer *w, const char *k, size_t n)
     w->after_key = 1;
 }
 
+
+void json_key_quoted(struct json_writer *w, const char *quoted, size_t n)
+{
+    if (!w->err && NEVER(w->after_key || w->depth == 0)) {
+        w->err = ERR_INTERNAL;
+        return;
+    }
+    sep(w);
+    put(w, quoted, n);
+    w->after_key = 1;
+}
 
 void json_str_n(struct json_writer *w, const char *s, size_t n)
 {
@@ -404,9 +416,9 @@ void json_labels(struct json_writer *w, const struct labels *ls)
 void json_envelope_begin(struct json_writer *w)
 {
     json_obj_begin(w);
-    json_key(w, "status");
-    json_str(w, "success");
-    json_key(w, "data");
+    json_key_lit(w, "status");
+    json_str_lit(w, "success");
+    json_key_lit(w, "data");
 }
 
 void json_envelope_end(struct json_writer *w, const char *const *warnings, size_t n_warnings)

@@ -38,6 +38,12 @@ void json_key_n(struct json_writer *w, const char *k, size_t n);
 /* Inline so that the compiler measures literal keys (most of them) at build time. */
 static inline void json_key(struct json_writer *w, const char *k) { json_key_n(w, k, strlen(k)); }
 
+/* Keys and strings given as string literals that need no escaping (ASCII letters, digits, _):
+ * their quoted form is made at build time, for the fixed keys of every response. */
+#define json_key_lit(w, k) json_key_quoted((w), "\"" k "\":", sizeof("\"" k "\":") - 1)
+#define json_str_lit(w, s) json_raw((w), "\"" s "\"", sizeof("\"" s "\"") - 1)
+void json_key_quoted(struct json_writer *w, const char *quoted, size_t n);
+
 void json_null(struct json_writer *w);
 void json_str_n(struct json_writer *w, const char *s, size_t n);
 static inline void json_str(struct json_writer *w, const char *s) /* NULL writes null */
