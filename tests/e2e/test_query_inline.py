@@ -69,13 +69,18 @@ def test_inline_answers_are_the_worker_answers_byte_for_byte(start_ember, node_e
 
 def test_limits_apply_as_on_a_worker(start_ember, node_exporter):
     e = start_ember(node_config(node_exporter), extra=["--query.max-samples=1"])
-    # Past one sample in the lookback window, both paths must refuse to load them.
-    wait_for(lambda: e.query('up{job=~"node"}')[0] == 422, 15, what="two scraped samples of up")
-    for q in ("up", 'up{job=~"node"}'):
+    # Past one sample in a range's window, both paths must refuse to load them.
+    wait_for(lambda: e.query('count_over_time(up{job=~"node"}[5m])')[0] == 422, 15,
+             what="two scraped samples of up")
+    for q in ("count_over_time(up[5m])", 'count_over_time(up{job=~"node"}[5m])'):
         status, doc = e.query(q)
         assert_error(status, doc, 422, "execution",
                      "query processing would load too many samples into memory in query "
                      "execution")
+    # An instant selector holds one sample per series, as in Prometheus: within the limit.
+    for q in ("up", 'up{job=~"node"}'):
+        status, doc = e.query(q)
+        assert status == 200 and len(doc["data"]["result"]) == 1, doc
     status, doc = e.query("up", timeout="0")
     assert_error(status, doc, 503, "timeout", "query timed out in query execution")
     assert e.stop() == 0
