@@ -4,6 +4,11 @@
  *
  *   bench_chunks [series [hours [chunk_samples [zstd_level [jittered]]]]]
  *                                                     defaults 10000 24 480 3 10
+ *   bench_chunks --append [series [hours [runs]]]     defaults 10000 2 5
+ *       CPU ns per appended sample, in scrape order (each step, each target's series): the XOR
+ *       encoder alone (24-sample chunks, the head's), head_series_append() (lock, encode, open
+ *       buffer, cuts to dense chunks) and appenders committing per target on an in-memory tsdb
+ *       (no WAL: bench_storage --disk measures that). Each run a fresh head; all runs printed.
  *
  * The dataset is bench/dataset.c's (deterministic); figures are printed per series kind and per
  * timestamp regime, so other mixes can be worked out from them. */
@@ -20,6 +25,7 @@
 #include "tsdb/block.h"
 #include "tsdb/chunk_dense.h"
 #include "tsdb/chunk_xor.h"
+#include "tsdb/head.h"
 
 #include "dataset.h"
 
@@ -43,6 +49,13 @@ static int64_t cpu_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t process_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
@@ -176,8 +189,170 @@ static int block_figures(const struct buf *all, const struct crec *rec, const st
     return 0;
 }
 
+/* Series of each target, so the timed loops visit a step's samples target by target. */
+struct by_target {
+    uint32_t *idx[TARGETS], n[TARGETS];
+};
+
+static int group_by_target(const struct dataset *d, struct by_target *bt)
+{
+    for (int k = 0; k < TARGETS; k++) {
+        bt->n[k] = 0;
+        if (!(bt->idx[k] = malloc((d->n_series ? d->n_series : 1) * sizeof(uint32_t))))
+            return -1;
+        for (uint32_t s = 0; s < d->n_series; s++)
+            if (d->s[s].t == d->tg[k].t)
+                bt->idx[k][bt->n[k]++] = s;
+    }
+    return 0;
+}
+
+/* The encoder alone: every series in chunks of 24 samples, the buffer kept across chunks. */
+static int64_t run_xor(const struct dataset *d)
+{
+    struct xor_enc x;
+    xor_enc_init(&x);
+    uint64_t sink = 0;
+    int64_t t0 = cpu_ns();
+    for (uint32_t s = 0; s < d->n_series; s++) {
+        const struct dataset_series *ds = &d->s[s];
+        for (uint32_t i = 0; i < ds->n; i++) {
+            if (x.n == 24) {
+                struct xor_buf keep = x.b;
+                sink += keep.len;
+                xor_enc_init(&x);
+                x.b = keep;
+                x.b.len = 0;
+            }
+            if (xor_enc_append(&x, ds->t[i], ds->v[i]) < 0)
+                return -1;
+        }
+    }
+    int64_t ns = cpu_ns() - t0;
+    xor_enc_done(&x);
+    return sink == 1 ? -1 : ns;
+}
+
+static uint32_t max_steps(const struct dataset *d)
+{
+    uint32_t m = 0;
+    for (int k = 0; k < TARGETS; k++)
+        m = d->tg[k].n > m ? d->tg[k].n : m;
+    return m;
+}
+
+static int64_t run_head(const struct dataset *d, const struct by_target *bt)
+{
+    struct head *h;
+    struct err e = {0};
+    struct mem_series **ss = malloc(d->n_series * sizeof *ss);
+    if (!ss || head_new(0, &h) < 0)
+        return -1;
+    for (uint32_t s = 0; s < d->n_series; s++)
+        if (head_get_or_create(h, &d->s[s].labels, &ss[s], NULL, &e) < 0)
+            return -1;
+    uint32_t steps = max_steps(d);
+    int64_t t0 = cpu_ns();
+    for (uint32_t i = 0; i < steps; i++)
+        for (int k = 0; k < TARGETS; k++) {
+            if (i >= d->tg[k].n)
+                continue;
+            for (uint32_t j = 0; j < bt->n[k]; j++) {
+                uint32_t s = bt->idx[k][j];
+                if (head_series_append(h, ss[s], d->s[s].t[i], d->s[s].v[i]) != 0)
+                    return -1;
+            }
+        }
+    int64_t ns = cpu_ns() - t0;
+    head_free(h);
+    free(ss);
+    return ns;
+}
+
+/* Appenders on an in-memory tsdb, one commit per target and step as scrape loops do; process CPU
+ * time, since a tsdb has a storage thread. */
+static int64_t run_appender(const struct dataset *d, const struct by_target *bt)
+{
+    struct tsdb_opts o = {0};
+    tsdb *db;
+    struct err e = {0};
+    uint64_t *refs = calloc(d->n_series, sizeof *refs);
+    if (!refs || tsdb_open(&o, &db, &e) < 0)
+        return -1;
+    /* Series created first (untimed), as a running server has them. */
+    tsdb_appender *a = tsdb_appender_new(db);
+    for (uint32_t s = 0; a && s < d->n_series; s++)
+        if (tsdb_appender_add(a, &refs[s], &d->s[s].labels, d->s[s].t[0] - 1, 0, &e) < 0)
+            return -1;
+    if (!a || tsdb_appender_commit(a, &e) < 0)
+        return -1;
+    uint32_t steps = max_steps(d);
+    int64_t t0 = process_ns();
+    for (uint32_t i = 0; i < steps; i++)
+        for (int k = 0; k < TARGETS; k++) {
+            if (i >= d->tg[k].n)
+                continue;
+            a = tsdb_appender_new(db);
+            for (uint32_t j = 0; a && j < bt->n[k]; j++) {
+                uint32_t s = bt->idx[k][j];
+                if (tsdb_appender_add(a, &refs[s], NULL, d->s[s].t[i], d->s[s].v[i], &e) < 0)
+                    return -1;
+            }
+            if (!a || tsdb_appender_commit(a, &e) != 0) {
+                fprintf(stderr, "commit: %s\n", e.msg);
+                return -1;
+            }
+        }
+    int64_t ns = process_ns() - t0;
+    tsdb_close(db);
+    free(refs);
+    return ns;
+}
+
+static int append_figures(uint32_t n_series, double hours, int runs)
+{
+    struct dataset d;
+    struct by_target bt;
+    if (dataset_build(&d, n_series, hours) < 0 || group_by_target(&d, &bt) < 0)
+        return 1;
+    printf("dataset: %u series x %.1f h at 15 s, %" PRIu64 " samples; CPU ns per sample, %d "
+           "runs\n",
+           d.n_series, hours, d.n_samples, runs);
+    const char *names[3] = {"xor encoder (24-sample chunks)", "head_series_append",
+                            "appenders, in-memory tsdb"};
+    for (int m = 0; m < 3; m++) {
+        double best = 1e30;
+        printf("%-32s", names[m]);
+        for (int r = 0; r < runs; r++) {
+            int64_t ns = m == 0 ? run_xor(&d) : m == 1 ? run_head(&d, &bt) : run_appender(&d, &bt);
+            if (ns < 0) {
+                fprintf(stderr, "%s failed\n", names[m]);
+                return 1;
+            }
+            double per = (double) ns / (double) d.n_samples;
+            best = per < best ? per : best;
+            printf(" %6.1f", per);
+        }
+        printf("   best %.1f ns/sample\n", best);
+    }
+    for (int k = 0; k < TARGETS; k++)
+        free(bt.idx[k]);
+    dataset_free(&d);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "--append") == 0) {
+        uint32_t n = argc > 2 ? (uint32_t) atoi(argv[2]) : 10000;
+        double hours = argc > 3 ? atof(argv[3]) : 2;
+        int runs = argc > 4 ? atoi(argv[4]) : 5;
+        if (n == 0 || hours <= 0 || runs < 1) {
+            fprintf(stderr, "usage: %s --append [series [hours [runs]]]\n", argv[0]);
+            return 2;
+        }
+        return append_figures(n, hours, runs);
+    }
     uint32_t n_series = argc > 1 ? (uint32_t) atoi(argv[1]) : 10000;
     double hours = argc > 2 ? atof(argv[2]) : 24;
     uint32_t csz = argc > 3 ? (uint32_t) atoi(argv[3]) : 480;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tsdb/base/buf.h"
 #include "tsdb/base/err.h"
 
 void xor_enc_init(struct xor_enc *x)
@@ -27,117 +28,207 @@ void xor_enc_done(struct xor_enc *x)
     x->b = (struct xor_buf){NULL, 0, 0};
 }
 
-/* One more zero byte at the end. The buffer starts at 32 bytes and grows by a quarter, not by
+/* Room for `need` more bytes. The buffer starts at 32 bytes and grows by a quarter, not by
  * doubling: a head holds one open chunk per series, and doubling would leave a quarter of them
- * unused on average. ~7 reallocs for a 120-sample chunk are noise next to encoding it. */
-static int put_byte(struct xor_enc *x)
+ * unused on average. (The head sizes its buffers itself, xor_enc_growth(), and never gets here
+ * with too little room.) */
+static int reserve(struct xor_buf *b, uint32_t need)
 {
-    struct xor_buf *b = &x->b;
-    if (b->len == b->cap) {
-        if (b->cap > UINT32_MAX / 2)
-            return -ENOMEM;
-        uint32_t cap = b->cap ? b->cap + b->cap / 4 + 16 : 32;
-        uint8_t *p = realloc(b->p, cap);
-        if (!p)
-            return -ENOMEM;
-        b->p = p;
-        b->cap = cap;
-    }
-    b->p[b->len++] = 0;
+    if (b->cap - b->len >= need)
+        return 0;
+    uint64_t cap = b->cap ? b->cap : 32;
+    while (cap - b->len < need)
+        cap += cap / 4 + 16;
+    if (cap > UINT32_MAX)
+        return -ENOMEM;
+    uint8_t *p = realloc(b->p, (size_t) cap);
+    if (!p)
+        return -ENOMEM;
+    b->p = p;
+    b->cap = (uint32_t) cap;
     return 0;
 }
 
-static int put_bits(struct xor_enc *x, uint64_t v, int nbits)
+/* The bit writer of one append. Bits gather in a 64-bit accumulator and leave as whole 8-byte
+ * big-endian stores, so a field costs a shift and an or, not a loop over bytes with a bounds
+ * check each (the old writer's, kept in tests/unit/tsdb/test_chunk_xor.c as the reference the
+ * bytes are checked against). The room was reserved before, so the writer checks nothing. */
+struct bitw {
+    uint8_t *p;   /* where the accumulator's oldest bit goes: the partly used last byte or after */
+    uint64_t acc; /* pending bits, newest lowest; bits above the n lowest are left-overs */
+    unsigned n;   /* pending bits, < 64 */
+};
+
+static void bitw_init(struct bitw *w, const struct xor_enc *x)
 {
-    while (nbits > 0) {
-        if (x->free_bits == 0) {
-            if (put_byte(x) < 0)
-                return -ENOMEM;
-            x->free_bits = 8;
-        }
-        int take = nbits < x->free_bits ? nbits : x->free_bits;
-        uint8_t chunk = (uint8_t) ((v >> (nbits - take)) & ((1u << take) - 1));
-        x->b.p[x->b.len - 1] |= (uint8_t) (chunk << (x->free_bits - take));
-        x->free_bits = (uint8_t) (x->free_bits - take);
-        nbits -= take;
+    if (x->free_bits) { /* resume in the partly used last byte; its unused bits are 0 */
+        w->p = x->b.p + x->b.len - 1;
+        w->acc = (uint64_t) (*w->p >> x->free_bits);
+        w->n = 8u - x->free_bits;
+    } else {
+        w->p = x->b.p + x->b.len;
+        w->acc = 0;
+        w->n = 0;
     }
-    return 0;
 }
 
-static int put_uvarint_bits(struct xor_enc *x, uint64_t v)
+/* The low nb bits of v (1 <= nb <= 64), most significant first. */
+static inline void bitw_put(struct bitw *w, uint64_t v, unsigned nb)
 {
-    while (v >= 0x80) {
-        if (put_bits(x, (v & 0x7f) | 0x80, 8) < 0)
-            return -ENOMEM;
-        v >>= 7;
+    v &= ~0ull >> (64 - nb);
+    unsigned room = 64 - w->n;
+    if (nb < room) {
+        w->acc = w->acc << nb | v;
+        w->n += nb;
+        return;
     }
-    return put_bits(x, v, 8);
+    unsigned rest = nb - room; /* bits of v left after filling the word: 0..63 */
+    be64_put(w->p, w->n ? w->acc << room | v >> rest : v); /* n == 0 means nb == 64 */
+    w->p += 8;
+    w->acc = v;
+    w->n = rest;
 }
 
-static int put_value(struct xor_enc *x, uint64_t bits)
+/* Writes the pending bits (the last byte padded with zeros) and records where x ends. */
+static void bitw_finish(struct bitw *w, struct xor_enc *x)
+{
+    unsigned bytes = (w->n + 7) / 8;
+    uint64_t word = w->n ? w->acc << (64 - w->n) : 0;
+    for (unsigned i = 0; i < bytes; i++)
+        w->p[i] = (uint8_t) (word >> (56 - 8 * i));
+    x->b.len = (uint32_t) (w->p + bytes - x->b.p);
+    x->free_bits = (uint8_t) (8 * bytes - w->n);
+}
+
+static unsigned uvarint_len(uint64_t v)
+{
+    return 1 + (63u - (unsigned) __builtin_clzll(v | 1)) / 7;
+}
+
+/* A uvarint's bytes, each written as 8 bits (sample 0's timestamp, sample 1's delta). */
+static void put_uvarint(struct bitw *w, uint64_t v)
+{
+    for (; v >= 0x80; v >>= 7)
+        bitw_put(w, (v & 0x7f) | 0x80, 8);
+    bitw_put(w, v, 8);
+}
+
+/* One sample as fields: how its bits are made, decided before any is written, so the room
+ * needed is known exactly (xor_enc_growth()) and a failure leaves the encoder as it was. */
+struct sample_bits {
+    uint64_t ts;          /* sample >= 2: delta-of-delta with its bucket's prefix */
+    unsigned ts_bits;     /* ... of which the low ts_bits are written; 68: '1111' + 64 bits */
+    uint64_t v_head;      /* value control bits (and window, for a new window) */
+    unsigned v_head_bits; /* 1, 2 or 13 */
+    unsigned v_sig;       /* meaningful XOR bits that follow, 0 when the value repeats */
+    uint8_t leading, trailing; /* the window after this sample */
+    uint64_t total;       /* all bits */
+};
+
+static void plan_value(const struct xor_enc *x, uint64_t bits, struct sample_bits *sb)
 {
     uint64_t xr = bits ^ x->v_bits;
-    if (xr == 0)
-        return put_bits(x, 0, 1);
-    int leading = __builtin_clzll(xr), trailing = __builtin_ctzll(xr);
+    sb->leading = x->leading;
+    sb->trailing = x->trailing;
+    sb->v_sig = 0;
+    if (xr == 0) {
+        sb->v_head = 0;
+        sb->v_head_bits = 1;
+        return;
+    }
+    unsigned leading = (unsigned) __builtin_clzll(xr), trailing = (unsigned) __builtin_ctzll(xr);
     if (leading > 31)
         leading = 31; /* 5 bits */
     if (x->leading != 0xff && leading >= x->leading && trailing >= x->trailing) {
-        int sig = 64 - x->leading - x->trailing;
-        if (put_bits(x, 2, 2) < 0)
-            return -ENOMEM;
-        return put_bits(x, xr >> x->trailing, sig);
+        sb->v_head = 2;
+        sb->v_head_bits = 2;
+        sb->v_sig = 64u - x->leading - x->trailing;
+        return;
     }
-    int sig = 64 - leading - trailing;
-    if (put_bits(x, 3, 2) < 0 || put_bits(x, (uint64_t) leading, 5) < 0 ||
-        put_bits(x, (uint64_t) (sig & 63), 6) < 0 || put_bits(x, xr >> trailing, sig) < 0)
-        return -ENOMEM;
-    x->leading = (uint8_t) leading;
-    x->trailing = (uint8_t) trailing;
-    return 0;
+    sb->v_sig = 64 - leading - trailing;
+    sb->v_head = 3u << 11 | leading << 6 | (sb->v_sig & 63); /* '11', 5 + 6 bits */
+    sb->v_head_bits = 13;
+    sb->leading = (uint8_t) leading;
+    sb->trailing = (uint8_t) trailing;
+}
+
+static void plan(const struct xor_enc *x, int64_t t, uint64_t bits, struct sample_bits *sb)
+{
+    if (x->n == 0) {
+        uint64_t zz = ((uint64_t) t << 1) ^ (uint64_t) (t >> 63);
+        sb->total = 8 * uvarint_len(zz) + 64;
+        return;
+    }
+    plan_value(x, bits, sb);
+    sb->total = sb->v_head_bits + sb->v_sig;
+    if (x->n == 1) {
+        sb->total += 8 * uvarint_len((uint64_t) (t - x->t));
+        return;
+    }
+    int64_t dod = (t - x->t) - x->delta;
+    uint64_t u = (uint64_t) dod;
+    if (dod == 0)
+        sb->ts = 0, sb->ts_bits = 1;
+    else if (dod >= -8191 && dod <= 8192)
+        sb->ts = 2ull << 14 | (u & 0x3fff), sb->ts_bits = 16;
+    else if (dod >= -65535 && dod <= 65536)
+        sb->ts = 6ull << 17 | (u & 0x1ffff), sb->ts_bits = 20;
+    else if (dod >= -524287 && dod <= 524288)
+        sb->ts = 14ull << 20 | (u & 0xfffff), sb->ts_bits = 24;
+    else
+        sb->ts = u, sb->ts_bits = 68;
+    sb->total += sb->ts_bits;
+}
+
+/* Bytes that `more` bits add to x. */
+static uint32_t growth_of(const struct xor_enc *x, uint64_t more)
+{
+    uint64_t used = (uint64_t) x->b.len * 8 - x->free_bits;
+    return (uint32_t) ((used + more + 7) / 8 - x->b.len);
+}
+
+uint32_t xor_enc_growth(const struct xor_enc *x, int64_t t, double v)
+{
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    struct sample_bits sb;
+    plan(x, t, bits, &sb);
+    return growth_of(x, sb.total);
 }
 
 int xor_enc_append(struct xor_enc *x, int64_t t, double v)
 {
     uint64_t bits;
     memcpy(&bits, &v, sizeof bits);
-    struct xor_enc saved = *x; /* shallow: on failure restore counters; bytes past len ignored */
-    int r;
+    struct sample_bits sb;
+    plan(x, t, bits, &sb);
+    if (reserve(&x->b, growth_of(x, sb.total)) < 0)
+        return -ENOMEM;
+    struct bitw w;
+    bitw_init(&w, x);
     if (x->n == 0) {
-        uint64_t zz = ((uint64_t) t << 1) ^ (uint64_t) (t >> 63);
-        r = put_uvarint_bits(x, zz);
-        if (r == 0)
-            r = put_bits(x, bits, 64);
-    } else if (x->n == 1) {
-        int64_t delta = t - x->t;
-        r = put_uvarint_bits(x, (uint64_t) delta);
-        if (r == 0)
-            r = put_value(x, bits);
-        x->delta = delta;
+        put_uvarint(&w, ((uint64_t) t << 1) ^ (uint64_t) (t >> 63));
+        bitw_put(&w, bits, 64);
     } else {
-        int64_t delta = t - x->t, dod = delta - x->delta;
-        if (dod == 0)
-            r = put_bits(x, 0, 1);
-        else if (dod >= -8191 && dod <= 8192)
-            r = put_bits(x, 2, 2) < 0 ? -ENOMEM : put_bits(x, (uint64_t) dod & 0x3fff, 14);
-        else if (dod >= -65535 && dod <= 65536)
-            r = put_bits(x, 6, 3) < 0 ? -ENOMEM : put_bits(x, (uint64_t) dod & 0x1ffff, 17);
-        else if (dod >= -524287 && dod <= 524288)
-            r = put_bits(x, 14, 4) < 0 ? -ENOMEM : put_bits(x, (uint64_t) dod & 0xfffff, 20);
-        else
-            r = put_bits(x, 15, 4) < 0 ? -ENOMEM : put_bits(x, (uint64_t) dod, 64);
-        if (r == 0)
-            r = put_value(x, bits);
-        x->delta = delta;
+        if (x->n == 1) {
+            x->delta = t - x->t;
+            put_uvarint(&w, (uint64_t) x->delta);
+        } else {
+            x->delta = t - x->t;
+            if (sb.ts_bits == 68) {
+                bitw_put(&w, 15, 4);
+                bitw_put(&w, sb.ts, 64);
+            } else {
+                bitw_put(&w, sb.ts, sb.ts_bits);
+            }
+        }
+        bitw_put(&w, sb.v_head, sb.v_head_bits);
+        if (sb.v_sig)
+            bitw_put(&w, (bits ^ x->v_bits) >> sb.trailing, sb.v_sig);
+        x->leading = sb.leading;
+        x->trailing = sb.trailing;
     }
-    if (r < 0) {
-        saved.b = x->b; /* keep the (possibly reallocated) buffer, truncated to the old length */
-        saved.b.len = saved.b.len <= x->b.len ? saved.b.len : x->b.len;
-        if (saved.b.len)
-            saved.b.p[saved.b.len - 1] &= (uint8_t) (0xff << saved.free_bits);
-        *x = saved;
-        return r;
-    }
+    bitw_finish(&w, x);
     x->t = t;
     x->v_bits = bits;
     x->n++;
@@ -153,14 +244,26 @@ void xor_dec_init(struct xor_dec *d, const uint8_t *p, size_t len, uint32_t n)
     d->leading = 0xff;
 }
 
+/* The next nbits (1..64) bits. Away from the end, one 8-byte big-endian load (and a ninth byte
+ * when the bits straddle it); in the last 9 bytes, byte by byte. */
 static int get_bits(struct xor_dec *d, int nbits, uint64_t *ret)
 {
     if (d->pos + (uint64_t) nbits > (uint64_t) d->len * 8)
         return -1;
+    uint64_t byte = d->pos >> 3;
+    unsigned off = (unsigned) (d->pos & 7);
+    if (byte + 9 <= d->len) {
+        uint64_t w = be64_get(d->p + byte) << off;
+        if (off)
+            w |= (uint64_t) d->p[byte + 8] >> (8 - off);
+        *ret = w >> (64 - nbits);
+        d->pos += (uint64_t) nbits;
+        return 0;
+    }
     uint64_t v = 0;
     while (nbits > 0) {
-        uint64_t byte = d->pos >> 3;
-        int off = (int) (d->pos & 7), avail = 8 - off;
+        byte = d->pos >> 3;
+        int avail = 8 - (int) (d->pos & 7);
         int take = nbits < avail ? nbits : avail;
         uint8_t bits = (uint8_t) ((d->p[byte] >> (avail - take)) & ((1u << take) - 1));
         v = (v << take) | bits;

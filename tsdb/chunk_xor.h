@@ -29,6 +29,9 @@ void xor_enc_done(struct xor_enc *x); /* frees the bytes */
 /* Appends a sample; t must be > the previous t (the caller checks). -ENOMEM on failure, and the
  * encoder is then unchanged. */
 int xor_enc_append(struct xor_enc *x, int64_t t, double v);
+/* The bytes xor_enc_append(x, t, v) would add to x->b.len, exactly: with that much room it does
+ * not touch the buffer's allocation (the head's buffers are its chunk pool's). */
+uint32_t xor_enc_growth(const struct xor_enc *x, int64_t t, double v);
 
 struct xor_dec {
     const uint8_t *p;

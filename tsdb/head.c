@@ -130,21 +130,6 @@ static size_t open_cap_for(size_t bytes)
     return cap ? cap : bytes + bytes / 4;
 }
 
-/* The bytes appending (t, v) adds to x: the encoder itself, run on a copy writing into scratch
- * room (the last, partly used byte copied in), so the figure is exact. */
-static size_t xor_growth(const struct xor_enc *x, int64_t t, double v)
-{
-    uint8_t scratch[XOR_APPEND_MAX_BYTES + 8];
-    struct xor_enc dry = *x;
-    size_t keep = x->b.len ? 1 : 0;
-    if (keep)
-        scratch[0] = x->b.p[x->b.len - 1];
-    dry.b = (struct xor_buf){scratch, (uint32_t) keep, sizeof scratch};
-    if (xor_enc_append(&dry, t, v) < 0 || NEVER(dry.b.p != scratch))
-        return XOR_APPEND_MAX_BYTES;
-    return dry.b.len - keep;
-}
-
 /* Room for (t, v) in s's open chunk, so xor_enc_append() never reallocates the buffer itself
  * (it is the chunk pool's, not malloc's). Buffers are sized tight: allocated at a chunk's first
  * sample in the smallest class, and grown to the class that fits when the next sample does not
@@ -155,7 +140,7 @@ static int open_reserve(struct head *h, struct mem_series *s, int64_t t, double 
     size_t room = b->cap - b->len;
     if (room >= XOR_APPEND_MAX_BYTES)
         return 0;
-    size_t need = xor_growth(&s->open, t, v);
+    size_t need = xor_enc_growth(&s->open, t, v);
     return room >= need ? 0 : open_resize(h, s, open_cap_for(b->len + need));
 }
 
