@@ -3,6 +3,7 @@
  *
  *   bench_scrape EMBER_BIN [targets series interval_s measure_s]   defaults 200 500 5 60
  *   bench_scrape EMBER_BIN ... --prometheus PROM_BIN     the same targets, then Prometheus
+ *   bench_scrape EMBER_BIN ... --victoria-metrics VM_BIN  ... then VictoriaMetrics (single node)
  *
  * A forked child serves the targets: one loopback listening port per target (libuv), each GET
  * answered with node-exporter-like text (HELP/TYPE per family of 50 series, labels, values that
@@ -10,7 +11,8 @@
  * target, a fresh storage directory, and time to scrape everything twice; then its CPU time
  * (utime + stime from /proc/<pid>/stat) is taken over measure_s seconds, its resident memory
  * (VmRSS) at the end, and samples/s from its own sum(scrape_samples_scraped) / interval and
- * count(up == 1). Figures are for this machine as it is at the time (shared, possibly loaded). */
+ * count(up == 1), through its Prometheus-compatible query API (VictoriaMetrics' too; it shows
+ * samples some 30 s late, -search.latencyOffset, which the warm-up covers). Figures are for this machine as it is at the time (shared, possibly loaded). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -268,9 +270,14 @@ static int run_scraper(const char *name, const char *bin, const char *dir, const
     for (unsigned i = 0; i < n; i++)
         fprintf(f, "        - 127.0.0.1:%u\n", ports[i]);
     fclose(f);
-    (void) snprintf(listen_flag, sizeof listen_flag, "--web.listen-address=127.0.0.1:%u", port);
-    (void) snprintf(cfg_flag, sizeof cfg_flag, "--config.file=%s", cfg);
-    (void) snprintf(data_flag, sizeof data_flag, "--storage.tsdb.path=%s", data);
+    /* ember and Prometheus share flag names; VictoriaMetrics has its own. */
+    int vm = !strcmp(name, "victoria");
+    (void) snprintf(listen_flag, sizeof listen_flag, "%s=127.0.0.1:%u",
+                    vm ? "-httpListenAddr" : "--web.listen-address", port);
+    (void) snprintf(cfg_flag, sizeof cfg_flag, "%s=%s", vm ? "-promscrape.config" : "--config.file",
+                    cfg);
+    (void) snprintf(data_flag, sizeof data_flag, "%s=%s",
+                    vm ? "-storageDataPath" : "--storage.tsdb.path", data);
     pid_t pid = fork();
     if (pid == 0) {
         int null = open("/dev/null", 1);
@@ -281,7 +288,7 @@ static int run_scraper(const char *name, const char *bin, const char *dir, const
     }
     /* Warm up: start, first scrapes (series creation), then one more interval. */
     double t0 = now_s();
-    while (now_s() - t0 < 60 && query(port, "count(up == 1)") < (double) n)
+    while (now_s() - t0 < (vm ? 120 : 60) && query(port, "count(up == 1)") < (double) n)
         sleep(1);
     sleep(interval_s + 1);
     double c0 = cpu_seconds(pid), w0 = now_s();
@@ -306,18 +313,20 @@ static int run_scraper(const char *name, const char *bin, const char *dir, const
 
 int main(int argc, char **argv)
 {
-    const char *prom = NULL;
+    const char *prom = NULL, *vm = NULL;
     int pos = 0;
     char *args[6] = {0};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--prometheus") && i + 1 < argc)
             prom = argv[++i];
+        else if (!strcmp(argv[i], "--victoria-metrics") && i + 1 < argc)
+            vm = argv[++i];
         else if (pos < 5)
             args[pos++] = argv[i];
     }
     if (pos < 1) {
         fprintf(stderr, "usage: %s EMBER_BIN [targets series interval_s measure_s] "
-                        "[--prometheus PROM_BIN]\n", argv[0]);
+                        "[--prometheus PROM_BIN] [--victoria-metrics VM_BIN]\n", argv[0]);
         return 2;
     }
     unsigned n = args[1] ? (unsigned) atoi(args[1]) : 200;
@@ -352,6 +361,8 @@ int main(int argc, char **argv)
     int rc = run_scraper("ember", args[0], dir, ports, n, interval_s, measure_s, &r);
     if (rc == 0 && prom)
         rc = run_scraper("prometheus", prom, dir, ports, n, interval_s, measure_s, &r);
+    if (rc == 0 && vm)
+        rc = run_scraper("victoria", vm, dir, ports, n, interval_s, measure_s, &r);
     kill(server, SIGTERM);
     (void) waitpid(server, NULL, 0);
     char cmd[600];

@@ -609,14 +609,36 @@ static int set_request(struct http_get *g, const struct http_get_opts *o, http_g
     return 0;
 }
 
+static int same_str(const char *a, const char *b)
+{
+    return a == b || (a && b && !strcmp(a, b));
+}
+
+/* o asks for exactly the request g sent last (a scrape loop asks the same every interval): its
+ * bytes can go again. A kept connection never followed a redirect, so g's path is its own. */
+static int same_request(const struct http_get *g, const struct http_get_opts *o)
+{
+    return !g->post.len && !(o->post_body && o->post_len) && g->identity == o->identity_encoding &&
+           g->keep_slot == o->keep && same_str(g->path, o->path) &&
+           same_str(g->accept, o->accept) && same_str(g->extra_headers, o->extra_headers);
+}
+
 /* The next request on the idle connection g, parked by an earlier response. */
 static int start_on_kept(struct http_get *g, const struct http_get_opts *o, http_get_cb cb,
                          void *ctx, struct err *e)
 {
     *o->keep = NULL;
-    reset_response(g);
     g->err = (struct err){0};
-    if (set_request(g, o, cb, ctx) < 0) {
+    int same = same_request(g, o);
+    if (same) { /* the rest of set_request(): what the response parser needs */
+        g->cb = cb;
+        g->ctx = ctx;
+        g->max_body = o->max_body ? o->max_body : HTTP_RESPONSE_MAX_BODY_DEFAULT;
+        g->max_redirects = o->max_redirects;
+        g->redirects = 0;
+    }
+    reset_response(g);
+    if (!same && set_request(g, o, cb, ctx) < 0) {
         g->cb = NULL;
         http_get_close_idle(g);
         return err_set(e, -ENOMEM, "out of memory");

@@ -22,6 +22,7 @@
 #include "scrape/intervals.h"
 #include "scrape/metadata.h"
 #include "scrape/relabel.h"
+#include "scrape/schedule.h"
 #include "scrape/series_cache.h"
 #include "scrape/textparse.h"
 
@@ -38,6 +39,7 @@ struct scrape_loop {
     struct arena *disc_arena;
     char host[256], port[16], path[2048];
     uv_timer_t timer;
+    uint64_t due_ms; /* the tick in progress or next, in uv_now's milliseconds (schedule.h) */
     struct http_get *http;
     struct http_get *idle; /* the target's kept connection between scrapes, or NULL */
     int busy;     /* a GET or worker job is in flight */
@@ -304,13 +306,12 @@ static int add_stale(void *arg, uint64_t ref)
 /* Stale markers for the last scrape's series that this one did not see, or for all of them when
  * the scrape failed or the target goes away (then the cache forgets them all; after a good
  * scrape its series replace the last one's). Dropped series get none: nothing was stored. */
-static int append_stale(struct scrape_loop *l, tsdb_appender *app, int ok, struct buf *body,
-                        struct err *e)
+static int append_stale(struct scrape_loop *l, tsdb_appender *app, int ok, struct err *e)
 {
     struct stale_ctx s = {app, l->start_ms, e};
     int r = scrape_series_cache_each_gone(l->cache, !ok, add_stale, &s);
-    if (ok)
-        scrape_series_cache_commit(l->cache, body);
+    if (ok) /* out of memory clears the cache: the next scrape labels its series again */
+        (void) scrape_series_cache_commit(l->cache);
     else
         scrape_series_cache_clear(l->cache);
     return r;
@@ -344,7 +345,7 @@ static void work_cb(struct scrape_handoff_item *it, tsdb_appender *app)
         j->post = 0;
         added = 0;
     }
-    int r = append_stale(l, app, ok, &j->body, &e);
+    int r = append_stale(l, app, ok, &e);
     if (!j->final && r >= 0) {
         double up = ok ? 1 : 0;
         if (r >= 0)
@@ -456,6 +457,12 @@ static void on_tick(uv_timer_t *t)
     struct scrape_loop *l = t->data;
     if (l->stopping)
         return;
+    /* Re-armed from the due time, not from now: a late wake-up does not shift the target's
+     * phase, so targets sharing a slot keep waking together. */
+    uint64_t now = uv_now(l->uv);
+    l->due_ms = (uint64_t) scrape_schedule_next_ms((int64_t) l->due_ms, (int64_t) now,
+                                                   l->spec.interval_ms);
+    uv_timer_start(&l->timer, on_tick, l->due_ms - now, 0);
     if (l->busy) {
         l->skipped++;
         return;
@@ -604,12 +611,12 @@ int scrape_loop_start(uv_loop_t *uv, tsdb *db, const struct scrape_target_spec *
     scrape_loop_set_discovered(l, &spec->discovered);
     uv_timer_init(uv, &l->timer);
     l->timer.data = l;
-    /* Spread targets over the interval deterministically, as Prometheus' offset does. */
-    uint64_t interval = (uint64_t) l->spec.interval_ms;
-    uint64_t offset = scrape_spec_hash(&l->spec) % interval;
-    uint64_t now = uv_now(uv) % interval;
-    uint64_t first = (offset + interval - now) % interval;
-    uv_timer_start(&l->timer, on_tick, first, interval);
+    /* Spread targets over the interval deterministically, as Prometheus' offset does, in
+     * slots (schedule.h). */
+    int64_t offset = scrape_schedule_offset_ms(scrape_spec_hash(&l->spec), l->spec.interval_ms);
+    uint64_t now = uv_now(uv);
+    l->due_ms = (uint64_t) scrape_schedule_first_ms((int64_t) now, offset, l->spec.interval_ms);
+    uv_timer_start(&l->timer, on_tick, l->due_ms - now, 0);
     *ret = l;
     return 0;
 }

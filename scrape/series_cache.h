@@ -17,8 +17,8 @@ struct series_cache;
  * (and to correct, e.g. when the ref left the head); borrowed until the next lookup. */
 struct series_cache_slot {
     uint64_t ref;           /* 0 when dropped */
-    uint32_t off;           /* the series text: body + off, len bytes */
-    uint32_t len : 30;      /* 16 bytes a slot: two of them per series of every target */
+    uint32_t off;           /* the series text: body + off, len bytes (private once committed) */
+    uint32_t len : 30;      /* 16 bytes a slot: one per series of every target stays */
     uint32_t dropped : 1;   /* metric_relabel_configs dropped the series: count it, store nothing */
     uint32_t seen : 1;      /* private: in the previous scrape's list, seen again by this one */
 };
@@ -30,6 +30,9 @@ void scrape_series_cache_free(struct series_cache *c); /* NULL is fine */
 
 /* Series the last committed scrape kept (0 before the first one, after a failed one). */
 uint32_t scrape_series_cache_size(const struct series_cache *c);
+
+/* Bytes the kept texts of the last committed scrape's series take (front-coded). */
+size_t scrape_series_cache_text_bytes(const struct series_cache *c);
 
 /* Starts a scrape whose series texts all lie in body[0..len) (borrowed until commit or abort). */
 void scrape_series_cache_begin(struct series_cache *c, const char *body, size_t len);
@@ -47,9 +50,11 @@ int scrape_series_cache_lookup(struct series_cache *c, const char *s, size_t n,
 int scrape_series_cache_each_gone(const struct series_cache *c, int all,
                                   int (*fn)(void *arg, uint64_t ref), void *arg);
 
-/* The scrape succeeded: its series become the last scrape's. Takes *body (the buffer given to
- * begin), leaving it empty. */
-void scrape_series_cache_commit(struct series_cache *c, struct buf *body);
+/* The scrape succeeded: its series become the last scrape's. The cache keeps its own compact
+ * copy of their texts: the body given to begin may go. -ENOMEM: the cache was cleared instead
+ * (the next scrape finds its series in the head by their labels; a series missing from it gets
+ * no stale marker). */
+int scrape_series_cache_commit(struct series_cache *c);
 
 /* The scrape failed or the target goes away: forget every series. */
 void scrape_series_cache_clear(struct series_cache *c);
