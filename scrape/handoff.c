@@ -1,7 +1,8 @@
 /* scrape/handoff.c — batched hand-off of scrape jobs to the worker pool (design in handoff.h).
  *
  * States: idle (nothing queued, timer stopped) → waiting (items queued, timer running) → the
- * timer fires or the queue passes MAX_QUEUED_BYTES: the queue becomes one batch, a pool job of
+ * timer fires, the last fetch under way ends, or the queue passes MAX_QUEUED_BYTES: the queue
+ * becomes one batch, a pool job of
  * its own. Batches may overlap (a slow one does not hold the next back past the delay), up to
  * MAX_RUNNING; past that the queue waits for a batch to finish. Closing flushes at once and
  * frees h after the last batch and the timer's close. */
@@ -30,7 +31,8 @@ struct scrape_handoff {
     uv_timer_t timer;
     struct scrape_handoff_item *head, **tail; /* queued, in submission order */
     size_t queued_bytes;
-    unsigned running; /* batches in the pool */
+    unsigned running;  /* batches in the pool */
+    unsigned fetching; /* fetches begun and not ended */
     int closing;
     void (*closed)(void *);
     void *closed_arg;
@@ -124,6 +126,19 @@ void scrape_handoff_submit(struct scrape_handoff *h, struct scrape_handoff_item 
         flush(h);
     else if (!uv_is_active((uv_handle_t *) &h->timer))
         uv_timer_start(&h->timer, on_timer, SCRAPE_HANDOFF_DELAY_MS, 0);
+}
+
+void scrape_handoff_fetch_begin(struct scrape_handoff *h)
+{
+    h->fetching++;
+}
+
+void scrape_handoff_fetch_end(struct scrape_handoff *h)
+{
+    if (NEVER(h->fetching == 0))
+        return;
+    if (--h->fetching == 0 && h->head)
+        flush(h);
 }
 
 static void on_closed(uv_handle_t *handle)

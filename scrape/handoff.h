@@ -5,7 +5,7 @@
  * worker wake-up, a completion wake-up of the loop, lock traffic on the pool's queue, and a WAL
  * record of its own (a zstd call and a write); spread over the interval, scrapes rarely finish
  * together, so nothing shared those costs. Here a submitted item waits up to
- * SCRAPE_HANDOFF_DELAY_MS for others, then the whole batch runs as one pool job, in submission
+ * SCRAPE_HANDOFF_DELAY_MS for others (or until no fetch is under way), then the whole batch runs as one pool job, in submission
  * order, appending through one appender committed once (one WAL record); an item that fails
  * rolls back to its own savepoint (tsdb_appender_mark), so the others still commit. Samples
  * carry their scrape's start time, so the wait changes no stored data, only when it becomes
@@ -39,6 +39,12 @@ int scrape_handoff_new(uv_loop_t *uv, tsdb *db, struct scrape_handoff **ret);
 /* Queues it (taken until its done callback). Runs soon: at most after the delay, at once when
  * the queued items hold too many bytes or the handoff is closing. */
 void scrape_handoff_submit(struct scrape_handoff *h, struct scrape_handoff_item *it);
+/* A fetch began whose item will be submitted when it ends; fetch_end after that submit (or
+ * when the fetch ends without one). When no begun fetch is left, what is queued goes at once
+ * rather than after the delay: the scrapes of a slot (schedule.h) start together, so the last
+ * one back closes the batch. */
+void scrape_handoff_fetch_begin(struct scrape_handoff *h);
+void scrape_handoff_fetch_end(struct scrape_handoff *h);
 /* Once nothing is queued or running: closes the handle, frees h, then closed(arg) on the loop. */
 void scrape_handoff_close(struct scrape_handoff *h, void (*closed)(void *arg), void *arg);
 

@@ -423,12 +423,14 @@ static void on_fetched(void *ctx, struct http_get_result *res, const struct err 
     struct scrape_run *j = calloc(1, sizeof *j);
     if (!j) {
         l->busy = 0;
+        scrape_handoff_fetch_end(l->handoff);
         return;
     }
     j->duration_s = (double) (time_mono_ns() - l->start_ns) / 1e9;
     if (err->code == ERR_CANCELED) {
         free(j);
         l->busy = 0;
+        scrape_handoff_fetch_end(l->handoff);
         if (l->stopping)
             schedule_free(l);
         return;
@@ -450,6 +452,7 @@ static void on_fetched(void *ctx, struct http_get_result *res, const struct err 
         (void) snprintf(j->content_type, sizeof j->content_type, "%s", res->content_type);
     }
     queue_job(l, j);
+    scrape_handoff_fetch_end(l->handoff); /* after the submit: it may close the batch */
 }
 
 static void on_tick(uv_timer_t *t)
@@ -497,8 +500,8 @@ static void on_tick(uv_timer_t *t)
     int r = -1;
     if (l->spec.forced_error)
         err_set(&e, ERR_LIMIT, "%s", l->spec.forced_error);
-    else
-        r = http_get_start(l->uv, &o, on_fetched, l, &l->http, &e);
+    else if ((r = http_get_start(l->uv, &o, on_fetched, l, &l->http, &e)) >= 0)
+        scrape_handoff_fetch_begin(l->handoff); /* on_fetched comes later, never from here */
     if (r < 0) {
         struct scrape_run *j = calloc(1, sizeof *j);
         if (!j) {

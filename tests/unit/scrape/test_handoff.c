@@ -1,7 +1,8 @@
 /* tests/unit/scrape/test_handoff.c — the batched hand-off of scrape jobs: items submitted within
  * the delay run as one batch through one appender, in submission order, and each one's done
  * callback runs on the loop; an item that rolls back to its own mark drops only its samples; a
- * burst of big items goes out without waiting; closing flushes and the loop closes cleanly. */
+ * burst of big items goes out without waiting, and so does the queue once no fetch is under
+ * way; closing flushes and the loop closes cleanly. */
 #include "scrape/handoff.h"
 #include "test.h"
 
@@ -95,6 +96,27 @@ TEST(handoff_batches_items_through_one_appender)
     ASSERT_TRUE(big.done);
     ASSERT_TRUE(uv_now(&loop) - t0 < SCRAPE_HANDOFF_DELAY_MS);
 
+    /* Two fetches under way: the first one back waits for the second, whose end closes the
+     * batch at once, without the delay. */
+    struct job f1 = {.name = "f1"}, f2 = {.name = "f2"};
+    f1.item.work = f2.item.work = work;
+    f1.item.done = f2.item.done = done;
+    scrape_handoff_fetch_begin(h);
+    scrape_handoff_fetch_begin(h);
+    scrape_handoff_submit(h, &f1.item);
+    scrape_handoff_fetch_end(h);
+    t0 = uv_now(&loop);
+    for (int i = 0; i < 3; i++)
+        (void) uv_run(&loop, UV_RUN_NOWAIT);
+    ASSERT_FALSE(f1.done); /* still waiting for f2 (or the delay) */
+    scrape_handoff_submit(h, &f2.item);
+    scrape_handoff_fetch_end(h);
+    run_until(&loop, &done_count, 6);
+    ASSERT_TRUE(f1.done && f2.done);
+    ASSERT_TRUE(f1.app == f2.app);
+    uv_update_time(&loop);
+    ASSERT_TRUE(uv_now(&loop) - t0 < SCRAPE_HANDOFF_DELAY_MS);
+
     /* Closing flushes what waits and then closes. */
     struct job last = {.name = "last"};
     last.item.work = work;
@@ -108,6 +130,6 @@ TEST(handoff_batches_items_through_one_appender)
     (void) uv_run(&loop, UV_RUN_DEFAULT);
     ASSERT_EQ(uv_loop_close(&loop), 0);
     tsdb_stats_get(db, &st);
-    ASSERT_EQ(st.samples_appended, 4);
+    ASSERT_EQ(st.samples_appended, 6);
     tsdb_close(db);
 }
