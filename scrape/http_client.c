@@ -147,14 +147,22 @@ static void on_timeout(uv_timer_t *t)
 
 /* Every read lands in one buffer per thread (the loop thread): on_read consumes it before it
  * returns (llhttp copies the body out, TLS copies into its BIO), so no read needs its own
- * allocation. */
+ * allocation. A plain body of declared length is read straight into its own buffer instead,
+ * saving that copy of every scrape's body. */
 #define READ_BUF_SIZE (64u << 10)
 static _Thread_local char *read_buf;
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 {
-    (void) h;
+    struct http_get *g = h->data;
     (void) suggested;
+    size_t room;
+    char *direct = !g->ssl && g->state == ST_READ ? http_response_body_room(&g->resp, &room) : NULL;
+    if (direct) {
+        b->base = direct;
+        b->len = room;
+        return;
+    }
     if (!read_buf)
         read_buf = malloc(READ_BUF_SIZE);
     b->base = read_buf;

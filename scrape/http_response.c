@@ -98,6 +98,9 @@ static int on_headers_complete(llhttp_t *p)
             r->body.cap = p->content_length ? (size_t) p->content_length : 1;
         }
     }
+    if (!r->gzip && (p->flags & F_CONTENT_LENGTH) && r->body.len == 0 &&
+        p->content_length <= r->max_body && r->body.cap >= p->content_length)
+        r->direct_len = (size_t) p->content_length;
     if (r->gzip) {
         memset(&r->z, 0, sizeof r->z);
         if (inflateInit2(&r->z, 16 + MAX_WBITS) != Z_OK)
@@ -144,6 +147,11 @@ static int on_body(llhttp_t *p, const char *at, size_t n)
         return inflate_body(r, at, n);
     if (n > r->max_body - r->body.len)
         return fail(r, ERR_LIMIT, "body size limit exceeded", NULL);
+    if (r->body.p && at == (const char *) r->body.p + r->body.len &&
+        n <= r->body.cap - r->body.len) {
+        r->body.len += n; /* read in place (http_response_body_room) */
+        return 0;
+    }
     if (buf_append(&r->body, at, n) < 0)
         return fail(r, -ENOMEM, "out of memory", NULL);
     return 0;
@@ -180,6 +188,7 @@ void http_response_init(struct http_response *r, size_t max_body, int stop_at_re
     r->header_is_ct = r->header_is_ce = r->header_is_loc = 0;
     r->content_encoding[0] = '\0';
     r->gzip = r->z_ready = r->z_ended = 0;
+    r->direct_len = 0;
     r->outcome = HTTP_RESPONSE_MORE;
     r->err = (struct err){0};
 }
@@ -228,6 +237,14 @@ int http_response_feed(struct http_response *r, const char *p, size_t n, size_t 
         *ret_used = stop && stop >= p && stop <= p + n ? (size_t) (stop - p) : n;
     }
     return result(r, e);
+}
+
+char *http_response_body_room(struct http_response *r, size_t *ret_len)
+{
+    if (r->outcome != HTTP_RESPONSE_MORE || r->body.len >= r->direct_len)
+        return NULL;
+    *ret_len = r->direct_len - r->body.len;
+    return (char *) r->body.p + r->body.len;
 }
 
 int http_response_eof(struct http_response *r, struct err *e)

@@ -41,6 +41,7 @@ struct http_response {
     char content_encoding[16]; /* enough to tell "gzip" */
     int gzip, z_ready, z_ended;
     z_stream z;
+    size_t direct_len;        /* a declared identity body sized the buffer: its length, else 0 */
     int outcome;              /* set by the callbacks: a state or an error code */
     struct err err;
 };
@@ -60,6 +61,11 @@ void http_response_reset(struct http_response *r, size_t max_body, int stop_at_r
  * says how many bytes belonged to the response. */
 int http_response_feed(struct http_response *r, const char *p, size_t n, size_t *ret_used,
                        struct err *e);
+
+/* Where the next bytes read may land to skip a copy: the unfilled rest of a body whose declared
+ * length (identity encoding) sized the buffer once its headers were parsed; NULL otherwise.
+ * Bytes read there must be the next ones fed, from that address. */
+char *http_response_body_room(struct http_response *r, size_t *ret_len);
 
 /* The connection ended: COMPLETE when the response was delimited by the close (no
  * Content-Length, not chunked), else ERR_PARSE "connection closed before the response was

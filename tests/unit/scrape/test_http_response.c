@@ -215,3 +215,45 @@ TEST(location_resolution)
         free(path);
     }
 }
+
+/* Reading a declared plain body in place: once the headers are in, the room is exactly the rest
+ * of the body; bytes read there and fed from there complete it without a copy, a short read
+ * leaves room for the rest, and a body too big for max_body, gzip, chunked or close-delimited
+ * bodies offer none. */
+TEST(declared_body_read_in_place)
+{
+    struct http_response r;
+    struct err e = {0};
+    const char head[] = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n";
+    http_response_init(&r, 0, 0);
+    size_t room = 0;
+    ASSERT_TRUE(http_response_body_room(&r, &room) == NULL); /* headers first */
+    ASSERT_EQ(http_response_feed(&r, head, sizeof head - 1, NULL, &e), HTTP_RESPONSE_MORE);
+    char *at = http_response_body_room(&r, &room);
+    ASSERT_TRUE(at != NULL);
+    ASSERT_EQ(room, 10);
+    memcpy(at, "up 1\n", 5); /* a short read */
+    ASSERT_EQ(http_response_feed(&r, at, 5, NULL, &e), HTTP_RESPONSE_MORE);
+    char *at2 = http_response_body_room(&r, &room);
+    ASSERT_TRUE(at2 == at + 5);
+    ASSERT_EQ(room, 5);
+    memcpy(at2, "up 2\n", 5);
+    ASSERT_EQ(http_response_feed(&r, at2, 5, NULL, &e), HTTP_RESPONSE_COMPLETE);
+    ASSERT_EQ(r.body.len, 10);
+    ASSERT_MEM_EQ(r.body.p, "up 1\nup 2\n", 10);
+    ASSERT_TRUE(http_response_body_room(&r, &room) == NULL);
+    http_response_done(&r);
+
+    const char *none[] = {
+        "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n",                      /* > max_body */
+        "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 5\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "HTTP/1.0 200 OK\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof none / sizeof none[0]; i++) {
+        http_response_init(&r, 50, 0);
+        ASSERT_EQ(http_response_feed(&r, none[i], strlen(none[i]), NULL, &e), HTTP_RESPONSE_MORE);
+        ASSERT_TRUE(http_response_body_room(&r, &room) == NULL);
+        http_response_done(&r);
+    }
+}
