@@ -46,9 +46,14 @@ struct block_chunk {
 };
 
 /* Encodes n samples (t strictly ascending) into one chunk's stored bytes, appended to out.
- * zstd_level: 1..19 (compaction may spend more than a head cut). */
+ * zstd_level: 1..19 (compaction may spend more than a head cut), or 0 for the dense bytes as
+ * they are (a head chunk that will be merged again: block_chunk_compress() at the end). */
 int block_chunk_encode(struct buf *out, const int64_t *t, const double *v, uint32_t n,
                        int zstd_level, struct err *e);
+/* A chunk of block_chunk_encode() with zstd_level 0, zstd-compressed (1..19) into out when that
+ * is smaller: 1 then, else 0 with out untouched. */
+int block_chunk_compress(struct buf *out, const uint8_t *data, size_t len, int zstd_level,
+                         struct err *e);
 /* The split form: the values record appended to vals, the timestamp record to times. */
 int block_chunk_encode_split(struct buf *vals, struct buf *times, const int64_t *t,
                              const double *v, uint32_t n, int zstd_level, struct err *e);

@@ -141,7 +141,9 @@ static int store(struct chunk_tls *c, struct buf *out, const uint8_t *src, size_
         return err_set(e, -ENOMEM, "chunk encode: out of memory");
     uint8_t *hdr = out->p + out->len;
     /* zstd's frame and block headers cost ~5 bytes: below ~24 bytes it cannot win. */
-    size_t zlen = dlen >= 24 ? zstd_pack(c, hdr + CHUNK_HDR, cap, src, dlen, zstd_level) : 0;
+    size_t zlen = dlen >= 24 && zstd_level ? zstd_pack(c, hdr + CHUNK_HDR, cap, src, dlen,
+                                                       zstd_level)
+                                           : 0;
     if (zlen && zlen < dlen) {
         hdr[4] = (uint8_t) (codec + 1);
     } else {
@@ -159,8 +161,8 @@ static int encode_start(uint32_t n, int zstd_level, struct chunk_tls **ret, stru
     if (n == 0 || n > BLOCK_CHUNK_MAX_SAMPLES)
         return err_set(e, ERR_LIMIT, "chunk of %u samples (1..%u allowed)", n,
                        BLOCK_CHUNK_MAX_SAMPLES);
-    if (zstd_level < 1 || zstd_level > 19)
-        return err_set(e, ERR_INTERNAL, "zstd level %d outside 1..19", zstd_level);
+    if (zstd_level < 0 || zstd_level > 19)
+        return err_set(e, ERR_INTERNAL, "zstd level %d outside 0..19", zstd_level);
     if (!(*ret = tls_get()))
         return err_set(e, -ENOMEM, "chunk encode: no per-thread context");
     return 0;
@@ -179,6 +181,24 @@ int block_chunk_encode(struct buf *out, const int64_t *t, const double *v, uint3
         r = store(c, out, c->dense.p, c->dense.len, CODEC_RAW, zstd_level, e);
     tls_trim(c);
     return r;
+}
+
+int block_chunk_compress(struct buf *out, const uint8_t *data, size_t len, int zstd_level,
+                         struct err *e)
+{
+    struct chunk_tls *c;
+    if (len < CHUNK_HDR + 24 || data[4] != CODEC_RAW)
+        return 0;
+    int r = encode_start(1, zstd_level, &c, e);
+    if (r < 0)
+        return r;
+    size_t start = out->len;
+    r = store(c, out, data + CHUNK_HDR, len - CHUNK_HDR, CODEC_RAW, zstd_level, e);
+    if (r == 0 && out->p[start + 4] == CODEC_RAW) {
+        out->len = start; /* zstd did not win */
+        return 0;
+    }
+    return r < 0 ? r : 1;
 }
 
 /* Appends the values record of v[0..n) to vals. */

@@ -514,7 +514,7 @@ static struct head_chunk *dense_chunk(struct head *h, struct mem_series *s, int 
     if (r == 0)
         r = xor_samples(&s->open, t + n0, v + n0);
     if (r == 0)
-        r = block_chunk_encode(&out, t, v, n, 1, &e);
+        r = block_chunk_encode(&out, t, v, n, 0, &e); /* zstd when final: finish_newest() */
     /* Alone, dense must beat XOR; merged, it must beat the two chunks apart. */
     size_t apart = s->open.b.len + (merge ? prev->len + sizeof *c : 0);
     int64_t mint = merge ? prev->mint : mem_series_open_mint(s);
@@ -534,6 +534,27 @@ static struct head_chunk *dense_chunk(struct head *h, struct mem_series *s, int 
     return c;
 }
 
+/* s's newest closed chunk, about to get a newer one on top and so never merged again, gets
+ * zstd if that makes it smaller. Only now: a chunk that will be merged is re-encoded at the next
+ * cut anyway, and zstd at every cut cost ~10% of an append (bench_chunks --append) for chunks
+ * of at most MERGED_CHUNK_MAX_SAMPLES it seldom shrinks. Series lock held. */
+static void finish_newest(struct head *h, struct mem_series *s)
+{
+    struct head_chunk *c = s->closed, *z;
+    struct buf out = BUF_INIT;
+    struct err e = {0};
+    if (c && c->enc == CHUNK_ENC_BLOCK && block_chunk_compress(&out, c->data, c->len, 1, &e) == 1 &&
+        (z = chunk_pool_alloc(h->chunks, sizeof *z + out.len))) {
+        *z = *c;
+        z->len = (uint32_t) out.len; /* smaller than c->len */
+        memcpy(z->data, out.p, out.len);
+        s->closed = z;
+        atomic_fetch_sub(&h->chunk_bytes, c->len - z->len);
+        chunk_pool_release(h->chunks, c, sizeof *c + c->len);
+    }
+    buf_free(&out);
+}
+
 /* Moves the open chunk to the closed list; series lock held. */
 static int cut_chunk(struct head *h, struct mem_series *s)
 {
@@ -544,10 +565,14 @@ static int cut_chunk(struct head *h, struct mem_series *s)
         atomic_fetch_sub(&h->n_chunks, 1);
         atomic_fetch_sub(&h->chunk_bytes, prev->len);
         chunk_pool_release(h->chunks, prev, sizeof *prev + prev->len);
-    } else if (!c) {
+    } else if (c) {
+        finish_newest(h, s);
+        c->older = s->closed;
+    } else {
         uint32_t len = (uint32_t) s->open.b.len;
         if (NEVER(len > HEAD_CHUNK_MAX_BYTES))
             return -ENOMEM;
+        finish_newest(h, s);
         c = chunk_pool_alloc(h->chunks, sizeof *c + len);
         if (!c)
             return -ENOMEM;

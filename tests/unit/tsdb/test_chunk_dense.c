@@ -317,7 +317,8 @@ TEST(encoder_rejects_bad_input)
     ASSERT_EQ(chunk_dense_encode(&b, t, v, 0, &e), ERR_INTERNAL);
     ASSERT_EQ(b.len, 0);
     ASSERT_EQ(block_chunk_encode(&b, t, v, BLOCK_CHUNK_MAX_SAMPLES + 1, 3, &e), ERR_LIMIT);
-    ASSERT_EQ(block_chunk_encode(&b, t, v, 1, 0, &e), ERR_INTERNAL);
+    ASSERT_EQ(block_chunk_encode(&b, t, v, 1, -1, &e), ERR_INTERNAL);
+    ASSERT_EQ(block_chunk_encode(&b, t, v, 1, 20, &e), ERR_INTERNAL);
     buf_free(&b);
 }
 
@@ -396,6 +397,48 @@ TEST(stored_chunk_checksum_and_codec)
     ASSERT_OK(block_chunk_encode(&c, t, v, 1, 3, &e));
     ASSERT_EQ(c.p[4], 0);
     buf_free(&c);
+}
+
+/* Level 0 keeps the dense bytes raw; block_chunk_compress() later gives the very bytes a zstd
+ * level would have, or leaves the chunk alone when zstd does not shrink it (the head's closed
+ * chunks: head.c finish_newest()). */
+TEST(raw_chunks_compress_later_to_the_same_bytes)
+{
+    int64_t t[480], dt[480];
+    double v[480], dv[480];
+    regular_ts(t, 480, 1700000000000, 15000);
+    for (int i = 0; i < 480; i++)
+        v[i] = from_bits(0x3ff0000000000000ull | (rnd() >> 12)); /* random: zstd cannot win */
+    struct buf raw = BUF_INIT, z = BUF_INIT, out = BUF_INIT;
+    struct err e;
+    ASSERT_OK_E(block_chunk_encode(&raw, t, v, 480, 0, &e), &e);
+    ASSERT_EQ(raw.p[4], 0);
+    ASSERT_EQ(block_chunk_compress(&out, raw.p, raw.len, 3, &e), 0);
+    ASSERT_EQ(out.len, 0);
+    double cycle[8];
+    for (int i = 0; i < 8; i++)
+        cycle[i] = from_bits(rnd() >> 2);
+    for (int i = 0; i < 480; i++)
+        v[i] = cycle[i % 8]; /* repeating: zstd wins */
+    raw.len = 0;
+    ASSERT_OK_E(block_chunk_encode(&raw, t, v, 480, 0, &e), &e);
+    ASSERT_OK_E(block_chunk_encode(&z, t, v, 480, 3, &e), &e);
+    ASSERT_EQ(raw.p[4], 0);
+    ASSERT_EQ(z.p[4], 1);
+    ASSERT_EQ(block_chunk_compress(&out, raw.p, raw.len, 3, &e), 1);
+    ASSERT_EQ(out.len, z.len);
+    ASSERT_MEM_EQ(out.p, z.p, z.len);
+    ASSERT_OK_E(block_chunk_decode(out.p, out.len, 480, dt, dv, &e), &e);
+    ASSERT_MEM_EQ(dv, v, sizeof v);
+    ASSERT_MEM_EQ(dt, t, sizeof t);
+    /* Already compressed, or too short to gain: left alone. */
+    out.len = 0;
+    ASSERT_EQ(block_chunk_compress(&out, z.p, z.len, 3, &e), 0);
+    ASSERT_EQ(block_chunk_compress(&out, raw.p, 20, 3, &e), 0);
+    ASSERT_EQ(out.len, 0);
+    buf_free(&raw);
+    buf_free(&z);
+    buf_free(&out);
 }
 
 static void *decode_thread(void *arg)

@@ -130,6 +130,47 @@ TEST(chunks_merge_per_window_and_read_back_exactly)
     tsdb_close(db);
 }
 
+/* A merged chunk is stored raw while it may still be merged, and gets zstd (when that shrinks
+ * it) once a newer chunk lies on top of it; the head's byte count follows. */
+TEST(only_final_chunks_are_compressed)
+{
+    struct tsdb_opts o = {0};
+    tsdb *db;
+    struct err e;
+    ASSERT_OK(tsdb_open(&o, &db, &e));
+    enum { N = 470 }; /* one window: merged chunks of 192, 192, then the newest */
+    static int64_t wt[N], rt[N];
+    static double wv[N], rv[N];
+    double cycle[8];
+    for (int i = 0; i < 8; i++)
+        cycle[i] = value_at(5 + 37 * i); /* wild values: the xor form, repeating */
+    uint64_t ref = 0;
+    int64_t t0 = T0 - 7000;
+    for (int i = 0; i < N; i++) {
+        wt[i] = t0 + (int64_t) i * STEP;
+        wv[i] = cycle[i % 8];
+        ASSERT_EQ(append(db, &ref, wt[i], wv[i]), 0);
+    }
+    struct head *h = tsdb_db_head(db);
+    struct mem_series *s = head_series_by_ref(h, ref);
+    ASSERT_TRUE(s != NULL);
+    uint64_t bytes = 0;
+    int n_closed = 0;
+    for (const struct head_chunk *c = s->closed; c; c = c->older, n_closed++) {
+        ASSERT_EQ(c->enc, CHUNK_ENC_BLOCK);
+        ASSERT_EQ(c->data[4], c == s->closed ? 0 : 1); /* codec: raw, zstd */
+        bytes += c->len;
+    }
+    ASSERT_EQ(n_closed, 3);
+    ASSERT_EQ(atomic_load(&h->chunk_bytes), bytes);
+    ASSERT_EQ(read_all(db, 0, INT64_MAX, rt, rv, N), (size_t) N);
+    for (int i = 0; i < N; i++) {
+        ASSERT_EQ(rt[i], wt[i]);
+        ASSERT_TRUE(same_bits(rv[i], wv[i]));
+    }
+    tsdb_close(db);
+}
+
 TEST(order_and_duplicates_are_checked_right_after_a_chunk_cut)
 {
     struct tsdb_opts o = {.chunk_samples = 5};
