@@ -278,14 +278,17 @@ static inline uint64_t exdiv(struct exdiv d, uint64_t x)
  * r[] into the coded values in place. */
 static void plan_residuals(uint64_t *r, struct seq_plan *p)
 {
-    uint64_t gz = 0, go = 0;
-    int64_t mn = INT64_MAX;
+    uint64_t gz = 0, go = 0, mags = 0;
+    int64_t mn = INT64_MAX, mx = INT64_MIN;
     for (size_t j = 0; j < p->cnt; j++) {
         uint64_t mag = (r[j] >> 63) ? 0 - r[j] : r[j];
         if (gz != 1)
             gz = gcd64(gz, mag);
+        mags |= mag;
         if ((int64_t) r[j] < mn)
             mn = (int64_t) r[j];
+        if ((int64_t) r[j] > mx)
+            mx = (int64_t) r[j];
     }
     p->w = 0;
     p->b = 0;
@@ -296,8 +299,17 @@ static void plan_residuals(uint64_t *r, struct seq_plan *p)
     for (size_t j = 0; j < p->cnt && go != 1; j++)
         go = gcd64(go, r[j] - (uint64_t) mn);
     /* Two histograms each for even and odd j: neighbours mostly have the same length, and
-     * one table would make every increment wait for the previous one's store. */
-    size_t hz[2][65] = {{0}}, ho[2][65] = {{0}};
+     * one table would make every increment wait for the previous one's store. Only the lengths
+     * the bounds allow are cleared and summed (zigzag(q) with q <= |r| has at most one bit more
+     * than |r|; (r - mn) / go <= mx - mn): on short chunks, clearing and summing all 65 bins of
+     * four tables was a quarter of this function. */
+    unsigned bz = bitlen(mags) + 1, bo = bitlen((uint64_t) mx - (uint64_t) mn);
+    bz = bz > 64 ? 64 : bz;
+    size_t hz[2][65], ho[2][65];
+    for (int k = 0; k < 2; k++) {
+        memset(hz[k], 0, (bz + 1) * sizeof hz[k][0]);
+        memset(ho[k], 0, (bo + 1) * sizeof ho[k][0]);
+    }
     struct exdiv dz = exdiv_make(gz), dof = exdiv_make(go ? go : 1);
     for (size_t j = 0; j < p->cnt; j++) {
         uint64_t neg = r[j] >> 63, mag = neg ? 0 - r[j] : r[j];
@@ -309,10 +321,12 @@ static void plan_residuals(uint64_t *r, struct seq_plan *p)
         ho[j & 1][lo]++;
     }
     unsigned mz = 0, mo = 0;
-    for (unsigned k = 0; k <= 64; k++) {
+    for (unsigned k = 0; k <= bz; k++) {
         hz[0][k] += hz[1][k];
-        ho[0][k] += ho[1][k];
         mz = hz[0][k] ? k : mz;
+    }
+    for (unsigned k = 0; k <= bo; k++) {
+        ho[0][k] += ho[1][k];
         mo = ho[0][k] ? k : mo;
     }
     unsigned wz, wo;
