@@ -304,7 +304,7 @@ static int run_scraper(const char *name, const char *bin, const char *dir, const
         usleep(100000);
     kill(pid, SIGKILL);
     (void) waitpid(pid, &st, 0);
-    printf("%-10s %6.3f cores  %8.1f MiB RSS  %9.0f samples/s  up %.0f/%u  (%.0f s measured)\n",
+    printf("%-10s %7.4f cores  %8.1f MiB RSS  %9.0f samples/s  up %.0f/%u  (%.0f s measured)\n",
            name, ret->cores, (double) ret->rss_kib / 1024, ret->samples_per_s, ret->up, n,
            w1 - w0);
     fflush(stdout);

@@ -220,7 +220,7 @@ static int carry(struct series_cache *c, uint32_t i, const char *s, size_t n,
     return SERIES_CACHE_KNOWN;
 }
 
-/* A front-coded text at p (in c->texts): its shared prefix length and where the rest starts;
+/* The front-coded text at off in c->texts: its shared prefix length and where the rest starts;
  * 0, or -1 when the bytes are not a text the encoder wrote (cannot happen). */
 static int decode_front(const struct series_cache *c, uint32_t off, uint64_t *ret_shared,
                         const uint8_t **ret_rest)
