@@ -42,7 +42,8 @@ static void check(const struct config *c, const uint8_t *data, size_t size)
     for (uint32_t i = 0; i < c->n_scrapes; i++) {
         const struct config_scrape *s = &c->scrapes[i];
         CHECK(s->job_name[0] != '\0' && config_scrape_find(c, s->job_name) == s);
-        CHECK(s->metrics_path[0] == '/' && s->scheme == CONFIG_SCHEME_HTTP);
+        CHECK(s->metrics_path[0] == '/' &&
+              (s->scheme == CONFIG_SCHEME_HTTP || s->scheme == CONFIG_SCHEME_HTTPS));
         CHECK(s->scrape_interval_ms > 0 && s->scrape_timeout_ms > 0);
         CHECK(s->scrape_timeout_ms <= s->scrape_interval_ms);
         check_protocols(&s->scrape_protocols);
