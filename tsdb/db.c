@@ -67,7 +67,13 @@ int db_blocks_acquire(tsdb *db, int64_t mint, int64_t maxt, struct db_block ***r
                       size_t *ret_n)
 {
     pthread_mutex_lock(&db->blocks_lock);
-    struct db_block **v = malloc((db->n_blocks ? db->n_blocks : 1) * sizeof *v);
+    if (db->n_blocks == 0) { /* a young database, or a test's: no array to allocate */
+        pthread_mutex_unlock(&db->blocks_lock);
+        *ret = NULL;
+        *ret_n = 0;
+        return 0;
+    }
+    struct db_block **v = malloc(db->n_blocks * sizeof *v);
     size_t k = 0;
     for (size_t i = 0; v && i < db->n_blocks; i++) {
         const struct block_meta *m = block_meta(db->blocks[i]->b);

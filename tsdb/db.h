@@ -53,8 +53,8 @@ struct head *tsdb_db_head(tsdb *db);
 
 /* Block list (db.c). */
 int db_blocks_add(tsdb *db, struct block *b); /* takes ownership; ENOMEM closes b */
-/* A snapshot of the blocks overlapping [mint, maxt], each with a reference taken; release with
- * db_blocks_release(). */
+/* A snapshot of the blocks overlapping [mint, maxt], each with a reference taken (the array is
+ * NULL while the database has no block at all); release with db_blocks_release(). */
 int db_blocks_acquire(tsdb *db, int64_t mint, int64_t maxt, struct db_block ***ret,
                       size_t *ret_n);
 void db_blocks_release(struct db_block **v, size_t n);

@@ -13,7 +13,7 @@
 /* A querier holding the blocks overlapping the window, not yet the head's gc_lock. */
 static tsdb_querier *querier_new(tsdb *db, int64_t mint_ms, int64_t maxt_ms)
 {
-    tsdb_querier *q = calloc(1, sizeof *q);
+    tsdb_querier *q = zalloc(sizeof *q);
     if (!q)
         return NULL;
     q->db = db;

@@ -71,7 +71,10 @@ int tsdb_querier_cost_within(tsdb_querier *q, const struct matcher *ms, size_t n
     ok = ok && c.series <= lim->series;
     /* Copied out so that series locks are never taken inside the index lock (head_select's
      * order too). */
-    uint32_t *refs = ok && c.series ? malloc(c.series * sizeof *refs) : NULL;
+    uint32_t stack[32]; /* the usual few series without a malloc */
+    uint32_t *refs = !ok || !c.series            ? NULL
+                     : c.series <= sizeof stack / sizeof stack[0] ? stack
+                                                  : malloc(c.series * sizeof *refs);
     if (refs)
         memcpy(refs, reflist_refs(smallest), c.series * sizeof *refs);
     ok = ok && (refs || !c.series);
@@ -82,7 +85,8 @@ int tsdb_querier_cost_within(tsdb_querier *q, const struct matcher *ms, size_t n
             c.samples += samples_in_window(h, s, q->mint, q->maxt);
         ok = c.samples <= lim->samples;
     }
-    free(refs);
+    if (refs != stack)
+        free(refs);
     if (!ok)
         return 0;
     *ret = c;

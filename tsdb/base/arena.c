@@ -2,6 +2,7 @@
  * Blocks double in size from 4 KiB up to 1 MiB; a request larger than a block gets its own block.
  * ASan builds poison memory on reset/free so a use after reset shows as 0xdd patterns. */
 #include "arena.h"
+#include "base.h"
 #include "sanitizer.h"
 
 #include <stdarg.h>
@@ -39,7 +40,7 @@ struct arena {
 
 struct arena *arena_new(size_t cap_bytes)
 {
-    struct arena *a = calloc(1, sizeof *a);
+    struct arena *a = zalloc(sizeof *a);
     if (!a)
         return NULL;
     a->cap = cap_bytes;

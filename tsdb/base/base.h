@@ -3,6 +3,9 @@
 #ifndef EMBER_BASE_H
 #define EMBER_BASE_H
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "arena.h"
 #include "buf.h"
 #include "err.h"
@@ -12,5 +15,15 @@
 #include "re.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A zeroed small object on a hot path (one per request or query): glibc's calloc() never uses
+ * the per-thread cache that serves malloc(), and costs ~200 instructions more a call. */
+static inline void *zalloc(size_t n)
+{
+    void *p = malloc(n);
+    if (p)
+        memset(p, 0, n);
+    return p;
+}
 
 #endif

@@ -373,6 +373,13 @@ int64_t time_mono_ns(void)
     return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+int64_t time_mono_coarse_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 double num_stale_nan(void)
 {
     uint64_t bits = STALE_NAN_BITS;
