@@ -112,6 +112,23 @@ size_t num_format(char *out, double v, char mode)
 size_t num_format_json(char *out, double v)
 {
     double a = fabs(v);
+    /* Whole numbers below 2^53 (counters, gauges such as up): their shortest digits are the
+     * integer's own, since neighbouring doubles are at most 1 apart, so they are printed as an
+     * integer without searching for digits. Zero keeps the general path (-0). */
+    if (a >= 1 && a < 9007199254740992.0 && v == (double) (int64_t) v) {
+        char tmp[24], *end = tmp + sizeof tmp, *p = end;
+        uint64_t m = (uint64_t) a;
+        do
+            *--p = (char) ('0' + m % 10);
+        while ((m /= 10) != 0);
+        size_t pos = 0;
+        if (v < 0)
+            out[pos++] = '-';
+        memcpy(out + pos, p, (size_t) (end - p));
+        pos += (size_t) (end - p);
+        out[pos] = '\0';
+        return pos;
+    }
     if (isfinite(v) && a != 0 && (a < 1e-6 || a >= 1e21))
         return num_format(out, v, 'e');
     return num_format(out, v, 'f');

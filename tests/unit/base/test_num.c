@@ -33,6 +33,31 @@ TEST(format_f_shortest)
     ASSERT_STR_EQ(fmt(-(double) INFINITY, 'f'), "-Inf");
 }
 
+/* num_format_json() prints whole numbers below 2^53 directly: the same text as the shortest
+ * digits give, at every magnitude, both signs, next to 2^53, and for non-integers beside them. */
+TEST(format_json_integers_as_the_general_path)
+{
+    char want[NUM_FLOAT_MAX];
+    double vals[] = {1, 9, 10, 99, 100, 1e15, 123456789, 4503599627370496.0, 9007199254740991.0,
+                     9007199254740992.0, 9007199254740993.0, 1e20, 0.5, 1.5, 2.000000000000001};
+    for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+        for (int sign = -1; sign <= 1; sign += 2) {
+            double v = sign * vals[i];
+            num_format(want, v, 'f');
+            ASSERT_STR_EQ(fmt_json(v), want);
+        }
+    }
+    uint64_t x = 88172645463325252ull; /* xorshift: integers of every length */
+    for (int i = 0; i < 100000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        double v = (double) (int64_t) ((x >> (x % 53 + 11)) * (x & 1 ? 1 : -1));
+        num_format(want, v, 'f');
+        ASSERT_STR_EQ(fmt_json(v), want);
+    }
+}
+
 /* The edges of shortest_digits (checked against Python's repr, which is also shortest and
  * closest, on 400k values across the whole range): integers at and past 2^53, carries when rounding the 17 digits
  * (9.5 → 10), subnormals, the largest double, and digit counts on both sides of the 15/16
