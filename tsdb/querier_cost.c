@@ -72,9 +72,9 @@ int tsdb_querier_cost_within(tsdb_querier *q, const struct matcher *ms, size_t n
     /* Copied out so that series locks are never taken inside the index lock (head_select's
      * order too). */
     uint32_t stack[32]; /* the usual few series without a malloc */
-    uint32_t *refs = !ok || !c.series            ? NULL
-                     : c.series <= sizeof stack / sizeof stack[0] ? stack
-                                                  : malloc(c.series * sizeof *refs);
+    uint32_t *refs = NULL;
+    if (ok && c.series)
+        refs = c.series <= ARRAY_LEN(stack) ? stack : malloc(c.series * sizeof *refs);
     if (refs)
         memcpy(refs, reflist_refs(smallest), c.series * sizeof *refs);
     ok = ok && (refs || !c.series);
