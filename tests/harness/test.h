@@ -86,4 +86,15 @@ void test_tmpdir_remove(char *dir);
 /* Reads a whole file into a malloc'd NUL-terminated buffer; NULL on failure. */
 char *test_read_file(const char *path, size_t *ret_len);
 
+/* Marsaglia's xorshift64: a fixed, seedable sequence for generated test data (not for anything
+ * that needs good randomness); *state must not be 0. */
+static inline uint64_t test_xorshift64(uint64_t *state)
+{
+    uint64_t x = *state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *state = x;
+}
+
 #endif

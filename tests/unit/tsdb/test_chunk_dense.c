@@ -11,13 +11,7 @@
 #include "test.h"
 
 static uint64_t rng = 88172645463325252u;
-static uint64_t rnd(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
+static uint64_t rnd(void) { return test_xorshift64(&rng); }
 
 #define bits_of num_bits
 #define from_bits num_from_bits

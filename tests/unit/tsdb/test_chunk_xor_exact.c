@@ -101,13 +101,7 @@ static void ref_append(struct ref_enc *x, int64_t t, double v)
 
 /* ---- series generators ---- */
 static uint64_t rng = 0x2545f4914f6cdd1dull;
-static uint64_t next_rand(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
+static uint64_t next_rand(void) { return test_xorshift64(&rng); }
 
 static double bits_double(uint64_t b)
 {
