@@ -247,11 +247,14 @@ static void fmt_int(struct tmpl_exec *x, struct tmpl_sbuf *b, const struct spec 
         prec = sp->wid - (v < 0 || sp->plus || sp->space); /* Go: zero padding is precision */
     if (prec > 100)
         prec = 100;
-    if (!(sp->prec == 0 && u == 0))
-        do {
-            tmp[--i] = dig[u % (uint64_t) base];
-            u /= (uint64_t) base;
-        } while (u);
+    if (sp->prec == 0 && u == 0) { /* Go: no digits, sign or prefix, only the width in spaces */
+        pad(x, b, sp, "", 0);
+        return;
+    }
+    do {
+        tmp[--i] = dig[u % (uint64_t) base];
+        u /= (uint64_t) base;
+    } while (u);
     while ((int) (sizeof tmp - i) < prec)
         tmp[--i] = '0';
     if (sp->sharp || verb == 'O') {

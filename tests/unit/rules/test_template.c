@@ -332,6 +332,8 @@ TEST(printf_verbs)
     CHECK("{{ printf \"%5.1f|%-6s|%06d|%+d|%8.3f|%.3s|%e|%G|%x\" 3.14159 \"ab\" 42 5 -3.14159 "
           "\"abcdef\" 1234.5 1e-7 -255 }}",
           "  3.1|ab    |000042|+5|  -3.142|abc|1.234500e+03|1E-07|-ff");
+    /* Go: a zero precision and a zero value print no digits, sign or prefix: only the width */
+    CHECK("{{ printf \"%5.O|%.0d|%#.0x|%-3.0d|%+.0d|%.0o\" 0 0 0 0 0 0 }}", "     |||   ||");
     CHECK("{{ printf \"%T %T %T %T\" $value 1 \"s\" $labels }}",
           "float64 int string map[string]string");
     CHECK("{{ printf \"%d %s\" 1.5 5 }}", "%!d(float64=1.5) %!s(int=5)");
