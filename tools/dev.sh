@@ -5,6 +5,8 @@
 #                                       clang -Werror with ASan+UBSan and libFuzzer), run every
 #                                       test, print "N passed, M failed"
 #   sh tools/dev.sh build               install and build only
+#   sh tools/dev.sh fuzz [secs] [name…] a long libFuzzer campaign (default 300 s per target, all
+#                                       targets), random seeds, crashes kept in build-asan/fuzz-crashes
 # Set-up is idempotent: packages already present are not touched, builds are incremental.
 set -eu
 cd "$(dirname "$0")/.."
@@ -86,8 +88,30 @@ test)
     /usr/bin/python3 tools/testsum.py build build-asan
     exit $status
     ;;
+fuzz)
+    # The test suite fuzzes each target for 10 s from a fixed seed, so CI is repeatable; this is
+    # the deeper search a developer runs before landing a parser change. Its work corpus persists
+    # in build-asan/fuzz-work; add an input that matters to tests/fuzz/corpus/<name>/ by hand.
+    install_missing $BUILD_PKGS
+    CC=clang build build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
+        -Dfuzzing_engine=libfuzzer -Dc_args=-fno-sanitize-recover=all
+    secs=${1:-300}
+    [ $# -gt 0 ] && shift
+    names=${*:-$(ls build-asan/tests/fuzz | sed -n 's/^fuzz_\([a-z_]*\)$/\1/p')}
+    status=0
+    for n in $names; do
+        mkdir -p "build-asan/fuzz-work/$n" build-asan/fuzz-crashes
+        echo "dev.sh: fuzzing $n for $secs s"
+        ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+            "build-asan/tests/fuzz/fuzz_$n" -max_total_time="$secs" -max_len=65536 -timeout=10 \
+            -error_exitcode=1 -print_final_stats=1 -artifact_prefix="build-asan/fuzz-crashes/$n-" \
+            "build-asan/fuzz-work/$n" "tests/fuzz/corpus/$n" \
+            > "build-asan/fuzz-work/$n.log" 2>&1 || { status=1; echo "dev.sh: $n FAILED, see build-asan/fuzz-work/$n.log"; }
+    done
+    exit $status
+    ;;
 *)
-    echo "usage: sh tools/dev.sh run|build|test" >&2
+    echo "usage: sh tools/dev.sh run|build|test|fuzz" >&2
     exit 2
     ;;
 esac
