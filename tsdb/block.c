@@ -204,7 +204,7 @@ static int jobject(struct jp *j, int top, const char *const *names, const int *k
     return jlit(j, '}');
 }
 
-static int parse_meta(const char *s, size_t n, struct block_meta *m, struct err *e)
+int block_meta_parse(const char *s, size_t n, struct block_meta *m, struct err *e)
 {
     static const char *const top[] = {"ulid", "minTime", "maxTime", "version"};
     static const int topk[] = {M_ULID, M_MINT, M_MAXT, M_VERSION};
@@ -227,8 +227,10 @@ static int parse_meta(const char *s, size_t n, struct block_meta *m, struct err 
     for (int k = 0; k < M_FIELDS; k++)
         if (!seen[k])
             return err_set(e, ERR_CORRUPT, "meta.json: no %s", field[k]);
-    if (strlen(m->ulid) != BLOCK_ULID_LEN)
-        return err_set(e, ERR_CORRUPT, "meta.json: ulid \"%s\" is not %d characters", m->ulid,
+    /* A ULID is 26 characters of Crockford's base32 (either case, as ULID parsers take it). */
+    static const char base32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZabcdefghjkmnpqrstvwxyz";
+    if (strlen(m->ulid) != BLOCK_ULID_LEN || strspn(m->ulid, base32) != BLOCK_ULID_LEN)
+        return err_set(e, ERR_CORRUPT, "meta.json: ulid is not %d characters of base32",
                        BLOCK_ULID_LEN);
     /* maxTime is exclusive on disk, as in Prometheus' meta.json. */
     if (v[M_MAXT] <= v[M_MINT])
@@ -300,7 +302,7 @@ static int read_meta(struct block *b, struct err *e)
     if (rc == 0 && n == META_MAX_BYTES)
         rc = err_set(e, ERR_CORRUPT, "%s: larger than %d bytes", path, META_MAX_BYTES);
     if (rc == 0) {
-        rc = parse_meta(s, n, &b->meta, e);
+        rc = block_meta_parse(s, n, &b->meta, e);
         b->size_bytes += n;
     }
     free(s);

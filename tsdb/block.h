@@ -86,6 +86,10 @@ struct block_meta {
     uint32_t version;
 };
 
+/* Reads a meta.json's bytes s[0..n) (block_open does; exposed for its fuzz target): strict JSON,
+ * unknown keys skipped, every field above required and checked; ERR_CORRUPT says which. */
+int block_meta_parse(const char *s, size_t n, struct block_meta *m, struct err *e);
+
 /* Writing. Series must be added in strictly ascending labels_cmp order; each series' chunks in
  * time order and not overlapping. Everything goes to <parent>/<ulid>.tmp; finish fsyncs the
  * files and the directory and renames it to <parent>/<ulid>, so a crash leaves no block or a

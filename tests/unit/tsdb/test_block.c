@@ -516,6 +516,16 @@ TEST(meta_json_is_read_strictly)
         "{\"ulid\": \"01ARZ3NDEKTSV4RRFFQ69G5FAVX\", \"minTime\": 0, \"maxTime\": 5, "
         "\"stats\": {\"numSamples\": 0, \"numSeries\": 0, \"numChunks\": 0}, "
         "\"compaction\": {\"level\": 1}, \"version\": 1}",
+        /* 26 characters, but not base32: a quote, a slash, a letter base32 leaves out */
+        "{\"ulid\": \"01ARZ3NDEKTSV4RRFFQ69G5FA\\\"\", \"minTime\": 0, \"maxTime\": 5, "
+        "\"stats\": {\"numSamples\": 0, \"numSeries\": 0, \"numChunks\": 0}, "
+        "\"compaction\": {\"level\": 1}, \"version\": 1}",
+        "{\"ulid\": \"01ARZ3NDEKTSV4RRFFQ69G5FA/\", \"minTime\": 0, \"maxTime\": 5, "
+        "\"stats\": {\"numSamples\": 0, \"numSeries\": 0, \"numChunks\": 0}, "
+        "\"compaction\": {\"level\": 1}, \"version\": 1}",
+        "{\"ulid\": \"01ARZ3NDEKTSV4RRFFQ69G5FAU\", \"minTime\": 0, \"maxTime\": 5, "
+        "\"stats\": {\"numSamples\": 0, \"numSeries\": 0, \"numChunks\": 0}, "
+        "\"compaction\": {\"level\": 1}, \"version\": 1}",
     };
     for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
         write_meta(dir, bad[i]);
