@@ -135,6 +135,46 @@ static void finish(struct http_get *g, int code, const char *fmt, ...)
         uv_close((uv_handle_t *) &g->tcp, on_close);
 }
 
+/* Finishes with Go's *url.Error text, which Prometheus shows as a target's lastError:
+ * `Get "http://host:port/path": detail` ("Post" for the notifier's requests). */
+static void finish_url(struct http_get *g, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void finish_url(struct http_get *g, int code, const char *fmt, ...)
+{
+    char detail[sizeof g->err.msg];
+    va_list ap;
+    va_start(ap, fmt);
+    (void) vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    finish(g, code, "%s \"%s://%s%.160s\": %s", g->post.len ? "Post" : "Get", g->scheme,
+           g->addr, g->path, detail);
+}
+
+/* A socket error as Go's syscall.Errno prints it ("connection refused", "no route to host"):
+ * the C library's text with a lower-case first letter. */
+static const char *errno_text(int status, char *buf, size_t size)
+{
+    (void) snprintf(buf, size, "%s", strerror(-status));
+    if (buf[0] >= 'A' && buf[0] <= 'Z')
+        buf[0] = (char) (buf[0] - 'A' + 'a');
+    return buf;
+}
+
+/* A failed connect, as Go's dialer words it. */
+static void finish_connect(struct http_get *g, int status)
+{
+    char buf[128];
+    finish_url(g, status, "dial tcp %s: connect: %s", g->addr, errno_text(status, buf, sizeof buf));
+}
+
+/* A failed name lookup, as Go's resolver words it. */
+static void finish_resolve(struct http_get *g, int status)
+{
+    finish_url(g, status, "dial tcp: lookup %s: %s", g->host,
+               status == UV_EAI_NONAME ? "no such host" : uv_strerror(status));
+}
+
 static void on_timeout(uv_timer_t *t)
 {
     struct http_get *g = t->data;
@@ -142,7 +182,7 @@ static void on_timeout(uv_timer_t *t)
         http_get_close_idle(g);
         return;
     }
-    finish(g, ERR_TIMEOUT, "context deadline exceeded fetching %s", g->addr);
+    finish_url(g, ERR_TIMEOUT, "context deadline exceeded");
 }
 
 /* Every read lands in one buffer per thread (the loop thread): on_read consumes it before it
@@ -294,9 +334,8 @@ static void tls_pump(struct http_get *g)
             int er = SSL_get_error(g->ssl, r);
             tls_flush(g); /* our next flight, or the alert that says why we stop */
             if (er != SSL_ERROR_WANT_READ && er != SSL_ERROR_WANT_WRITE)
-                finish(g, ERR_PARSE, "%s \"%s://%s%s\": %s", g->post.len ? "Post" : "Get",
-                       g->scheme, g->addr, g->path,
-                       scrape_tls_failure(g->ssl, g->host, g->tls, buf, sizeof buf));
+                finish_url(g, ERR_PARSE, "%s",
+                           scrape_tls_failure(g->ssl, g->host, g->tls, buf, sizeof buf));
             return;
         }
         g->tls_up = 1;
@@ -395,7 +434,7 @@ static void on_connect(uv_connect_t *c, int status)
             uv_close((uv_handle_t *) &g->tcp, on_tcp_reset);
             return;
         }
-        finish(g, status, "connect %s: %s", g->addr, uv_strerror(status));
+        finish_connect(g, status);
         return;
     }
     g->state = ST_READ;
@@ -430,7 +469,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *ai)
         return;
     }
     if (status < 0) {
-        finish(g, status, "resolve %s: %s", g->addr, uv_strerror(status));
+        finish_resolve(g, status);
         return;
     }
     g->addrs = ai;
@@ -450,8 +489,7 @@ static void try_connect(struct http_get *g, int last_status)
         if (r == 0)
             return;
     }
-    finish(g, r ? r : UV_ECONNREFUSED, "connect %s: %s", g->addr,
-           uv_strerror(r ? r : UV_ECONNREFUSED));
+    finish_connect(g, r ? r : UV_ECONNREFUSED);
 }
 
 /* Points next_addr at the host's own address when it is an IPv4 or IPv6 literal; 0 if not. */
@@ -496,7 +534,7 @@ static void resolve(struct http_get *g)
     int r = uv_getaddrinfo(g->loop, &g->resolver, on_resolved, g->host, g->port, &hints);
     if (r < 0) {
         g->resolving = 0;
-        finish(g, r, "resolve %s: %s", g->addr, uv_strerror(r));
+        finish_resolve(g, r);
     }
 }
 
@@ -532,8 +570,7 @@ static void reset_parser(struct http_get *g)
 static void start_redirect(struct http_get *g)
 {
     if (g->redirects >= g->max_redirects) {
-        finish(g, ERR_PARSE, "Get \"%s://%s%s\": stopped after %d redirects", g->scheme, g->addr,
-               g->path, g->max_redirects);
+        finish_url(g, ERR_PARSE, "stopped after %d redirects", g->max_redirects);
         return;
     }
     g->redirects++;

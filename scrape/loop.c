@@ -110,8 +110,8 @@ uint64_t scrape_spec_hash(const struct scrape_target_spec *s)
 
 /* Adds the target's labels to a scraped label set (Prometheus' honor_labels rules): on conflict
  * the scraped label is kept as exported_<name> unless honor_labels, and empty values are
- * dropped. The result is sorted, in arena a. Target labels never have "__" names (the target
- * builder removed them after relabeling). */
+ * dropped (after hiding the target's label under honor_labels). The result is sorted, in arena
+ * a. Target labels never have "__" names (the target builder removed them after relabeling). */
 static int merge_target_labels(struct arena *a, const struct scrape_target_spec *spec,
                                const struct labels *in, struct labels *ret)
 {
@@ -135,8 +135,9 @@ static int merge_target_labels(struct arena *a, const struct scrape_target_spec 
         v[n++] = (struct label){name, in->v[i].value};
     }
     for (uint32_t i = 0; i < spec->labels.n; i++) {
-        if (spec->honor_labels && labels_get(in, spec->labels.v[i].name) &&
-            labels_get(in, spec->labels.v[i].name)[0])
+        /* With honor_labels a scraped label wins even when empty (job=""): Prometheus then
+         * stores the series without that label rather than with the target's. */
+        if (spec->honor_labels && labels_get(in, spec->labels.v[i].name))
             continue;
         v[n++] = spec->labels.v[i];
     }
@@ -233,7 +234,8 @@ static int label_series(struct scrape_run *j, struct textparse *p, struct arena 
 }
 
 /* Parses the body and appends its samples; on any error nothing of it is committed. Every sample
- * counts in j->samples (scrape_samples_scraped), the stored ones also in j->post. */
+ * counts in j->samples (scrape_samples_scraped), the kept ones also in j->post; on an error both
+ * stay at what was read up to it, which is what Prometheus reports for a failed scrape. */
 static int append_body(struct scrape_run *j, tsdb_appender *app, struct arena *a,
                        uint64_t *ret_added)
 {
@@ -258,8 +260,12 @@ static int append_body(struct scrape_run *j, tsdb_appender *app, struct arena *a
         if (found < 0)
             return err_set(&j->err, found, "line %u: caching series: %s", p.line,
                            found == ERR_LIMIT ? "body too large" : "out of memory");
-        if (found == SERIES_CACHE_DUP)
-            continue; /* the same series twice in one scrape: Prometheus counts it as a dup */
+        if (found == SERIES_CACHE_DUP) {
+            /* The same series twice in one scrape: the first sample is stored; Prometheus
+             * rejects the repeat as a duplicate yet counts it among the samples kept. */
+            j->post += (uint64_t) !c->dropped;
+            continue;
+        }
         if (c->dropped)
             continue;
         int known = found == SERIES_CACHE_KNOWN;
@@ -287,6 +293,41 @@ static int append_body(struct scrape_run *j, tsdb_appender *app, struct arena *a
         j->post > l->spec.client->sample_limit)
         return err_set(&j->err, ERR_LIMIT, "sample limit exceeded");
     *ret_added = added;
+    return r;
+}
+
+static void queue_job(struct scrape_loop *l, struct scrape_run *j);
+
+/* The target is going away: a last job that writes stale markers for its scraped and report
+ * series, as Prometheus' end-of-run staleness does. 0 when queued (the loop is busy until it is
+ * stored), -1 when there is nothing to mark or no memory. Loop thread, when not busy. */
+static int queue_final(struct scrape_loop *l)
+{
+    if (!scrape_series_cache_size(l->cache) && !l->ref_up)
+        return -1;
+    struct scrape_run *j = calloc(1, sizeof *j);
+    if (!j)
+        return -1;
+    j->final = 1;
+    l->start_ms = time_now_ms();
+    queue_job(l, j);
+    return 0;
+}
+
+/* Stale markers for up and the scrape_* series of a target going away. */
+static int end_report_series(struct scrape_loop *l, tsdb_appender *app, struct err *e)
+{
+    uint64_t *refs[] = {&l->ref_up, &l->ref_duration, &l->ref_samples, &l->ref_post_relabel,
+                        &l->ref_added};
+    int r = 0;
+    for (size_t i = 0; i < ARRAY_LEN(refs) && r >= 0; i++) {
+        if (*refs[i]) {
+            r = tsdb_appender_add(app, refs[i], NULL, l->start_ms, num_stale_nan(), e);
+            if (r == ERR_NOT_FOUND) /* already gone from the head */
+                r = 0;
+        }
+        *refs[i] = 0;
+    }
     return r;
 }
 
@@ -339,13 +380,14 @@ static void work_cb(struct scrape_handoff_item *it, tsdb_appender *app)
                                          &j->meta, &e) < 0)
         j->meta = NULL; /* out of memory: keep the old metadata */
     if (!ok) {
-        /* Nothing partial: drop this scrape's samples, mark every known series stale. */
+        /* Nothing partial: drop this scrape's samples, mark every known series stale. The
+         * counts read before the error stay for the report, as Prometheus reports them. */
         tsdb_appender_rollback_to(app, mark);
-        j->samples = 0;
-        j->post = 0;
         added = 0;
     }
     int r = append_stale(l, app, ok, &e);
+    if (j->final && r >= 0)
+        r = end_report_series(l, app, &e);
     if (!j->final && r >= 0) {
         double up = ok ? 1 : 0;
         if (r >= 0)
@@ -371,6 +413,7 @@ static void work_cb(struct scrape_handoff_item *it, tsdb_appender *app)
 }
 
 static void schedule_free(struct scrape_loop *l);
+static int queue_final(struct scrape_loop *l);
 
 static void after_work_cb(struct scrape_handoff_item *it, const struct err *commit_err)
 {
@@ -398,11 +441,13 @@ static void after_work_cb(struct scrape_handoff_item *it, const struct err *comm
                             log_escape(j->err.msg, q, sizeof q));
         }
     }
+    int was_final = j->final;
     scrape_meta_set_free(j->meta);
     buf_free(&j->body);
     free(j);
     l->busy = 0;
-    if (l->stopping)
+    /* A scrape that was running when the target went away: its series end after it. */
+    if (l->stopping && (was_final || queue_final(l) < 0))
         schedule_free(l);
 }
 
@@ -430,8 +475,10 @@ static void on_fetched(void *ctx, struct http_get_result *res, const struct err 
     if (err->code == ERR_CANCELED) {
         free(j);
         l->busy = 0;
+        /* Cancelled because the target went away: its series end now. */
+        int queued = l->stopping && queue_final(l) >= 0;
         scrape_handoff_fetch_end(l->handoff);
-        if (l->stopping)
+        if (l->stopping && !queued)
             schedule_free(l);
         return;
     }
@@ -663,16 +710,9 @@ void scrape_loop_stop(struct scrape_loop *l, void (*on_stopped)(void *arg), void
     if (l->idle)
         http_get_close_idle(l->idle);
     if (l->http)
-        http_get_cancel(l->http);
-    else if (!l->busy && scrape_series_cache_size(l->cache)) {
-        /* The target is going away: its series end now (stale markers). */
-        struct scrape_run *j = calloc(1, sizeof *j);
-        if (j) {
-            j->final = 1;
-            l->start_ms = time_now_ms();
-            queue_job(l, j);
-        }
-    }
+        http_get_cancel(l->http); /* on_fetched queues the stale markers */
+    else if (!l->busy)
+        (void) queue_final(l); /* else after_work_cb does, once the running scrape is stored */
     uv_close((uv_handle_t *) &l->timer, on_timer_closed);
 }
 

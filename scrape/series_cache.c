@@ -202,7 +202,7 @@ static int carry(struct series_cache *c, uint32_t i, const char *s, size_t n,
 {
     struct series_cache_slot *p = &c->prev.v[i];
     if (p->seen) {
-        *ret = NULL;
+        *ret = p; /* its ref and dropped are those of the copy in cur */
         return SERIES_CACHE_DUP;
     }
     p->seen = 1;
@@ -307,8 +307,9 @@ int scrape_series_cache_lookup(struct series_cache *c, const char *s, size_t n,
     if (i >= 0)
         return carry(c, (uint32_t) i, s, n, ret);
     struct texts ct = {c->body, c->cur.v, NULL};
-    if (index_find(&c->new_index, &ct, hash, s, n) >= 0) {
-        *ret = NULL;
+    int64_t first = index_find(&c->new_index, &ct, hash, s, n);
+    if (first >= 0) {
+        *ret = &c->cur.v[first];
         return SERIES_CACHE_DUP;
     }
     if (index_reserve(&c->new_index, &ct, 1) < 0)

@@ -39,8 +39,9 @@ void scrape_series_cache_begin(struct series_cache *c, const char *body, size_t 
 
 /* The series s[0..n) (inside the body given to begin). KNOWN: *ret holds the last scrape's ref and
  * dropped; NEW: *ret is a fresh slot (ref 0, not dropped) for the caller to fill; DUP: the series
- * came before in this scrape, *ret is NULL. -ENOMEM on allocation failure; ERR_LIMIT for a body
- * of 4 GiB or more or a series text of 1 GiB or more. */
+ * came before in this scrape, *ret is (read-only) what its first occurrence got, so the caller
+ * can count a repeat of a stored series as Prometheus does. -ENOMEM on allocation failure;
+ * ERR_LIMIT for a body of 4 GiB or more or a series text of 1 GiB or more. */
 int scrape_series_cache_lookup(struct series_cache *c, const char *s, size_t n,
                                struct series_cache_slot **ret);
 

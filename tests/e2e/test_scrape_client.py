@@ -288,18 +288,21 @@ def test_gzip_by_default_identity_when_disabled(start_ember, plain_target):
     assert dict(list(values(e, 'client_test_encoding{job="plain"}'))[0])["asked"] == "identity"
 
 
-@pytest.mark.parametrize("limit, path, text", [
-    ("body_size_limit: 100B", "/metrics", "body size limit exceeded"),
-    ("sample_limit: 10", "/metrics", "sample limit exceeded"),
+# The last column: scrape_samples_scraped and ..._post_metric_relabeling of a failed scrape,
+# which Prometheus reports as read up to the failure (all 20 samples kept for sample_limit).
+@pytest.mark.parametrize("limit, path, text, counts", [
+    ("body_size_limit: 100B", "/metrics", "body size limit exceeded", (0, 0)),
+    ("sample_limit: 10", "/metrics", "sample limit exceeded", (20, 20)),
     ("label_limit: 5", "/labels",
-     "label_limit exceeded (metric: client_test_labels, number of labels: 9, limit: 5)"),
+     "label_limit exceeded (metric: client_test_labels, number of labels: 9, limit: 5)", (1, 0)),
     ("label_name_length_limit: 10", "/labels",
      "label_name_length_limit exceeded (metric: client_test_labels, label name: "
-     "long_label_name_here, length: 20, limit: 10)"),
+     "long_label_name_here, length: 20, limit: 10)", (1, 0)),
     ("label_value_length_limit: 30", "/labels",
-     "label_value_length_limit exceeded (metric: client_test_labels, label name: v, value: "),
+     "label_value_length_limit exceeded (metric: client_test_labels, label name: v, value: ",
+     (1, 0)),
 ])
-def test_limits_fail_the_whole_scrape(start_ember, plain_target, limit, path, text):
+def test_limits_fail_the_whole_scrape(start_ember, plain_target, limit, path, text, counts):
     cfg = config(job("limited", plain_target, limit, path=path),
                  job("free", plain_target, path=path))
     e = start_ember(cfg, extra=DEBUG)
@@ -309,8 +312,9 @@ def test_limits_fail_the_whole_scrape(start_ember, plain_target, limit, path, te
     name = "client_test_labels" if path == "/labels" else "client_test_metric"
     assert count(e, f'{name}{{job="limited"}}') == 0
     assert count(e, f'{name}{{job="free"}}') >= 1
-    assert values(e, 'scrape_samples_post_metric_relabeling{job="limited"}') and \
-        list(values(e, 'scrape_samples_post_metric_relabeling{job="limited"}').values())[0] == 0
+    assert [list(values(e, f'{m}{{job="limited"}}').values()) for m in
+            ("scrape_samples_scraped", "scrape_samples_post_metric_relabeling")] == \
+        [[counts[0]], [counts[1]]]
 
 
 def test_limits_not_reached_scrape_normally(start_ember, plain_target):

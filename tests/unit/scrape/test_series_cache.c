@@ -117,6 +117,40 @@ TEST(duplicates_within_a_scrape)
     scrape_series_cache_free(c);
 }
 
+/* A repeat points at what its first occurrence got: the ref, or dropped (the scrape loop counts a
+ * repeat of a stored series in scrape_samples_post_metric_relabeling, as Prometheus does). */
+static void lookup_dup(struct series_cache *c, const char *body, size_t off, size_t n,
+                       uint64_t want_ref, int want_dropped)
+{
+    struct series_cache_slot *sl = NULL;
+    ASSERT_EQ(scrape_series_cache_lookup(c, body + off, n, &sl), SERIES_CACHE_DUP);
+    ASSERT_TRUE(sl != NULL);
+    ASSERT_EQ(sl->ref, want_ref);
+    ASSERT_EQ(sl->dropped, want_dropped);
+}
+
+TEST(duplicate_gives_first_occurrence)
+{
+    struct series_cache *c = scrape_series_cache_new();
+    ASSERT_TRUE(c != NULL);
+    const char body[] = "a\ndrop\na\ndrop\n";
+    for (int round = 0; round < 2; round++) { /* new series, then known ones */
+        struct series_cache_slot *sl = NULL;
+        scrape_series_cache_begin(c, body, sizeof body - 1);
+        int r = scrape_series_cache_lookup(c, body, 1, &sl);
+        ASSERT_EQ(r, round ? SERIES_CACHE_KNOWN : SERIES_CACHE_NEW);
+        sl->ref = 7;
+        r = scrape_series_cache_lookup(c, body + 2, 4, &sl);
+        ASSERT_EQ(r, round ? SERIES_CACHE_KNOWN : SERIES_CACHE_NEW);
+        sl->dropped = 1;
+        sl->ref = 0;
+        lookup_dup(c, body, 7, 1, 7, 0);
+        lookup_dup(c, body, 9, 4, 0, 1);
+        ASSERT_OK(scrape_series_cache_commit(c));
+    }
+    scrape_series_cache_free(c);
+}
+
 TEST(many_series_reversed)
 {
     struct series_cache *c = scrape_series_cache_new();
