@@ -185,9 +185,9 @@ static int vector_vector(struct promql_ev *ev, const struct promql_expr *x,
                            "found duplicate series for the match group %s on the %s hand-side of "
                            "the operation: [%s, %s];many-to-many matching not allowed: matching "
                            "labels must be unique on one side",
-                           labels_format(ev->sa, &ml), swap ? "left" : "right",
-                           labels_format(ev->sa, &one->vec[i].metric),
-                           labels_format(ev->sa, &one->vec[dup].metric));
+                           labels_string(ev->sa, &ml), swap ? "left" : "right",
+                           labels_string(ev->sa, &one->vec[i].metric),
+                           labels_string(ev->sa, &one->vec[dup].metric));
         }
         if (promql_hidx_add(&ones, h, i) < 0)
             return promql_engine_oom(ev);

@@ -59,6 +59,7 @@ int promql_engine_oom(struct promql_ev *ev)
 int promql_engine_count(struct promql_ev *ev, uint64_t n)
 {
     ev->samples += n;
+    promql_engine_note_held(ev, 0);
     if (ev->samples + ev->result_samples > ev->eng->o.max_samples)
         return err_set(ev->e, ERR_LIMIT, MSG_TOO_MANY_SAMPLES);
     return 0;
@@ -482,6 +483,8 @@ static int eval_instant(promql_engine *eng, struct arena *a, const struct promql
     note_step_peak(&ev);
     arena_free(ev.sa);
     res.peak_bytes = arena_used(a) - used0 + ev.step_peak + ev.g_peak + ev.ld_peak;
+    res.read_samples = ev.read_samples;
+    res.peak_samples = ev.peak_samples;
     if (r >= 0)
         *ret = res;
     return r < 0 ? r : 0;
@@ -616,6 +619,8 @@ int promql_eval_range(promql_engine *eng, struct arena *a, const struct promql_e
         if (r < 0)
             return r;
         ret->peak_bytes = arena_used(a) - used0 + ev.step_peak + ev.g_peak + ev.ld_peak;
+        ret->read_samples = ev.read_samples;
+        ret->peak_samples = ev.peak_samples;
         return 0;
     }
     r = promql_plan_load(&ev, x, start_ms, end_ms);
@@ -653,5 +658,7 @@ int promql_eval_range(promql_engine *eng, struct arena *a, const struct promql_e
     ret->u.matrix.v = out;
     ret->u.matrix.n = n;
     ret->peak_bytes = arena_used(a) - used0 + ev.step_peak + pts_bytes;
+    ret->read_samples = ev.read_samples;
+    ret->peak_samples = ev.peak_samples;
     return 0;
 }

@@ -77,6 +77,8 @@ struct promql_ev {
     int64_t deadline_ns;
     uint64_t samples;        /* samples held by the current step */
     uint64_t result_samples; /* points already in a range query's result */
+    uint64_t peak_samples;   /* most samples + result_samples held at once (stats) */
+    uint64_t read_samples;   /* samples decoded from storage (stats) */
     size_t step_peak;        /* largest arena_used(sa) seen before a reset: peak_bytes */
     struct promql_loaded_sel *sels;
     size_t n_sels, cap_sels;
@@ -220,6 +222,13 @@ int promql_engine_eval(struct promql_ev *ev, const struct promql_expr *x, int64_
                        struct promql_val *ret);
 int promql_engine_oom(struct promql_ev *ev); /* the arena failed: ERR_LIMIT or -ENOMEM */
 int promql_engine_count(struct promql_ev *ev, uint64_t n); /* account samples against max_samples */
+/* Records what the query holds now plus extra (a window being read) for peak_samples. */
+static inline void promql_engine_note_held(struct promql_ev *ev, uint64_t extra)
+{
+    uint64_t held = ev->samples + ev->result_samples + extra;
+    if (held > ev->peak_samples)
+        ev->peak_samples = held;
+}
 int promql_engine_check(struct promql_ev *ev);             /* deadline passed or canceled: < 0 */
 int64_t promql_engine_at_ref(const struct promql_ev *ev, const struct promql_mod *m, int64_t t);
 

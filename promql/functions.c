@@ -537,7 +537,7 @@ static int label_replace(struct promql_ev *ev, const struct promql_expr *x,
             return promql_engine_oom(ev);
     }
     if (promql_value_check_unique(ev, ret) < 0)
-        return err_set(ev->e, ERR_EXEC, "duplicated label set in output of label_replace()");
+        return err_set(ev->e, ERR_EXEC, "vector cannot contain metrics with the same labelset");
     return 0;
 }
 

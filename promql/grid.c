@@ -177,6 +177,7 @@ static int take_slots(struct promql_ev *ev, struct promql_gval *v, uint64_t n)
 {
     ev->samples += n;
     v->slots += n;
+    promql_engine_note_held(ev, 0);
     if (ev->samples + ev->result_samples > ev->eng->o.max_samples)
         return err_set(ev->e, ERR_LIMIT, MSG_TOO_MANY_SAMPLES);
     return 0;

@@ -98,10 +98,9 @@ static int relabel(struct promql_ev *ev, const struct promql_expr *x,
         if ((r = promql_grid_put(ev, ret, &m, s->v, s->k0, s->len)) < 0)
             return r;
     }
-    return promql_grid_unique(ev, ret, 1,
-                              id == FN_LABEL_REPLACE
-                                  ? "duplicated label set in output of label_replace()"
-                                  : MSG_SAME_LABELSET);
+    /* Prometheus 2.42 reports label_replace() duplicates like any other (its engine checks the
+     * function's output), not with 1.x's "duplicated label set in output of label_replace()". */
+    return promql_grid_unique(ev, ret, 1, MSG_SAME_LABELSET);
 }
 
 /* Buckets grouped by their labels without le (and per metric name), once per series. */

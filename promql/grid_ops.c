@@ -262,8 +262,8 @@ static int vector_vector(struct promql_ev *ev, const struct promql_expr *x,
                              "found duplicate series for the match group %s on the %s hand-side "
                              "of the operation: [%s, %s];many-to-many matching not allowed: "
                              "matching labels must be unique on one side",
-                             labels_format(ev->sa, &ml), swap ? "left" : "right",
-                             labels_format(ev->sa, &s->metric), labels_format(ev->sa, dup));
+                             labels_string(ev->sa, &ml), swap ? "left" : "right",
+                             labels_string(ev->sa, &s->metric), labels_string(ev->sa, dup));
                 goto out;
             }
             owner[g][k] = (int32_t) i;

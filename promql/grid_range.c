@@ -316,6 +316,7 @@ static int range_call(struct promql_ev *ev, const struct promql_expr *x, struct 
                 continue;
             }
             /* The window is held while the function runs, as the per-step evaluator held it. */
+            promql_engine_note_held(ev, hi - lo);
             if (ev->samples + ev->result_samples + (hi - lo) > ev->eng->o.max_samples) {
                 r = err_set(ev->e, ERR_LIMIT, MSG_TOO_MANY_SAMPLES);
                 goto out;

@@ -175,7 +175,7 @@ static int accept_duration_tail(struct promql_lexer *lx)
     return 0;
 }
 
-static void lex_number(struct promql_lexer *lx, struct promql_token *t)
+static void lex_number(struct promql_lexer *lx, struct promql_token *t, int duration_only)
 {
     size_t start = lx->pos;
     const char *digits = "0123456789";
@@ -201,7 +201,9 @@ static void lex_number(struct promql_lexer *lx, struct promql_token *t)
         t->len = (uint32_t) (lx->pos - start);
         return;
     }
-    (void) snprintf(lx->err_buf, sizeof lx->err_buf, "bad number or duration syntax: \"%.*s\"",
+    /* Right after '[' Go's lexer reads only a duration, and says so. */
+    (void) snprintf(lx->err_buf, sizeof lx->err_buf, "bad %s syntax: \"%.*s\"",
+                    duration_only ? "duration" : "number or duration",
                     (int) (lx->pos - start), lx->src + start);
     lx->err = lx->err_buf;
     t->type = TOK_ERROR;
@@ -309,6 +311,30 @@ static void lex_in_braces(struct promql_lexer *lx, struct promql_token *t, int c
     }
 }
 
+/* Right after '[', Go's lexer reads a duration whatever comes: a unit letter run is a duration
+ * token (the parser judges it), other letters are "bad duration syntax", anything else (']',
+ * '-', the end) a number without unit. */
+static void lex_bracket_non_number(struct promql_lexer *lx, struct promql_token *t)
+{
+    size_t start = lx->pos;
+    if (!is_alpha(peek(lx, 0))) {
+        set_error(lx, t, start, "missing unit character in duration");
+        return;
+    }
+    if (accept_duration_tail(lx)) {
+        t->type = TOK_DURATION;
+        t->pos = (uint32_t) start;
+        t->len = (uint32_t) (lx->pos - start);
+        return;
+    }
+    (void) snprintf(lx->err_buf, sizeof lx->err_buf, "bad duration syntax: \"%.*s\"",
+                    (int) (lx->pos - start), lx->src + start);
+    lx->err = lx->err_buf;
+    t->type = TOK_ERROR;
+    t->pos = (uint32_t) start;
+    t->len = 0;
+}
+
 void promql_lexer_next(struct promql_lexer *lx, struct promql_token *t)
 {
     t->sub = 0;
@@ -320,7 +346,13 @@ void promql_lexer_next(struct promql_lexer *lx, struct promql_token *t)
         while (lx->pos < lx->n && peek(lx, 0) != '\n')
             lx->pos++;
     }
+    int duration_only = lx->duration_next;
+    lx->duration_next = 0;
     int c = peek(lx, 0);
+    if (duration_only && !is_digit(c) && !(c == '.' && is_digit(peek(lx, 1)))) {
+        lex_bracket_non_number(lx, t);
+        return;
+    }
     if (c < 0) {
         if (lx->brace_open)
             set_error(lx, t, lx->pos, "unexpected end of input inside braces");
@@ -349,9 +381,10 @@ void promql_lexer_next(struct promql_lexer *lx, struct promql_token *t)
         return;
     }
     if (is_digit(c) || (c == '.' && is_digit(peek(lx, 1)))) {
-        lex_number(lx, t);
+        lex_number(lx, t, duration_only);
         return;
     }
+
     int c1 = peek(lx, 1);
     switch (c) {
     case '"':
@@ -382,6 +415,7 @@ void promql_lexer_next(struct promql_lexer *lx, struct promql_token *t)
             return;
         }
         lx->bracket_open = 1;
+        lx->duration_next = 1;
         simple(lx, t, TOK_LBRACKET, 0, 1);
         return;
     case ']':

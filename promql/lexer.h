@@ -58,6 +58,7 @@ struct promql_lexer {
     const char *src;
     size_t n, pos;
     int brace_open, bracket_open;
+    int duration_next; /* the previous token was '[': Go's lexer reads a duration there */
     uint32_t paren_depth;
     const char *err; /* static message or lexer-owned buffer below */
     char err_buf[128];

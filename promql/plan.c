@@ -153,6 +153,8 @@ static int read_series(struct promql_ev *ev, const struct promql_loaded_sel *ls,
     }
     /* The iterator is finished here on every path. */
     tsdb_iter_close(&it);
+    ev->read_samples += n;
+    promql_engine_note_held(ev, n);
     if (oom)
         return err_set(ev->e, -ENOMEM, "out of memory in query execution");
     if (over)
@@ -286,6 +288,8 @@ int promql_plan_read_last(struct promql_ev *ev, const struct promql_loaded_sel *
     if (ev->samples + ev->result_samples >= ev->eng->o.max_samples)
         return err_set(ev->e, ERR_LIMIT, MSG_TOO_MANY_SAMPLES);
     ev->ld_last = (struct promql_point){t, v};
+    ev->read_samples++;
+    promql_engine_note_held(ev, 1);
     uint64_t bits;
     memcpy(&bits, &v, sizeof bits);
     if (bits == PROMQL_ABSENT_BITS) /* as in read_series() */

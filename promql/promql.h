@@ -116,6 +116,9 @@ struct promql_result {
      * scratch arena, plus the heap the evaluation held (grid values, the sample read buffer, a
      * per-step range query's point buffer). For benchmarks and accounting; never a limit. */
     size_t peak_bytes;
+    /* For the API's stats: samples decoded from storage, and the most samples the query held
+     * at once as --query.max-samples counts them. */
+    uint64_t read_samples, peak_samples;
 };
 
 /* Zero fields take the defaults. */

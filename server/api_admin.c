@@ -144,11 +144,12 @@ static void queue(struct http_request *req, struct app *app, int with_head, uv_w
     queue_job(j, fn);
 }
 
-/* The admin API answers 503 unless --web.enable-admin-api, as Prometheus does. */
+/* The admin API is refused unless --web.enable-admin-api: `unavailable` with 500, as
+ * Prometheus answers (its error type has no status of its own there, so it gets the default). */
 static int admin_enabled(struct http_request *req, struct app *app)
 {
     if (!app->flags.enable_admin_api)
-        http_respond_error(req, 503, "unavailable", "admin APIs disabled");
+        http_respond_error(req, 500, "unavailable", "admin APIs disabled");
     return app->flags.enable_admin_api;
 }
 

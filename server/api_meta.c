@@ -249,8 +249,15 @@ static int meta_run(struct app *app, struct http_request *req, const void *arg, 
     uint64_t limit;
     struct api_selectors sel = {0};
     if (time_param(f, "start", INT64_MIN, &start, e) < 0 ||
-        time_param(f, "end", INT64_MAX, &end, e) < 0 || api_match_params(a, f, &sel, e) < 0 ||
-        limit_param(f, &limit, e) < 0)
+        time_param(f, "end", INT64_MAX, &end, e) < 0)
+        return -1;
+    if (api_match_params(a, f, &sel, e) < 0) {
+        /* Prometheus names the parameter for /series only; labels and label values do not. */
+        if (m->kind == META_SERIES)
+            (void) err_prefix(e, "invalid parameter \"match[]\": ");
+        return -1;
+    }
+    if (limit_param(f, &limit, e) < 0)
         return -1;
     tsdb_querier *q;
     if (tsdb_querier_open(app->db, start, end, &q, e) < 0)

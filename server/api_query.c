@@ -63,6 +63,7 @@ struct api_query_job {
     int encoded;              /* out holds the body already: the worker only compresses it */
     uint64_t arrival_ms;  /* uv_now() at submit */
     uint64_t arrival_ns, started_ns, work_ns; /* uv_hrtime(): submit, start, worker time */
+    uint64_t eval_ns;     /* uv_hrtime() as the evaluation began (stats) */
     int64_t limit_ms;     /* wait plus run budget from arrival when has_timeout, else wait only */
     int gated;            /* holds a concurrency slot while running */
     int has_timer, waiting, aborted, gzipped, no_content;
@@ -107,7 +108,45 @@ static void job_fail(struct api_query_job *j, int code, const char *msg)
     job_end(j);
 }
 
-static void encode_result(struct json_writer *w, const struct promql_result *res)
+/* data.stats as Prometheus 2.42 writes it for a stats parameter (without its per-step
+ * feature): timings in seconds and sample counts. ember's engine plans, reads and evaluates in
+ * one pass and sorts as it goes, so preparation and sort times are 0 and the inner evaluation
+ * is the whole evaluation. */
+static void encode_stats(struct json_writer *w, const struct api_query_job *j,
+                         const struct promql_result *res)
+{
+    uint64_t now = uv_hrtime();
+    double eval = (double) (now - j->eval_ns) / 1e9;
+    json_key_lit(w, "stats");
+    json_obj_begin(w);
+    json_key_lit(w, "timings");
+    json_obj_begin(w);
+    json_key_lit(w, "evalTotalTime");
+    json_float(w, eval);
+    json_key_lit(w, "resultSortTime");
+    json_float(w, 0);
+    json_key_lit(w, "queryPreparationTime");
+    json_float(w, 0);
+    json_key_lit(w, "innerEvalTime");
+    json_float(w, eval);
+    json_key_lit(w, "execQueueTime");
+    json_float(w, (double) (j->started_ns - j->arrival_ns) / 1e9);
+    json_key_lit(w, "execTotalTime");
+    json_float(w, (double) (now - j->arrival_ns) / 1e9);
+    json_obj_end(w);
+    json_key_lit(w, "samples");
+    json_obj_begin(w);
+    json_key_lit(w, "totalQueryableSamples");
+    json_uint(w, res->read_samples);
+    json_key_lit(w, "peakSamples");
+    json_uint(w, res->peak_samples);
+    json_obj_end(w);
+    json_obj_end(w);
+}
+
+/* stats_of: the job when the request asked for stats, else NULL. */
+static void encode_result(struct json_writer *w, const struct promql_result *res,
+                          const struct api_query_job *stats_of)
 {
     json_obj_begin(w);
     json_key_lit(w, "resultType");
@@ -149,6 +188,8 @@ static void encode_result(struct json_writer *w, const struct promql_result *res
         break;
     case PROMQL_NONE: json_null(w); break;
     }
+    if (stats_of)
+        encode_stats(w, stats_of, res);
     json_obj_end(w);
 }
 
@@ -162,6 +203,7 @@ static int job_run(struct api_query_job *j, struct arena *a, const struct promql
     struct promql_result res = {0};
     const char *formatted = NULL;
     int r = 0;
+    j->eval_ns = uv_hrtime();
     switch (s->kind) {
     case API_QUERY_INSTANT: r = promql_eval_instant(j->eng, a, x, s->t_ms, &res, &j->err); break;
     case API_QUERY_RANGE: {
@@ -203,7 +245,7 @@ static int job_encode(struct api_query_job *j, const struct promql_expr *x,
     else if (s->kind == API_QUERY_PARSE)
         api_ast_json(&w, x);
     else
-        encode_result(&w, res);
+        encode_result(&w, res, s->stats ? j : NULL);
     json_envelope_end(&w, res->warnings, res->n_warnings);
     int r = json_done(&w);
     if (r == ERR_LIMIT)
@@ -335,6 +377,7 @@ static int job_try_inline(struct api_query_job *j)
     const struct promql_expr *x;
     if (job_parse_cached(j, &x) == 0) {
         struct promql_result res = {0};
+        j->eval_ns = uv_hrtime();
         int r = promql_eval_instant_small(j->eng, j->req->arena, x, s->t_ms, &inline_budget,
                                           &res, &j->err);
         if (r == 1) {

@@ -2,6 +2,7 @@
  * JSON shapes (web/api/v1: RuleDiscovery, AlertDiscovery, AlertmanagerDiscovery). The state is
  * copied from the rule manager under each group's lock, then written here on the loop thread:
  * bounded by the number of rules and alerts, which the rule files and group limits bound. */
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -223,14 +224,21 @@ void api_v1_rules(struct http_request *req, struct app *app)
         return;
     }
     struct filter f = {form, -1, 0};
-    const char *type = http_form_get(form, "type");
+    /* Prometheus lower-cases the value before it compares it (and in its message). */
+    const char *raw_type = http_form_get(form, "type");
+    char *type = raw_type ? arena_strndup(req->arena, raw_type, strlen(raw_type)) : NULL;
+    for (char *c = type; c && *c; c++)
+        *c = (char) tolower((unsigned char) *c);
     if (type && !strcmp(type, "alert"))
         f.want_kind = RULES_ALERT;
     else if (type && !strcmp(type, "record"))
         f.want_kind = RULES_RECORD;
-    else if (type && *type) {
-        char *msg = arena_printf(req->arena, "invalid query parameter type='%s'", type);
-        http_respond_error(req, 400, "bad_data", msg ? msg : "invalid query parameter type");
+    else if (raw_type && *raw_type) {
+        char *msg = type ? arena_printf(req->arena,
+                                        "invalid parameter \"type\": not supported value \"%s\"",
+                                        type)
+                         : NULL;
+        http_respond_error(req, 400, "bad_data", msg ? msg : "invalid parameter \"type\"");
         return;
     }
     const char *ex = http_form_get(form, "exclude_alerts");

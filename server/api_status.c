@@ -44,19 +44,45 @@ static void key_str(struct json_writer *w, const char *k, const char *v)
     json_str(w, v);
 }
 
+/* The build fields, in Prometheus' order; no "features": Grafana would take ember for Mimir. */
+static void build_fields(struct json_writer *w)
+{
+    key_str(w, "version", api_build_version);
+    key_str(w, "revision", build_info.revision);
+    key_str(w, "branch", build_info.branch);
+    key_str(w, "buildUser", build_info.build_user);
+    key_str(w, "buildDate", build_info.build_date);
+    key_str(w, "goVersion", build_info.compiler); /* the field Prometheus' UI shows as such */
+}
+
 void api_status_buildinfo(struct http_request *req, struct app *app)
 {
     (void) app;
     struct buf b = BUF_INIT;
     struct json_writer w;
-    begin(&w, &b); /* no "features": Grafana would take ember for Mimir */
-    key_str(&w, "version", api_build_version);
-    key_str(&w, "revision", build_info.revision);
-    key_str(&w, "branch", build_info.branch);
-    key_str(&w, "buildUser", build_info.build_user);
-    key_str(&w, "buildDate", build_info.build_date);
-    key_str(&w, "goVersion", build_info.compiler); /* the field Prometheus' UI shows as such */
+    begin(&w, &b);
+    build_fields(&w);
     finish(req, &b, &w);
+}
+
+/* /version: the same fields without the API envelope, one JSON line that Prometheus sends
+ * without setting a content type (so Go sniffs it as text/plain). */
+void api_version(struct http_request *req, struct app *app)
+{
+    (void) app;
+    struct buf b = BUF_INIT;
+    struct json_writer w;
+    json_init(&w, &b);
+    json_obj_begin(&w);
+    build_fields(&w);
+    json_obj_end(&w);
+    if (json_done(&w) < 0 || buf_putc(&b, '\n') < 0) {
+        buf_free(&b);
+        api_respond_err(req, -ENOMEM, "out of memory");
+        return;
+    }
+    http_respond_buf(req, 200, "text/plain; charset=utf-8", &b);
+    buf_free(&b);
 }
 
 /* The configuration file's text as loaded (Prometheus re-serializes its parsed config instead:

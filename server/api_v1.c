@@ -106,6 +106,7 @@ void api_v1_query(struct http_request *req, struct app *app)
     if (timeout_param(req, form, &s) < 0)
         return;
     query_param(form, &s);
+    s.stats = *param(form, "stats") != '\0';
     api_query_submit(app, req, &s);
 }
 
@@ -128,6 +129,7 @@ void api_v1_query_range(struct http_request *req, struct app *app)
     if (timeout_param(req, form, &s) < 0)
         return;
     query_param(form, &s);
+    s.stats = *param(form, "stats") != '\0';
     api_query_submit(app, req, &s);
 }
 

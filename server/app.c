@@ -46,6 +46,7 @@ static const struct app_route_def {
     {GET, "/api/v1/status/config", api_status_config},
     {GET, "/api/v1/status/flags", api_status_flags},
     {GET, "/api/v1/status/runtimeinfo", api_status_runtimeinfo},
+    {GET, "/version", api_version},
     {GET | POST | PUT, "/-/quit", lifecycle_quit},
     {GET | HEAD, "/-/healthy", lifecycle_healthy},
     {GET | HEAD, "/-/ready", lifecycle_ready},

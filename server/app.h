@@ -139,6 +139,7 @@ void api_v1_rules(struct http_request *req, struct app *app);
 void api_v1_alerts(struct http_request *req, struct app *app);
 void api_v1_alertmanagers(struct http_request *req, struct app *app);
 void api_status_buildinfo(struct http_request *req, struct app *app);
+void api_version(struct http_request *req, struct app *app);
 void api_status_config(struct http_request *req, struct app *app);
 void api_status_flags(struct http_request *req, struct app *app);
 void api_status_runtimeinfo(struct http_request *req, struct app *app);
@@ -189,6 +190,7 @@ struct api_query_spec {
     int64_t t_ms;                      /* API_QUERY_INSTANT */
     int64_t start_ms, end_ms, step_ms; /* API_QUERY_RANGE */
     int has_timeout;                   /* the request's timeout parameter, if it had one */
+    int stats;                         /* stats parameter given: data.stats in the answer */
     int64_t timeout_ns;
     api_query_run_fn run_fn;           /* API_QUERY_CUSTOM */
     const void *run_arg;               /* borrowed until the response (req->arena) */

@@ -6,14 +6,20 @@ void lifecycle_healthy(struct http_request *req, struct app *app)
 {
     (void) app;
     static const char body[] = "Prometheus Server is Healthy.\n";
-    http_respond(req, 200, "text/plain; charset=utf-8", body, sizeof body - 1);
+    /* Prometheus answers HEAD with a bare 200: no body, so no Content-Type either. */
+    if (req->method == HTTP_METHOD_HEAD)
+        http_respond(req, 200, NULL, "", 0);
+    else
+        http_respond(req, 200, "text/plain; charset=utf-8", body, sizeof body - 1);
 }
 
 void lifecycle_ready(struct http_request *req, struct app *app)
 {
     static const char ready[] = "Prometheus Server is Ready.\n";
     static const char not_ready[] = "Service Unavailable";
-    if (app->ready && !app->shutting_down)
+    if (app->ready && !app->shutting_down && req->method == HTTP_METHOD_HEAD)
+        http_respond(req, 200, NULL, "", 0);
+    else if (app->ready && !app->shutting_down)
         http_respond(req, 200, "text/plain; charset=utf-8", ready, sizeof ready - 1);
     else
         http_respond(req, 503, "text/plain; charset=utf-8", not_ready, sizeof not_ready - 1);

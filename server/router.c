@@ -237,23 +237,32 @@ void router_dispatch(struct http_request *req, void *ctx)
         http_respond(req, 404, "text/plain; charset=utf-8", nf, sizeof nf - 1);
         return;
     }
+    /* httprouter lists the allowed methods, OPTIONS included, in sorted order. */
+    const char *names[HTTP_METHOD_OTHER + 1];
+    size_t k = 0;
+    names[k++] = "OPTIONS";
+    for (int mi = 0; mi < HTTP_METHOD_OTHER; mi++)
+        if (mi != HTTP_METHOD_OPTIONS && (others & HTTP_METHOD_BIT(mi)))
+            names[k++] = http_method_name((enum http_method) mi);
+    for (size_t i = 1; i < k; i++)
+        for (size_t j = i; j > 0 && strcmp(names[j], names[j - 1]) < 0; j--) {
+            const char *t = names[j];
+            names[j] = names[j - 1];
+            names[j - 1] = t;
+        }
     char allow[96] = "";
     size_t n = 0;
-    for (int mi = 0; mi < HTTP_METHOD_OTHER; mi++) {
-        if (mi == HTTP_METHOD_OPTIONS || !(others & HTTP_METHOD_BIT(mi)))
-            continue;
-        const char *name = http_method_name((enum http_method) mi);
-        size_t nl = strlen(name);
+    for (size_t i = 0; i < k; i++) {
+        size_t nl = strlen(names[i]);
         if (n + nl + 3 >= sizeof allow)
             break;
         if (n) {
             memcpy(allow + n, ", ", 2);
             n += 2;
         }
-        memcpy(allow + n, name, nl + 1);
+        memcpy(allow + n, names[i], nl + 1);
         n += nl;
     }
-    memcpy(allow + n, ", OPTIONS", sizeof ", OPTIONS");
     (void) http_response_header(req, "Allow", allow);
     if (req->method == HTTP_METHOD_OPTIONS) {
         http_respond(req, 200, NULL, "", 0);

@@ -96,16 +96,18 @@ static void put_quoted(struct buf *b, const char *s)
     (void) buf_putc(b, '"');
 }
 
-char *labels_format(struct arena *a, const struct labels *ls)
+/* name_outside: the metric name goes before the braces (the exposition form); else it is one
+ * more label inside them (Go's labels.Labels.String()). */
+static char *format(struct arena *a, const struct labels *ls, int name_outside)
 {
     struct buf b = BUF_INIT;
-    const char *name = labels_get(ls, LABEL_METRIC_NAME);
+    const char *name = name_outside ? labels_get(ls, LABEL_METRIC_NAME) : NULL;
     if (name)
         (void) buf_puts(&b, name);
     (void) buf_putc(&b, '{');
     int first = 1;
     for (uint32_t i = 0; i < ls->n; i++) {
-        if (strcmp(ls->v[i].name, LABEL_METRIC_NAME) == 0)
+        if (name && strcmp(ls->v[i].name, LABEL_METRIC_NAME) == 0)
             continue;
         if (!first)
             (void) buf_puts(&b, ", ");
@@ -118,6 +120,16 @@ char *labels_format(struct arena *a, const struct labels *ls)
     char *s = b.p ? arena_strndup(a, (const char *) b.p, b.len) : NULL;
     buf_free(&b);
     return s;
+}
+
+char *labels_format(struct arena *a, const struct labels *ls)
+{
+    return format(a, ls, 1);
+}
+
+char *labels_string(struct arena *a, const struct labels *ls)
+{
+    return format(a, ls, 0);
 }
 
 static int name_valid(const char *s, size_t n, int colon)

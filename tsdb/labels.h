@@ -30,6 +30,9 @@ const char *labels_get(const struct labels *ls, const char *name); /* NULL when 
 int labels_copy(struct arena *a, const struct labels *src, struct labels *ret);
 /* `{a="1", b="2"}` with Prometheus' quoting; metric name first as `name{...}` when present. */
 char *labels_format(struct arena *a, const struct labels *ls);
+/* `{__name__="up", a="1"}`: every label inside the braces, as Go's labels.Labels.String()
+ * writes them in Prometheus' error messages. */
+char *labels_string(struct arena *a, const struct labels *ls);
 
 /* Valid label name: [a-zA-Z_][a-zA-Z0-9_]*; metric name also allows ':'. */
 int labels_name_valid(const char *s, size_t n);

@@ -35,6 +35,118 @@ static int is_literal(const char *p, size_t n)
     return 1;
 }
 
+/* Where the character class still open at the end of p starts, or n if none is. */
+static size_t open_class(const char *p, size_t n)
+{
+    size_t start = n;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == '\\') {
+            i++;
+        } else if (start == n && p[i] == '[') {
+            start = i;
+            if (i + 1 < n && p[i + 1] == '^')
+                i++;
+            if (i + 1 < n && p[i + 1] == ']') /* a leading ']' is a literal */
+                i++;
+        } else if (start != n && p[i] == ']') {
+            start = n;
+        }
+    }
+    return start;
+}
+
+/* The first repeat count above RE2's limit of 1000 ({1001}, {2,5000}) outside a character
+ * class: Go refuses it, PCRE2 would take it. Returns its '{' offset, or n. */
+static size_t repeat_over_limit(const char *p, size_t n, size_t *ret_len)
+{
+    int in_class = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == '\\') {
+            i++;
+        } else if (in_class) {
+            in_class = p[i] != ']';
+        } else if (p[i] == '[') {
+            in_class = 1;
+            if (i + 1 < n && p[i + 1] == '^')
+                i++;
+            if (i + 1 < n && p[i + 1] == ']')
+                i++;
+        } else if (p[i] == '{' && i + 1 < n && p[i + 1] >= '0' && p[i + 1] <= '9') {
+            size_t j = i + 1;
+            int over = 0, digits = 0;
+            for (long v = 0; j < n && ((p[j] >= '0' && p[j] <= '9') || p[j] == ','); j++) {
+                v = p[j] == ',' ? 0 : (v > 100000 ? v : v * 10 + (p[j] - '0'));
+                digits += p[j] != ',';
+                over |= v > 1000;
+            }
+            if (j < n && p[j] == '}' && digits && over) {
+                *ret_len = j - i + 1;
+                return i;
+            }
+        }
+    }
+    return n;
+}
+
+/* A compile error in Go's regexp/syntax words, as Prometheus shows them: Prometheus compiles
+ * "^(?:" + pattern + ")$", so whole-expression errors quote that. PCRE2 codes Go has no word
+ * for keep PCRE2's message with the offset. */
+static int go_error(const char *p, size_t n, int code, size_t off, struct err *e)
+{
+    const char *pre = "error parsing regexp: ";
+    int len = (int) n;
+    switch (code) {
+    case PCRE2_ERROR_MISSING_CLOSING_PARENTHESIS:
+    case PCRE2_ERROR_END_BACKSLASH: /* the trailing '\\' escapes the wrapper's ')' in Go */
+        return err_set(e, ERR_PARSE, "%smissing closing ): `^(?:%.*s)$`", pre, len, p);
+    case PCRE2_ERROR_UNMATCHED_CLOSING_PARENTHESIS:
+        return err_set(e, ERR_PARSE, "%sunexpected ): `^(?:%.*s)$`", pre, len, p);
+    case PCRE2_ERROR_MISSING_SQUARE_BRACKET: {
+        size_t at = open_class(p, n);
+        if (at < n)
+            return err_set(e, ERR_PARSE, "%smissing closing ]: `%.*s)$`", pre, (int) (n - at),
+                           p + at);
+        break;
+    }
+    case PCRE2_ERROR_QUANTIFIER_INVALID:
+        if (off < n && off > 0 && strchr("*+?", p[off - 1]))
+            return err_set(e, ERR_PARSE, "%sinvalid nested repetition operator: `%.2s`", pre,
+                           p + off - 1);
+        if (off < n && strchr("*+?", p[off]))
+            return err_set(e, ERR_PARSE, "%smissing argument to repetition operator: `%c`", pre,
+                           p[off]);
+        break;
+    case PCRE2_ERROR_UNKNOWN_ESCAPE:
+    case PCRE2_ERROR_ESCAPE_INVALID_IN_CLASS:
+        if (off >= 1 && off <= n && p[off - 1] == '\\' && off < n)
+            return err_set(e, ERR_PARSE, "%sinvalid escape sequence: `\\%c`", pre, p[off]);
+        if (off >= 2 && off <= n && p[off - 2] == '\\')
+            return err_set(e, ERR_PARSE, "%sinvalid escape sequence: `\\%c`", pre, p[off - 1]);
+        break;
+    case PCRE2_ERROR_CLASS_RANGE_ORDER:
+        if (off >= 2 && off < n && p[off - 1] == '-')
+            return err_set(e, ERR_PARSE, "%sinvalid character class range: `%.3s`", pre,
+                           p + off - 2);
+        break;
+    case PCRE2_ERROR_QUANTIFIER_OUT_OF_ORDER:
+    case PCRE2_ERROR_QUANTIFIER_TOO_BIG: {
+        size_t lo = off < n ? off : n;
+        while (lo > 0 && p[lo] != '{')
+            lo--;
+        size_t hi = lo;
+        while (hi < n && p[hi] != '}')
+            hi++;
+        if (p[lo] == '{' && hi < n)
+            return err_set(e, ERR_PARSE, "%sinvalid repeat count: `%.*s`", pre,
+                           (int) (hi - lo + 1), p + lo);
+        break;
+    }
+    }
+    PCRE2_UCHAR msg[160];
+    pcre2_get_error_message(code, msg, sizeof msg);
+    return err_set(e, ERR_PARSE, "%s%s at offset %zu", pre, (char *) msg, off);
+}
+
 int re_compile(const char *pattern, size_t n, struct re **ret, struct err *e)
 {
     /* RE2 has no backreferences; pcre2 would accept \1 — refuse it to keep semantics equal. */
@@ -46,6 +158,10 @@ int re_compile(const char *pattern, size_t n, struct re **ret, struct err *e)
             i++;
         }
     }
+    size_t rep_len, rep = repeat_over_limit(pattern, n, &rep_len);
+    if (rep < n)
+        return err_set(e, ERR_PARSE, "error parsing regexp: invalid repeat count: `%.*s`",
+                       (int) rep_len, pattern + rep);
     struct re *r = calloc(1, sizeof *r);
     if (!r)
         return err_set(e, -12, "out of memory");
@@ -56,11 +172,8 @@ int re_compile(const char *pattern, size_t n, struct re **ret, struct err *e)
                                 PCRE2_MATCH_INVALID_UTF | PCRE2_NEVER_BACKSLASH_C,
                             &code, &off, NULL);
     if (!r->code) {
-        PCRE2_UCHAR msg[160];
-        pcre2_get_error_message(code, msg, sizeof msg);
         free(r);
-        return err_set(e, ERR_PARSE, "error parsing regexp: %s at offset %zu", (char *) msg,
-                       (size_t) off);
+        return go_error(pattern, n, code, off, e);
     }
     (void) pcre2_jit_compile(r->code, PCRE2_JIT_COMPLETE); /* optional: interpreter otherwise */
     r->mctx = pcre2_match_context_create(NULL);

@@ -168,6 +168,14 @@ TEST(syntax_errors)
     check_error("2.5.", "1:4: parse error: unexpected character: '.'");
     check_error("0deadbeef", "1:1: parse error: bad number or duration syntax: \"0de\"");
     check_error("5x", "1:1: parse error: bad number or duration syntax: \"5\"");
+    /* inside brackets Go lexes only a duration (Prometheus 2.42: `rate(up[5x])`) */
+    check_error("rate(up[5x])", "1:9: parse error: bad duration syntax: \"5\"");
+    check_error("up[5m:1mx]", "1:7: parse error: bad number or duration syntax: \"1mx\"");
+    check_error("up[x]", "1:4: parse error: bad duration syntax: \"\"");
+    check_error("up[mx]", "1:4: parse error: bad duration syntax: \"mx\"");
+    check_error("up[", "1:4: parse error: missing unit character in duration");
+    check_error("up[-5m]", "1:4: parse error: missing unit character in duration");
+    check_error("up[m]", "1:4: parse error: not a valid duration string: \"m\"");
     check_error("a - on(b) ignoring(c) d", "1:11: parse error: unexpected <ignoring>");
     check_error("foo{a=\"\xff\"}", "1:7: parse error: invalid UTF-8 rune");
     check_error("foo{__name__ == \"bar\"}",
@@ -177,7 +185,7 @@ TEST(syntax_errors)
     check_error("foo}", "1:4: parse error: unexpected right brace '}'");
     check_error("foo[5m", "1:7: parse error: unclosed left bracket");
     check_error("foo]", "1:4: parse error: unexpected right bracket ']'");
-    check_error("foo[[5m]", "1:5: parse error: unexpected left bracket '['");
+    check_error("foo[[5m]", "1:5: parse error: missing unit character in duration"); /* 2.42 */
     check_error("foo{a=\"b}", "1:10: parse error: unterminated quoted string");
     check_error("foo{a=\"b\" c=\"d\"}",
                 "1:11: parse error: unexpected identifier \"c\" in label matching, expected \",\" "

@@ -101,10 +101,10 @@ TEST(method_not_allowed)
     ASSERT_STR_CONTAINS(resp, "Allow: GET, OPTIONS\r\n");
     ASSERT_STR_CONTAINS(resp, "\r\n\r\nMethod Not Allowed\n");
     serve("DELETE /api/v1/query HTTP/1.1\r\nHost: x\r\n\r\n");
-    ASSERT_STR_CONTAINS(resp, "Allow: GET, POST, OPTIONS\r\n");
+    ASSERT_STR_CONTAINS(resp, "Allow: GET, OPTIONS, POST\r\n");
     serve("OPTIONS /api/v1/query HTTP/1.1\r\nHost: x\r\n\r\n");
     ASSERT_STR_CONTAINS(resp, "HTTP/1.1 200 OK\r\n");
-    ASSERT_STR_CONTAINS(resp, "Allow: GET, POST, OPTIONS\r\n");
+    ASSERT_STR_CONTAINS(resp, "Allow: GET, OPTIONS, POST\r\n");
     ASSERT_STR_CONTAINS(resp, "Content-Length: 0\r\n");
     serve("HEAD /api/v1/query HTTP/1.1\r\nHost: x\r\n\r\n");
     ASSERT_STR_CONTAINS(resp, "405");
