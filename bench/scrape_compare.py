@@ -28,9 +28,11 @@ import http.client
 import http.server
 import json
 import os
+import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -43,7 +45,8 @@ NODE_EXPORTER = "/usr/bin/prometheus-node-exporter"
 INTERVAL_S = 2
 SETTLE_S = 4 * INTERVAL_S + 2
 
-# Differences that are understood: (section, substrings the difference contains, reason).
+# Differences that are understood: (section or None for any, substrings the difference
+# contains, reason).
 # Each deliberate one is documented in docs/configuration.md or docs/api.md.
 KNOWN = [
     ("targets", ["globalUrl"],
@@ -57,12 +60,11 @@ KNOWN = [
     ("targets", ["synth-params {", "override.example"],
      "deliberate: a target's __param_<name> label wins over the job's params, as in later "
      "Prometheus releases; 2.42 lets params win (configuration.md, Relabeling)"),
-    ("series", ["synth-params", "override.example"], "as above: the URL ember scraped"),
-    ("series", ["synth-params", "example.org"], "as above"),
-    ("series-values", ["synth-params", "override.example"], "as above"),
-    ("series-values", ["synth-params", "example.org"], "as above"),
-    ("series-values", ["scrape_duration_seconds", "synth-target-limit", "ember 0"],
-     "over target_limit nothing is fetched; ember reports 0 s, Prometheus its no-op's time"),
+    (None, ["synth-params", "override.example"], "as above: the URL ember scraped"),
+    (None, ["synth-params", "example.org"], "as above"),
+    ("series-values", ["scrape_duration_seconds", "ember 0, prometheus >0"],
+     "over target_limit or with a scheme other than http(s) nothing is fetched; ember reports "
+     "0 s, Prometheus the time its no-op took (configuration.md)"),
     ("targets-metadata", ["synth-bad-om", " x gauge"],
      "deliberate: metadata is that of the last successful scrape; Prometheus also takes what "
      "a failed scrape read (api.md, Targets and metadata)"),
@@ -201,6 +203,14 @@ def make_handler(pages):
                 return self.send(302, "text/plain", "", [("Location", "/basic")])
             if path == "/status500":
                 return self.send(500, "text/plain", "boom\n")
+            if path == "/changing":  # series b vanishes after phase 1, c appears
+                return self.send(200, TEXT, 'synth_changing{k="a"} 1\n' +
+                                 ('synth_changing{k="b"} 2\n' if PHASE[0] < 2 else
+                                  'synth_changing{k="c"} 3\n'))
+            if path == "/mtls":
+                if not self.connection.getpeercert():
+                    return self.send(403, "text/plain", "client certificate required\n")
+                return self.send(200, TEXT, "synth_mtls 1\n")
             if path == "/slow":
                 time.sleep(2.5)
                 return self.send(200, TEXT, "synth_slow 1\n")
@@ -217,14 +227,20 @@ class Quiet(http.server.ThreadingHTTPServer):
         pass  # a scraper that gave up (timeout) closed the connection: not news
 
 
-class Targets:
-    """Threaded http.servers on loopback ports serving the synthetic pages."""
+PHASE = [1]  # the phase being run, for /changing
 
-    def __init__(self, n):
+
+class Targets:
+    """Threaded http.servers on loopback ports serving the synthetic pages: n plain ones and,
+    given an ssl.SSLContext, one https one (last in addrs)."""
+
+    def __init__(self, n, tls=None):
         handler = make_handler(payloads())
         self.servers = []
-        for _ in range(n):
+        for i in range(n + (1 if tls else 0)):
             srv = Quiet(("127.0.0.1", 0), handler)
+            if i == n:
+                srv.socket = tls.wrap_socket(srv.socket, server_side=True)
             srv.daemon_threads = True
             threading.Thread(target=srv.serve_forever, daemon=True).start()
             self.servers.append(srv)
@@ -236,6 +252,29 @@ class Targets:
             s.server_close()
 
 
+def make_pki(work):
+    """A CA, a server certificate for 127.0.0.1 and localhost, and a client certificate, made
+    with the openssl CLI; returns the server's ssl.SSLContext (client certificates optional,
+    verified against the CA when sent)."""
+    def openssl(*args):
+        subprocess.run(["openssl", *args], cwd=work, check=True, capture_output=True,
+                       timeout=60)
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out",
+            "ca.crt", "-days", "2", "-subj", "/CN=scrape_compare CA")
+    with open(os.path.join(work, "server.ext"), "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    for name, ext in (("server", ["-extfile", "server.ext"]), ("client", [])):
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", name + ".key", "-out",
+                name + ".csr", "-subj", "/CN=" + name)
+        openssl("x509", "-req", "-in", name + ".csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+                "-CAcreateserial", "-out", name + ".crt", "-days", "2", *ext)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(os.path.join(work, "server.crt"), os.path.join(work, "server.key"))
+    ctx.load_verify_locations(os.path.join(work, "ca.crt"))
+    ctx.verify_mode = ssl.CERT_OPTIONAL
+    return ctx
+
+
 # ---- configuration ------------------------------------------------------------------------
 
 # Jobs that only need a path on target a: (job name after "synth-", path without "/").
@@ -243,7 +282,7 @@ SIMPLE_JOBS = [("om", "om"), ("bad", "bad"), ("bad-om", "bad_om"), ("dup", "dup"
                ("empty", "empty"), ("plain", "plain"), ("nocontenttype", "none")]
 
 
-def config(a, b, node, closed, work, phase):
+def config(a, b, node, closed, work, phase, tls_addr):
     """The one prometheus.yml. a, b: synthetic target addresses; phase 2 changes some jobs."""
     secret = os.path.join(work, "password")
     token = os.path.join(work, "token")
@@ -400,6 +439,59 @@ scrape_configs:
     static_configs: [{targets: ['%(a)s']}]
   - job_name: synth-down
     static_configs: [{targets: ['127.0.0.1:%(closed)d']}]
+  - job_name: synth-changing
+    metrics_path: /changing
+    static_configs: [{targets: ['%(a)s']}]
+  - job_name: synth-tls-ca
+    scheme: https
+    metrics_path: /plain
+    tls_config: {ca_file: '%(work)s/ca.crt'}
+    static_configs: [{targets: ['%(tls)s']}]
+  - job_name: synth-tls-server-name
+    scheme: https
+    metrics_path: /plain
+    tls_config: {ca_file: '%(work)s/ca.crt', server_name: localhost}
+    static_configs: [{targets: ['%(tls)s']}]
+  - job_name: synth-tls-wrong-name
+    scheme: https
+    metrics_path: /plain
+    tls_config: {ca_file: '%(work)s/ca.crt', server_name: other.example}
+    static_configs: [{targets: ['%(tls)s']}]
+  - job_name: synth-tls-no-ca
+    scheme: https
+    metrics_path: /plain
+    static_configs: [{targets: ['%(tls)s']}]
+  - job_name: synth-tls-insecure
+    scheme: https
+    metrics_path: /plain
+    tls_config: {insecure_skip_verify: true}
+    static_configs: [{targets: ['%(tls)s']}]
+  - job_name: synth-tls-client-cert
+    scheme: https
+    metrics_path: /mtls
+    tls_config: {ca_file: '%(work)s/ca.crt', cert_file: '%(work)s/client.crt',
+                 key_file: '%(work)s/client.key'}
+    static_configs: [{targets: ['%(tls)s']}]
+  - job_name: synth-tls-no-client-cert
+    scheme: https
+    metrics_path: /mtls
+    tls_config: {ca_file: '%(work)s/ca.crt'}
+    static_configs: [{targets: ['%(tls)s']}]
+  - job_name: synth-plain-to-tls
+    metrics_path: /plain
+    static_configs: [{targets: ['%(tls)s']}]
+  - job_name: synth-addresses
+    metrics_path: /plain
+    static_configs:
+      - targets: ['127.0.0.1', '[::1]:%(closed)d', 'localhost:%(aport)s', '%(a)s', '%(a)s']
+      - targets: ['%(a)s']
+        labels: {job: custom-job, instance: my-instance}
+      - targets: ['%(b)s']
+        labels: {__scheme__: ftp}
+      - targets: ['%(b)s']
+        labels: {__scrape_interval__: abc}
+      - targets: ['%(b)s']
+        labels: {__scrape_timeout__: 5s}
   - job_name: synth-file
     metrics_path: /plain
     file_sd_configs:
@@ -423,6 +515,7 @@ scrape_configs:
       - {regex: 'cpu_mode_hash', action: labeldrop}
 %(extra)s""" % {"a": a, "b": b, "node": node, "closed": closed, "work": work, "iv": INTERVAL_S,
                 "to": INTERVAL_S - 1, "secret": secret, "token": token, "extra": extra,
+                "tls": tls_addr, "aport": a.split(":")[1],
                 "simple": simple}
 
 
@@ -535,6 +628,9 @@ def snapshot(srv, now):
     for tg in t["activeTargets"]:
         key = "%s {%s}" % (tg["scrapePool"], label_key(tg["labels"]))
         active[key] = {f: tg.get(f) for f in TARGET_FIELDS}
+        # The local end of a connection (in "read tcp 127.0.0.1:40000->...") is any free port.
+        active[key]["lastError"] = re.sub(r"tcp (\S+):\d+->", r"tcp \1:*->",
+                                          active[key]["lastError"])
         active[key]["fields"] = sorted(tg.keys())
     snap["targets"] = active
     snap["dropped"] = sorted(label_key(d["discoveredLabels"]) for d in t["droppedTargets"])
@@ -553,6 +649,20 @@ def snapshot(srv, now):
             v = "0" if v == "0" else ">0"  # each server times its own scrapes
         vals[label_key(s["metric"])] = v
     snap["series-values"] = vals
+    # Which samples carry the exposition's own timestamp (honor_timestamps) and which the
+    # scrape's: the sample times themselves differ between the servers.
+    res = srv.api("/api/v1/query", {"query": '{job=~"synth.*"}[1m]', "time": now})
+    snap["timestamps"] = {label_key(s["metric"]): "explicit" if abs(
+        float(s["values"][-1][0]) * 1000 - START_MS) < 1 else "scrape" for s in res["result"]}
+    for i, params in enumerate([
+            {"metric": "synth_requests_total"}, {"match_target": '{job="synth-om"}'},
+            {"match_target": '{job="synth-om"}', "metric": "om_size_bytes"},
+            {"match_target": '{job="nope"}'}]):
+        snap["targets-metadata?%d" % i] = sorted(canon(m) for m in
+                                                 srv.api("/api/v1/targets/metadata", params))
+    for i, params in enumerate([{"metric": "om_requests"}, {"limit": "0"},
+                                {"metric": "synth_latency_seconds", "limit_per_metric": "1"}]):
+        snap["metadata?%d" % i] = canon(srv.api("/api/v1/metadata", params))
     md = srv.api("/api/v1/targets/metadata", {"match_target": '{job=~".+"}'})
     snap["targets-metadata"] = sorted(
         "%s %s %s %s %s" % (label_key(m["target"]), m["metric"], m["type"], json.dumps(m["help"]),
@@ -610,12 +720,17 @@ def compare(ember, prom, phase):
             out.append(("targets", "%s: ember %s, prometheus %s" % (k, a[k], b[k])))
     diff_lists("series", a["series"], b["series"], out)
     diff_dicts("series-values", a["series-values"], b["series-values"], out)
+    diff_dicts("timestamps", a["timestamps"], b["timestamps"], out)
     diff_lists("targets-metadata", a["targets-metadata"], b["targets-metadata"], out)
+    for k in sorted(a):
+        if "?" in k and a[k] != b[k]:
+            out.append(("metadata-params", "%s: ember %s, prometheus %s" %
+                        (k, short(a[k]), short(b[k]))))
     diff_dicts("metadata", a["metadata"], b["metadata"], out)
     real, known = [], []
     for sec, text in out:
         reason = next((r for s, subs, r in KNOWN
-                       if s == sec and all(x in text for x in subs)), None)
+                       if s in (None, sec) and all(x in text for x in subs)), None)
         (known if reason else real).append((sec, text, reason))
     print("\n=== phase %d: %d differences, %d known ===" % (phase, len(real), len(known)))
     for sec, text, _ in real:
@@ -650,8 +765,8 @@ def main():
         if not os.path.exists(p):
             raise SystemExit("missing " + p)
     work = tempfile.mkdtemp(prefix="scrape_compare.")
-    targets = Targets(2)
-    A_ADDR, B_ADDR = targets.addrs
+    targets = Targets(2, make_pki(work))
+    A_ADDR, B_ADDR, tls_addr = targets.addrs
     node_port = free_port()
     node = subprocess.Popen([NODE_EXPORTER, "--web.listen-address=127.0.0.1:%d" % node_port],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -664,7 +779,8 @@ def main():
         cfg = os.path.join(work, "prometheus.yml")
         write_sd(work, 0)
         with open(cfg, "w") as f:
-            f.write(config(A_ADDR, B_ADDR, "127.0.0.1:%d" % node_port, closed, work, 1))
+            f.write(config(A_ADDR, B_ADDR, "127.0.0.1:%d" % node_port, closed, work, 1,
+                           tls_addr))
         servers = start_servers(build, cfg, work)
         print("ember :%d, prometheus :%d, targets %s, node :%d; work dir %s" %
               (servers[0].port, servers[1].port, " ".join(targets.addrs), node_port, work),
@@ -673,11 +789,13 @@ def main():
         total += compare(servers[0], servers[1], 1)
 
         write_sd(work, 1)  # picked up by watching the directory (or the 5 s refresh)
+        PHASE[0] = 2
         settle(servers, 7)
         total += compare(servers[0], servers[1], 2)
 
         with open(cfg, "w") as f:
-            f.write(config(A_ADDR, B_ADDR, "127.0.0.1:%d" % node_port, closed, work, 2))
+            f.write(config(A_ADDR, B_ADDR, "127.0.0.1:%d" % node_port, closed, work, 2,
+                           tls_addr))
         servers[0].proc.send_signal(signal.SIGHUP)
         status, body = servers[1].request("POST", "/-/reload")
         if status != 200:

@@ -38,6 +38,7 @@ struct http_get {
     uv_timer_t timer;
     uv_connect_t connect_req;
     struct addrinfo *addrs, *next_addr; /* resolved list; connect tries each in turn */
+    const struct sockaddr *dialed;      /* the address of the last connect tried */
     /* A numeric host needs no lookup: its one address, without a thread-pool round trip. */
     struct addrinfo literal_ai;
     struct sockaddr_storage literal;
@@ -161,11 +162,43 @@ static const char *errno_text(int status, char *buf, size_t size)
     return buf;
 }
 
-/* A failed connect, as Go's dialer words it. */
+/* A socket address as Go prints one: 127.0.0.1:9100, [::1]:9100; "" when not IP. */
+static const char *sockaddr_text(const struct sockaddr *sa, char *out, size_t cap)
+{
+    char ip[INET6_ADDRSTRLEN] = "";
+    out[0] = '\0';
+    if (sa && sa->sa_family == AF_INET6 &&
+        uv_ip6_name((const struct sockaddr_in6 *) sa, ip, sizeof ip) == 0)
+        (void) snprintf(out, cap, "[%s]:%u", ip,
+                        ntohs(((const struct sockaddr_in6 *) sa)->sin6_port));
+    else if (sa && sa->sa_family == AF_INET &&
+             uv_ip4_name((const struct sockaddr_in *) sa, ip, sizeof ip) == 0)
+        (void) snprintf(out, cap, "%s:%u", ip, ntohs(((const struct sockaddr_in *) sa)->sin_port));
+    return out;
+}
+
+/* A failed connect, as Go's dialer words it: the address dialled, as numbers. */
 static void finish_connect(struct http_get *g, int status)
 {
-    char buf[128];
-    finish_url(g, status, "dial tcp %s: connect: %s", g->addr, errno_text(status, buf, sizeof buf));
+    char buf[128], peer[64];
+    sockaddr_text(g->dialed, peer, sizeof peer);
+    finish_url(g, status, "dial tcp %s: connect: %s", peer[0] ? peer : g->addr,
+               errno_text(status, buf, sizeof buf));
+}
+
+/* A failed read or write on the connection, as Go words it ("read tcp 127.0.0.1:40000->
+ * 127.0.0.1:9100: read: connection reset by peer"). op is "read" or "write". */
+static void finish_io(struct http_get *g, int status, const char *op)
+{
+    char buf[128], local[64], peer[64];
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    if (uv_tcp_getsockname(&g->tcp, (struct sockaddr *) &ss, &len) < 0)
+        ss.ss_family = AF_UNSPEC;
+    sockaddr_text((const struct sockaddr *) &ss, local, sizeof local);
+    sockaddr_text(g->dialed, peer, sizeof peer);
+    finish_url(g, status, "%s tcp %s->%s: %s: %s", op, local[0] ? local : "?",
+               peer[0] ? peer : g->addr, op, errno_text(status, buf, sizeof buf));
 }
 
 /* A failed name lookup, as Go's resolver words it. */
@@ -230,7 +263,7 @@ static void on_raw_written(uv_write_t *w, int status)
     free(rw);
     /* ECANCELED: the socket was closed under the write (finish or a redirect); not an error. */
     if (status < 0 && status != UV_ECANCELED && !retry_if_stale(g))
-        finish(g, status, "write to %s: %s", g->addr, uv_strerror(status));
+        finish_io(g, status, "write");
 }
 
 /* Queues n bytes (copied) on the socket. */
@@ -398,7 +431,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
     } else if (n == UV_EOF) {
         handle_eof(g);
     } else if (n < 0 && g->state == ST_READ && !retry_if_stale(g)) {
-        finish(g, (int) n, "read from %s: %s", g->addr, uv_strerror((int) n));
+        finish_io(g, (int) n, "read");
     }
     if (g->deliver_pending)
         deliver_kept(g);
@@ -485,6 +518,7 @@ static void try_connect(struct http_get *g, int last_status)
         struct addrinfo *ai = g->next_addr;
         g->next_addr = ai->ai_next;
         g->connect_req.data = g;
+        g->dialed = ai->ai_addr;
         r = uv_tcp_connect(&g->connect_req, &g->tcp, ai->ai_addr, on_connect);
         if (r == 0)
             return;
@@ -613,6 +647,7 @@ static void redial(struct http_get *g)
     if (g->addrs)
         uv_freeaddrinfo(g->addrs);
     g->addrs = g->next_addr = NULL;
+    g->dialed = NULL; /* it pointed into addrs */
     g->state = ST_RESOLVE;
     uv_read_stop((uv_stream_t *) &g->tcp);
     uv_close((uv_handle_t *) &g->tcp, on_tcp_reset);

@@ -157,9 +157,10 @@ struct scrape_target_spec {
 
 /* Turns one discovered target into a spec as Prometheus' PopulateLabels does: job, __scheme__,
  * __metrics_path__, __scrape_interval__, __scrape_timeout__ and __param_<name> defaults from the
- * job, then relabel_configs, then checks (an __address__ ember can dial, the scheme, durations),
- * the URL from __scheme__, __address__, __metrics_path__ and __param_*, instance defaulting to
- * __address__, and every "__" label removed. Returns 1 with *ret filled (strings in a, or
+ * job, then relabel_configs, then checks (an __address__ ember can dial, given the scheme's port
+ * when it has none; durations), the URL from __scheme__, __address__, __metrics_path__ and
+ * __param_*, instance defaulting to __address__, and every "__" label removed. A scheme other
+ * than http and https gives a spec whose forced_error fails every scrape, as in Prometheus. Returns 1 with *ret filled (strings in a, or
  * borrowed from job and discovered), 0 when relabeling dropped the target (ret->discovered is
  * still set), ERR_PARSE when the target is invalid (e says why), ERR_LIMIT/-ENOMEM. */
 int scrape_target_build(struct arena *a, const struct scrape_job *job,

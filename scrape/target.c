@@ -5,12 +5,14 @@
  *     + job defaults when absent: job, __scrape_interval__, __scrape_timeout__, __metrics_path__,
  *       __scheme__, __param_<name> (first value of each param)      = ret->discovered
  *     → relabel_configs (may drop the target: return 0)
- *     → checks: __address__ present and dialable, __scheme__, the two durations
+ *     → checks: __address__ present (given the scheme's port when it has none, as Prometheus 2
+ *       does) and dialable, the two durations
  *     → URL: __scheme__://__address__ + escaped __metrics_path__ + ?params, where the job's params
  *       are overridden (first value) or extended by __param_<name> labels, keys sorted
  *     → instance defaults to __address__; every "__" label leaves the target's label set.
  * Prometheus only checks that __address__ has no '/'; ember also needs host[:port] it can dial,
- * and speaks only http for now, so those are reasons to refuse a target too. */
+ * so that is a reason to refuse a target too. A scheme other than http and https makes a target
+ * whose every scrape fails, as Go's client fails it in Prometheus. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,6 +180,16 @@ static int build_query(struct arena *a, const struct scrape_job *job, const stru
 
 /* ---- labels ---- */
 
+/* Whether an address names its port, as Go's net.SplitHostPort would find one. */
+static int has_port(const char *addr)
+{
+    if (addr[0] == '[') {
+        const char *close = strchr(addr, ']');
+        return close && close[1] == ':';
+    }
+    return strchr(addr, ':') != NULL;
+}
+
 static int is_reserved(const char *name)
 {
     return name[0] == '_' && name[1] == '_';
@@ -268,8 +280,21 @@ int scrape_target_build(struct arena *a, const struct scrape_job *job,
         return 0;
 
     const char *addr = labels_get(&ls, "__address__"), *why;
+    const char *scheme = labels_get(&ls, "__scheme__");
+    if (!scheme)
+        scheme = "";
+    int https = !strcmp(scheme, "https"), http = !strcmp(scheme, "http");
     if (!addr || !*addr)
         return err_set(e, ERR_PARSE, "no address");
+    if (!has_port(addr)) {
+        /* Prometheus 2 gives an address without a port the scheme's default, so instance and
+         * the URL say host:80 (3.0 stopped doing so; ember follows 2.42, as users' series do).
+         * Only then does it check the scheme, and names the job's. */
+        if (!http && !https && *scheme) /* "" gets port 80 and then fails each scrape */
+            return err_set(e, ERR_PARSE, "invalid scheme: \"%.32s\"", job->scheme);
+        if (!(addr = arena_printf(a, "%s:%s", addr, https ? "443" : "80")))
+            return oom(a, e);
+    }
     if (strchr(addr, '/'))
         return err_set(e, ERR_PARSE, "\"%.128s\" is not a valid hostname", addr);
     if ((why = scrape_target_address_problem(addr, strlen(addr))))
@@ -282,15 +307,11 @@ int scrape_target_build(struct arena *a, const struct scrape_job *job,
     if (ret->timeout_ms > ret->interval_ms)
         return err_set(e, ERR_PARSE, "scrape timeout cannot be greater than scrape interval "
                        "(\"%s\" > \"%s\")", tv, iv);
-    const char *scheme = labels_get(&ls, "__scheme__");
-    int https = scheme && !strcmp(scheme, "https");
     /* The TLS context is built (files read) at config load, for jobs with scheme https or a
      * tls_config; a target relabeled to https in another job has none to use. */
     if (https && !(job->client && job->client->tls))
         return err_set(e, ERR_PARSE, "scheme \"https\" needs the job's scheme: https or a "
                        "tls_config");
-    if (!scheme || (!https && strcmp(scheme, "http")))
-        return err_set(e, ERR_PARSE, "invalid scheme \"%.32s\"", scheme ? scheme : "");
 
     /* Public labels: no "__" names; label values need no UTF-8 check here, unlike Prometheus,
      * because every input (YAML, regex captures of it, case mapping) is valid UTF-8 already. */
@@ -325,7 +346,7 @@ int scrape_target_build(struct arena *a, const struct scrape_job *job,
     if (url_len >= TARGET_PATH_MAX)
         return err_set(e, ERR_PARSE, "scrape URL path and query longer than %d bytes",
                        TARGET_PATH_MAX - 1);
-    ret->scheme = https ? "https" : "http";
+    ret->scheme = scheme;
     ret->address = addr;
     ret->metrics_path = p;
     ret->query = qs;
@@ -335,6 +356,12 @@ int scrape_target_build(struct arena *a, const struct scrape_job *job,
     ret->labels = out;
     ret->metric_relabel = job->metric_relabel;
     ret->client = job->client;
-    ret->forced_error = NULL;
+    /* Another scheme makes a target like any other that fails every scrape, as Go's client
+     * refuses it: Prometheus lists it as down with this error. */
+    ret->forced_error = http || https ? NULL :
+        arena_printf(a, "Get \"%s://%s%s%s%s\": unsupported protocol scheme \"%s\"", scheme,
+                     addr, p, *qs ? "?" : "", qs, scheme);
+    if (!http && !https && !ret->forced_error)
+        return oom(a, e);
     return 1;
 }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 struct scrape_tls {
     atomic_uint refs;
@@ -178,6 +179,8 @@ int scrape_tls_session(const scrape_tls *t, const char *host, SSL **ret, BIO **r
             ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(s), name) == 1;
         else
             ok = SSL_set1_host(s, name) == 1;
+        /* Go ignores a certificate's Common Name (only SANs name hosts); so must we. */
+        SSL_set_hostflags(s, X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
     }
     if (!ok) {
         SSL_free(s);
@@ -188,6 +191,59 @@ int scrape_tls_session(const scrape_tls *t, const char *host, SSL **ret, BIO **r
     *ret_in = in;
     *ret_out = out;
     return 0;
+}
+
+/* Appends ", " (after the first) and text to out[0..cap) at *len; truncates. */
+static void put_name(char *out, size_t cap, size_t *len, const char *text, size_t n)
+{
+    int w = snprintf(out + *len, cap - *len, "%s%.*s", *len ? ", " : "", (int) n, text);
+    if (w > 0)
+        *len += (size_t) w < cap - *len ? (size_t) w : cap - *len - 1;
+}
+
+/* Go's x509.HostnameError text for a certificate that does not name the host: the certificate's
+ * DNS names (or, for an address, its IP SANs) are listed, as Prometheus' lastError shows them.
+ * The leaf comes from the peer chain: OpenSSL keeps no peer certificate after a failed check. */
+static void hostname_error(SSL *s, const char *name, char *out, size_t cap)
+{
+    STACK_OF(X509) *chain = SSL_get_peer_cert_chain(s);
+    X509 *leaf = chain && sk_X509_num(chain) > 0 ? sk_X509_value(chain, 0) : NULL;
+    GENERAL_NAMES *sans = leaf ? X509_get_ext_d2i(leaf, NID_subject_alt_name, NULL, NULL)
+                               : NULL;
+    int want_ip = is_address(name);
+    char valid[160] = "";
+    size_t len = 0;
+    for (int i = 0; sans && i < sk_GENERAL_NAME_num(sans); i++) {
+        const GENERAL_NAME *g = sk_GENERAL_NAME_value(sans, i);
+        if (!want_ip && g->type == GEN_DNS) {
+            const ASN1_IA5STRING *dns = g->d.dNSName;
+            put_name(valid, sizeof valid, &len, (const char *) ASN1_STRING_get0_data(dns),
+                     (size_t) ASN1_STRING_length(dns));
+        } else if (want_ip && g->type == GEN_IPADD) {
+            char ip[INET6_ADDRSTRLEN];
+            int n = ASN1_STRING_length(g->d.iPAddress);
+            if ((n == 4 || n == 16) &&
+                inet_ntop(n == 4 ? AF_INET : AF_INET6, ASN1_STRING_get0_data(g->d.iPAddress), ip,
+                          sizeof ip))
+                put_name(valid, sizeof valid, &len, ip, strlen(ip));
+        }
+    }
+    char cn[256] = "";
+    if (leaf && !sans)
+        (void) X509_NAME_get_text_by_NID(X509_get_subject_name(leaf), NID_commonName, cn,
+                                         sizeof cn);
+    GENERAL_NAMES_free(sans);
+    if (cn[0] && !strcasecmp(cn, name))
+        (void) snprintf(out, cap, "x509: certificate relies on legacy Common Name field, use SANs "
+                        "instead");
+    else if (want_ip && !valid[0])
+        (void) snprintf(out, cap, "x509: cannot validate certificate for %s because it doesn't "
+                        "contain any IP SANs", name);
+    else if (!valid[0])
+        (void) snprintf(out, cap, "x509: certificate is not valid for any names, but wanted to "
+                        "match %s", name);
+    else
+        (void) snprintf(out, cap, "x509: certificate is valid for %s, not %s", valid, name);
 }
 
 const char *scrape_tls_failure(SSL *s, const char *host, const scrape_tls *t, char *out,
@@ -209,7 +265,7 @@ const char *scrape_tls_failure(SSL *s, const char *host, const scrape_tls *t, ch
         break;
     case X509_V_ERR_HOSTNAME_MISMATCH:
     case X509_V_ERR_IP_ADDRESS_MISMATCH:
-        (void) snprintf(out, cap, "x509: certificate is not valid for %s", name);
+        hostname_error(s, name, out, cap);
         break;
     case X509_V_ERR_CERT_HAS_EXPIRED:
     case X509_V_ERR_CERT_NOT_YET_VALID:

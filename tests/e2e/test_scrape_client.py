@@ -205,12 +205,17 @@ def test_https_without_the_ca_fails_verification(start_ember, tls_target):
 
 
 def test_https_wrong_server_name_fails(start_ember, pki, tls_target):
-    e = start_ember(config(job("badname", tls_target, f"scheme: https\ntls_config:\n"
-                                                      f"  ca_file: {pki}/ca.crt\n"
-                                                      f"  server_name: other.example")),
+    """Go's texts: the certificate's DNS names for a name, its IP SANs for an address."""
+    e = start_ember(config(*(job(name, tls_target, f"scheme: https\ntls_config:\n"
+                                                   f"  ca_file: {pki}/ca.crt\n"
+                                                   f"  server_name: {server_name}")
+                             for name, server_name in (("badname", "other.example"),
+                                                       ("badip", "10.0.0.1")))),
                     extra=DEBUG)
     wait_up(e, "badname", 0)
-    wait_log(e, "x509: certificate is not valid for other.example")
+    wait_up(e, "badip", 0)
+    wait_log(e, "x509: certificate is valid for localhost, not other.example")
+    wait_log(e, "x509: certificate is valid for 127.0.0.1, not 10.0.0.1")
 
 
 def test_mtls_without_client_certificate_fails(start_ember, pki):

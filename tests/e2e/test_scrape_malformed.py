@@ -4,6 +4,7 @@ target is a raw socket server, so the bytes are exactly the ones written here.""
 import gzip
 import json
 import socket
+import struct
 import threading
 
 import pytest
@@ -26,11 +27,14 @@ CASES = {
                   % (len(GZ) - 6) + GZ[:-6], "invalid gzip body: unexpected EOF"),
     "/gzip_garbage": (b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 24\r\n\r\n"
                       + BODY, "invalid gzip body"),
+    # No answer: the connection is reset (SO_LINGER 0), worded as Go's client words it.
+    "/reset": (None, "read: connection reset by peer"),
 }
 
 
 class RawServer:
-    """Reads one request per connection, writes the canned bytes for its path, closes."""
+    """Reads one request per connection, writes the canned bytes for its path, closes (resets
+    the connection when the bytes are None)."""
 
     def __init__(self):
         self.sock = socket.socket()
@@ -58,7 +62,12 @@ class RawServer:
                             break
                         req += chunk
                     path = req.split(b" ")[1].decode() if req.count(b" ") >= 2 else "/"
-                    conn.sendall(CASES.get(path, (b"HTTP/1.1 404 Not Found\r\n\r\n",))[0])
+                    answer = CASES.get(path, (b"HTTP/1.1 404 Not Found\r\n\r\n",))[0]
+                    if answer is None:
+                        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                        struct.pack("ii", 1, 0))
+                    else:
+                        conn.sendall(answer)
                 except OSError:
                     pass
 

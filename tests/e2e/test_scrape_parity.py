@@ -5,6 +5,7 @@ for up and scrape_* of a target that goes away, and lastError worded as Go's cli
 import http.server
 import json
 import os
+import re
 import signal
 import socket
 import threading
@@ -13,6 +14,7 @@ import time
 import pytest
 
 from conftest import wait_for
+from test_scrape_malformed import raw_target  # noqa: F401 (a fixture)
 
 PAGES = {
     "/bad": "parity_ok 1\nparity_bad{a=\"1\" 2\nparity_after 3\n",
@@ -193,3 +195,50 @@ def test_last_error_worded_as_go_client(start_ember, target):
     for name, text in want.items():
         wait_for(lambda: last_error(e, name) == text, 20, interval=0.25,
                  what=f"{name} lastError == {text!r} (last: {last_error(e, name)!r})")
+
+
+def targets_of(e, job_name):
+    status, _, raw = e.get("/api/v1/targets")
+    assert status == 200, raw
+    return [t for t in json.loads(raw)["data"]["activeTargets"]
+            if t["scrapePool"] == job_name]
+
+
+def test_connection_errors_name_the_addresses(start_ember, raw_target):
+    """localhost is reported as the address dialled; a reset names both ends, as Go does."""
+    port = closed_port()
+    e = start_ember(config(job("byname", f"localhost:{port}", "/metrics"),
+                           job("reset", raw_target, "/reset")))
+    want = re.compile(r'Get "http://localhost:%d/metrics": dial tcp (127\.0\.0\.1|\[::1\]):%d: '
+                      r"connect: connection refused$" % (port, port))
+    wait_for(lambda: want.match(last_error(e, "byname")), 20, interval=0.25,
+             what="byname's lastError")
+    want = re.compile(r'Get "http://%s/reset": read tcp 127\.0\.0\.1:\d+->%s: read: '
+                      r"connection reset by peer$" % (raw_target, raw_target))
+    wait_for(lambda: want.match(last_error(e, "reset")), 20, interval=0.25,
+             what="reset's lastError")
+
+
+def test_default_port_and_other_scheme(start_ember, target):
+    """An address without a port gets :80 (instance and URL show it, as in Prometheus 2); a
+    target relabeled to another scheme is listed, down, with Go's error; without a port and
+    with another scheme the target is refused."""
+    e = start_ember(config(
+        job("noport", "127.0.0.1", "/dup"),
+        job("ftp", target, "/dup", "    relabel_configs:\n"
+            "      - {target_label: __scheme__, replacement: ftp}\n"),
+        job("ftp_noport", "127.0.0.1", "/dup", "    relabel_configs:\n"
+            "      - {target_label: __scheme__, replacement: ftp}\n")))
+    wait_for(lambda: all(t["health"] != "unknown" for p in ("noport", "ftp")
+                         for t in targets_of(e, p)), 20, interval=0.25, what="both scraped")
+    [noport] = targets_of(e, "noport")
+    assert noport["labels"] == {"instance": "127.0.0.1:80", "job": "noport"}
+    assert noport["discoveredLabels"]["__address__"] == "127.0.0.1"
+    assert noport["scrapeUrl"] == "http://127.0.0.1:80/dup"
+    [ftp] = targets_of(e, "ftp")
+    assert ftp["scrapeUrl"] == f"ftp://{target}/dup"
+    assert ftp["health"] == "down"
+    assert ftp["lastError"] == f'Get "ftp://{target}/dup": unsupported protocol scheme "ftp"'
+    assert one(e, 'up{job="ftp"}') == 0
+    assert targets_of(e, "ftp_noport") == []
+    assert "invalid scheme: \\\"http\\\"" in e.logs(), e.logs()
