@@ -237,30 +237,26 @@ void router_dispatch(struct http_request *req, void *ctx)
         http_respond(req, 404, "text/plain; charset=utf-8", nf, sizeof nf - 1);
         return;
     }
-    /* httprouter lists the allowed methods, OPTIONS included, in sorted order. */
-    const char *names[HTTP_METHOD_OTHER + 1];
-    size_t k = 0;
-    names[k++] = "OPTIONS";
-    for (int mi = 0; mi < HTTP_METHOD_OTHER; mi++)
-        if (mi != HTTP_METHOD_OPTIONS && (others & HTTP_METHOD_BIT(mi)))
-            names[k++] = http_method_name((enum http_method) mi);
-    for (size_t i = 1; i < k; i++)
-        for (size_t j = i; j > 0 && strcmp(names[j], names[j - 1]) < 0; j--) {
-            const char *t = names[j];
-            names[j] = names[j - 1];
-            names[j - 1] = t;
-        }
+    /* httprouter lists the allowed methods, OPTIONS included, in sorted order: the methods in
+     * alphabetical order, OPTIONS always listed. */
+    static const enum http_method sorted[] = {HTTP_METHOD_DELETE, HTTP_METHOD_GET,
+                                              HTTP_METHOD_HEAD,   HTTP_METHOD_OPTIONS,
+                                              HTTP_METHOD_PATCH,  HTTP_METHOD_POST,
+                                              HTTP_METHOD_PUT};
     char allow[96] = "";
     size_t n = 0;
-    for (size_t i = 0; i < k; i++) {
-        size_t nl = strlen(names[i]);
+    for (size_t i = 0; i < sizeof sorted / sizeof sorted[0]; i++) {
+        if (sorted[i] != HTTP_METHOD_OPTIONS && !(others & HTTP_METHOD_BIT(sorted[i])))
+            continue;
+        const char *name = http_method_name(sorted[i]);
+        size_t nl = strlen(name);
         if (n + nl + 3 >= sizeof allow)
             break;
         if (n) {
             memcpy(allow + n, ", ", 2);
             n += 2;
         }
-        memcpy(allow + n, names[i], nl + 1);
+        memcpy(allow + n, name, nl + 1);
         n += nl;
     }
     (void) http_response_header(req, "Allow", allow);
