@@ -413,7 +413,6 @@ static void work_cb(struct scrape_handoff_item *it, tsdb_appender *app)
 }
 
 static void schedule_free(struct scrape_loop *l);
-static int queue_final(struct scrape_loop *l);
 
 static void after_work_cb(struct scrape_handoff_item *it, const struct err *commit_err)
 {
